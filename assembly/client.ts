@@ -1,0 +1,651 @@
+// The client state machine: connect and CONNACK, keepalive, reconnect with backoff,
+// the QoS flows in both directions, and resend after reconnect. All protocol timing
+// lives here; the host only reports the time (a wrapping u32 ms counter), network
+// events and received bytes. Times are only ever subtracted, so the wrap is harmless.
+import {
+  RX_CAPACITY, TX_CAPACITY, OUTBOX_CAPACITY, STAGING_CAPACITY, CONNECT_CAPACITY,
+  INFLIGHT_SLOTS, SUBSCRIPTION_SLOTS, INBOUND_QOS2_SLOTS,
+  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RECONNECT_MIN_MS, DEFAULT_RECONNECT_MAX_MS, MAX_TICK_DELAY_MS,
+} from "./config";
+import {
+  OK, MALFORMED_PACKET, PROTOCOL_ERROR, PACKET_TOO_LARGE, OUTBOX_FULL, INVALID_TOPIC, INVALID_QOS,
+  NO_PACKET_ID, INVALID_ARGUMENT, INVALID_STATE, CONNACK_REFUSED_BASE, KEEPALIVE_TIMEOUT,
+  CONNECT_TIMEOUT, CONNECTION_LOST, CONNECTION_REFUSED, CLIENT_STOPPED,
+} from "./status";
+import {
+  CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT,
+  CONNECT_FLAG_CLEAN_SESSION, CONNECT_FLAG_WILL, CONNECT_FLAG_WILL_RETAIN, CONNECT_FLAG_PASSWORD, CONNECT_FLAG_USERNAME,
+  NEED_MORE, decoded, decodeRemainingLength, checkServerHeader, decodeConnack, decodePublish, decodeAck,
+  decodeSuback, decodePingresp, connectRemainingLength, writeConnectHeader, writeFixedHeader, writeField,
+  publishRemainingLength, encodePublish, encodeAck, encodeEmpty, packetSize, packetIdOf, remainingLengthOf,
+} from "./codec";
+import { ByteRing } from "./ring";
+import {
+  Outbox, InboundQos2, RECORD_DONE, RECORD_QUEUED, RECORD_AWAIT_PUBACK, RECORD_AWAIT_PUBREC,
+  RECORD_AWAIT_PUBCOMP, RECORD_QUEUED_PUBREL,
+} from "./session";
+import { isValidUtf8, isWellFormedTopicName, validateTopicName } from "./topic";
+import { Subscriptions, SLOT_SIZE } from "./subscriptions";
+import { backoffDelay } from "./backoff";
+import {
+  netOpen, netSend, netClose, onMessage, onEvent, onPacket, random,
+  EVENT_CONNECTED, EVENT_CONNECT_FAILED, EVENT_CONNECTION_LOST, EVENT_RECONNECTING, EVENT_PUBLISH_DONE,
+  EVENT_CLOSED, EVENT_BACKOFF, PACKET_IN, PACKET_OUT,
+} from "./host";
+import { sendRequests, handleSuback, handleUnsuback, resetRequests } from "./requests";
+
+// Client states (the stats block's `state`).
+export const STATE_IDLE: u32 = 0;
+export const STATE_CONNECTING: u32 = 1;
+export const STATE_AWAIT_CONNACK: u32 = 2;
+export const STATE_CONNECTED: u32 = 3;
+export const STATE_BACKOFF: u32 = 4;
+export const STATE_STOPPED: u32 = 5;
+
+/** Largest answer to one inbound packet (PUBACK, PUBREC, PUBCOMP): kept free in the tx ring before parsing. */
+const ANSWER_BYTES: u32 = 4;
+/** How soon tick() wants to run again while bytes wait for netSend to take them. */
+const TX_RETRY_MS: u32 = 5;
+
+// ---- regions -------------------------------------------------------------
+
+/** Received bytes not yet parsed; a partial packet waits at the start. */
+export const RX_BASE = memory.data(RX_CAPACITY);
+/** Where the host writes strings and payloads before a call. */
+export const STAGING_BASE = memory.data(STAGING_CAPACITY);
+/** The CONNECT packet, encoded once by configure(). */
+const CONNECT_BASE = memory.data(CONNECT_CAPACITY);
+/** Room to assemble small packets and headers before they go into the tx ring. */
+export const SCRATCH = memory.data(8);
+const TX_BASE = memory.data(TX_CAPACITY);
+const OUTBOX_BASE = memory.data(OUTBOX_CAPACITY);
+const INBOUND_QOS2_BASE = memory.data(INBOUND_QOS2_SLOTS << 1);
+const SUBSCRIPTIONS_BASE = memory.data(SUBSCRIPTION_SLOTS * SLOT_SIZE);
+
+/** Everything the client remembers between calls. */
+@unmanaged
+export class Client {
+  state: u32;
+  keepaliveMs: u32;
+  connectTimeoutMs: u32;
+  reconnectMinMs: u32;
+  reconnectMaxMs: u32;
+  reconnectEnabled: bool;
+  sessionPresent: bool;
+  pingOutstanding: bool;
+  /** Reconnect attempts since the last CONNACK that accepted us. */
+  attempt: u32;
+  /** When the current connect attempt or backoff began. */
+  phaseStartedAt: u32;
+  backoffMs: u32;
+  lastSentAt: u32;
+  lastReceivedAt: u32;
+  pingSentAt: u32;
+  nextPacketId: u32;
+  rxLength: u32;
+  rxHighWater: u32;
+  connectLength: u32;
+  outboxRejected: u32;
+  packetsSent: u32;
+  packetsReceived: u32;
+  messagesPublished: u32;
+  messagesAcknowledged: u32;
+  messagesDelivered: u32;
+  reconnects: u32;
+  bytesSent: u32;
+  bytesReceived: u32;
+  protocolErrors: u32;
+}
+
+export const client = changetype<Client>(memory.data(offsetof<Client>()));
+export const tx = changetype<ByteRing>(memory.data(offsetof<ByteRing>()));
+export const outbox = changetype<Outbox>(memory.data(offsetof<Outbox>()));
+export const inboundQos2 = changetype<InboundQos2>(memory.data(offsetof<InboundQos2>()));
+export const subscriptions = changetype<Subscriptions>(memory.data(offsetof<Subscriptions>()));
+
+/** Resets every region and table and the settings to their defaults. */
+export function resetClient(): void {
+  memory.fill(changetype<usize>(client), 0, offsetof<Client>());
+  client.connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
+  client.reconnectMinMs = DEFAULT_RECONNECT_MIN_MS;
+  client.reconnectMaxMs = DEFAULT_RECONNECT_MAX_MS;
+  client.reconnectEnabled = true;
+  client.nextPacketId = 1;
+  tx.reset(TX_BASE, TX_CAPACITY);
+  outbox.reset(OUTBOX_BASE, OUTBOX_CAPACITY);
+  inboundQos2.reset(INBOUND_QOS2_BASE, INBOUND_QOS2_SLOTS);
+  subscriptions.reset(SUBSCRIPTIONS_BASE, SUBSCRIPTION_SLOTS);
+}
+
+// ---- time ----------------------------------------------------------------
+
+/** Milliseconds from `since` to `now` on the wrapping clock. */
+// @ts-ignore: decorator
+@inline function elapsed(now: u32, since: u32): u32 {
+  return now - since;
+}
+
+/** Milliseconds left of `span` that began at `since` (0 when it is over). */
+function remaining(now: u32, since: u32, span: u32): u32 {
+  let gone = elapsed(now, since);
+  return gone >= span ? 0 : span - gone;
+}
+
+/** True while a connection is open (CONNECT sent or session running). */
+// @ts-ignore: decorator
+@inline function isOpen(): bool {
+  return client.state == STATE_AWAIT_CONNACK || client.state == STATE_CONNECTED;
+}
+
+// ---- settings --------------------------------------------------------------
+
+/**
+ * Encodes the CONNECT packet from the strings in staging (client id, username,
+ * password, will topic, will payload, back to back) and the flags of boards/ABI.md.
+ * Returns OK, INVALID_STATE (connection under way), INVALID_ARGUMENT (bad flags or
+ * lengths, client id or username not UTF-8, password without username §3.1.2.9),
+ * INVALID_TOPIC (will topic), INVALID_QOS (will QoS 3) or PACKET_TOO_LARGE.
+ */
+export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, willTopicLen: u32, willPayloadLen: u32, flags: u32, keepaliveSec: u32): i32 {
+  if (client.state != STATE_IDLE && client.state != STATE_STOPPED) return INVALID_STATE;
+  let total = <u64>clientIdLen + usernameLen + passwordLen + willTopicLen + willPayloadLen;
+  if ((flags & ~0x7f) != 0 || keepaliveSec > 0xffff || total > <u64>STAGING_CAPACITY) return INVALID_ARGUMENT;
+  let hasUsername = (flags & 2) != 0;
+  let hasPassword = (flags & 4) != 0;
+  let hasWill = (flags & 8) != 0;
+  let willQos = (flags >> 5) & 3;
+  if (willQos == 3) return INVALID_QOS;
+  if (hasPassword && !hasUsername) return INVALID_ARGUMENT;
+  if (!hasWill && (willTopicLen | willPayloadLen | willQos | (flags & 16)) != 0) return INVALID_ARGUMENT;
+  if (!hasUsername && usernameLen != 0 || !hasPassword && passwordLen != 0) return INVALID_ARGUMENT;
+  if (clientIdLen > 0xffff || usernameLen > 0xffff || passwordLen > 0xffff || willPayloadLen > 0xffff) return INVALID_ARGUMENT;
+
+  let clientId = STAGING_BASE;
+  let username = clientId + clientIdLen;
+  let password = username + usernameLen;
+  let willTopic = password + passwordLen;
+  let willPayload = willTopic + willTopicLen;
+  if (!isValidUtf8(clientId, clientIdLen) || !isValidUtf8(username, usernameLen)) return INVALID_ARGUMENT;
+  if (hasWill && validateTopicName(willTopic, willTopicLen) != OK) return INVALID_TOPIC;
+
+  let remainingLength = connectRemainingLength(
+    clientIdLen,
+    hasWill ? <i32>willTopicLen : -1,
+    hasWill ? <i32>willPayloadLen : -1,
+    hasUsername ? <i32>usernameLen : -1,
+    hasPassword ? <i32>passwordLen : -1,
+  );
+  let size = packetSize(remainingLength);
+  if (size > <u32>CONNECT_CAPACITY || size > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
+
+  let connectFlags: u32 = 0;
+  if ((flags & 1) != 0) connectFlags |= CONNECT_FLAG_CLEAN_SESSION;
+  if (hasWill) connectFlags |= CONNECT_FLAG_WILL | (willQos << 3) | ((flags & 16) != 0 ? CONNECT_FLAG_WILL_RETAIN : 0);
+  if (hasUsername) connectFlags |= CONNECT_FLAG_USERNAME;
+  if (hasPassword) connectFlags |= CONNECT_FLAG_PASSWORD;
+
+  // fixed header, variable header (§3.1.2), then the payload fields in order (§3.1.3)
+  let p = CONNECT_BASE;
+  let n = writeFixedHeader(p, CONNECT << 4, remainingLength);
+  n += writeConnectHeader(p + n, <u8>connectFlags, keepaliveSec);
+  n += writeField(p + n, clientId, clientIdLen);
+  if (hasWill) {
+    n += writeField(p + n, willTopic, willTopicLen);
+    n += writeField(p + n, willPayload, willPayloadLen);
+  }
+  if (hasUsername) n += writeField(p + n, username, usernameLen);
+  if (hasPassword) n += writeField(p + n, password, passwordLen);
+  client.connectLength = n;
+  client.keepaliveMs = keepaliveSec * 1000;
+  return OK;
+}
+
+/** Sets the reconnect backoff bounds. Returns OK or INVALID_ARGUMENT (min = 0 or min > max). */
+export function setReconnect(minDelayMs: u32, maxDelayMs: u32, enabled: bool): i32 {
+  if (minDelayMs == 0 || minDelayMs > maxDelayMs) return INVALID_ARGUMENT;
+  client.reconnectMinMs = minDelayMs;
+  client.reconnectMaxMs = maxDelayMs;
+  client.reconnectEnabled = enabled;
+  return OK;
+}
+
+/** Sets how long opening the connection and its CONNACK may take. Returns OK or INVALID_ARGUMENT (0). */
+export function setTimeouts(connectTimeoutMs: u32): i32 {
+  if (connectTimeoutMs == 0) return INVALID_ARGUMENT;
+  client.connectTimeoutMs = connectTimeoutMs;
+  return OK;
+}
+
+// ---- connection life cycle -------------------------------------------------
+
+/** Starts connecting now. Returns OK or INVALID_STATE (running already, or not configured). */
+export function start(now: u32): i32 {
+  if (client.state != STATE_IDLE && client.state != STATE_STOPPED) return INVALID_STATE;
+  if (client.connectLength == 0) return INVALID_STATE;
+  client.attempt = 0;
+  openConnection(now);
+  return OK;
+}
+
+/** Ends the session cleanly: DISCONNECT when connected, then netClose; no reconnect after it. Returns OK. */
+export function stop(now: u32): i32 {
+  let state = client.state;
+  if (state == STATE_STOPPED) return OK;
+  if (state == STATE_CONNECTED) {
+    flush(now);
+    if (tx.free() >= 2) {
+      encodeEmpty(SCRATCH, DISCONNECT);
+      transmit(SCRATCH, 2, 0, now);
+      flush(now);
+    }
+  }
+  if (state == STATE_CONNECTING || isOpen()) netClose();
+  closed(STATE_STOPPED);
+  onEvent(EVENT_CLOSED, CLIENT_STOPPED, 0);
+  return OK;
+}
+
+/** The connection netOpen asked for is up: sends CONNECT. */
+export function netUp(now: u32): void {
+  if (client.state != STATE_CONNECTING) return;
+  client.state = STATE_AWAIT_CONNACK;
+  client.lastReceivedAt = now;
+  transmit(CONNECT_BASE, client.connectLength, 0, now);
+  flush(now);
+}
+
+/** The connection failed or the peer closed it. */
+export function netDown(now: u32, reason: u32): void {
+  let state = client.state;
+  if (state == STATE_CONNECTING) connectFailed(now, CONNECTION_REFUSED, reason);
+  else if (state == STATE_AWAIT_CONNACK) connectFailed(now, CONNECTION_LOST, reason);
+  else if (state == STATE_CONNECTED) connectionLost(now, CONNECTION_LOST);
+}
+
+/**
+ * Runs the timers (connect timeout, backoff, keepalive), answers packets that waited
+ * for room, sends what is queued. Returns the ms until it next needs to run.
+ */
+export function tick(now: u32): u32 {
+  let state = client.state;
+  if (state == STATE_CONNECTING || state == STATE_AWAIT_CONNACK) {
+    if (elapsed(now, client.phaseStartedAt) >= client.connectTimeoutMs) connectFailed(now, CONNECT_TIMEOUT, 0);
+  } else if (state == STATE_BACKOFF) {
+    if (elapsed(now, client.phaseStartedAt) >= client.backoffMs) {
+      client.reconnects++;
+      onEvent(EVENT_RECONNECTING, OK, client.attempt);
+      openConnection(now);
+    }
+  } else if (state == STATE_CONNECTED) {
+    keepalive(now);
+  }
+  if (isOpen() && client.rxLength > 0) parseReceived(now);
+  sendQueued(now);
+  return nextTick(now);
+}
+
+function openConnection(now: u32): void {
+  client.state = STATE_CONNECTING;
+  client.phaseStartedAt = now;
+  client.rxLength = 0;
+  client.pingOutstanding = false;
+  tx.clear();
+  netOpen();
+}
+
+/** Forgets the connection's bytes and enters `state`. */
+function closed(state: u32): void {
+  client.state = state;
+  client.rxLength = 0;
+  client.pingOutstanding = false;
+  tx.clear();
+}
+
+/** The attempt failed before a CONNACK accepted us (status, with the CONNACK return code or the host's reason). */
+function connectFailed(now: u32, status: i32, detail: u32): void {
+  netClose();
+  onEvent(EVENT_CONNECT_FAILED, status, detail);
+  scheduleReconnect(now, status);
+}
+
+/** A running session's connection is gone (status says why). */
+function connectionLost(now: u32, status: i32): void {
+  netClose();
+  onEvent(EVENT_CONNECTION_LOST, status, 0);
+  scheduleReconnect(now, status);
+}
+
+/** Closes a connection because of what came over it: counted, then reported like any loss. */
+function rejectInput(now: u32, status: i32): void {
+  client.protocolErrors++;
+  if (client.state == STATE_AWAIT_CONNACK) connectFailed(now, status, 0);
+  else connectionLost(now, status);
+}
+
+function scheduleReconnect(now: u32, status: i32): void {
+  if (!client.reconnectEnabled) {
+    closed(STATE_STOPPED);
+    onEvent(EVENT_CLOSED, status, 0);
+    return;
+  }
+  closed(STATE_BACKOFF);
+  client.attempt++;
+  client.backoffMs = backoffDelay(client.attempt, client.reconnectMinMs, client.reconnectMaxMs, random());
+  client.phaseStartedAt = now;
+  onEvent(EVENT_BACKOFF, OK, client.backoffMs);
+}
+
+/** PINGREQ when nothing was sent or heard for a keepalive period; the connection is dead when its PINGRESP (or any packet) does not come within another. */
+function keepalive(now: u32): void {
+  let period = client.keepaliveMs;
+  if (period == 0) return;
+  if (client.pingOutstanding) {
+    if (elapsed(now, client.pingSentAt) >= period) connectionLost(now, KEEPALIVE_TIMEOUT);
+    return;
+  }
+  let idle = elapsed(now, client.lastSentAt) >= period || elapsed(now, client.lastReceivedAt) >= period;
+  if (idle && tx.free() >= 2) {
+    encodeEmpty(SCRATCH, PINGREQ);
+    transmit(SCRATCH, 2, 0, now);
+    client.pingOutstanding = true;
+    client.pingSentAt = now;
+  }
+}
+
+function nextTick(now: u32): u32 {
+  let delay = MAX_TICK_DELAY_MS;
+  let state = client.state;
+  if (state == STATE_CONNECTING || state == STATE_AWAIT_CONNACK) {
+    delay = min(delay, remaining(now, client.phaseStartedAt, client.connectTimeoutMs));
+  } else if (state == STATE_BACKOFF) {
+    delay = min(delay, remaining(now, client.phaseStartedAt, client.backoffMs));
+  } else if (state == STATE_CONNECTED && client.keepaliveMs > 0) {
+    let period = client.keepaliveMs;
+    if (client.pingOutstanding) delay = min(delay, remaining(now, client.pingSentAt, period));
+    else {
+      delay = min(delay, remaining(now, client.lastSentAt, period));
+      delay = min(delay, remaining(now, client.lastReceivedAt, period));
+    }
+  }
+  if (tx.length > 0) delay = min(delay, TX_RETRY_MS);
+  return delay;
+}
+
+// ---- sending -------------------------------------------------------------
+
+/** Hands queued bytes to netSend until it takes no more. */
+function flush(now: u32): void {
+  while (tx.length > 0) {
+    let run = tx.contiguous();
+    let taken = min<u32>(netSend(tx.headPtr(), run), run);
+    if (taken == 0) return;
+    tx.consume(taken);
+    client.bytesSent += taken;
+    if (taken < run) return;
+  }
+}
+
+/** Reports a packet as written to the tx ring: trace, counters, keepalive clock. */
+export function sent(header: u8, packetId: u32, remainingLength: u32, now: u32): void {
+  onPacket(PACKET_OUT, header, packetId, remainingLength);
+  client.packetsSent++;
+  client.lastSentAt = now;
+}
+
+/** Writes a whole encoded packet at ptr into the tx ring; the caller checked tx.free(). */
+function transmit(ptr: usize, len: u32, packetId: u32, now: u32): void {
+  tx.write(ptr, len);
+  sent(load<u8>(ptr), packetId, remainingLengthOf(len), now);
+}
+
+/** Writes a 4-byte acknowledgement; the caller checked tx.free(). */
+function sendAck(type: u8, packetId: u32, now: u32): void {
+  encodeAck(SCRATCH, type, packetId);
+  transmit(SCRATCH, 4, packetId, now);
+}
+
+/** A packet id in use by neither a queued PUBLISH nor a pending request, or 0 when all 65535 are. */
+export function allocatePacketId(): u32 {
+  for (let tries: u32 = 0; tries < 0xffff; tries++) {
+    let id = client.nextPacketId;
+    client.nextPacketId = id == 0xffff ? 1 : id + 1;
+    if (!outbox.holds(id) && !subscriptions.holds(id)) return id;
+  }
+  return 0;
+}
+
+/**
+ * Queues a PUBLISH of the topic and payload in staging. Every PUBLISH goes through
+ * the outbox, so one made while offline is sent on reconnect. Returns the packet id
+ * (QoS 1/2; PUBLISH_DONE follows), 0 (QoS 0 accepted), or INVALID_QOS,
+ * INVALID_ARGUMENT (lengths beyond staging), INVALID_TOPIC, PACKET_TOO_LARGE (can
+ * never fit the tx ring or outbox), NO_PACKET_ID, OUTBOX_FULL (counted; nothing queued).
+ */
+export function publish(topicLen: u32, payloadLen: u32, qos: u32, retain: bool, now: u32): i32 {
+  if (qos > 2) return INVALID_QOS;
+  if (<u64>topicLen + payloadLen > <u64>STAGING_CAPACITY) return INVALID_ARGUMENT;
+  if (validateTopicName(STAGING_BASE, topicLen) != OK) return INVALID_TOPIC;
+  let size = packetSize(publishRemainingLength(topicLen, payloadLen, qos));
+  if (size > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
+  let packetId: u32 = 0;
+  if (qos > 0) {
+    packetId = allocatePacketId();
+    if (packetId == 0) return NO_PACKET_ID;
+  }
+  let record = outbox.reserve(size, qos, packetId);
+  if (record == OUTBOX_FULL) client.outboxRejected++;
+  if (record < 0) return record;
+  encodePublish(outbox.packetPtr(record), STAGING_BASE, topicLen, STAGING_BASE + topicLen, payloadLen, qos, retain, packetId);
+  client.messagesPublished++;
+  sendQueued(now);
+  return <i32>packetId;
+}
+
+/** Sends what waits in the outbox and the subscription table, as far as the tx ring and netSend allow. */
+export function sendQueued(now: u32): void {
+  pump(now);
+  flush(now);
+}
+
+/**
+ * Moves what the outbox holds into the tx ring, oldest first: PUBRELs due, and
+ * PUBLISHes while in-flight slots last. PUBLISHes never overtake each other.
+ */
+function pump(now: u32): void {
+  if (client.state != STATE_CONNECTED) return;
+  sendRequests(now);
+  let publishing = true;
+  let record = outbox.first();
+  while (record >= 0) {
+    let r = <u32>record;
+    let state = outbox.state(r);
+    if (state == RECORD_QUEUED_PUBREL) {
+      if (tx.free() < 4) break;
+      sendAck(PUBREL, outbox.packetId(r), now);
+      outbox.setState(r, RECORD_AWAIT_PUBCOMP);
+    } else if (state == RECORD_QUEUED && publishing) {
+      let qos = outbox.qos(r);
+      let len = outbox.packetLen(r);
+      if (qos > 0 && outbox.inflight >= <u32>INFLIGHT_SLOTS) publishing = false;
+      else if (tx.free() < len) break;
+      else {
+        transmit(outbox.packetPtr(r), len, outbox.packetId(r), now);
+        if (qos == 0) {
+          outbox.setState(r, RECORD_DONE);
+          client.messagesAcknowledged++;
+        } else {
+          outbox.setState(r, qos == 1 ? RECORD_AWAIT_PUBACK : RECORD_AWAIT_PUBREC);
+          outbox.inflight++;
+        }
+      }
+    }
+    record = outbox.next(r);
+  }
+  outbox.releaseDone();
+}
+
+// ---- receiving -----------------------------------------------------------
+
+/** Free bytes in the receive buffer. */
+export function rxSpace(): u32 {
+  return <u32>RX_CAPACITY - client.rxLength;
+}
+
+/**
+ * Takes n bytes the host wrote at RX_BASE + rxLength and handles every complete
+ * packet. Returns OK, INVALID_ARGUMENT (n > rxSpace()), or the status the connection
+ * was closed with because of the input (MALFORMED_PACKET, PROTOCOL_ERROR,
+ * PACKET_TOO_LARGE, RECEIVE_MAXIMUM_EXCEEDED).
+ */
+export function rxCommit(n: u32, now: u32): i32 {
+  if (n > rxSpace()) return INVALID_ARGUMENT;
+  if (!isOpen()) return OK; // late bytes of a connection already closed
+  client.bytesReceived += n;
+  client.rxLength += n;
+  if (client.rxLength > client.rxHighWater) client.rxHighWater = client.rxLength;
+  let status = parseReceived(now);
+  sendQueued(now);
+  return status;
+}
+
+/**
+ * Handles the complete packets at the start of the receive buffer and keeps a partial
+ * one for later. Stops early, leaving bytes in place, while the tx ring lacks room for
+ * an answer. Returns OK or the status the connection was closed with.
+ */
+function parseReceived(now: u32): i32 {
+  let offset: u32 = 0;
+  while (isOpen()) {
+    let available = client.rxLength - offset;
+    if (available == 0) break;
+    let p = RX_BASE + offset;
+    let header = load<u8>(p);
+    let status = checkServerHeader(header);
+    if (status == OK) status = decodeRemainingLength(p + 1, available - 1);
+    if (status == NEED_MORE) break;
+    if (status != OK) return closeFor(now, status);
+    let bodyLength = decoded.remainingLength;
+    let size = bodyLength + decoded.lengthBytes + 1;
+    if (size > <u32>RX_CAPACITY) return closeFor(now, PACKET_TOO_LARGE);
+    if (size > available) break;
+    flush(now);
+    if (tx.free() < ANSWER_BYTES) break;
+    status = handlePacket(header, p + 1 + decoded.lengthBytes, bodyLength, now);
+    if (status != OK) return closeFor(now, status);
+    offset += size;
+  }
+  if (isOpen() && offset > 0) {
+    client.rxLength -= offset;
+    memory.copy(RX_BASE, RX_BASE + offset, client.rxLength);
+  }
+  return OK;
+}
+
+function closeFor(now: u32, status: i32): i32 {
+  rejectInput(now, status);
+  return status;
+}
+
+/** One whole packet from the server. Returns OK or why the connection must close. */
+function handlePacket(header: u8, body: usize, len: u32, now: u32): i32 {
+  let type = header >> 4;
+  onPacket(PACKET_IN, header, packetIdOf(header, body, len), len);
+  client.packetsReceived++;
+  client.lastReceivedAt = now;
+  client.pingOutstanding = false;
+  if (client.state == STATE_AWAIT_CONNACK) {
+    return type == CONNACK ? handleConnack(body, len, now) : PROTOCOL_ERROR;
+  }
+  switch (type) {
+    case PUBLISH: return handlePublish(header, body, len, now);
+    case PUBACK: return handlePuback(body, len, now);
+    case PUBREC: return handlePubrec(body, len, now);
+    case PUBREL: return handlePubrel(body, len, now);
+    case PUBCOMP: return handlePubcomp(body, len, now);
+    case SUBACK: return decodeSuback(body, len) == OK ? handleSuback() : MALFORMED_PACKET;
+    case UNSUBACK: return decodeAck(body, len) == OK ? handleUnsuback() : MALFORMED_PACKET;
+    case PINGRESP: return decodePingresp(len);
+  }
+  return PROTOCOL_ERROR; // a second CONNACK
+}
+
+/** CONNACK (§3.2): a refusal ends the attempt; acceptance resumes or restarts the session. */
+function handleConnack(body: usize, len: u32, now: u32): i32 {
+  if (decodeConnack(body, len) != OK) return MALFORMED_PACKET;
+  let code = decoded.returnCode;
+  if (code != 0) {
+    connectFailed(now, CONNACK_REFUSED_BASE - <i32>code, code);
+    return OK;
+  }
+  let sessionPresent = decoded.sessionPresent;
+  client.state = STATE_CONNECTED;
+  client.sessionPresent = sessionPresent;
+  client.attempt = 0;
+  if (!sessionPresent) inboundQos2.reset(INBOUND_QOS2_BASE, INBOUND_QOS2_SLOTS);
+  resetRequests(sessionPresent);
+  outbox.rewind();
+  onEvent(EVENT_CONNECTED, OK, sessionPresent ? 1 : 0);
+  return OK;
+}
+
+/** Inbound PUBLISH (§3.3, §4.3): delivered once; QoS 2 ids held until PUBREL so a resend is not delivered again. */
+function handlePublish(header: u8, body: usize, len: u32, now: u32): i32 {
+  if (decodePublish(header, body, len) != OK) return MALFORMED_PACKET;
+  if (!isWellFormedTopicName(decoded.topicPtr, decoded.topicLen)) return MALFORMED_PACKET;
+  let qos = decoded.qos;
+  let packetId = decoded.packetId;
+  if (qos == 2 && inboundQos2.holds(packetId)) {
+    sendAck(PUBREC, packetId, now);
+    return OK;
+  }
+  if (qos == 2) {
+    let status = inboundQos2.hold(packetId);
+    if (status != OK) return status;
+  }
+  let flags = (decoded.retain ? 1 : 0) | (decoded.dup ? 2 : 0) | (qos << 2);
+  onMessage(decoded.topicPtr, decoded.topicLen, decoded.payloadPtr, decoded.payloadLen, flags);
+  client.messagesDelivered++;
+  if (qos == 1) sendAck(PUBACK, packetId, now);
+  else if (qos == 2) sendAck(PUBREC, packetId, now);
+  return OK;
+}
+
+/** Completes the outbox record waiting in `state` for packetId, if any. */
+function completeRecord(packetId: u32, state: u8): void {
+  let record = outbox.find(packetId, state);
+  if (record < 0) return; // a duplicate acknowledgement
+  outbox.complete(<u32>record);
+  outbox.inflight--;
+  client.messagesAcknowledged++;
+  onEvent(EVENT_PUBLISH_DONE, OK, packetId);
+}
+
+function handlePuback(body: usize, len: u32, now: u32): i32 {
+  if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
+  completeRecord(decoded.packetId, RECORD_AWAIT_PUBACK);
+  return OK;
+}
+
+/** PUBREC (§4.3.3): the PUBREL goes out from pump(); a repeated PUBREC gets it again. */
+function handlePubrec(body: usize, len: u32, now: u32): i32 {
+  if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
+  let packetId = decoded.packetId;
+  let record = outbox.find(packetId, RECORD_AWAIT_PUBREC);
+  if (record < 0) record = outbox.find(packetId, RECORD_AWAIT_PUBCOMP);
+  if (record >= 0) outbox.setState(<u32>record, RECORD_QUEUED_PUBREL);
+  return OK;
+}
+
+/** PUBREL (§4.3.3): releases the held id and answers PUBCOMP, even for an id not held. */
+function handlePubrel(body: usize, len: u32, now: u32): i32 {
+  if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
+  inboundQos2.release(decoded.packetId);
+  sendAck(PUBCOMP, decoded.packetId, now);
+  return OK;
+}
+
+function handlePubcomp(body: usize, len: u32, now: u32): i32 {
+  if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
+  completeRecord(decoded.packetId, RECORD_AWAIT_PUBCOMP);
+  return OK;
+}

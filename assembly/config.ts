@@ -1,0 +1,34 @@
+// Compile-time capacities. The build profile (assembly/profiles/<name>.ts, the first
+// entry of every asconfig target) defines the PROFILE_* globals; this file is the only
+// place the module reads them, and the only place a size is chosen.
+
+// @ts-ignore: decorator
+@inline export const RX_CAPACITY: i32 = PROFILE_RX_CAPACITY;
+// @ts-ignore: decorator
+@inline export const TX_CAPACITY: i32 = PROFILE_TX_CAPACITY;
+// @ts-ignore: decorator
+@inline export const OUTBOX_CAPACITY: i32 = PROFILE_OUTBOX_CAPACITY;
+// @ts-ignore: decorator
+@inline export const STAGING_CAPACITY: i32 = PROFILE_STAGING_CAPACITY;
+// @ts-ignore: decorator
+@inline export const INFLIGHT_SLOTS: i32 = PROFILE_INFLIGHT_SLOTS;
+// @ts-ignore: decorator
+@inline export const SUBSCRIPTION_SLOTS: i32 = PROFILE_SUBSCRIPTION_SLOTS;
+// @ts-ignore: decorator
+@inline export const INBOUND_QOS2_SLOTS: i32 = PROFILE_INBOUND_QOS2_SLOTS;
+// @ts-ignore: decorator
+@inline export const MAX_TOPIC_LENGTH: i32 = PROFILE_MAX_TOPIC_LENGTH;
+// @ts-ignore: decorator
+@inline export const CONNECT_CAPACITY: i32 = PROFILE_CONNECT_CAPACITY;
+
+/** Milliseconds allowed for TCP connect + CONNACK unless setTimeouts says otherwise. */
+// @ts-ignore: decorator
+@inline export const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10000;
+/** Reconnect backoff bounds unless setReconnect says otherwise. */
+// @ts-ignore: decorator
+@inline export const DEFAULT_RECONNECT_MIN_MS: u32 = 1000;
+// @ts-ignore: decorator
+@inline export const DEFAULT_RECONNECT_MAX_MS: u32 = 60000;
+/** Longest sleep tick() ever asks for, so a host clock jump is noticed. */
+// @ts-ignore: decorator
+@inline export const MAX_TICK_DELAY_MS: u32 = 1000;

@@ -1,0 +1,21 @@
+// Build profile "esp32": the capacities every region of the module is sized from.
+// Only assembly/config.ts reads these names; change a size here and nowhere else.
+
+// @ts-ignore: decorator
+@global @inline const PROFILE_RX_CAPACITY: i32 = 4096;
+// @ts-ignore: decorator
+@global @inline const PROFILE_TX_CAPACITY: i32 = 2048;
+// @ts-ignore: decorator
+@global @inline const PROFILE_OUTBOX_CAPACITY: i32 = 8192;
+// @ts-ignore: decorator
+@global @inline const PROFILE_STAGING_CAPACITY: i32 = 2048;
+// @ts-ignore: decorator
+@global @inline const PROFILE_INFLIGHT_SLOTS: i32 = 16;
+// @ts-ignore: decorator
+@global @inline const PROFILE_SUBSCRIPTION_SLOTS: i32 = 12;
+// @ts-ignore: decorator
+@global @inline const PROFILE_INBOUND_QOS2_SLOTS: i32 = 16;
+// @ts-ignore: decorator
+@global @inline const PROFILE_MAX_TOPIC_LENGTH: i32 = 128;
+// @ts-ignore: decorator
+@global @inline const PROFILE_CONNECT_CAPACITY: i32 = 512;

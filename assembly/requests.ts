@@ -1,0 +1,178 @@
+// SUBSCRIBE and UNSUBSCRIBE (MQTT 3.1.1 §3.8–3.11): requests are recorded in the
+// subscription table first and sent from it, so a request made while offline goes out
+// on connect, an unanswered one is sent again after a reconnect, and every granted
+// filter is subscribed again when the broker reports no session.
+import { STAGING_CAPACITY, SUBSCRIPTION_SLOTS, TX_CAPACITY } from "./config";
+import { OK, INVALID_ARGUMENT, INVALID_FILTER, INVALID_QOS, INVALID_STATE, NO_PACKET_ID, PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL } from "./status";
+import { SUBSCRIBE, UNSUBSCRIBE, decoded, packetSize, writeFixedHeader, writeU16 } from "./codec";
+import {
+  SUBSCRIPTION_FREE, SUBSCRIPTION_PENDING, SUBSCRIPTION_SENT, SUBSCRIPTION_ACTIVE, UNSUBSCRIBE_PENDING, UNSUBSCRIBE_SENT,
+} from "./subscriptions";
+import { validateTopicFilter } from "./topic";
+import { STAGING_BASE, SCRATCH, STATE_CONNECTED, client, subscriptions, tx, sent, sendQueued, allocatePacketId } from "./client";
+import { onEvent, EVENT_SUBACK, EVENT_UNSUBACK } from "./host";
+
+/** SUBACK return code for a refused filter (§3.9.3). */
+const SUBACK_FAILURE: u8 = 0x80;
+
+/**
+ * Records a SUBSCRIBE of the `count` entries in staging, each `[u16 length][filter][u8 qos]`
+ * (little-endian length), and sends it when connected. Returns the packet id (> 0; one
+ * SUBACK event per filter follows), or INVALID_ARGUMENT (count, entries beyond staging,
+ * a filter twice), INVALID_FILTER, INVALID_QOS, INVALID_STATE (a filter still awaiting
+ * its SUBACK or UNSUBACK), PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL or NO_PACKET_ID.
+ */
+export function subscribe(count: u32, now: u32): i32 {
+  return request(count, true, now);
+}
+
+/**
+ * Records an UNSUBSCRIBE of the `count` entries in staging, each `[u16 length][filter]`,
+ * and sends it when connected. Returns the packet id (> 0; an UNSUBACK event follows)
+ * or the statuses of subscribe() but INVALID_QOS.
+ */
+export function unsubscribe(count: u32, now: u32): i32 {
+  return request(count, false, now);
+}
+
+/** Size of one staging entry whose filter is len bytes. */
+// @ts-ignore: decorator
+@inline function entrySize(len: u32, subscribing: bool): u32 {
+  return 2 + len + (subscribing ? 1 : 0);
+}
+
+function request(count: u32, subscribing: bool, now: u32): i32 {
+  let status = checkRequest(count, subscribing);
+  if (status != OK) return status;
+  let packetId = allocatePacketId();
+  if (packetId == 0) return NO_PACKET_ID;
+  let pending = subscribing ? SUBSCRIPTION_PENDING : UNSUBSCRIBE_PENDING;
+  let entry = STAGING_BASE;
+  for (let index: u32 = 0; index < count; index++) {
+    let len = <u32>load<u16>(entry);
+    let qos = subscribing ? <u32>load<u8>(entry + 2 + len) : 0;
+    subscriptions.put(entry + 2, len, qos, packetId, index, pending);
+    entry += entrySize(len, subscribing);
+  }
+  sendQueued(now);
+  return <i32>packetId;
+}
+
+/** Validates the staged entries against staging, the table and the tx ring. Returns OK or a status of subscribe(). */
+function checkRequest(count: u32, subscribing: bool): i32 {
+  if (count == 0 || count > <u32>SUBSCRIPTION_SLOTS) return INVALID_ARGUMENT;
+  let end = STAGING_BASE + <usize>STAGING_CAPACITY;
+  let remainingLength: u32 = 2; // packet id
+  let newSlots: u32 = 0;
+  let entry = STAGING_BASE;
+  for (let index: u32 = 0; index < count; index++) {
+    if (entry + 2 > end) return INVALID_ARGUMENT;
+    let len = <u32>load<u16>(entry);
+    let size = entrySize(len, subscribing);
+    if (entry + size > end) return INVALID_ARGUMENT;
+    let filter = entry + 2;
+    if (validateTopicFilter(filter, len) != OK) return INVALID_FILTER;
+    if (subscribing && load<u8>(filter + len) > 2) return INVALID_QOS;
+    if (repeatsEarlierEntry(filter, len, index, subscribing)) return INVALID_ARGUMENT;
+    let slot = subscriptions.find(filter, len);
+    if (slot < 0) newSlots++;
+    else if (subscriptions.state(<u32>slot) != SUBSCRIPTION_ACTIVE) return INVALID_STATE;
+    remainingLength += size;
+    entry += size;
+  }
+  if (packetSize(remainingLength) > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
+  return subscriptions.hasRoom(newSlots) ? OK : SUBSCRIPTIONS_FULL;
+}
+
+/** True when one of the first `count` staged entries holds the same filter. */
+function repeatsEarlierEntry(filter: usize, len: u32, count: u32, subscribing: bool): bool {
+  let entry = STAGING_BASE;
+  for (let index: u32 = 0; index < count; index++) {
+    let other = <u32>load<u16>(entry);
+    if (other == len && memory.compare(entry + 2, filter, len) == 0) return true;
+    entry += entrySize(other, subscribing);
+  }
+  return false;
+}
+
+/**
+ * Prepares the table for a new connection: unanswered requests are sent again and,
+ * when the broker kept no session, every granted filter is subscribed again, each
+ * in its own SUBSCRIBE with a fresh packet id.
+ */
+export function resetRequests(sessionPresent: bool): void {
+  subscriptions.moveAll(SUBSCRIPTION_SENT, SUBSCRIPTION_PENDING);
+  subscriptions.moveAll(UNSUBSCRIBE_SENT, UNSUBSCRIBE_PENDING);
+  if (sessionPresent) return;
+  for (let i: u32 = 0; i < subscriptions.slots; i++) {
+    if (subscriptions.state(i) != SUBSCRIPTION_ACTIVE) continue;
+    let packetId = allocatePacketId();
+    if (packetId == 0) return;
+    subscriptions.assign(i, packetId, 0);
+    subscriptions.setState(i, SUBSCRIPTION_PENDING);
+  }
+}
+
+/** Sends every pending request that fits the tx ring, oldest slot first. */
+export function sendRequests(now: u32): void {
+  if (client.state != STATE_CONNECTED) return;
+  for (let i: u32 = 0; i < subscriptions.slots; i++) {
+    let state = subscriptions.state(i);
+    if (state != SUBSCRIPTION_PENDING && state != UNSUBSCRIBE_PENDING) continue;
+    if (!sendRequest(subscriptions.packetId(i), state, now)) return;
+  }
+}
+
+/** Writes the SUBSCRIBE or UNSUBSCRIBE numbered packetId. Returns false when the tx ring lacks room. */
+function sendRequest(packetId: u32, pending: u8, now: u32): bool {
+  let subscribing = pending == SUBSCRIPTION_PENDING;
+  let remainingLength: u32 = 2;
+  let count: u32 = 0;
+  for (;;) {
+    let slot = subscriptions.findRequest(packetId, count, pending);
+    if (slot < 0) break;
+    remainingLength += entrySize(subscriptions.filterLen(<u32>slot), subscribing);
+    count++;
+  }
+  if (tx.free() < packetSize(remainingLength)) return false;
+  // fixed header with the reserved flags 0b0010 (§3.8.1, §3.10.1), packet id, then each filter
+  let header = <u8>(((subscribing ? SUBSCRIBE : UNSUBSCRIBE) << 4) | 0x02);
+  let n = writeFixedHeader(SCRATCH, header, remainingLength);
+  writeU16(SCRATCH + n, packetId);
+  tx.write(SCRATCH, n + 2);
+  for (let index: u32 = 0; index < count; index++) {
+    let slot = <u32>subscriptions.findRequest(packetId, index, pending);
+    let len = subscriptions.filterLen(slot);
+    writeU16(SCRATCH, len);
+    tx.write(SCRATCH, 2);
+    tx.write(subscriptions.filterPtr(slot), len);
+    if (subscribing) tx.writeByte(<u8>subscriptions.qos(slot));
+    subscriptions.setState(slot, subscribing ? SUBSCRIPTION_SENT : UNSUBSCRIBE_SENT);
+  }
+  sent(header, packetId, remainingLength, now);
+  return true;
+}
+
+/** SUBACK (decoded): each filter granted becomes active, each refused (0x80) is dropped; one event per return code. Returns OK. */
+export function handleSuback(): i32 {
+  let packetId = decoded.packetId;
+  for (let index: u32 = 0; index < decoded.codesLen; index++) {
+    let code = load<u8>(decoded.codesPtr + index);
+    let slot = subscriptions.findRequest(packetId, index, SUBSCRIPTION_SENT);
+    if (slot >= 0) subscriptions.setState(<u32>slot, code == SUBACK_FAILURE ? SUBSCRIPTION_FREE : SUBSCRIPTION_ACTIVE);
+    onEvent(EVENT_SUBACK, code, packetId | (index << 16));
+  }
+  return OK;
+}
+
+/** UNSUBACK (decoded): frees the request's filters. Returns OK. */
+export function handleUnsuback(): i32 {
+  let packetId = decoded.packetId;
+  for (let i: u32 = 0; i < subscriptions.slots; i++) {
+    if (subscriptions.state(i) == UNSUBSCRIBE_SENT && subscriptions.packetId(i) == packetId) {
+      subscriptions.setState(i, SUBSCRIPTION_FREE);
+    }
+  }
+  onEvent(EVENT_UNSUBACK, OK, packetId);
+  return OK;
+}

@@ -1,0 +1,221 @@
+// Session state (MQTT 3.1.1 §4.1): the outbox of encoded PUBLISHes kept until their
+// QoS flow completes, packet id allocation, and the inbound QoS 2 ids awaiting PUBREL.
+// Fixed regions only; a full table is an explicit status, never a silent drop.
+import { OK, OUTBOX_FULL, PACKET_TOO_LARGE, RECEIVE_MAXIMUM_EXCEEDED } from "./status";
+
+// Outbox record states.
+export const RECORD_DONE: u8 = 0;
+export const RECORD_QUEUED: u8 = 1;
+export const RECORD_AWAIT_PUBACK: u8 = 2;
+export const RECORD_AWAIT_PUBREC: u8 = 3;
+export const RECORD_AWAIT_PUBCOMP: u8 = 4;
+export const RECORD_QUEUED_PUBREL: u8 = 5;
+
+/** Record header: u16 record length (0 = wrap to start), u8 state, u8 qos, u16 packet id, u16 packet length. */
+export const RECORD_HEADER: u32 = 8;
+
+/**
+ * A FIFO of records in a byte region. Records never wrap: one that does not fit
+ * before the end starts again at offset 0, leaving a wrap marker. Records are
+ * released from the head only, in order, once their flow is done.
+ */
+@unmanaged
+export class Outbox {
+  base: usize;
+  capacity: u32;
+  head: u32;
+  tail: u32;
+  /** Bytes taken, wrap markers included: head == tail is empty when 0, full otherwise. */
+  used: u32;
+  highWater: u32;
+  /** Records whose QoS 1/2 flow is under way on this connection. */
+  inflight: u32;
+
+  /** Points the outbox at its region and empties it. */
+  reset(base: usize, capacity: u32): void {
+    this.base = base;
+    this.capacity = capacity;
+    this.head = 0;
+    this.tail = 0;
+    this.used = 0;
+    this.highWater = 0;
+    this.inflight = 0;
+  }
+
+  /**
+   * Reserves a QUEUED record for a packet of packetLen bytes. Returns the record's
+   * offset (>= 0) with its header written, OUTBOX_FULL, or PACKET_TOO_LARGE when it
+   * could never fit.
+   */
+  reserve(packetLen: u32, qos: u32, packetId: u32): i32 {
+    let size = RECORD_HEADER + packetLen;
+    if (size > this.capacity || size > 0xffff) return PACKET_TOO_LARGE;
+    let at: u32;
+    if (this.used > 0 && this.tail <= this.head) {
+      // free space is the gap [tail, head)
+      if (this.head - this.tail < size) return OUTBOX_FULL;
+      at = this.tail;
+    } else if (this.capacity - this.tail >= size) {
+      at = this.tail;
+    } else {
+      // the end is too short: mark it and start again at 0, before the head
+      if (this.head < size) return OUTBOX_FULL;
+      if (this.capacity - this.tail >= 2) store<u16>(this.base + this.tail, 0);
+      this.used += this.capacity - this.tail;
+      at = 0;
+    }
+    let p = this.base + at;
+    store<u16>(p, <u16>size);
+    store<u8>(p, RECORD_QUEUED, 2);
+    store<u8>(p, <u8>qos, 3);
+    store<u16>(p, <u16>packetId, 4);
+    store<u16>(p, <u16>packetLen, 6);
+    this.tail = at + size;
+    if (this.tail == this.capacity) this.tail = 0;
+    this.used += size;
+    if (this.used > this.highWater) this.highWater = this.used;
+    return <i32>at;
+  }
+
+  /** True when a wrap marker (or a stub too short for a header) stands at offset. */
+  isWrap(offset: u32): bool {
+    return this.capacity - offset < RECORD_HEADER || load<u16>(this.base + offset) == 0;
+  }
+
+  /** Offset of the oldest record, or -1 when empty. */
+  first(): i32 {
+    if (this.used == 0) return -1;
+    return this.isWrap(this.head) ? 0 : <i32>this.head;
+  }
+
+  /** Offset of the record after the one at record, or -1 when it was the newest. */
+  next(record: u32): i32 {
+    let after = record + <u32>load<u16>(this.base + record);
+    if (after == this.capacity) after = 0;
+    if (after == this.tail) return -1;
+    return this.isWrap(after) ? 0 : <i32>after;
+  }
+
+  state(record: u32): u8 { return load<u8>(this.base + record, 2); }
+  setState(record: u32, state: u8): void { store<u8>(this.base + record, state, 2); }
+  qos(record: u32): u32 { return <u32>load<u8>(this.base + record, 3); }
+  packetId(record: u32): u32 { return <u32>load<u16>(this.base + record, 4); }
+  packetPtr(record: u32): usize { return this.base + record + RECORD_HEADER; }
+  packetLen(record: u32): u32 { return <u32>load<u16>(this.base + record, 6); }
+
+  /** The record in this state holding packetId, or -1. */
+  find(packetId: u32, state: u8): i32 {
+    let r = this.first();
+    while (r >= 0) {
+      if (this.state(r) == state && this.packetId(r) == packetId) return r;
+      r = this.next(r);
+    }
+    return -1;
+  }
+
+  /** True when a record that is not done holds packetId. */
+  holds(packetId: u32): bool {
+    let r = this.first();
+    while (r >= 0) {
+      if (this.state(r) != RECORD_DONE && this.packetId(r) == packetId) return true;
+      r = this.next(r);
+    }
+    return false;
+  }
+
+  /** Marks a record done and releases every done record at the head. */
+  complete(record: u32): void {
+    this.setState(record, RECORD_DONE);
+    this.releaseDone();
+  }
+
+  /** Releases done records (and the wrap markers between them) from the head. */
+  releaseDone(): void {
+    while (this.used > 0) {
+      if (this.isWrap(this.head)) {
+        this.used -= this.capacity - this.head;
+        this.head = 0;
+        continue;
+      }
+      if (this.state(this.head) != RECORD_DONE) break;
+      let size = <u32>load<u16>(this.base + this.head);
+      this.used -= size;
+      this.head += size;
+      if (this.head == this.capacity) this.head = 0;
+    }
+    if (this.used == 0) {
+      this.head = 0;
+      this.tail = 0;
+    }
+  }
+
+  /**
+   * Prepares the records for a new connection: everything not done is sent again
+   * from the head, in order. PUBLISHes already sent get DUP (§3.3.1.1); a PUBCOMP
+   * wait becomes a PUBREL resend (§4.4), which a broker answers even for an id it no
+   * longer knows, so the flow completes whether or not the session was kept.
+   */
+  rewind(): void {
+    this.inflight = 0;
+    let r = this.first();
+    while (r >= 0) {
+      let s = this.state(r);
+      if (s == RECORD_AWAIT_PUBACK || s == RECORD_AWAIT_PUBREC) {
+        let header = this.packetPtr(r);
+        store<u8>(header, load<u8>(header) | 0x08);
+        this.setState(r, RECORD_QUEUED);
+      } else if (s == RECORD_AWAIT_PUBCOMP) {
+        this.setState(r, RECORD_QUEUED_PUBREL);
+      }
+      r = this.next(r);
+    }
+  }
+}
+
+/** Packet ids of inbound QoS 2 messages delivered but not yet released (PUBREL). */
+@unmanaged
+export class InboundQos2 {
+  base: usize;
+  slots: u32;
+  used: u32;
+
+  reset(base: usize, slots: u32): void {
+    this.base = base;
+    this.slots = slots;
+    this.used = 0;
+    memory.fill(base, 0, slots << 1);
+  }
+
+  /** True when packetId is held (a resend before PUBREL: do not deliver again). */
+  holds(packetId: u32): bool {
+    for (let i: u32 = 0; i < this.slots; i++) {
+      if (<u32>load<u16>(this.base + (i << 1)) == packetId) return true;
+    }
+    return false;
+  }
+
+  /** Holds packetId until release. Returns OK or RECEIVE_MAXIMUM_EXCEEDED when every slot is taken. */
+  hold(packetId: u32): i32 {
+    for (let i: u32 = 0; i < this.slots; i++) {
+      let p = this.base + (i << 1);
+      if (load<u16>(p) == 0) {
+        store<u16>(p, <u16>packetId);
+        this.used++;
+        return OK;
+      }
+    }
+    return RECEIVE_MAXIMUM_EXCEEDED;
+  }
+
+  /** Frees packetId's slot (no-op when not held). */
+  release(packetId: u32): void {
+    for (let i: u32 = 0; i < this.slots; i++) {
+      let p = this.base + (i << 1);
+      if (<u32>load<u16>(p) == packetId) {
+        store<u16>(p, 0);
+        this.used--;
+        return;
+      }
+    }
+  }
+}

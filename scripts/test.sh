@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test run (`npm test`): installs Mosquitto when missing, builds, runs the
+# as-pect specs, then the node:test integration tests, whose summary closes the output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# True when the broker and its command-line clients are installed.
+have_mosquitto() {
+  { command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; } &&
+    command -v mosquitto_pub >/dev/null && command -v mosquitto_sub >/dev/null
+}
+
+# Runs a command as root: directly, or through sudo when it exists.
+as_root() {
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
+    sudo "$@"
+  else
+    "$@"
+  fi
+}
+
+# The tests start their own brokers on free loopback ports, so a system mosquitto
+# service that the package may start (on 1883) is never used and does not matter.
+if ! have_mosquitto; then
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto mosquitto-clients
+fi
+
+node scripts/build.mjs --quiet
+node scripts/aspect.mjs
+npm run --silent test:host
