@@ -1,0 +1,325 @@
+/**
+ * The module's state machine on a virtual clock and network (support/module-bench.ts):
+ * keepalive, timeouts and backoff to the millisecond, across the 32-bit wrap; the
+ * outbox, in-flight limit and resend after reconnect; the receive path under any
+ * chunking and bad input. No broker: the bytes the module sends are checked exactly.
+ * Reads build/, so the build runs first (`npm test` does that).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Event, ModuleBench, Stat, Status } from "./support/module-bench.ts";
+import {
+  PacketType,
+  type Packet,
+  concat,
+  connack,
+  packet,
+  packetIdOf,
+  parsePublish,
+  pingresp,
+  puback,
+  pubcomp,
+  publish,
+  pubrec,
+  pubrel,
+  suback,
+} from "./support/mqtt-packets.ts";
+
+const STATE_CONNECTED = 3;
+/** The packet identifier of any packet that has one (PUBLISH keeps it after the topic). */
+const idOf = (p: Packet): number => (p.type === PacketType.PUBLISH ? parsePublish(p).packetId ?? 0 : packetIdOf(p));
+const STATE_BACKOFF = 4;
+const RECONNECT_MIN_MS = 200;
+const RECONNECT_MAX_MS = 3000;
+
+/** A bench connected and accepted by the broker (CONNACK received). */
+function connected(options: { profile?: string; startAt?: number; keepaliveSec?: number; flags?: number } = {}): ModuleBench {
+  const bench = new ModuleBench(options.profile, options.startAt);
+  assert.equal(bench.exports.setReconnect(RECONNECT_MIN_MS, RECONNECT_MAX_MS, 1), Status.OK);
+  bench.connectTo({ keepaliveSec: options.keepaliveSec, flags: options.flags });
+  assert.equal(bench.receive(connack(false, 0)), Status.OK);
+  assert.equal(bench.stat(Stat.state), STATE_CONNECTED);
+  return bench;
+}
+
+/** Lets a lost connection's backoff run out and accepts the new connection. */
+function reconnect(bench: ModuleBench, sessionPresent: boolean): void {
+  const backoff = bench.eventsOf(Event.BACKOFF).at(-1);
+  assert.ok(backoff, "no BACKOFF event");
+  bench.advance(backoff.arg);
+  bench.exports.netUp(bench.now);
+  assert.equal(bench.receive(connack(sessionPresent, 0)), Status.OK);
+}
+
+describe("keepalive", () => {
+  it("sends PINGREQ after a keepalive period of silence and treats a missing PINGRESP as a dead connection", () => {
+    const bench = connected({ keepaliveSec: 2 });
+    bench.advance(1999);
+    assert.equal(bench.sentOfType(PacketType.PINGREQ).length, 0, "PINGREQ before the keepalive period");
+    bench.advance(1);
+    assert.equal(bench.sentOfType(PacketType.PINGREQ).length, 1);
+    bench.receive(pingresp());
+    bench.advance(2000);
+    assert.equal(bench.sentOfType(PacketType.PINGREQ).length, 2, "a second idle period pings again");
+    bench.advance(1999);
+    assert.equal(bench.eventsOf(Event.CONNECTION_LOST).length, 0);
+    bench.advance(1);
+    const lost = bench.eventsOf(Event.CONNECTION_LOST);
+    assert.deepEqual(lost.map((e) => e.code), [Status.KEEPALIVE_TIMEOUT]);
+    assert.equal(bench.netCloses, 1);
+    assert.equal(bench.stat(Stat.state), STATE_BACKOFF);
+  });
+
+  it("pings a broker that stays silent while the client keeps publishing (half-open connection)", () => {
+    const bench = connected({ keepaliveSec: 1 });
+    for (let i = 0; i < 6; i++) {
+      bench.advance(400);
+      bench.publish("t", "x", 0);
+    }
+    assert.ok(bench.sentOfType(PacketType.PINGREQ).length >= 1, "no PINGREQ although nothing came back");
+    assert.deepEqual(bench.eventsOf(Event.CONNECTION_LOST).map((e) => e.code), [Status.KEEPALIVE_TIMEOUT]);
+  });
+
+  it("keeps exact time across the 32-bit millisecond wrap", () => {
+    const bench = connected({ keepaliveSec: 1, startAt: 2 ** 32 - 300 });
+    bench.advance(999);
+    assert.equal(bench.sentOfType(PacketType.PINGREQ).length, 0);
+    bench.advance(1);
+    assert.ok(bench.now < 1000, "the clock did not wrap");
+    assert.equal(bench.sentOfType(PacketType.PINGREQ).length, 1);
+    bench.advance(999);
+    bench.receive(pingresp());
+    bench.advance(1000);
+    assert.equal(bench.eventsOf(Event.CONNECTION_LOST).length, 0, "a wrap looked like a timeout");
+  });
+});
+
+describe("connecting and backoff", () => {
+  it("times out a connection that never gets its CONNACK", () => {
+    const bench = new ModuleBench("desktop", 2 ** 32 - 100);
+    assert.equal(bench.exports.setTimeouts(500), Status.OK);
+    bench.connectTo();
+    bench.advance(499);
+    assert.equal(bench.eventsOf(Event.CONNECT_FAILED).length, 0);
+    bench.advance(1);
+    assert.deepEqual(bench.eventsOf(Event.CONNECT_FAILED).map((e) => e.code), [Status.CONNECT_TIMEOUT]);
+  });
+
+  it("backs off exponentially with jitter, always within [min, max], and resets after a CONNACK", () => {
+    const bench = new ModuleBench();
+    assert.equal(bench.exports.setReconnect(RECONNECT_MIN_MS, RECONNECT_MAX_MS, 1), Status.OK);
+    bench.connectTo();
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      bench.exports.netDown(bench.now, 0);
+      const backoff = bench.eventsOf(Event.BACKOFF).at(-1)!;
+      delays.push(backoff.arg);
+      bench.advance(backoff.arg - 1);
+      assert.equal(bench.netOpens, attempt, `attempt ${attempt} opened before its delay`);
+      bench.advance(1);
+      assert.equal(bench.netOpens, attempt + 1, `attempt ${attempt} did not open after its delay`);
+    }
+    for (const delay of delays) assert.ok(delay >= RECONNECT_MIN_MS && delay <= RECONNECT_MAX_MS, `delay ${delay}`);
+    assert.ok(delays[0] <= 2 * RECONNECT_MIN_MS, `first delay ${delays[0]}`);
+    assert.ok(delays.slice(-4).every((d) => d >= RECONNECT_MAX_MS / 2), `late delays ${delays.slice(-4)}`);
+    assert.equal(new Set(delays.slice(-4)).size > 1, true, "no jitter");
+    bench.exports.netUp(bench.now);
+    bench.receive(connack(false, 0));
+    bench.exports.netDown(bench.now, 0);
+    assert.ok(bench.eventsOf(Event.BACKOFF).at(-1)!.arg <= 2 * RECONNECT_MIN_MS, "backoff not reset by CONNACK");
+  });
+
+  it("reports a CONNACK refusal with its return code and stays down when reconnect is off", () => {
+    const bench = new ModuleBench();
+    assert.equal(bench.exports.setReconnect(100, 100, 0), Status.OK);
+    bench.connectTo();
+    bench.receive(connack(false, 2));
+    assert.deepEqual(bench.eventsOf(Event.CONNECT_FAILED).map((e) => [e.code, e.arg]), [[-22, 2]]);
+    assert.equal(bench.eventsOf(Event.CLOSED).length, 1);
+    bench.advance(10_000);
+    assert.equal(bench.netOpens, 1, "reconnected although reconnect is off");
+  });
+
+  it("refuses bad settings with a status", () => {
+    const bench = new ModuleBench();
+    assert.equal(bench.exports.setReconnect(0, 10, 1), Status.INVALID_ARGUMENT);
+    assert.equal(bench.exports.setReconnect(500, 100, 1), Status.INVALID_ARGUMENT);
+    assert.equal(bench.exports.start(0), Status.INVALID_STATE, "start before configure");
+    bench.stage(new TextEncoder().encode("idw/+"));
+    assert.equal(bench.exports.configure(2, 0, 0, 3, 0, 1 | 8, 0), Status.INVALID_TOPIC, "will topic with a wildcard");
+    assert.equal(bench.exports.configure(2, 0, 3, 0, 0, 1 | 4, 0), Status.INVALID_ARGUMENT, "password without username");
+    assert.equal(bench.exports.configure(2, 0, 0, 0, 0, 1 | 8 | 96, 0), Status.INVALID_QOS, "will QoS 3");
+  });
+});
+
+describe("outbox and resend", () => {
+  it("holds publishes made offline and rejects with OUTBOX_FULL when full, losing none it accepted", () => {
+    const bench = new ModuleBench("nodemcu");
+    bench.exports.setReconnect(100, 100, 1);
+    const payload = new Uint8Array(100).fill(7);
+    const accepted: number[] = [];
+    let status = 0;
+    for (let i = 0; i < 100 && status >= 0; i++) {
+      status = bench.publish(`q/${i}`, payload, 1);
+      if (status > 0) accepted.push(i);
+    }
+    assert.equal(status, Status.OUTBOX_FULL);
+    assert.equal(bench.stat(Stat.outboxRejected), 1);
+    assert.ok(accepted.length >= 20, `only ${accepted.length} fit`);
+    bench.connectTo();
+    bench.receive(connack(false, 0));
+    const seen: string[] = [];
+    while (seen.length < accepted.length) {
+      const fresh = bench.sentOfType(PacketType.PUBLISH).slice(seen.length);
+      assert.ok(fresh.length > 0, `stalled after ${seen.length}`);
+      for (const p of fresh) {
+        seen.push(parsePublish(p).topic);
+        bench.receive(puback(idOf(p)));
+      }
+    }
+    assert.deepEqual(seen, accepted.map((i) => `q/${i}`));
+    assert.equal(bench.stat(Stat.outboxUsed), 0);
+    assert.equal(bench.eventsOf(Event.PUBLISH_DONE).length, accepted.length);
+  });
+
+  it("keeps at most the profile's in-flight slots unacknowledged", () => {
+    const bench = connected({ profile: "nodemcu" });
+    const slots = bench.stat(Stat.inflightCapacity);
+    for (let i = 0; i < slots + 3; i++) assert.ok(bench.publish("t", "p", 1) > 0);
+    assert.equal(bench.sentOfType(PacketType.PUBLISH).length, slots);
+    bench.receive(puback(idOf(bench.sent.at(-1)!)));
+    assert.equal(bench.sentOfType(PacketType.PUBLISH).length, slots + 1);
+  });
+
+  it("resends unacknowledged QoS 1/2 PUBLISHes with DUP and pending PUBRELs, in order, after a reconnect", () => {
+    const bench = connected({ flags: 0 });
+    const first = bench.publish("a", "1", 1);
+    const second = bench.publish("b", "2", 2);
+    const third = bench.publish("c", "3", 2);
+    bench.receive(pubrec(second));
+    assert.equal(bench.sentOfType(PacketType.PUBREL).length, 1);
+    bench.exports.netDown(bench.now, 0);
+    const before = bench.sent.length;
+    reconnect(bench, true);
+    const resent = bench.sent.slice(before + 1); // after the CONNECT
+    assert.deepEqual(
+      resent.map((p) => [p.type, idOf(p), p.flags]),
+      [
+        [PacketType.PUBLISH, first, 0b1010],
+        [PacketType.PUBREL, second, 0b0010],
+        [PacketType.PUBLISH, third, 0b1100],
+      ],
+    );
+    bench.receive(concat([puback(first), pubcomp(second), pubrec(third)]));
+    bench.receive(pubcomp(third));
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => e.arg), [first, second, third]);
+  });
+
+  it("resubscribes every granted filter when the broker kept no session", () => {
+    const bench = connected();
+    const id = bench.subscribe([["a/#", 1], ["b", 2]]);
+    bench.receive(suback(id, [1, 2]));
+    bench.exports.netDown(bench.now, 0);
+    reconnect(bench, false);
+    const resubscribed = bench.sentOfType(PacketType.SUBSCRIBE).slice(1);
+    assert.equal(resubscribed.length, 2);
+    assert.equal(bench.stat(Stat.subscriptionUsed), 2);
+    bench.exports.netDown(bench.now, 0);
+    reconnect(bench, true);
+    const again = bench.sentOfType(PacketType.SUBSCRIBE).slice(3);
+    assert.deepEqual(again.map(idOf), resubscribed.map(idOf), "unanswered SUBSCRIBEs are sent again with their ids");
+    bench.receive(concat(again.map((p) => suback(idOf(p), [1]))));
+    bench.exports.netDown(bench.now, 0);
+    reconnect(bench, true);
+    assert.equal(bench.sentOfType(PacketType.SUBSCRIBE).length, 5, "answered SUBSCRIBEs were sent again");
+  });
+});
+
+describe("receive path", () => {
+  const inbound = concat([
+    publish({ topic: "s/1", payload: "one", qos: 0 }),
+    publish({ topic: "s/2", payload: "two", qos: 1, packetId: 10 }),
+    publish({ topic: "s/3", payload: "three", qos: 2, packetId: 11 }),
+    publish({ topic: "s/3", payload: "three", qos: 2, packetId: 11, dup: true }),
+    pubrel(11),
+  ]);
+
+  for (const chunkSize of [1, 2, 7, inbound.length]) {
+    it(`delivers packets split into ${chunkSize}-byte chunks, QoS 2 exactly once`, () => {
+      const bench = connected();
+      assert.equal(bench.receive(inbound, chunkSize), Status.OK);
+      assert.deepEqual(bench.messages.map((m) => [m.topic, new TextDecoder().decode(m.payload), m.flags >> 2]), [
+        ["s/1", "one", 0],
+        ["s/2", "two", 1],
+        ["s/3", "three", 2],
+      ]);
+      assert.deepEqual(
+        bench.sent.slice(1).map((p) => [p.type, packetIdOf(p)]),
+        [[PacketType.PUBACK, 10], [PacketType.PUBREC, 11], [PacketType.PUBREC, 11], [PacketType.PUBCOMP, 11]],
+      );
+      assert.equal(bench.stat(Stat.inboundQos2Used), 0);
+    });
+  }
+
+  const bad: [string, Uint8Array, number][] = [
+    ["a five-byte Remaining Length", Uint8Array.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x7f]), Status.MALFORMED_PACKET],
+    ["reserved packet type 0", Uint8Array.from([0x00, 0x00]), Status.MALFORMED_PACKET],
+    ["reserved packet type 15", Uint8Array.from([0xf0, 0x00]), Status.MALFORMED_PACKET],
+    ["a PUBLISH with QoS 3", packet(0x36, [0, 1, 0x61, 0, 1]), Status.MALFORMED_PACKET],
+    ["a PUBLISH topic with a wildcard", publish({ topic: "a/+", payload: "x" }), Status.MALFORMED_PACKET],
+    ["a PUBLISH topic that is not UTF-8", packet(0x30, [0, 2, 0xc3, 0x28]), Status.MALFORMED_PACKET],
+    ["a PUBLISH whose topic runs past the packet", packet(0x30, [0, 9, 0x61]), Status.MALFORMED_PACKET],
+    ["a SUBACK with return code 3", suback(1, [3]), Status.MALFORMED_PACKET],
+    ["a PUBACK with a body of 3 bytes", packet(0x40, [0, 1, 0]), Status.MALFORMED_PACKET],
+    ["a PINGRESP with a body", packet(0xd0, [0]), Status.MALFORMED_PACKET],
+    ["a second CONNACK", connack(false, 0), Status.PROTOCOL_ERROR],
+    ["a SUBSCRIBE from the server", packet(0x82, [0, 1, 0, 1, 0x61, 0]), Status.PROTOCOL_ERROR],
+    ["a packet larger than the receive buffer", packet(0x30, new Uint8Array(2000)), Status.PACKET_TOO_LARGE],
+  ];
+
+  for (const [name, bytes, status] of bad) {
+    it(`closes the connection on ${name} and recovers`, () => {
+      const bench = connected({ profile: "nodemcu" });
+      const id = bench.publish("kept", "safe", 1);
+      assert.equal(bench.receive(bytes.subarray(0, Math.min(bytes.length, bench.exports.rxSpace()))), status);
+      assert.deepEqual(bench.eventsOf(Event.CONNECTION_LOST).map((e) => e.code), [status]);
+      assert.equal(bench.stat(Stat.protocolErrors), 1);
+      assert.equal(bench.netCloses, 1);
+      reconnect(bench, true);
+      assert.equal(bench.stat(Stat.state), STATE_CONNECTED);
+      const resent = bench.sentOfType(PacketType.PUBLISH).at(-1)!;
+      assert.equal(idOf(resent), id, "the queued PUBLISH was lost");
+      bench.receive(puback(id));
+      assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => e.arg), [id]);
+    });
+  }
+
+  it("refuses more unreleased inbound QoS 2 messages than it has slots for", () => {
+    const bench = connected({ profile: "nodemcu" });
+    const packets = Array.from({ length: 9 }, (_, i) => publish({ topic: "q", payload: "x", qos: 2, packetId: i + 1 }));
+    assert.equal(bench.receive(concat(packets)), Status.RECEIVE_MAXIMUM_EXCEEDED);
+    assert.equal(bench.messages.length, 8);
+  });
+
+  it("waits for room in the transmit ring before answering, losing no acknowledgement", () => {
+    const bench = connected({ profile: "nodemcu" });
+    bench.sendAllowance = 0;
+    const many = concat(Array.from({ length: 1000 }, (_, i) => publish({ topic: "q", payload: "x", qos: 1, packetId: i + 1 })));
+    let offset = 0;
+    while (offset < many.length && bench.exports.rxSpace() > 0) {
+      const n = Math.min(bench.exports.rxSpace(), many.length - offset);
+      bench.receive(many.subarray(offset, offset + n));
+      offset += n;
+    }
+    assert.ok(offset < many.length, "the receive buffer never filled");
+    bench.sendAllowance = Infinity;
+    bench.advance(1);
+    bench.receive(many.subarray(offset), 512);
+    bench.advance(1);
+    assert.equal(bench.messages.length, 1000);
+    assert.deepEqual(
+      bench.sentOfType(PacketType.PUBACK).map(packetIdOf),
+      Array.from({ length: 1000 }, (_, i) => i + 1),
+    );
+  });
+});

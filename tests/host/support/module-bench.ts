@@ -1,0 +1,242 @@
+/**
+ * A test bench for one module instance with no socket and no real clock: the test
+ * plays the network and the time. It records every import call (packets sent, events,
+ * messages, netOpen/netClose) so a test can drive the state machine step by step and
+ * check exactly what the module did, at any virtual time, including across the
+ * 32-bit millisecond wrap.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { PacketSplitter, type Packet } from "./mqtt-packets.ts";
+
+/** onEvent kinds (boards/ABI.md, "Events"). */
+export const Event = {
+  CONNECTED: 1,
+  CONNECT_FAILED: 2,
+  CONNECTION_LOST: 3,
+  RECONNECTING: 4,
+  PUBLISH_DONE: 5,
+  SUBACK: 6,
+  UNSUBACK: 7,
+  CLOSED: 8,
+  BACKOFF: 9,
+} as const;
+
+/** Status codes the tests check (assembly/status.ts). */
+export const Status = {
+  OK: 0,
+  MALFORMED_PACKET: -1,
+  PROTOCOL_ERROR: -2,
+  PACKET_TOO_LARGE: -3,
+  OUTBOX_FULL: -4,
+  INVALID_TOPIC: -5,
+  INVALID_FILTER: -6,
+  INVALID_QOS: -7,
+  INVALID_ARGUMENT: -12,
+  INVALID_STATE: -13,
+  RECEIVE_MAXIMUM_EXCEEDED: -14,
+  KEEPALIVE_TIMEOUT: -30,
+  CONNECT_TIMEOUT: -31,
+  CONNECTION_LOST: -32,
+  CONNECTION_REFUSED: -33,
+} as const;
+
+/** Stats block indexes (boards/ABI.md, "Stats block"). */
+export const Stat = {
+  staticBytes: 0,
+  rxHighWater: 2,
+  txUsed: 5,
+  outboxCapacity: 6,
+  outboxUsed: 7,
+  outboxRejected: 9,
+  inflightCapacity: 10,
+  inflightUsed: 11,
+  subscriptionUsed: 13,
+  inboundQos2Used: 15,
+  messagesDelivered: 20,
+  reconnects: 21,
+  state: 24,
+  protocolErrors: 27,
+} as const;
+
+export interface RecordedEvent {
+  kind: number;
+  code: number;
+  arg: number;
+  at: number;
+}
+
+export interface RecordedMessage {
+  topic: string;
+  payload: Uint8Array;
+  flags: number;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  init(): void;
+  stagingBuffer(): number;
+  configure(clientIdLen: number, usernameLen: number, passwordLen: number, willTopicLen: number, willPayloadLen: number, flags: number, keepaliveSec: number): number;
+  setReconnect(minDelayMs: number, maxDelayMs: number, enabled: number): number;
+  setTimeouts(connectTimeoutMs: number): number;
+  start(now: number): number;
+  stop(now: number): number;
+  tick(now: number): number;
+  netUp(now: number): void;
+  netDown(now: number, reason: number): void;
+  rxBuffer(): number;
+  rxSpace(): number;
+  rxCommit(n: number, now: number): number;
+  publish(topicLen: number, payloadLen: number, qos: number, retain: number, now: number): number;
+  subscribe(count: number, now: number): number;
+  unsubscribe(count: number, now: number): number;
+  statsBuffer(): number;
+}
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const modules = new Map<string, WebAssembly.Module>();
+const encoder = new TextEncoder();
+
+/** A module instance of `profile` on a virtual clock and a virtual network. */
+export class ModuleBench {
+  readonly exports: Exports;
+  /** Virtual time in ms; wraps like the device's counter when a test starts it high. */
+  now: number;
+  /** Bytes netSend may still accept; Infinity accepts everything. */
+  sendAllowance = Infinity;
+  /** Entropy handed out by `random()`. */
+  entropy = 0x9e3779b9;
+  readonly sent: Packet[] = [];
+  readonly events: RecordedEvent[] = [];
+  readonly messages: RecordedMessage[] = [];
+  netOpens = 0;
+  netCloses = 0;
+  private splitter = new PacketSplitter();
+
+  constructor(profile = "desktop", startAt = 0) {
+    this.now = startAt >>> 0;
+    let module = modules.get(profile);
+    if (module === undefined) {
+      module = new WebAssembly.Module(readFileSync(`${root}build/${profile}.wasm`));
+      modules.set(profile, module);
+    }
+    const memoryBytes = (ptr: number, len: number): Uint8Array => new Uint8Array(this.exports.memory.buffer, ptr, len).slice();
+    const host = {
+      netOpen: () => {
+        this.netOpens++;
+        this.splitter = new PacketSplitter();
+      },
+      netSend: (ptr: number, len: number): number => {
+        const taken = Math.min(len, this.sendAllowance);
+        this.sendAllowance -= taken;
+        this.sent.push(...this.splitter.push(memoryBytes(ptr, taken)));
+        return taken;
+      },
+      netClose: () => {
+        this.netCloses++;
+      },
+      onMessage: (topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, flags: number) => {
+        const topic = new TextDecoder().decode(memoryBytes(topicPtr, topicLen));
+        this.messages.push({ topic, payload: memoryBytes(payloadPtr, payloadLen), flags });
+      },
+      onEvent: (kind: number, code: number, arg: number) => {
+        this.events.push({ kind, code, arg: arg >>> 0, at: this.now });
+      },
+      onPacket: () => {},
+      random: () => {
+        this.entropy = (Math.imul(this.entropy, 1664525) + 1013904223) >>> 0;
+        return this.entropy;
+      },
+    };
+    this.exports = new WebAssembly.Instance(module, { host }).exports as unknown as Exports;
+    this.exports.init();
+  }
+
+  /** Writes bytes into the staging buffer. */
+  stage(bytes: Uint8Array): void {
+    new Uint8Array(this.exports.memory.buffer, this.exports.stagingBuffer(), bytes.length).set(bytes);
+  }
+
+  /** configure() with a client id and flags (clean session by default), then start() and netUp(). */
+  connectTo(options: { clientId?: string; keepaliveSec?: number; flags?: number } = {}): void {
+    const clientId = encoder.encode(options.clientId ?? "bench");
+    this.stage(clientId);
+    const status = this.exports.configure(clientId.length, 0, 0, 0, 0, options.flags ?? 1, options.keepaliveSec ?? 0);
+    if (status !== Status.OK) throw new Error(`configure returned ${status}`);
+    this.start();
+    this.exports.netUp(this.now);
+  }
+
+  /** start() at the current time; throws on a status. */
+  start(): void {
+    const status = this.exports.start(this.now);
+    if (status !== Status.OK) throw new Error(`start returned ${status}`);
+  }
+
+  /** Delivers bytes from the broker in chunks of `chunkSize`; returns the last rxCommit status. */
+  receive(bytes: Uint8Array, chunkSize = bytes.length): number {
+    let status = 0;
+    for (let at = 0; at < bytes.length; at += chunkSize) {
+      const chunk = bytes.subarray(at, Math.min(at + chunkSize, bytes.length));
+      if (chunk.length > this.exports.rxSpace()) throw new Error(`rxSpace ${this.exports.rxSpace()} < ${chunk.length}`);
+      new Uint8Array(this.exports.memory.buffer, this.exports.rxBuffer(), chunk.length).set(chunk);
+      status = this.exports.rxCommit(chunk.length, this.now);
+      if (status !== 0) return status;
+    }
+    return status;
+  }
+
+  /** Queues a PUBLISH; returns publish()'s result. */
+  publish(topic: string, payload: string | Uint8Array, qos: number, retain = false): number {
+    const topicBytes = encoder.encode(topic);
+    const payloadBytes = typeof payload === "string" ? encoder.encode(payload) : payload;
+    const staged = new Uint8Array(topicBytes.length + payloadBytes.length);
+    staged.set(topicBytes);
+    staged.set(payloadBytes, topicBytes.length);
+    this.stage(staged);
+    return this.exports.publish(topicBytes.length, payloadBytes.length, qos, retain ? 1 : 0, this.now);
+  }
+
+  /** Queues a SUBSCRIBE of [filter, qos] entries; returns subscribe()'s result. */
+  subscribe(entries: [string, number][]): number {
+    const parts: number[] = [];
+    for (const [filter, qos] of entries) {
+      const bytes = encoder.encode(filter);
+      parts.push(bytes.length & 0xff, bytes.length >> 8, ...bytes, qos);
+    }
+    this.stage(Uint8Array.from(parts));
+    return this.exports.subscribe(entries.length, this.now);
+  }
+
+  /** Advances virtual time by ms (wrapping at 2^32) and ticks once. */
+  advance(ms: number): number {
+    this.now = (this.now + ms) >>> 0;
+    return this.exports.tick(this.now);
+  }
+
+  /** Ticks at every delay tick() asks for until `ms` have passed. */
+  run(ms: number): void {
+    let left = ms;
+    while (left > 0) {
+      const delay = Math.max(1, Math.min(this.exports.tick(this.now), left));
+      this.now = (this.now + delay) >>> 0;
+      left -= delay;
+    }
+    this.exports.tick(this.now);
+  }
+
+  /** One u32 of the stats block. */
+  stat(index: number): number {
+    return new Uint32Array(this.exports.memory.buffer, this.exports.statsBuffer(), 30)[index];
+  }
+
+  /** Sent packets of one type. */
+  sentOfType(type: number): Packet[] {
+    return this.sent.filter((p) => p.type === type);
+  }
+
+  /** Recorded events of one kind. */
+  eventsOf(kind: number): RecordedEvent[] {
+    return this.events.filter((e) => e.kind === kind);
+  }
+}
