@@ -1,0 +1,995 @@
+/**
+ * The wasmqtt client API: one module instance, one transport, one clock, and a promise
+ * and event surface that feels like MQTT.js. The module decides everything MQTT
+ * (keepalive, timeouts, reconnect and backoff, resend); this file only moves bytes
+ * between the transport and the module, tells it the time, calls `tick` when it asked
+ * to be called, and turns its imports into promises and events.
+ *
+ * Imports never call back into the module: they record what happened, and the record is
+ * settled (promises resolved) right after the export returns. Events are emitted later,
+ * from `setImmediate`, so a listener attached right after `await connect(…)` still sees
+ * every message that arrived together with the CONNACK.
+ *
+ * @example
+ * const client = await connect("mqtt://127.0.0.1:1883", { clientId: "sensor-1", keepalive: 30 });
+ * client.on("message", (topic, payload, { qos }) => console.log(topic, payload.toString(), qos));
+ * await client.subscribe("cmd/#", { qos: 1 });
+ * await client.publish("sensor-1/temp", "21.5", { qos: 1, retain: true });
+ * await client.end();
+ */
+import { getRandomValues, randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { type Clock, systemClock } from "./clock.ts";
+import { argumentError, filterError, qosError, show, statusError, topicError } from "./errors.ts";
+import {
+  ConfigureFlag, EventKind, MessageFlag, type ModuleHost, ModuleInstance, type ModuleStats, NetDownReason,
+  type PacketType, type Profile, packetTypeName,
+} from "./module.ts";
+import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
+import { type CloseReason, TcpTransport, type Transport } from "./transport.ts";
+
+/** A quality of service level. */
+export type QoS = 0 | 1 | 2;
+
+/** The last will: published by the broker when the connection is lost without a DISCONNECT. */
+export interface Will {
+  topic: string;
+  payload: string | Uint8Array;
+  qos?: QoS;
+  retain?: boolean;
+}
+
+/** Reconnect backoff bounds; the module picks each delay (exponential, jittered) in between. */
+export interface ReconnectOptions {
+  /** Default 1000. */
+  minDelayMs?: number;
+  /** Default 60000. */
+  maxDelayMs?: number;
+}
+
+/** Options of {@link connect} and {@link createClient}. */
+export interface ClientOptions {
+  /** Default: `wasmqtt-` and 12 random hex digits. */
+  clientId?: string;
+  /** Clean session (default true). */
+  clean?: boolean;
+  /** Keepalive in seconds, 0..65535 (default 60; 0 turns it off). */
+  keepalive?: number;
+  /** Default: the URL's user name, if any. */
+  username?: string;
+  /** Default: the URL's password, if any. Needs a username (MQTT 3.1.1 §3.1.2.9). */
+  password?: string | Uint8Array;
+  will?: Will;
+  /** Backoff bounds, or false for a client that stays down once its connection is lost. Default: on, 1000..60000 ms. */
+  reconnect?: ReconnectOptions | false;
+  /** The module build to run (default "desktop"): its capacities are the client's limits. */
+  profile?: Profile;
+  /** How long TCP connect plus CONNACK may take (default 10000). */
+  connectTimeoutMs?: number;
+  /** Carry the bytes over this instead of TCP to the URL (e.g. the simulator's NetworkLink). */
+  transport?: Transport;
+  /** Time source and timers (default: the system clock; e.g. the simulator's VirtualClock). */
+  clock?: Clock;
+}
+
+/** Options of {@link WasmqttClient.publish}. */
+export interface PublishOptions {
+  /** Default 0. */
+  qos?: QoS;
+  /** Default false. */
+  retain?: boolean;
+}
+
+/** Options of {@link WasmqttClient.subscribe}. */
+export interface SubscribeOptions {
+  /** The QoS of every filter given without its own (default 0). */
+  qos?: QoS;
+}
+
+/** One filter of a subscribe request, with its own QoS. */
+export interface SubscriptionRequest {
+  topic: string;
+  qos?: QoS;
+}
+
+/** What the broker granted for one filter: a QoS, or 128 (0x80) for a refusal. */
+export interface Granted {
+  topic: string;
+  qos: QoS | 128;
+}
+
+/** The PUBLISH fields that come with a message. */
+export interface MessageMeta {
+  qos: QoS;
+  retain: boolean;
+  dup: boolean;
+}
+
+/** One packet sent or received, from the module's `onPacket` (for `-d` style traces). */
+export interface PacketTrace {
+  direction: "in" | "out";
+  type: PacketType;
+  /** The fixed header's low four bits. */
+  flags: number;
+  /** 0 when the packet has none. */
+  packetId: number;
+  remainingLength: number;
+}
+
+/** Every event a client emits, with its arguments. */
+export type ClientEvents = {
+  /** Each accepted CONNACK, the first one included. */
+  connect: [sessionPresent: boolean];
+  /** A reconnect attempt starts (1, 2, … since the last accepted CONNACK). */
+  reconnect: [attempt: number];
+  /** The module chose this delay before its next connect attempt. */
+  backoff: [delayMs: number];
+  /** The running session's connection is gone; `reason.code` says why (KEEPALIVE_TIMEOUT, CONNECTION_LOST, MALFORMED_PACKET, …). */
+  offline: [reason: WasmqttError];
+  /** The client has stopped for good: after `end()`, or a lost connection with reconnect off. */
+  close: [];
+  /** A lost connection, a failed reconnect attempt, or a module error; emitted only when someone listens. */
+  error: [error: WasmqttError];
+  /** An application message; `payload` is the client's own copy. */
+  message: [topic: string, payload: Buffer, meta: MessageMeta];
+  packet: [trace: PacketTrace];
+};
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+interface PendingSubscribe extends Waiter<Granted[]> {
+  topics: string[];
+  granted: (QoS | 128 | undefined)[];
+  received: number;
+}
+
+/** What an import recorded, settled after the export returns. */
+type ImportRecord =
+  | { kind: "event"; event: number; code: number; arg: number }
+  | { kind: "message"; topic: string; payload: Buffer; flags: number }
+  | { kind: "packet"; direction: number; header: number; packetId: number; remainingLength: number };
+
+/** An event waiting to be emitted. */
+type Emission = { [K in keyof ClientEvents]: { name: K; args: ClientEvents[K] } }[keyof ClientEvents];
+
+/** One connection the module asked for with netOpen. */
+interface Link {
+  /** Bytes received that did not fit the module's receive buffer yet. */
+  backlog: Uint8Array[];
+  paused: boolean;
+}
+
+const DEFAULT_PORT = 1883;
+const DEFAULT_KEEPALIVE_SEC = 60;
+const DEFAULT_RECONNECT: Required<ReconnectOptions> = { minDelayMs: 1000, maxDelayMs: 60000 };
+
+/**
+ * Connects to an MQTT 3.1.1 broker (`mqtt://host:port` or `tcp://host:port`, port 1883 by
+ * default) and resolves with the client once the broker accepted the CONNECT.
+ *
+ * Rejects with a {@link WasmqttError} whose `code` is the reason: INVALID_ARGUMENT /
+ * INVALID_TOPIC / INVALID_QOS / PACKET_TOO_LARGE for bad options, CONNECTION_REFUSED when
+ * the TCP connection fails, CONNECT_TIMEOUT, a CONNACK refusal (CONNACK_NOT_AUTHORIZED,
+ * CONNACK_IDENTIFIER_REJECTED, …), MODULE_LOAD_FAILED; after a failure the client is
+ * stopped and makes no further attempts.
+ */
+export async function connect(url: string | URL, options: ClientOptions = {}): Promise<WasmqttClient> {
+  const client = await createClient(url, options);
+  return client.connect();
+}
+
+/**
+ * Creates a client with its module instantiated and configured but not connected, so
+ * listeners (e.g. "packet") can be attached before the first byte; then call
+ * {@link WasmqttClient.connect}. Rejects like {@link connect} for bad options.
+ */
+export async function createClient(url: string | URL, options: ClientOptions = {}): Promise<WasmqttClient> {
+  const settings = resolveOptions(url, options);
+  const client = new WasmqttClient(settings);
+  await client.load();
+  return client;
+}
+
+/**
+ * An MQTT client running the wasmqtt module. Create it with {@link connect} or
+ * {@link createClient}. Events ({@link ClientEvents}) are emitted asynchronously, in the
+ * order the module reported them; "error" is emitted only when it has a listener.
+ */
+export class WasmqttClient extends EventEmitter<ClientEvents> {
+  /** The client identifier sent in CONNECT. */
+  readonly clientId: string;
+  /** The module build this client runs. */
+  readonly profile: Profile;
+  private lastSessionPresent = false;
+
+  private readonly settings: Settings;
+  private readonly transport: Transport;
+  private readonly clock: Clock;
+  private instance: ModuleInstance | undefined;
+  private phase: "new" | "started" | "closed" = "new";
+  private link: Link | undefined;
+  private transportClosed: Promise<void> = Promise.resolve();
+  private lastTransportError: Error | undefined;
+  private timer: unknown;
+  private timerSet = false;
+  private records: ImportRecord[] = [];
+  private settling = false;
+  private emissions: Emission[] = [];
+  private emitScheduled = false;
+  private everConnected = false;
+  private connecting: (Waiter<WasmqttClient> & { promise: Promise<WasmqttClient> }) | undefined;
+  private ending: Promise<void> | undefined;
+  private readonly publishes = new Map<number, Waiter<void>[]>();
+  private readonly subscribes = new Map<number, PendingSubscribe[]>();
+  private readonly unsubscribes = new Map<number, Waiter<void>[]>();
+
+  /** @internal use {@link connect} or {@link createClient}. */
+  constructor(settings: Settings) {
+    super();
+    this.settings = settings;
+    this.clientId = settings.clientId;
+    this.profile = settings.profile;
+    this.transport = settings.transport;
+    this.clock = settings.clock;
+  }
+
+  /** Session present flag of the last accepted CONNACK. */
+  get sessionPresent(): boolean {
+    return this.lastSessionPresent;
+  }
+
+  /** True while the broker has accepted this connection (the module's state is "connected"). */
+  get connected(): boolean {
+    return this.instance !== undefined && this.instance.stats().state === "connected";
+  }
+
+  /**
+   * Starts connecting (the module calls netOpen) and resolves with this client at the first
+   * accepted CONNACK. Rejects like {@link connect}; CLIENT_STOPPED when `end()` comes first.
+   * Calling it again returns the same promise.
+   */
+  connect(): Promise<WasmqttClient> {
+    if (this.connecting !== undefined) return this.connecting.promise;
+    let waiter!: Waiter<WasmqttClient>;
+    const promise = new Promise<WasmqttClient>((resolve, reject) => (waiter = { resolve, reject }));
+    this.connecting = { ...waiter, promise };
+    if (this.phase === "closed") {
+      waiter.reject(stoppedError("the client was ended before connect()"));
+      return promise;
+    }
+    const status = this.module().exports.start(this.clock.nowU32());
+    if (status < 0) {
+      waiter.reject(statusError(status, "start() refused"));
+      return promise;
+    }
+    this.phase = "started";
+    this.settle();
+    this.pump();
+    return promise;
+  }
+
+  /**
+   * Publishes a message. Resolves when its QoS flow completes (PUBACK for QoS 1, PUBCOMP
+   * for QoS 2, across reconnects: the module resends), or for QoS 0 as soon as the module
+   * has queued it (it is written at once when connected, else after the next CONNACK).
+   *
+   * Rejects with a {@link WasmqttError}: INVALID_TOPIC (empty, wildcard, too long),
+   * INVALID_QOS, INVALID_ARGUMENT (not a string / bytes), PACKET_TOO_LARGE (does not fit
+   * the profile's staging buffer, transmit buffer or outbox), OUTBOX_FULL (nothing queued;
+   * earlier publishes must complete first), NO_PACKET_ID, CLIENT_STOPPED (after `end()` or
+   * a final close, also for publishes still in flight).
+   */
+  async publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<void> {
+    const module = this.usable("publish");
+    if (typeof topic !== "string") throw argumentError(`topic must be a string (got ${show(topic)})`);
+    if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+      throw argumentError(`payload must be a string or a Uint8Array (got ${show(payload)})`);
+    }
+    const qos = options.qos ?? 0;
+    if (!Number.isInteger(qos) || qos < 0 || qos > 0xff) throw qosError(qos);
+    const lengths = module.stage(topic, payload);
+    if (lengths === undefined) {
+      throw new WasmqttError(
+        "PACKET_TOO_LARGE",
+        `topic ${show(topic)} (${ModuleInstance.byteLength(topic)} bytes) and payload (${ModuleInstance.byteLength(payload)} bytes) ` +
+          `exceed the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`,
+        { status: Status.PACKET_TOO_LARGE },
+      );
+    }
+    const [topicLen, payloadLen] = lengths;
+    const result = module.exports.publish(topicLen, payloadLen, qos, options.retain === true ? 1 : 0, this.clock.nowU32());
+    if (result < 0) {
+      this.settle();
+      throw this.publishError(result, topic, topicLen, payloadLen, qos);
+    }
+    if (result === 0) {
+      this.settle();
+      this.pump();
+      return;
+    }
+    const done = new Promise<void>((resolve, reject) => enqueue(this.publishes, result, { resolve, reject }));
+    this.settle();
+    this.pump();
+    return done;
+  }
+
+  /**
+   * Subscribes to one or more topic filters (sent at once, or on the next connection when
+   * offline). Resolves with what the broker granted for each, in order: QoS 0/1/2, or 128
+   * where it refused the filter.
+   *
+   * Rejects with a {@link WasmqttError}: INVALID_FILTER (naming the filter), INVALID_QOS,
+   * INVALID_ARGUMENT (no filter, a filter twice, more than the subscription table holds),
+   * INVALID_STATE (a filter still awaits an earlier SUBACK/UNSUBACK), SUBSCRIPTIONS_FULL,
+   * PACKET_TOO_LARGE, NO_PACKET_ID, CLIENT_STOPPED.
+   */
+  async subscribe(
+    topics: string | readonly (string | SubscriptionRequest)[],
+    options: SubscribeOptions = {},
+  ): Promise<Granted[]> {
+    const module = this.usable("subscribe");
+    const defaultQos = options.qos ?? 0;
+    const list = typeof topics === "string" ? [topics] : Array.isArray(topics) ? topics : undefined;
+    if (list === undefined) throw argumentError(`subscribe takes a topic filter or an array of them (got ${show(topics)})`);
+    const filters: string[] = [];
+    const qos: number[] = [];
+    for (const entry of list) {
+      const request = typeof entry === "string" ? { topic: entry, qos: defaultQos } : entry;
+      if (request === null || typeof request !== "object" || typeof request.topic !== "string") {
+        throw argumentError(`a subscription must be a topic filter or { topic, qos } (got ${show(request)})`);
+      }
+      const level = request.qos ?? defaultQos;
+      if (!Number.isInteger(level) || level < 0 || level > 0xff) throw qosError(level, "qos", `topic filter ${show(request.topic)}`);
+      filters.push(request.topic);
+      qos.push(level);
+    }
+    this.checkFilters(module, filters);
+    const result = this.request(module, "subscribe", filters, qos);
+    const done = new Promise<Granted[]>((resolve, reject) => {
+      enqueue(this.subscribes, result, { resolve, reject, topics: filters, granted: filters.map(() => undefined), received: 0 });
+    });
+    this.settle();
+    this.pump();
+    return done;
+  }
+
+  /**
+   * Unsubscribes from one or more topic filters; resolves at the broker's UNSUBACK.
+   * Rejects like {@link subscribe} (INVALID_FILTER, INVALID_ARGUMENT, INVALID_STATE, …).
+   */
+  async unsubscribe(topics: string | readonly string[]): Promise<void> {
+    const module = this.usable("unsubscribe");
+    const filters = typeof topics === "string" ? [topics] : Array.isArray(topics) ? [...topics] : undefined;
+    if (filters === undefined || filters.some((filter) => typeof filter !== "string")) {
+      throw argumentError(`unsubscribe takes a topic filter or an array of them (got ${show(topics)})`);
+    }
+    this.checkFilters(module, filters);
+    const result = this.request(module, "unsubscribe", filters);
+    const done = new Promise<void>((resolve, reject) => enqueue(this.unsubscribes, result, { resolve, reject }));
+    this.settle();
+    this.pump();
+    return done;
+  }
+
+  /**
+   * Ends the client: the module sends DISCONNECT when connected and closes the
+   * connection; no reconnect follows. Resolves once the connection is closed (at once
+   * when it already was). Pending publishes, subscribes and a pending connect reject with
+   * CLIENT_STOPPED. Calling it again returns the same promise; it never rejects.
+   */
+  end(): Promise<void> {
+    if (this.ending !== undefined) return this.ending;
+    if (this.instance !== undefined && this.phase !== "closed") {
+      this.module().exports.stop(this.clock.nowU32());
+      this.settle();
+    }
+    if (this.phase !== "closed") this.finish(Status.CLIENT_STOPPED);
+    this.ending = this.transportClosed.then(
+      () => undefined,
+      () => undefined,
+    );
+    return this.ending;
+  }
+
+  /** The module's stats block, named: capacities, high-water marks and counters. */
+  stats(): ModuleStats {
+    return this.module().stats();
+  }
+
+  // ---- setup ------------------------------------------------------------------
+
+  /** @internal instantiates and configures the module (createClient). */
+  async load(): Promise<void> {
+    this.instance = await ModuleInstance.create(this.profile, this.moduleHost());
+    const module = this.instance;
+    const { settings } = this;
+    const will = settings.will;
+    const staged = module.stage(settings.clientId, settings.username ?? "", settings.password ?? "", will?.topic ?? "", will?.payload ?? "");
+    if (staged === undefined) {
+      throw new WasmqttError(
+        "PACKET_TOO_LARGE",
+        `client id, username, password and will together exceed the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`,
+        { status: Status.PACKET_TOO_LARGE },
+      );
+    }
+    let flags = settings.clean ? ConfigureFlag.CLEAN : 0;
+    if (settings.username !== undefined) flags |= ConfigureFlag.USERNAME;
+    if (settings.password !== undefined) flags |= ConfigureFlag.PASSWORD;
+    if (will !== undefined) {
+      flags |= ConfigureFlag.WILL | (will.retain === true ? ConfigureFlag.WILL_RETAIN : 0) | ((will.qos ?? 0) << ConfigureFlag.WILL_QOS_SHIFT);
+    }
+    const status = module.exports.configure(staged[0], staged[1], staged[2], staged[3], staged[4], flags, settings.keepalive);
+    if (status < 0) throw this.configureError(status, staged);
+    const reconnect = settings.reconnect === false ? DEFAULT_RECONNECT : settings.reconnect;
+    const reconnectStatus = module.exports.setReconnect(reconnect.minDelayMs, reconnect.maxDelayMs, settings.reconnect === false ? 0 : 1);
+    if (reconnectStatus < 0) {
+      throw argumentError(`reconnect delays minDelayMs ${reconnect.minDelayMs} and maxDelayMs ${reconnect.maxDelayMs} need 0 < min <= max`);
+    }
+    if (settings.connectTimeoutMs !== undefined && module.exports.setTimeouts(settings.connectTimeoutMs) < 0) {
+      throw argumentError(`connectTimeoutMs ${settings.connectTimeoutMs} must be at least 1`);
+    }
+  }
+
+  private configureError(status: number, staged: number[]): WasmqttError {
+    const { settings } = this;
+    const stats = this.module().stats();
+    switch (status) {
+      case Status.INVALID_TOPIC:
+        return topicError(settings.will?.topic ?? "", stats.maxTopicLength, "will topic");
+      case Status.INVALID_QOS:
+        return qosError(settings.will?.qos, "will qos");
+      case Status.PACKET_TOO_LARGE:
+        return statusError(status, `the CONNECT packet (client id ${staged[0]}, username ${staged[1]}, password ${staged[2]}, will topic ${staged[3]}, will payload ${staged[4]} bytes) does not fit the ${this.profile} profile's buffers`);
+      case Status.INVALID_ARGUMENT:
+        if (settings.password !== undefined && settings.username === undefined) {
+          return argumentError("a password needs a username (MQTT 3.1.1 §3.1.2.9)");
+        }
+        return argumentError(
+          `the module refused the CONNECT fields (client id ${show(settings.clientId)}, username ${show(settings.username)}, ` +
+            `${staged[2]}-byte password, ${staged[4]}-byte will payload): a field is longer than 65535 bytes or not valid UTF-8`,
+        );
+      default:
+        return statusError(status, "configure() refused the options");
+    }
+  }
+
+  // ---- the module's imports ----------------------------------------------------
+
+  /** The imports: each records or forwards, none calls back into the module. */
+  private moduleHost(): ModuleHost {
+    return {
+      netOpen: () => this.netOpen(),
+      netSend: (bytes) => this.netSend(bytes),
+      netClose: () => this.netClose(),
+      onMessage: (topic, payload, flags) => this.records.push({ kind: "message", topic, payload, flags }),
+      onEvent: (event, code, arg) => this.records.push({ kind: "event", event, code, arg }),
+      onPacket: (direction, header, packetId, remainingLength) =>
+        this.records.push({ kind: "packet", direction, header, packetId, remainingLength }),
+      random: () => getRandomValues(new Uint32Array(1))[0],
+    };
+  }
+
+  private netOpen(): void {
+    if (this.link !== undefined) this.netClose();
+    const link: Link = { backlog: [], paused: false };
+    this.link = link;
+    this.lastTransportError = undefined;
+    const current = () => this.link === link && this.phase === "started";
+    try {
+      this.transport.open({
+        onOpen: () => {
+          if (!current()) return;
+          this.module().exports.netUp(this.clock.nowU32());
+          this.settle();
+          this.pump();
+        },
+        onData: (bytes) => {
+          if (current()) this.receive(link, bytes);
+        },
+        onClose: (reason, error) => {
+          if (current()) this.transportDown(link, reason, error);
+        },
+        onWritable: () => {
+          if (current()) this.pump();
+        },
+      });
+    } catch (error) {
+      // the transport could not even start: report it as a refused connection, after this import returns
+      this.lastTransportError = error instanceof Error ? error : new Error(String(error));
+      setImmediate(() => {
+        if (current()) this.transportDown(link, "refused", this.lastTransportError);
+      });
+    }
+  }
+
+  private netSend(bytes: Uint8Array): number {
+    if (this.link === undefined) return 0;
+    return this.transport.send(bytes);
+  }
+
+  private netClose(): void {
+    if (this.link === undefined) return;
+    this.link = undefined;
+    const closing = this.transport.close();
+    if (closing !== undefined) this.transportClosed = closing;
+  }
+
+  // ---- moving bytes and time ------------------------------------------------------
+
+  /** Bytes from the transport: into the module's receive buffer as far as it has room, the rest kept in order. */
+  private receive(link: Link, bytes: Uint8Array): void {
+    if (link.backlog.length > 0) {
+      link.backlog.push(Uint8Array.from(bytes));
+      this.drainBacklog(link);
+      return;
+    }
+    const taken = this.deliver(link, bytes);
+    if (taken < bytes.length && this.link === link) {
+      link.backlog.push(Uint8Array.from(bytes.subarray(taken)));
+      this.pause(link);
+    }
+    this.pump();
+  }
+
+  /** Offers the kept bytes again (after a tick made room); resumes the transport once all are in. */
+  private drainBacklog(link: Link): void {
+    while (link.backlog.length > 0 && this.link === link) {
+      const chunk = link.backlog[0];
+      const taken = this.deliver(link, chunk);
+      if (taken < chunk.length) {
+        if (this.link === link) link.backlog[0] = chunk.subarray(taken);
+        this.pause(link);
+        return;
+      }
+      link.backlog.shift();
+    }
+    if (this.link === link && link.paused) {
+      link.paused = false;
+      this.transport.resume?.();
+    }
+  }
+
+  /** Writes what fits into rxBuffer() and commits it; returns how many bytes the module took. */
+  private deliver(link: Link, bytes: Uint8Array): number {
+    const module = this.module();
+    const exports = module.exports;
+    const now = this.clock.nowU32();
+    let offset = 0;
+    while (offset < bytes.length && this.link === link) {
+      let space = exports.rxSpace();
+      if (space === 0) {
+        // a packet waits for room in the transmit ring: let the module send, then ask again
+        exports.tick(now);
+        this.settle();
+        if (this.link !== link) break;
+        space = exports.rxSpace();
+        if (space === 0) break;
+      }
+      const n = Math.min(space, bytes.length - offset);
+      module.bytes(exports.rxBuffer(), n).set(bytes.subarray(offset, offset + n));
+      const status = exports.rxCommit(n, now);
+      offset += n;
+      this.settle();
+      if (status < 0) break; // the module closed the connection because of this input
+    }
+    return offset;
+  }
+
+  private pause(link: Link): void {
+    if (link.paused) return;
+    link.paused = true;
+    this.transport.pause?.();
+  }
+
+  /** The transport reports the connection gone: deliver what it sent first, then netDown. */
+  private transportDown(link: Link, reason: CloseReason, error: Error | undefined): void {
+    this.drainBacklog(link);
+    if (this.link !== link) return;
+    this.link = undefined;
+    this.lastTransportError = error;
+    this.module().exports.netDown(this.clock.nowU32(), NetDownReason[reason] ?? NetDownReason.reset);
+    this.settle();
+    this.pump();
+  }
+
+  /** Runs the module's timers now and sets the timer for the delay tick asks for. */
+  private pump(): void {
+    if (this.phase !== "started") return;
+    if (this.link !== undefined && this.link.backlog.length > 0) this.drainBacklog(this.link);
+    if (this.phase !== "started") return;
+    const delay = this.module().exports.tick(this.clock.nowU32());
+    this.settle();
+    if (this.phase !== "started") return;
+    if (this.timerSet) this.clock.clearTimer(this.timer);
+    this.timer = this.clock.after(delay, () => {
+      this.timerSet = false;
+      this.pump();
+    });
+    this.timerSet = true;
+  }
+
+  // ---- settling what the imports recorded --------------------------------------
+
+  /** Resolves and rejects promises for everything the imports recorded; queues the events. */
+  private settle(): void {
+    if (this.settling) return;
+    this.settling = true;
+    let i = 0;
+    try {
+      // handling a record may call an export (stop) whose imports append more: the loop takes those too
+      for (; i < this.records.length; i++) this.handle(this.records[i]);
+    } finally {
+      this.records = this.records.slice(i + 1);
+      this.settling = false;
+    }
+  }
+
+  private handle(record: ImportRecord): void {
+    switch (record.kind) {
+      case "message":
+        this.queue("message", record.topic, record.payload, {
+          qos: ((record.flags >> MessageFlag.QOS_SHIFT) & MessageFlag.QOS_MASK) as QoS,
+          retain: (record.flags & MessageFlag.RETAIN) !== 0,
+          dup: (record.flags & MessageFlag.DUP) !== 0,
+        });
+        return;
+      case "packet":
+        this.queue("packet", {
+          direction: record.direction === 0 ? "in" : "out",
+          type: packetTypeName(record.header),
+          flags: record.header & 15,
+          packetId: record.packetId,
+          remainingLength: record.remainingLength,
+        });
+        return;
+      case "event":
+        this.handleEvent(record.event, record.code, record.arg);
+    }
+  }
+
+  private handleEvent(event: number, code: number, arg: number): void {
+    switch (event) {
+      case EventKind.CONNECTED:
+        this.lastSessionPresent = arg === 1;
+        this.everConnected = true;
+        this.connecting?.resolve(this);
+        this.queue("connect", this.lastSessionPresent);
+        return;
+      case EventKind.CONNECT_FAILED: {
+        const error = this.connectError(code, arg);
+        if (!this.everConnected && this.phase === "started") {
+          // the first attempt failed: report it and stop, no retries behind the caller's back
+          this.connecting?.reject(error);
+          this.module().exports.stop(this.clock.nowU32());
+        } else {
+          this.queueError(error);
+        }
+        return;
+      }
+      case EventKind.CONNECTION_LOST: {
+        const error = WasmqttError.fromStatus(code, `connection to ${this.where()} lost: ${describeStatus(code)} (${statusName(code)})`, this.lastTransportError);
+        this.queue("offline", error);
+        this.queueError(error);
+        return;
+      }
+      case EventKind.RECONNECTING:
+        this.queue("reconnect", arg);
+        return;
+      case EventKind.BACKOFF:
+        this.queue("backoff", arg);
+        return;
+      case EventKind.PUBLISH_DONE:
+        dequeue(this.publishes, arg)?.resolve();
+        return;
+      case EventKind.SUBACK:
+        this.suback(arg & 0xffff, arg >>> 16, code);
+        return;
+      case EventKind.UNSUBACK:
+        dequeue(this.unsubscribes, arg)?.resolve();
+        return;
+      case EventKind.CLOSED:
+        this.finish(code);
+        return;
+      case EventKind.ERROR:
+        this.queueError(statusError(code, "the module reported an error"));
+        return;
+    }
+  }
+
+  private suback(packetId: number, index: number, code: number): void {
+    const pending = this.subscribes.get(packetId)?.find((request) => request.granted[index] === undefined);
+    if (pending === undefined) return; // a resubscription the module made by itself
+    pending.granted[index] = code as QoS | 128;
+    pending.received++;
+    if (pending.received < pending.topics.length) return;
+    dequeue(this.subscribes, packetId);
+    pending.resolve(pending.topics.map((topic, i) => ({ topic, qos: pending.granted[i] ?? 128 })));
+  }
+
+  /** The client stopped for good (`status`: CLIENT_STOPPED, or why the connection ended with reconnect off). */
+  private finish(status: number): void {
+    if (this.phase === "closed") return;
+    this.phase = "closed";
+    if (this.timerSet) this.clock.clearTimer(this.timer);
+    this.timerSet = false;
+    const why =
+      status === Status.CLIENT_STOPPED
+        ? "the client was ended"
+        : `the connection ended (${statusName(status)}) and reconnect is off`;
+    const error = stoppedError(why);
+    if (!this.everConnected) this.connecting?.reject(status === Status.CLIENT_STOPPED ? error : this.connectError(status, 0));
+    for (const waiters of [this.publishes, this.unsubscribes, this.subscribes] as Map<number, Waiter<never>[]>[]) {
+      for (const list of waiters.values()) for (const waiter of list) waiter.reject(error);
+      waiters.clear();
+    }
+    this.queue("close");
+  }
+
+  private connectError(status: number, returnCode: number): WasmqttError {
+    const where = this.where();
+    if (status === Status.CONNECTION_REFUSED) {
+      const detail = this.lastTransportError?.message;
+      return WasmqttError.fromStatus(status, `cannot connect to ${where}${detail ? `: ${detail}` : ""}`, this.lastTransportError);
+    }
+    if (status === Status.CONNECT_TIMEOUT) {
+      const timeout = this.settings.connectTimeoutMs ?? 10000;
+      return WasmqttError.fromStatus(status, `no CONNACK from ${where} within ${timeout} ms`);
+    }
+    if (statusName(status).startsWith("CONNACK_")) {
+      return WasmqttError.fromStatus(status, `${where}: ${describeStatus(status)} (CONNACK return code ${returnCode})`);
+    }
+    return WasmqttError.fromStatus(status, `connecting to ${where} failed: ${describeStatus(status)} (${statusName(status)})`, this.lastTransportError);
+  }
+
+  // ---- emitting events ------------------------------------------------------------
+
+  private queue<K extends keyof ClientEvents>(name: K, ...args: ClientEvents[K]): void {
+    this.emissions.push({ name, args } as Emission);
+    if (this.emitScheduled) return;
+    this.emitScheduled = true;
+    setImmediate(() => this.emitQueued());
+  }
+
+  private queueError(error: WasmqttError): void {
+    this.queue("error", error);
+  }
+
+  /** Emits the queued events in order; "error" only when someone listens (it would throw otherwise). */
+  private emitQueued(): void {
+    this.emitScheduled = false;
+    const batch = this.emissions;
+    this.emissions = [];
+    for (let i = 0; i < batch.length; i++) {
+      const { name, args } = batch[i];
+      if (name === "error" && this.listenerCount("error") === 0) continue;
+      try {
+        (this.emit as (event: string, ...rest: unknown[]) => boolean)(name, ...args);
+      } catch (error) {
+        // a listener threw: keep the rest for the next turn, then let the throw surface
+        this.emissions = batch.slice(i + 1).concat(this.emissions);
+        if (this.emissions.length > 0 && !this.emitScheduled) {
+          this.emitScheduled = true;
+          setImmediate(() => this.emitQueued());
+        }
+        throw error;
+      }
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------
+
+  private module(): ModuleInstance {
+    if (this.instance === undefined) throw new Error("wasmqtt: the client's module is not loaded (use connect() or createClient())");
+    return this.instance;
+  }
+
+  /** The module, unless the client has stopped (CLIENT_STOPPED). */
+  private usable(call: string): ModuleInstance {
+    if (this.phase === "closed") throw stoppedError(`${call}() after the client stopped`);
+    return this.module();
+  }
+
+  private where(): string {
+    return this.transport.label ?? "the broker";
+  }
+
+  /** Asks the module to check each filter, naming the first it refuses. */
+  private checkFilters(module: ModuleInstance, filters: string[]): void {
+    if (filters.length === 0) throw argumentError("at least one topic filter is needed");
+    for (const filter of filters) {
+      const staged = module.stage(filter);
+      const status = staged === undefined ? Status.INVALID_ARGUMENT : module.exports.checkTopicFilter(staged[0]);
+      if (status === Status.INVALID_FILTER) throw filterError(filter, module.stats().maxTopicLength);
+      if (status < 0) {
+        throw new WasmqttError("PACKET_TOO_LARGE", `topic filter ${show(filter)} exceeds the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`, {
+          status: Status.PACKET_TOO_LARGE,
+        });
+      }
+    }
+  }
+
+  /** Stages the entries and calls subscribe/unsubscribe; returns the packet id or throws a readable error. */
+  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[]): number {
+    if (!module.stageFilters(filters, qos)) {
+      throw new WasmqttError("PACKET_TOO_LARGE", `${filters.length} topic filter(s) exceed the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`, {
+        status: Status.PACKET_TOO_LARGE,
+      });
+    }
+    const now = this.clock.nowU32();
+    const result = call === "subscribe" ? module.exports.subscribe(filters.length, now) : module.exports.unsubscribe(filters.length, now);
+    if (result > 0) return result;
+    this.settle();
+    const stats = module.stats();
+    const duplicate = filters.find((filter, index) => filters.indexOf(filter) !== index);
+    switch (result) {
+      case Status.INVALID_QOS: {
+        const index = (qos ?? []).findIndex((level) => level > 2);
+        return fail(qosError(qos?.[index], "qos", `topic filter ${show(filters[index])}`));
+      }
+      case Status.INVALID_ARGUMENT:
+        if (duplicate !== undefined) return fail(argumentError(`topic filter ${show(duplicate)} appears twice in one ${call}`));
+        if (filters.length > stats.subscriptions.capacity) {
+          return fail(argumentError(`${filters.length} filters in one ${call}; the ${this.profile} profile's subscription table holds ${stats.subscriptions.capacity}`));
+        }
+        return fail(statusError(result, `${call}(${filters.map((f) => show(f)).join(", ")}) refused`));
+      case Status.INVALID_STATE:
+        return fail(statusError(result, `${call}: a filter of ${filters.map((f) => show(f)).join(", ")} still awaits the broker's answer to an earlier SUBSCRIBE or UNSUBSCRIBE`));
+      case Status.SUBSCRIPTIONS_FULL:
+        return fail(statusError(result, `${call}: the ${this.profile} profile's subscription table is full (${stats.subscriptions.used} of ${stats.subscriptions.capacity} in use)`));
+      case Status.PACKET_TOO_LARGE:
+        return fail(statusError(result, `the ${call.toUpperCase()} packet does not fit the ${this.profile} profile's transmit buffer of ${stats.tx.capacity} bytes`));
+      default:
+        return fail(statusError(result, `${call}(${filters.map((f) => show(f)).join(", ")}) refused`));
+    }
+  }
+
+  private publishError(status: number, topic: string, topicLen: number, payloadLen: number, qos: number): WasmqttError {
+    const stats = this.module().stats();
+    switch (status) {
+      case Status.INVALID_TOPIC:
+        return topicError(topic, stats.maxTopicLength);
+      case Status.INVALID_QOS:
+        return qosError(qos);
+      case Status.PACKET_TOO_LARGE:
+        return statusError(
+          status,
+          `a PUBLISH of a ${topicLen}-byte topic and ${payloadLen}-byte payload does not fit the ${this.profile} profile's ` +
+            `transmit buffer (${stats.tx.capacity} bytes) or outbox (${stats.outbox.capacity} bytes)`,
+        );
+      case Status.OUTBOX_FULL:
+        return WasmqttError.fromStatus(
+          status,
+          `outbox full: publish to ${show(topic)} (${payloadLen}-byte payload) was not queued; the ${this.profile} profile's outbox ` +
+            `holds ${stats.outbox.used} of ${stats.outbox.capacity} bytes of PUBLISHes not yet sent or acknowledged (wait for earlier publishes to complete)`,
+        );
+      case Status.NO_PACKET_ID:
+        return statusError(status, `publish to ${show(topic)}`);
+      default:
+        return statusError(status, `publish to ${show(topic)} refused`);
+    }
+  }
+}
+
+// ---- options ---------------------------------------------------------------------
+
+/** Options checked and filled in. */
+interface Settings {
+  transport: Transport;
+  clock: Clock;
+  profile: Profile;
+  clientId: string;
+  clean: boolean;
+  keepalive: number;
+  username: string | undefined;
+  password: string | Uint8Array | undefined;
+  will: Will | undefined;
+  reconnect: Required<ReconnectOptions> | false;
+  connectTimeoutMs: number | undefined;
+}
+
+function resolveOptions(url: string | URL, options: ClientOptions): Settings {
+  if (options === null || typeof options !== "object") throw argumentError(`options must be an object (got ${show(options)})`);
+  const target = options.transport === undefined ? parseUrl(url) : undefined;
+  const clientId = options.clientId ?? `wasmqtt-${randomBytes(6).toString("hex")}`;
+  if (typeof clientId !== "string") throw argumentError(`clientId must be a string (got ${show(clientId)})`);
+  const keepalive = options.keepalive ?? DEFAULT_KEEPALIVE_SEC;
+  if (!Number.isInteger(keepalive) || keepalive < 0 || keepalive > 0xffff) {
+    throw argumentError(`keepalive ${show(keepalive)} must be a whole number of seconds from 0 to 65535`);
+  }
+  const username = options.username ?? target?.username;
+  if (username !== undefined && typeof username !== "string") throw argumentError(`username must be a string (got ${show(username)})`);
+  const password = options.password ?? target?.password;
+  if (password !== undefined && typeof password !== "string" && !(password instanceof Uint8Array)) {
+    throw argumentError(`password must be a string or a Uint8Array (got ${show(password)})`);
+  }
+  const will = options.will;
+  if (will !== undefined) {
+    if (will === null || typeof will !== "object" || typeof will.topic !== "string") {
+      throw argumentError(`will must be { topic, payload, qos?, retain? } (got ${show(will)})`);
+    }
+    if (typeof will.payload !== "string" && !(will.payload instanceof Uint8Array)) {
+      throw argumentError(`will payload must be a string or a Uint8Array (got ${show(will.payload)})`);
+    }
+    if (will.qos !== undefined && (!Number.isInteger(will.qos) || will.qos < 0 || will.qos > 3)) throw qosError(will.qos, "will qos");
+  }
+  let reconnect: Required<ReconnectOptions> | false = DEFAULT_RECONNECT;
+  if (options.reconnect === false) reconnect = false;
+  else if (options.reconnect !== undefined) {
+    reconnect = {
+      minDelayMs: delayOption(options.reconnect.minDelayMs ?? DEFAULT_RECONNECT.minDelayMs, "reconnect.minDelayMs"),
+      maxDelayMs: delayOption(options.reconnect.maxDelayMs ?? Math.max(DEFAULT_RECONNECT.maxDelayMs, options.reconnect.minDelayMs ?? 0), "reconnect.maxDelayMs"),
+    };
+  }
+  const connectTimeoutMs = options.connectTimeoutMs === undefined ? undefined : delayOption(options.connectTimeoutMs, "connectTimeoutMs");
+  return {
+    transport: options.transport ?? new TcpTransport(target!.host, target!.port),
+    clock: options.clock ?? systemClock(),
+    profile: options.profile ?? "desktop",
+    clientId,
+    clean: options.clean ?? true,
+    keepalive,
+    username,
+    password,
+    will,
+    reconnect,
+    connectTimeoutMs,
+  };
+}
+
+/** A millisecond option: a whole number from 1 to 2^32 − 1. */
+function delayOption(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+    throw argumentError(`${name} ${show(value)} must be a whole number of milliseconds from 1 to 4294967295`);
+  }
+  return value;
+}
+
+/** `mqtt://` or `tcp://` host and port (1883 by default), and the user info if any. */
+function parseUrl(url: string | URL): { host: string; port: number; username?: string; password?: string } {
+  let parsed: URL;
+  try {
+    parsed = typeof url === "string" ? new URL(url) : url;
+  } catch {
+    throw argumentError(`${show(url)} is not a URL; expected mqtt://host:port`);
+  }
+  if (parsed.protocol !== "mqtt:" && parsed.protocol !== "tcp:") {
+    throw argumentError(`unsupported scheme "${parsed.protocol}" in ${show(parsed.href)}; wasmqtt connects to mqtt:// and tcp:// URLs`);
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (host === "") throw argumentError(`${show(parsed.href)} names no host`);
+  return {
+    host,
+    port: parsed.port === "" ? DEFAULT_PORT : Number(parsed.port),
+    username: parsed.username === "" ? undefined : decodeURIComponent(parsed.username),
+    password: parsed.password === "" ? undefined : decodeURIComponent(parsed.password),
+  };
+}
+
+// ---- small helpers ---------------------------------------------------------------
+
+function stoppedError(why: string): WasmqttError {
+  return new WasmqttError("CLIENT_STOPPED", why, { status: Status.CLIENT_STOPPED });
+}
+
+function fail(error: WasmqttError): never {
+  throw error;
+}
+
+/** Adds a waiter for a packet id; ids can be reused, so each id holds a queue, oldest first. */
+function enqueue<T>(map: Map<number, T[]>, packetId: number, waiter: T): void {
+  const list = map.get(packetId);
+  if (list === undefined) map.set(packetId, [waiter]);
+  else list.push(waiter);
+}
+
+/** Removes and returns the oldest waiter for a packet id. */
+function dequeue<T>(map: Map<number, T[]>, packetId: number): T | undefined {
+  const list = map.get(packetId);
+  if (list === undefined) return undefined;
+  const waiter = list.shift();
+  if (list.length === 0) map.delete(packetId);
+  return waiter;
+}

@@ -1,0 +1,32 @@
+/**
+ * wasmqtt: an MQTT 3.1.1 client whose protocol engine is a static-memory WebAssembly
+ * module (the same one that runs on ESP32 / NodeMCU boards), behind an MQTT.js-like API.
+ *
+ * @example
+ * import { connect } from "wasmqtt";
+ * const client = await connect("mqtt://127.0.0.1:1883", { clientId: "demo" });
+ * client.on("message", (topic, payload) => console.log(topic, payload.toString()));
+ * await client.subscribe("demo/#", { qos: 1 });
+ * await client.publish("demo/hello", "world", { qos: 1 });
+ * await client.end();
+ */
+export {
+  connect,
+  createClient,
+  WasmqttClient,
+  type ClientEvents,
+  type ClientOptions,
+  type Granted,
+  type MessageMeta,
+  type PacketTrace,
+  type PublishOptions,
+  type QoS,
+  type ReconnectOptions,
+  type SubscribeOptions,
+  type SubscriptionRequest,
+  type Will,
+} from "./client.ts";
+export { Status, WasmqttError, describeStatus, statusName, type ErrorCode, type HostErrorCode, type StatusName } from "./status.ts";
+export { PROFILES, loadModule, wasmPath, type ClientState, type ModuleStats, type PacketType, type Profile, type RegionStats } from "./module.ts";
+export { TcpTransport, type CloseReason, type Transport, type TransportHandlers } from "./transport.ts";
+export { systemClock, type Clock, type SystemClockOptions } from "./clock.ts";

@@ -1,0 +1,409 @@
+/**
+ * Loading and binding the wasmqtt module (`build/<profile>.wasm`) exactly as boards/ABI.md
+ * describes it: typed exports, the `host` imports turned into calls on a {@link ModuleHost}
+ * with pointers already copied out, the staging buffer and the stats block. No MQTT here:
+ * this file only moves numbers and bytes across the boundary.
+ *
+ * Every {@link ModuleInstance} has its own memory; compiled modules are cached per profile.
+ *
+ * @example
+ * const module = await ModuleInstance.create("desktop", host);
+ * const [topicLen, payloadLen] = module.stage("a/b", "hello");
+ * const packetId = module.exports.publish(topicLen, payloadLen, 1, 0, clock.nowU32());
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BuildProfile } from "./boards.ts";
+import { WasmqttError } from "./status.ts";
+
+/** The module builds: `build/<profile>.wasm`. */
+export type Profile = BuildProfile;
+/** Every profile `scripts/build.mjs` builds. */
+export const PROFILES: readonly Profile[] = ["desktop", "esp32", "nodemcu"];
+
+/** The exports of boards/ABI.md. Pointers and lengths are byte offsets into `memory`. */
+export interface ModuleExports {
+  memory: WebAssembly.Memory;
+  init(): void;
+  stagingBuffer(): number;
+  stagingCapacity(): number;
+  configure(clientIdLen: number, usernameLen: number, passwordLen: number, willTopicLen: number, willPayloadLen: number, flags: number, keepaliveSec: number): number;
+  setReconnect(minDelayMs: number, maxDelayMs: number, enabled: number): number;
+  setTimeouts(connectTimeoutMs: number): number;
+  start(nowMs: number): number;
+  stop(nowMs: number): number;
+  tick(nowMs: number): number;
+  netUp(nowMs: number): void;
+  netDown(nowMs: number, reason: number): void;
+  rxBuffer(): number;
+  rxSpace(): number;
+  rxCommit(n: number, nowMs: number): number;
+  publish(topicLen: number, payloadLen: number, qos: number, retain: number, nowMs: number): number;
+  subscribe(count: number, nowMs: number): number;
+  unsubscribe(count: number, nowMs: number): number;
+  checkTopicName(len: number): number;
+  checkTopicFilter(len: number): number;
+  statsBuffer(): number;
+  staticDataEnd(): number;
+}
+
+type ExportName = Exclude<keyof ModuleExports, "memory">;
+
+const EXPORT_NAMES: readonly ExportName[] = [
+  "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
+  "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
+  "checkTopicFilter", "statsBuffer", "staticDataEnd",
+];
+
+/** `onEvent` kinds (boards/ABI.md, "Events"). */
+export const EventKind = {
+  CONNECTED: 1,
+  CONNECT_FAILED: 2,
+  CONNECTION_LOST: 3,
+  RECONNECTING: 4,
+  PUBLISH_DONE: 5,
+  SUBACK: 6,
+  UNSUBACK: 7,
+  CLOSED: 8,
+  BACKOFF: 9,
+  ERROR: 10,
+} as const;
+
+/** `onMessage` flags: bit 0 retain, bit 1 dup, bits 2–3 QoS. */
+export const MessageFlag = { RETAIN: 1, DUP: 2, QOS_SHIFT: 2, QOS_MASK: 3 } as const;
+
+/** `netDown` reasons the host reports (informational to the module). */
+export const NetDownReason = { closed: 0, reset: 1, refused: 2 } as const;
+
+/** `configure` flags (boards/ABI.md, "configure flags"). */
+export const ConfigureFlag = { CLEAN: 1, USERNAME: 2, PASSWORD: 4, WILL: 8, WILL_RETAIN: 16, WILL_QOS_SHIFT: 5 } as const;
+
+/** MQTT 3.1.1 §2.2.1: control packet type names by number (15 is MQTT 5's AUTH). */
+const PACKET_TYPES = [
+  "RESERVED", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP",
+  "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "AUTH",
+] as const;
+
+/** A control packet type name. */
+export type PacketType = (typeof PACKET_TYPES)[number];
+
+/** The packet type name of a fixed header's first byte. */
+export function packetTypeName(header: number): PacketType {
+  return PACKET_TYPES[(header >> 4) & 15];
+}
+
+/**
+ * What the module asks of its host, with pointers already resolved: strings decoded and
+ * message payloads copied. Called synchronously from inside an export; an implementation
+ * must not call back into the module (queue the work instead).
+ */
+export interface ModuleHost {
+  netOpen(): void;
+  /** `bytes` is a view of module memory valid only during the call; returns how many were taken. */
+  netSend(bytes: Uint8Array): number;
+  netClose(): void;
+  /** `payload` is a copy the host may keep. */
+  onMessage(topic: string, payload: Buffer, flags: number): void;
+  onEvent(kind: number, code: number, arg: number): void;
+  onPacket(direction: number, header: number, packetId: number, remainingLength: number): void;
+  /** Entropy for backoff jitter: a u32. */
+  random(): number;
+  log?(level: number, message: string): void;
+  /** Firmware only; 0 when absent. */
+  adcRead?(channel: number): number;
+  gpioWrite?(pin: number, level: number): void;
+  gpioRead?(pin: number): number;
+}
+
+/** A region's figures from the stats block. */
+export interface RegionStats {
+  capacity: number;
+  used: number;
+  highWater: number;
+}
+
+/** The client state machine's state (stats block field 24). */
+export type ClientState = "idle" | "connecting" | "awaitingConnack" | "connected" | "backoff" | "stopped";
+
+const STATES: readonly ClientState[] = ["idle", "connecting", "awaitingConnack", "connected", "backoff", "stopped"];
+
+/** The stats block (boards/ABI.md, "Stats block"), named. */
+export interface ModuleStats {
+  /** The first byte the module never uses: its whole RAM need. */
+  staticBytes: number;
+  state: ClientState;
+  rx: { capacity: number; highWater: number };
+  tx: RegionStats;
+  outbox: RegionStats & { rejected: number };
+  inflight: { capacity: number; used: number };
+  subscriptions: { capacity: number; used: number };
+  inboundQos2: { capacity: number; used: number };
+  staging: { capacity: number };
+  maxTopicLength: number;
+  packetsSent: number;
+  packetsReceived: number;
+  /** PUBLISHes accepted by `publish`. */
+  messagesPublished: number;
+  /** QoS 1/2 flows completed plus QoS 0 PUBLISHes written. */
+  messagesAcknowledged: number;
+  /** Application messages handed to the host. */
+  messagesDelivered: number;
+  reconnects: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Connections closed because of bad input from the broker. */
+  protocolErrors: number;
+  lastReconnectDelayMs: number;
+  keepaliveSec: number;
+}
+
+/** Number of u32 fields in the stats block. */
+export const STATS_FIELDS = 30;
+
+/** Names the stats block's fields. */
+export function decodeStats(block: Uint32Array): ModuleStats {
+  const f = (index: number): number => block[index];
+  return {
+    staticBytes: f(0),
+    state: STATES[f(24)] ?? "idle",
+    rx: { capacity: f(1), highWater: f(2) },
+    tx: { capacity: f(3), used: f(5), highWater: f(4) },
+    outbox: { capacity: f(6), used: f(7), highWater: f(8), rejected: f(9) },
+    inflight: { capacity: f(10), used: f(11) },
+    subscriptions: { capacity: f(12), used: f(13) },
+    inboundQos2: { capacity: f(14), used: f(15) },
+    staging: { capacity: f(25) },
+    maxTopicLength: f(26),
+    packetsSent: f(16),
+    packetsReceived: f(17),
+    messagesPublished: f(18),
+    messagesAcknowledged: f(19),
+    messagesDelivered: f(20),
+    reconnects: f(21),
+    bytesSent: f(22),
+    bytesReceived: f(23),
+    protocolErrors: f(27),
+    lastReconnectDelayMs: f(28),
+    keepaliveSec: f(29),
+  };
+}
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** The package root: the nearest directory above this file whose package.json is named "wasmqtt" (host/ and dist/ alike). */
+export function packageRoot(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(directory, "package.json");
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown }).name === "wasmqtt") return directory;
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error('cannot find the wasmqtt package root (no package.json named "wasmqtt" above this file)');
+    directory = parent;
+  }
+}
+
+/** The path of a profile's module: `<package root>/build/<profile>.wasm`. */
+export function wasmPath(profile: Profile): string {
+  return join(packageRoot(), "build", `${profile}.wasm`);
+}
+
+/**
+ * Compiles a profile's module once per process. Rejects with a WasmqttError
+ * `INVALID_ARGUMENT` for an unknown profile, `MODULE_LOAD_FAILED` when the file is
+ * missing or does not compile.
+ */
+export function loadModule(profile: Profile): Promise<WebAssembly.Module> {
+  if (!PROFILES.includes(profile)) {
+    return Promise.reject(new WasmqttError("INVALID_ARGUMENT", `profile "${String(profile)}" is not one of ${PROFILES.join(", ")}`));
+  }
+  let module = compiled.get(profile);
+  if (module === undefined) {
+    module = compileFile(profile);
+    compiled.set(profile, module);
+    module.catch(() => compiled.delete(profile));
+  }
+  return module;
+}
+
+async function compileFile(profile: Profile): Promise<WebAssembly.Module> {
+  const file = wasmPath(profile);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new WasmqttError("MODULE_LOAD_FAILED", `cannot read ${file} (run \`npm run build\`)`, { cause: error });
+  }
+  try {
+    return await WebAssembly.compile(new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength));
+  } catch (error) {
+    throw new WasmqttError("MODULE_LOAD_FAILED", `${file} is not a valid WebAssembly module: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+const utf8 = new TextDecoder("utf-8");
+const encoder = new TextEncoder();
+
+/** A string or bytes to place in the staging buffer. */
+export type Stageable = string | Uint8Array;
+
+/** One instantiated module: its exports, guarded against re-entry, and helpers over its memory. */
+export class ModuleInstance {
+  /** The exports; calling one from inside an import throws instead of corrupting the module's state. */
+  readonly exports: ModuleExports;
+  readonly profile: Profile;
+  private readonly memory: WebAssembly.Memory;
+  private view: Uint8Array;
+  private running: string | undefined;
+  private readonly stagingPtr: number;
+  /** Size of the staging buffer in bytes. */
+  readonly stagingCapacity: number;
+
+  private constructor(profile: Profile, instance: WebAssembly.Instance) {
+    this.profile = profile;
+    const raw = instance.exports as Record<string, unknown>;
+    const missing = EXPORT_NAMES.filter((name) => typeof raw[name] !== "function");
+    if (!(raw.memory instanceof WebAssembly.Memory)) missing.unshift("memory" as ExportName);
+    if (missing.length > 0) {
+      throw new WasmqttError("MODULE_LOAD_FAILED", `build/${profile}.wasm lacks the export(s) ${missing.join(", ")} of boards/ABI.md (rebuild it)`);
+    }
+    this.memory = raw.memory as WebAssembly.Memory;
+    this.view = new Uint8Array(this.memory.buffer);
+    const guarded = { memory: this.memory } as Record<string, unknown>;
+    for (const name of EXPORT_NAMES) guarded[name] = this.guard(name, raw[name] as (...args: number[]) => number);
+    this.exports = guarded as unknown as ModuleExports;
+    this.exports.init();
+    this.stagingPtr = this.exports.stagingBuffer();
+    this.stagingCapacity = this.exports.stagingCapacity();
+  }
+
+  /** Instantiates a profile's module (compiled once per process) with `host` behind its imports, and calls `init()`. */
+  static async create(profile: Profile, host: ModuleHost): Promise<ModuleInstance> {
+    const module = await loadModule(profile);
+    let self: ModuleInstance | undefined;
+    const memory = (): ModuleInstance => {
+      if (self === undefined) throw new Error("wasmqtt: an import ran before the module was set up");
+      return self;
+    };
+    const imports = {
+      host: {
+        netOpen: () => host.netOpen(),
+        netSend: (ptr: number, len: number) => Math.max(0, Math.min(len, host.netSend(memory().bytes(ptr, len)))) >>> 0,
+        netClose: () => host.netClose(),
+        onMessage: (topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, flags: number) =>
+          host.onMessage(memory().text(topicPtr, topicLen), memory().copy(payloadPtr, payloadLen), flags),
+        onEvent: (kind: number, code: number, arg: number) => host.onEvent(kind, code | 0, arg >>> 0),
+        onPacket: (direction: number, header: number, packetId: number, remainingLength: number) =>
+          host.onPacket(direction, header, packetId, remainingLength >>> 0),
+        random: () => host.random() >>> 0,
+        log: (level: number, ptr: number, len: number) => host.log?.(level, memory().text(ptr, len)),
+        adcRead: (channel: number) => (host.adcRead?.(channel) ?? 0) >>> 0,
+        gpioWrite: (pin: number, level: number) => host.gpioWrite?.(pin, level),
+        gpioRead: (pin: number) => (host.gpioRead?.(pin) ?? 0) >>> 0,
+      },
+    };
+    const instance = await WebAssembly.instantiate(module, imports);
+    self = new ModuleInstance(profile, instance);
+    return self;
+  }
+
+  /** A view of `len` bytes of module memory at `ptr`; valid until the next export call. */
+  bytes(ptr: number, len: number): Uint8Array {
+    return this.memoryView().subarray(ptr, ptr + len);
+  }
+
+  /** A copy of `len` bytes of module memory at `ptr`. */
+  copy(ptr: number, len: number): Buffer {
+    return Buffer.from(this.bytes(ptr, len));
+  }
+
+  /** The UTF-8 text of `len` bytes of module memory at `ptr`. */
+  text(ptr: number, len: number): string {
+    return utf8.decode(this.bytes(ptr, len));
+  }
+
+  /** The UTF-8 byte length of a string (bytes: their length). */
+  static byteLength(value: Stageable): number {
+    return typeof value === "string" ? Buffer.byteLength(value, "utf8") : value.length;
+  }
+
+  /**
+   * Writes `values` back to back at the start of the staging buffer, strings as UTF-8.
+   * Returns each one's byte length, or undefined (nothing useful written) when together
+   * they exceed the staging capacity.
+   */
+  stage(...values: Stageable[]): number[] | undefined {
+    const staging = this.memoryView().subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
+    const lengths: number[] = [];
+    let offset = 0;
+    for (const value of values) {
+      const written = writeInto(staging, offset, value);
+      if (written < 0) return undefined;
+      lengths.push(written);
+      offset += written;
+    }
+    return lengths;
+  }
+
+  /**
+   * Writes the entries of `subscribe` / `unsubscribe` into staging: `[u16 length LE][filter]`
+   * and, when `qos` is given, `[u8 qos]` after each. Returns false when they do not fit.
+   */
+  stageFilters(filters: readonly string[], qos?: readonly number[]): boolean {
+    const staging = this.memoryView().subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
+    let offset = 0;
+    for (let index = 0; index < filters.length; index++) {
+      if (offset + 2 > staging.length) return false;
+      const written = writeInto(staging, offset + 2, filters[index]);
+      if (written < 0 || written > 0xffff) return false;
+      staging[offset] = written & 0xff;
+      staging[offset + 1] = written >> 8;
+      offset += 2 + written;
+      if (qos !== undefined) {
+        if (offset + 1 > staging.length) return false;
+        staging[offset] = qos[index] & 0xff;
+        offset += 1;
+      }
+    }
+    return true;
+  }
+
+  /** The stats block, refreshed and named. */
+  stats(): ModuleStats {
+    const ptr = this.exports.statsBuffer();
+    return decodeStats(new Uint32Array(this.memory.buffer.slice(ptr, ptr + STATS_FIELDS * 4)));
+  }
+
+  private memoryView(): Uint8Array {
+    if (this.view.buffer !== this.memory.buffer) this.view = new Uint8Array(this.memory.buffer);
+    return this.view;
+  }
+
+  /** Wraps an export so an import that calls back into the module fails loudly. */
+  private guard(name: string, fn: (...args: number[]) => number): (...args: number[]) => number {
+    return (...args: number[]): number => {
+      if (this.running !== undefined) {
+        throw new Error(`wasmqtt: ${name}() called while ${this.running}() runs; an import must not call back into the module`);
+      }
+      this.running = name;
+      try {
+        return fn(...args);
+      } finally {
+        this.running = undefined;
+      }
+    };
+  }
+}
+
+/** Writes `value` at `offset` of `target`; returns its byte length, or -1 when it does not fit. */
+function writeInto(target: Uint8Array, offset: number, value: Stageable): number {
+  if (typeof value !== "string") {
+    if (offset + value.length > target.length) return -1;
+    target.set(value, offset);
+    return value.length;
+  }
+  const room = target.subarray(Math.min(offset, target.length));
+  const { read, written } = encoder.encodeInto(value, room);
+  return read === value.length ? written : -1;
+}
