@@ -28,11 +28,12 @@ import { isValidUtf8, isWellFormedTopicName, validateTopicName } from "./topic";
 import { Subscriptions, SLOT_SIZE } from "./subscriptions";
 import { backoffDelay } from "./backoff";
 import {
-  netOpen, netSend, netClose, onMessage, onEvent, onPacket, random,
+  netOpen, netSend, netClose, onEvent, onPacket, random,
   EVENT_CONNECTED, EVENT_CONNECT_FAILED, EVENT_CONNECTION_LOST, EVENT_RECONNECTING, EVENT_PUBLISH_DONE,
   EVENT_CLOSED, EVENT_BACKOFF, PACKET_IN, PACKET_OUT,
 } from "./host";
 import { sendRequests, handleSuback, handleUnsuback, resetRequests } from "./requests";
+import { deliver } from "./dispatch";
 
 // Client states (the stats block's `state`).
 export const STATE_IDLE: u32 = 0;
@@ -266,7 +267,7 @@ export function netDown(now: u32, reason: u32): void {
  * Runs the timers (connect timeout, backoff, keepalive), answers packets that waited
  * for room, sends what is queued. Returns the ms until it next needs to run.
  */
-export function tick(now: u32): u32 {
+export function clientTick(now: u32): u32 {
   let state = client.state;
   if (state == STATE_CONNECTING || state == STATE_AWAIT_CONNACK) {
     if (elapsed(now, client.phaseStartedAt) >= client.connectTimeoutMs) connectFailed(now, CONNECT_TIMEOUT, 0);
@@ -603,7 +604,7 @@ function handlePublish(header: u8, body: usize, len: u32, now: u32): i32 {
     if (status != OK) return status;
   }
   let flags = (decoded.retain ? 1 : 0) | (decoded.dup ? 2 : 0) | (qos << 2);
-  onMessage(decoded.topicPtr, decoded.topicLen, decoded.payloadPtr, decoded.payloadLen, flags);
+  deliver(decoded.topicPtr, decoded.topicLen, decoded.payloadPtr, decoded.payloadLen, flags);
   client.messagesDelivered++;
   if (qos == 1) sendAck(PUBACK, packetId, now);
   else if (qos == 2) sendAck(PUBREC, packetId, now);

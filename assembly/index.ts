@@ -3,17 +3,29 @@
 import { STAGING_CAPACITY } from "./config";
 import { OK, INVALID_ARGUMENT } from "./status";
 import { validateTopicName, validateTopicFilter } from "./topic";
-import { RX_BASE, STAGING_BASE, client, resetClient } from "./client";
+import { RX_BASE, STAGING_BASE, client, resetClient, clientTick } from "./client";
 import { refreshStats } from "./stats";
+import { appTick, appStats, resetTelemetry } from "./firmware/telemetry";
 
 export {
-  configure, setReconnect, setTimeouts, start, stop, tick, netUp, netDown, rxSpace, rxCommit, publish,
+  configure, setReconnect, setTimeouts, start, stop, netUp, netDown, rxSpace, rxCommit, publish,
 } from "./client";
 export { subscribe, unsubscribe } from "./requests";
+export { boardConfigure, appConfigure, appStart } from "./firmware/telemetry";
 
 /** Resets every region and table; call once after instantiation (there is no start function). */
 export function init(): void {
   resetClient();
+  resetTelemetry();
+}
+
+/**
+ * Runs the timers (connect timeout, backoff, keepalive, the telemetry app's readings),
+ * answers packets that waited for room, sends what is queued. Returns the ms until
+ * the module next needs a tick (the host may call earlier).
+ */
+export function tick(now: u32): u32 {
+  return min(clientTick(now), appTick(now));
 }
 
 /** Where the host writes strings and payloads before a call. */
@@ -46,6 +58,11 @@ export function checkTopicFilter(len: u32): i32 {
 /** The stats block, refreshed now (layout in boards/ABI.md). */
 export function statsBuffer(): usize {
   return refreshStats();
+}
+
+/** The telemetry app's stats block (layout in boards/ABI.md). */
+export function appStatsBuffer(): usize {
+  return appStats();
 }
 
 /** The first byte the module never uses: its whole RAM need. */

@@ -111,6 +111,10 @@ export class ModuleBench {
   readonly messages: RecordedMessage[] = [];
   netOpens = 0;
   netCloses = 0;
+  /** What adcRead(channel) returns, per channel (0 when unset). */
+  readonly adc = new Map<number, number>();
+  /** The last level written to each GPIO. */
+  readonly gpio = new Map<number, number>();
   private splitter = new PacketSplitter();
 
   constructor(profile = "desktop", startAt = 0) {
@@ -143,6 +147,10 @@ export class ModuleBench {
         this.events.push({ kind, code, arg: arg >>> 0, at: this.now });
       },
       onPacket: () => {},
+      adcRead: (channel: number): number => this.adc.get(channel) ?? 0,
+      gpioWrite: (pin: number, level: number) => {
+        this.gpio.set(pin, level);
+      },
       random: () => {
         this.entropy = (Math.imul(this.entropy, 1664525) + 1013904223) >>> 0;
         return this.entropy;

@@ -1,0 +1,298 @@
+// The telemetry firmware: every interval it reads the TMP36 and the soil-moisture
+// sensor and publishes a compact JSON reading to devices/<id>/telemetry (QoS 1, held
+// in the outbox while offline). It keeps devices/<id>/status retained at "online",
+// with a will that sets "offline", and takes commands from devices/<id>/cmd.
+// Report-by-exception: with a deadband set, a reading is published only when a value
+// moved past it, or after HEARTBEAT_READINGS readings without a publish.
+import { OK, INVALID_ARGUMENT, OUTBOX_FULL } from "../status";
+import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start } from "../client";
+import { subscribe } from "../requests";
+import { adcRead, gpioWrite } from "../host";
+import { adcMillivolts, tmp36CentiCelsius, moisturePercent } from "./sensors";
+import { writeAscii, writeBytes, writeBool, writeCenti, writeUint } from "./json";
+import { command, parseCommand, COMMAND_INTERVAL, COMMAND_READ, COMMAND_RELAY, COMMAND_LED, MAX_INTERVAL_SEC } from "./commands";
+
+/** Longest device id: also the MQTT client id. */
+export const MAX_DEVICE_ID: u32 = 32;
+/** ADC samples averaged per reading. */
+const SAMPLES: u32 = 4;
+/** With a deadband, publish at least every this many readings anyway. */
+export const HEARTBEAT_READINGS: u32 = 10;
+/** Output flags of boardConfigure: the LED / relay is on when its pin is low. */
+const LED_ACTIVE_LOW: u32 = 1;
+const RELAY_ACTIVE_LOW: u32 = 2;
+/** Will and status payloads. */
+const STATUS_ONLINE = "online";
+const STATUS_OFFLINE = "offline";
+
+/** The board's wiring and calibration (from its board file). */
+@unmanaged
+class Board {
+  adcBits: u32;
+  referenceMv: u32;
+  dividerPermille: u32;
+  tmp36Channel: u32;
+  moistureChannel: u32;
+  dryRaw: u32;
+  wetRaw: u32;
+  ledGpio: u32;
+  relayGpio: u32;
+  outputFlags: u32;
+}
+
+/** The application's state; also its stats block (appStatsBuffer, u32 fields in this order). */
+@unmanaged
+export class Telemetry {
+  running: u32;
+  intervalSec: u32;
+  temperatureCenti: i32;
+  moisturePercent: u32;
+  sequence: u32;
+  readings: u32;
+  published: u32;
+  suppressed: u32;
+  rejected: u32;
+  commands: u32;
+  badCommands: u32;
+  relay: u32;
+  led: u32;
+  uptimeSec: u32;
+  // not part of the stats block
+  deadbandCenti: u32;
+  deadbandPercent: u32;
+  deviceIdLen: u32;
+  announced: bool;
+  readNow: bool;
+  readingsSincePublish: u32;
+  publishedTemperature: i32;
+  publishedMoisture: u32;
+  lastReadAt: u32;
+  lastTickAt: u32;
+  uptimeMs: u64;
+}
+
+/** u32 fields of the app stats block. */
+export const APP_STATS_FIELDS: u32 = 14;
+
+const board = changetype<Board>(memory.data(offsetof<Board>()));
+export const telemetry = changetype<Telemetry>(memory.data(offsetof<Telemetry>()));
+const DEVICE_ID = memory.data(<i32>MAX_DEVICE_ID);
+
+/**
+ * Sets the board: ADC resolution, full scale at the chip (mV), pin-to-chip divider in
+ * thousandths, the sensors' adcRead channels, moisture calibration (dryRaw > wetRaw),
+ * the LED and relay GPIOs and their active-low flags (bit 0 LED, bit 1 relay).
+ * Returns OK or INVALID_ARGUMENT.
+ */
+export function boardConfigure(adcBits: u32, referenceMv: u32, dividerPermille: u32, tmp36Channel: u32, moistureChannel: u32, dryRaw: u32, wetRaw: u32, ledGpio: u32, relayGpio: u32, outputFlags: u32): i32 {
+  if (adcBits < 8 || adcBits > 16 || referenceMv == 0 || dividerPermille == 0) return INVALID_ARGUMENT;
+  if (dryRaw <= wetRaw || dryRaw >= <u32>1 << adcBits || tmp36Channel == moistureChannel) return INVALID_ARGUMENT;
+  if (ledGpio == relayGpio || (outputFlags & ~3) != 0) return INVALID_ARGUMENT;
+  board.adcBits = adcBits;
+  board.referenceMv = referenceMv;
+  board.dividerPermille = dividerPermille;
+  board.tmp36Channel = tmp36Channel;
+  board.moistureChannel = moistureChannel;
+  board.dryRaw = dryRaw;
+  board.wetRaw = wetRaw;
+  board.ledGpio = ledGpio;
+  board.relayGpio = relayGpio;
+  board.outputFlags = outputFlags;
+  return OK;
+}
+
+/**
+ * Sets up the device named by the id in staging (1–32 of A–Z a–z 0–9 - _): its MQTT
+ * connection (client id = device id, persistent session, will "offline" retained on
+ * devices/<id>/status), its command subscription, the reading interval and the
+ * deadbands (0 = publish every reading). Call boardConfigure first.
+ * Returns OK, INVALID_ARGUMENT, or a status of configure() / subscribe().
+ */
+export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: u32, deadbandPercent: u32, keepaliveSec: u32): i32 {
+  if (board.referenceMv == 0 || !isDeviceId(STAGING_BASE, deviceIdLen)) return INVALID_ARGUMENT;
+  if (intervalSec == 0 || intervalSec > MAX_INTERVAL_SEC) return INVALID_ARGUMENT;
+  memory.copy(DEVICE_ID, STAGING_BASE, deviceIdLen);
+  telemetry.deviceIdLen = deviceIdLen;
+  telemetry.intervalSec = intervalSec;
+  telemetry.deadbandCenti = deadbandCenti;
+  telemetry.deadbandPercent = deadbandPercent;
+
+  // CONNECT: client id, then will topic and payload (no username or password)
+  let willTopic = STAGING_BASE + deviceIdLen;
+  let willTopicLen = <u32>(writeTopic(willTopic, "/status") - willTopic);
+  writeAscii(willTopic + willTopicLen, STATUS_OFFLINE);
+  let flags: u32 = 8 | 16 | (1 << 5); // will, will retain, will QoS 1; clean session off
+  let status = configure(deviceIdLen, 0, 0, willTopicLen, <u32>STATUS_OFFLINE.length, flags, keepaliveSec);
+  if (status != OK) return status;
+
+  // SUBSCRIBE entry: [u16 length][devices/<id>/cmd][QoS 1]
+  let filterLen = <u32>(writeTopic(STAGING_BASE + 2, "/cmd") - (STAGING_BASE + 2));
+  store<u16>(STAGING_BASE, <u16>filterLen);
+  store<u8>(STAGING_BASE + 2 + filterLen, 1);
+  status = subscribe(1, 0);
+  if (status < 0) return status;
+
+  switchOutputs(false, false);
+  return OK;
+}
+
+/** Starts the device: connecting, and a first reading at once. Returns OK or a status of start(). */
+export function appStart(now: u32): i32 {
+  if (telemetry.deviceIdLen == 0) return INVALID_ARGUMENT;
+  let status = start(now);
+  if (status != OK) return status;
+  telemetry.running = 1;
+  telemetry.readNow = true;
+  telemetry.lastTickAt = now;
+  return OK;
+}
+
+/** The app's part of tick(): status announcement and readings. Returns the ms until it next needs to run. */
+export function appTick(now: u32): u32 {
+  if (telemetry.running == 0) return u32.MAX_VALUE;
+  telemetry.uptimeMs += <u64>(now - telemetry.lastTickAt);
+  telemetry.lastTickAt = now;
+  telemetry.uptimeSec = <u32>(telemetry.uptimeMs / 1000);
+  if (client.state != STATE_CONNECTED) telemetry.announced = false;
+  else if (!telemetry.announced) announce(now);
+  let interval = telemetry.intervalSec * 1000;
+  let since = now - telemetry.lastReadAt;
+  if (telemetry.readNow || since >= interval) {
+    takeReading(now);
+    return interval;
+  }
+  return interval - since;
+}
+
+/** True when a message on this topic is for the app (devices/<id>/cmd). */
+export function isCommandTopic(topicPtr: usize, topicLen: u32): bool {
+  if (telemetry.deviceIdLen == 0) return false;
+  let len = <u32>(writeTopic(SCRATCH_TOPIC, "/cmd") - SCRATCH_TOPIC);
+  return len == topicLen && memory.compare(SCRATCH_TOPIC, topicPtr, len) == 0;
+}
+
+/**
+ * Applies a command payload: outputs switch at once; a new interval or a "read" takes
+ * effect at the next tick (publishing here could take the tx room the PUBACK of this
+ * very command needs). Counts commands and malformed ones.
+ */
+export function receiveCommand(payloadPtr: usize, payloadLen: u32): void {
+  if (!parseCommand(payloadPtr, payloadLen)) {
+    telemetry.badCommands++;
+    return;
+  }
+  telemetry.commands++;
+  let present = command.present;
+  if ((present & COMMAND_INTERVAL) != 0) telemetry.intervalSec = command.intervalSec;
+  if ((present & (COMMAND_RELAY | COMMAND_LED)) != 0) {
+    switchOutputs((present & COMMAND_RELAY) != 0 ? command.relay : telemetry.relay != 0, (present & COMMAND_LED) != 0 ? command.led : telemetry.led != 0);
+  }
+  if ((present & (COMMAND_READ | COMMAND_RELAY | COMMAND_LED)) != 0) telemetry.readNow = true;
+}
+
+/** Forgets the board, the device and every reading. */
+export function resetTelemetry(): void {
+  memory.fill(changetype<usize>(board), 0, offsetof<Board>());
+  memory.fill(changetype<usize>(telemetry), 0, offsetof<Telemetry>());
+}
+
+/** The app stats block. */
+export function appStats(): usize {
+  return changetype<usize>(telemetry);
+}
+
+// ---- internals -------------------------------------------------------------
+
+/** Room to compare a received topic with devices/<id>/cmd. */
+const SCRATCH_TOPIC = memory.data(8 + <i32>MAX_DEVICE_ID + 4);
+
+/** Writes devices/<id><suffix> at `at`; returns the end. */
+function writeTopic(at: usize, suffix: string): usize {
+  at = writeAscii(at, "devices/");
+  at = writeBytes(at, DEVICE_ID, telemetry.deviceIdLen);
+  return writeAscii(at, suffix);
+}
+
+/** 1–MAX_DEVICE_ID bytes of A–Z a–z 0–9 - _ (safe in a topic level and a client id). */
+function isDeviceId(ptr: usize, len: u32): bool {
+  if (len == 0 || len > MAX_DEVICE_ID) return false;
+  for (let i: u32 = 0; i < len; i++) {
+    let b = load<u8>(ptr + i);
+    let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x5f;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** Drives the relay and LED pins, honouring active-low wiring. */
+function switchOutputs(relay: bool, led: bool): void {
+  telemetry.relay = relay ? 1 : 0;
+  telemetry.led = led ? 1 : 0;
+  gpioWrite(board.relayGpio, (relay ? 1 : 0) ^ ((board.outputFlags & RELAY_ACTIVE_LOW) != 0 ? 1 : 0));
+  gpioWrite(board.ledGpio, (led ? 1 : 0) ^ ((board.outputFlags & LED_ACTIVE_LOW) != 0 ? 1 : 0));
+}
+
+/** Publishes the retained "online" status once per connection. */
+function announce(now: u32): void {
+  let topicLen = <u32>(writeTopic(STAGING_BASE, "/status") - STAGING_BASE);
+  writeAscii(STAGING_BASE + topicLen, STATUS_ONLINE);
+  telemetry.announced = publish(topicLen, <u32>STATUS_ONLINE.length, 1, true, now) >= 0;
+}
+
+/** The mean of SAMPLES raw readings of an ADC channel. */
+function sample(channel: u32): u32 {
+  let sum: u32 = 0;
+  for (let i: u32 = 0; i < SAMPLES; i++) sum += adcRead(channel);
+  return (sum + SAMPLES / 2) / SAMPLES;
+}
+
+/** Reads both sensors; publishes when forced, outside the deadband, or for the heartbeat. */
+function takeReading(now: u32): void {
+  let millivolts = adcMillivolts(sample(board.tmp36Channel), board.adcBits, board.referenceMv, board.dividerPermille);
+  let temperature = tmp36CentiCelsius(millivolts);
+  let moisture = moisturePercent(sample(board.moistureChannel), board.dryRaw, board.wetRaw);
+  telemetry.temperatureCenti = temperature;
+  telemetry.moisturePercent = moisture;
+  telemetry.readings++;
+  telemetry.lastReadAt = now;
+  telemetry.readingsSincePublish++;
+  let due = telemetry.readNow || telemetry.published == 0 || telemetry.readingsSincePublish >= HEARTBEAT_READINGS;
+  due = due || telemetry.deadbandCenti == 0 && telemetry.deadbandPercent == 0;
+  due = due || <u32>abs(temperature - telemetry.publishedTemperature) >= telemetry.deadbandCenti && telemetry.deadbandCenti > 0;
+  due = due || <u32>abs(<i32>moisture - <i32>telemetry.publishedMoisture) >= telemetry.deadbandPercent && telemetry.deadbandPercent > 0;
+  telemetry.readNow = false;
+  if (!due) {
+    telemetry.suppressed++;
+    return;
+  }
+  publishReading(now);
+}
+
+/** Publishes the current reading as JSON; a full outbox refuses it (counted, sequence unchanged). */
+function publishReading(now: u32): void {
+  let topicLen = <u32>(writeTopic(STAGING_BASE, "/telemetry") - STAGING_BASE);
+  let start = STAGING_BASE + topicLen;
+  let at = writeAscii(start, "{\"seq\":");
+  at = writeUint(at, telemetry.sequence + 1);
+  at = writeAscii(at, ",\"temperature_c\":");
+  at = writeCenti(at, telemetry.temperatureCenti);
+  at = writeAscii(at, ",\"moisture_pct\":");
+  at = writeUint(at, telemetry.moisturePercent);
+  at = writeAscii(at, ",\"relay\":");
+  at = writeBool(at, telemetry.relay != 0);
+  at = writeAscii(at, ",\"led\":");
+  at = writeBool(at, telemetry.led != 0);
+  at = writeAscii(at, ",\"uptime_s\":");
+  at = writeUint(at, telemetry.uptimeSec);
+  at = writeAscii(at, "}");
+  let status = publish(topicLen, <u32>(at - start), 1, false, now);
+  if (status < 0) {
+    if (status == OUTBOX_FULL) telemetry.rejected++;
+    return;
+  }
+  telemetry.sequence++;
+  telemetry.published++;
+  telemetry.readingsSincePublish = 0;
+  telemetry.publishedTemperature = telemetry.temperatureCenti;
+  telemetry.publishedMoisture = telemetry.moisturePercent;
+}
