@@ -210,7 +210,10 @@ export function checkServerHeader(header: u8): i32 {
   let flags = header & 0x0f;
   if (type == 0 || type == 15) return MALFORMED_PACKET;
   if (type == CONNECT || type == SUBSCRIBE || type == UNSUBSCRIBE || type == PINGREQ || type == DISCONNECT) return PROTOCOL_ERROR;
-  if (type == PUBLISH) return ((flags >> 1) & 3) == 3 ? MALFORMED_PACKET : OK;
+  if (type == PUBLISH) {
+    let qos = (flags >> 1) & 3;
+    return qos == 3 || (qos == 0 && (flags & 0x08) != 0) ? MALFORMED_PACKET : OK; // §3.3.1.1-2: no DUP at QoS 0
+  }
   if (type == PUBREL) return flags == 0x02 ? OK : MALFORMED_PACKET;
   return flags == 0 ? OK : MALFORMED_PACKET;
 }
