@@ -3,7 +3,7 @@
  * (file and field named), and the ideal mV ↔ raw conversions match the board figures.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -45,6 +45,15 @@ describe("shipped boards", () => {
       const board = loadBoard(name);
       assert.equal(board.name, name);
       assert.deepEqual(validateBoard(JSON.parse(JSON.stringify(board)), name), board);
+    });
+
+    it(`${name}: its build's static RAM fits the board's budget`, () => {
+      const board = loadBoard(name);
+      const module = new WebAssembly.Module(readFileSync(new URL(`../../build/${board.profile}.wasm`, import.meta.url)));
+      const host = Object.fromEntries(WebAssembly.Module.imports(module).map(({ name: imported }) => [imported, () => 0]));
+      const { exports } = new WebAssembly.Instance(module, { host });
+      const staticBytes = (exports.staticDataEnd as () => number)();
+      assert.ok(staticBytes <= board.ramBudgetBytes, `${board.profile}.wasm needs ${staticBytes} B, budget ${board.ramBudgetBytes} B`);
     });
   }
 
