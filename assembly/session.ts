@@ -154,6 +154,7 @@ export class Outbox {
    * from the head, in order. PUBLISHes already sent get DUP (§3.3.1.1); a PUBCOMP
    * wait becomes a PUBREL resend (§4.4), which a broker answers even for an id it no
    * longer knows, so the flow completes whether or not the session was kept.
+   * `inflight` counts the PUBREL flows; pump() counts each PUBLISH again as it goes out.
    */
   rewind(): void {
     this.inflight = 0;
@@ -164,8 +165,9 @@ export class Outbox {
         let header = this.packetPtr(r);
         store<u8>(header, load<u8>(header) | 0x08);
         this.setState(r, RECORD_QUEUED);
-      } else if (s == RECORD_AWAIT_PUBCOMP) {
+      } else if (s == RECORD_AWAIT_PUBCOMP || s == RECORD_QUEUED_PUBREL) {
         this.setState(r, RECORD_QUEUED_PUBREL);
+        this.inflight++; // its PUBLISH is not sent again, so nothing else counts it
       }
       r = this.next(r);
     }

@@ -213,6 +213,7 @@ describe("outbox and resend", () => {
     bench.receive(concat([puback(first), pubcomp(second), pubrec(third)]));
     bench.receive(pubcomp(third));
     assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => e.arg), [first, second, third]);
+    assert.equal(bench.stat(Stat.inflightUsed), 0, "in-flight count off after the resent PUBREL completed");
   });
 
   it("resubscribes every granted filter when the broker kept no session", () => {

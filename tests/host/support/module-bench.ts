@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { ModuleExports } from "../../../host/module.ts";
 import { PacketSplitter, type Packet } from "./mqtt-packets.ts";
 
 /** onEvent kinds (boards/ABI.md, "Events"). */
@@ -72,25 +73,12 @@ export interface RecordedMessage {
   flags: number;
 }
 
-interface Exports {
-  memory: WebAssembly.Memory;
-  init(): void;
-  stagingBuffer(): number;
-  configure(clientIdLen: number, usernameLen: number, passwordLen: number, willTopicLen: number, willPayloadLen: number, flags: number, keepaliveSec: number): number;
-  setReconnect(minDelayMs: number, maxDelayMs: number, enabled: number): number;
-  setTimeouts(connectTimeoutMs: number): number;
-  start(now: number): number;
-  stop(now: number): number;
-  tick(now: number): number;
-  netUp(now: number): void;
-  netDown(now: number, reason: number): void;
-  rxBuffer(): number;
-  rxSpace(): number;
-  rxCommit(n: number, now: number): number;
-  publish(topicLen: number, payloadLen: number, qos: number, retain: number, now: number): number;
-  subscribe(count: number, now: number): number;
-  unsubscribe(count: number, now: number): number;
-  statsBuffer(): number;
+/** The ABI's exports, with the firmware's (boards/ABI.md). */
+interface Exports extends ModuleExports {
+  boardConfigure(adcBits: number, referenceMv: number, dividerPermille: number, tmp36Channel: number, moistureChannel: number, dryRaw: number, wetRaw: number, ledGpio: number, relayGpio: number, outputFlags: number): number;
+  appConfigure(deviceIdLen: number, intervalSec: number, deadbandCenti: number, deadbandPercent: number, keepaliveSec: number): number;
+  appStart(now: number): number;
+  appStatsBuffer(): number;
 }
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));

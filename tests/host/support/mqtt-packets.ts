@@ -207,6 +207,32 @@ export function parseConnect(p: Packet): ConnectFields {
   return { protocolName, protocolLevel, cleanSession: (flags & 0x02) !== 0, keepalive, clientId, username };
 }
 
+/** Every field of a CONNECT packet (§3.1), for tests that check what a client sent. */
+export interface ConnectDetails extends ConnectFields {
+  /** The connect flags byte (§3.1.2.3). */
+  flags: number;
+  will?: { topic: string; payload: Uint8Array; qos: number; retain: boolean };
+  password?: Uint8Array;
+}
+
+/** Reads every field of a CONNECT packet; throws when the body is shorter than its flags promise. */
+export function parseConnectDetails(p: Packet): ConnectDetails {
+  const reader = new BodyReader(p.body);
+  const protocolName = reader.string();
+  const protocolLevel = reader.byte();
+  const flags = reader.byte();
+  const keepalive = reader.u16();
+  const clientId = reader.string();
+  const will =
+    flags & 0x04
+      ? { topic: reader.string(), payload: reader.binary(), qos: (flags >> 3) & 0x03, retain: (flags & 0x20) !== 0 }
+      : undefined;
+  const username = flags & 0x80 ? reader.string() : undefined;
+  const password = flags & 0x40 ? reader.binary() : undefined;
+  if (!reader.done) throw new Error("CONNECT has bytes after its last field");
+  return { protocolName, protocolLevel, cleanSession: (flags & 0x02) !== 0, keepalive, clientId, username, flags, will, password };
+}
+
 /** What {@link parsePublish} reads from a PUBLISH packet (§3.3). */
 export interface ParsedPublish {
   topic: string;
