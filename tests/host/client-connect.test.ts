@@ -17,14 +17,12 @@ import {
   uniqueTopic,
   within,
   type ClientOptions,
+  fakeBroker,
 } from "./support/client-helpers.ts";
 import {
   PacketType,
   connack,
-  defaultScript,
   parseConnectDetails,
-  startFakeBroker,
-  type FakeBroker,
 } from "./support/fake-broker.ts";
 import { startMosquitto, type Broker } from "./support/mosquitto.ts";
 import { freePort } from "./support/ports.ts";
@@ -35,12 +33,6 @@ before(async () => {
 });
 after(() => broker?.stop());
 
-/** Starts a fake broker that is closed when the test ends. */
-async function fakeBroker(t: { after(fn: () => unknown): void }, script = defaultScript): Promise<FakeBroker> {
-  const fake = await startFakeBroker(script);
-  t.after(() => fake.close());
-  return fake;
-}
 
 test("a given client id is sent as is and the broker knows the client by it", async (t) => {
   const clientId = uniqueId("connect-id");

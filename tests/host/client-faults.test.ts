@@ -21,9 +21,9 @@ import {
   uniqueTopic,
   until,
   within,
-  type After,
   type ClientOptions,
   type Opened,
+  fakeBroker,
 } from "./support/client-helpers.ts";
 import {
   PacketType,
@@ -36,7 +36,6 @@ import {
   publish,
   pubrel,
   scriptWith,
-  startFakeBroker,
   suback,
   type FakeBroker,
   type FakeConnection,
@@ -51,11 +50,6 @@ before(async () => {
 });
 after(() => broker?.stop());
 
-async function fakeBroker(t: After, script: Script): Promise<FakeBroker> {
-  const fake = await startFakeBroker(script);
-  t.after(() => fake.close());
-  return fake;
-}
 
 /** Subscribes and publishes once more (fake broker: acknowledged, not echoed), proving the client works after a fault. */
 async function stillWorks({ client, rec }: Opened, topic: string): Promise<void> {

@@ -15,8 +15,8 @@ import {
   uniqueId,
   uniqueTopic,
   within,
-  type After,
   type Trace,
+  fakeBroker,
 } from "./support/client-helpers.ts";
 import {
   PacketType,
@@ -27,9 +27,7 @@ import {
   parseSubscribe,
   publish,
   pubrel,
-  startFakeBroker,
   suback,
-  type FakeBroker,
   type FakeConnection,
   type Script,
 } from "./support/fake-broker.ts";
@@ -41,11 +39,6 @@ before(async () => {
 });
 after(() => broker?.stop());
 
-async function fakeBroker(t: After, script: Script): Promise<FakeBroker> {
-  const fake = await startFakeBroker(script);
-  t.after(() => fake.close());
-  return fake;
-}
 
 /** The traces of one packet id as "direction TYPE" strings, in order. */
 function flow(traces: Trace[], packetId: number): string[] {

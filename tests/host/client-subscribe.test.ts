@@ -5,17 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { openClient, rejection, text, uniqueId, uniqueTopic, within, type After } from "./support/client-helpers.ts";
+import { fakeBroker, openClient, rejection, text, uniqueId, uniqueTopic, within } from "./support/client-helpers.ts";
 import {
   PacketType,
   connack,
   defaultScript,
   parseSubscribe,
   scriptWith,
-  startFakeBroker,
   suback,
-  type FakeBroker,
-  type Script,
 } from "./support/fake-broker.ts";
 import { startMosquitto, type Broker } from "./support/mosquitto.ts";
 
@@ -25,11 +22,6 @@ before(async () => {
 });
 after(() => broker?.stop());
 
-async function fakeBroker(t: After, script: Script): Promise<FakeBroker> {
-  const fake = await startFakeBroker(script);
-  t.after(() => fake.close());
-  return fake;
-}
 
 test("several filters go in one SUBSCRIBE and each gets its granted QoS", async (t) => {
   const base = uniqueTopic("subscribe/many");

@@ -13,6 +13,7 @@
 import { randomBytes } from "node:crypto";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { connect, type WasmqttClient } from "../../../host/index.ts";
+import { defaultScript, startFakeBroker, type FakeBroker, type Script } from "./fake-broker.ts";
 
 /** The options `connect` takes. */
 export type ClientOptions = NonNullable<Parameters<typeof connect>[1]>;
@@ -306,4 +307,11 @@ export function hex(bytes: Uint8Array): string {
 /** UTF-8 text of a byte array. */
 export function text(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+}
+
+/** Starts a fake broker running `script` that is closed when the test ends. */
+export async function fakeBroker(t: After, script: Script = defaultScript): Promise<FakeBroker> {
+  const fake = await startFakeBroker(script);
+  t.after(() => fake.close());
+  return fake;
 }

@@ -8,39 +8,12 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ModuleExports } from "../../../host/module.ts";
+import { Status } from "../../../host/status.ts";
 import { PacketSplitter, type Packet } from "./mqtt-packets.ts";
 
-/** onEvent kinds (boards/ABI.md, "Events"). */
-export const Event = {
-  CONNECTED: 1,
-  CONNECT_FAILED: 2,
-  CONNECTION_LOST: 3,
-  RECONNECTING: 4,
-  PUBLISH_DONE: 5,
-  SUBACK: 6,
-  UNSUBACK: 7,
-  CLOSED: 8,
-  BACKOFF: 9,
-} as const;
-
-/** Status codes the tests check (assembly/status.ts). */
-export const Status = {
-  OK: 0,
-  MALFORMED_PACKET: -1,
-  PROTOCOL_ERROR: -2,
-  PACKET_TOO_LARGE: -3,
-  OUTBOX_FULL: -4,
-  INVALID_TOPIC: -5,
-  INVALID_FILTER: -6,
-  INVALID_QOS: -7,
-  INVALID_ARGUMENT: -12,
-  INVALID_STATE: -13,
-  RECEIVE_MAXIMUM_EXCEEDED: -14,
-  KEEPALIVE_TIMEOUT: -30,
-  CONNECT_TIMEOUT: -31,
-  CONNECTION_LOST: -32,
-  CONNECTION_REFUSED: -33,
-} as const;
+/** onEvent kinds and status codes, as the host knows them. */
+export { EventKind as Event } from "../../../host/module.ts";
+export { Status };
 
 /** Stats block indexes (boards/ABI.md, "Stats block"). */
 export const Stat = {
