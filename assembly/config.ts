@@ -29,6 +29,6 @@
 @inline export const DEFAULT_RECONNECT_MIN_MS: u32 = 1000;
 // @ts-ignore: decorator
 @inline export const DEFAULT_RECONNECT_MAX_MS: u32 = 60000;
-/** Longest sleep tick() ever asks for, so a host clock jump is noticed. */
+/** Longest sleep tick() asks for when no timer is due sooner (a board sleeps between ticks). */
 // @ts-ignore: decorator
-@inline export const MAX_TICK_DELAY_MS: u32 = 1000;
+@inline export const MAX_TICK_DELAY_MS: u32 = 60000;

@@ -11,7 +11,7 @@ export {
   configure, setReconnect, setTimeouts, start, stop, netUp, netDown, rxSpace, rxCommit, publish,
 } from "./client";
 export { subscribe, unsubscribe } from "./requests";
-export { boardConfigure, appConfigure, appStart } from "./firmware/telemetry";
+export { boardConfigure, appConfigure, appStart, appStop } from "./firmware/telemetry";
 
 /** Resets every region and table; call once after instantiation (there is no start function). */
 export function init(): void {

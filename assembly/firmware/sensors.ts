@@ -1,22 +1,22 @@
 // Sensor drivers in fixed point (the ESP8266 and ESP32-C3 have no FPU): ADC counts to
-// millivolts at the board pin, TMP36 millivolts to hundredths of a degree, and a
+// microvolts at the board pin, TMP36 millivolts to hundredths of a degree, and a
 // capacitive soil-moisture reading to percent by the board's calibration.
 
 /**
- * Millivolts at the board pin for an ADC reading: raw / (2^bits − 1) of the chip's
+ * Microvolts at the board pin for an ADC reading: raw / (2^bits − 1) of the chip's
  * full scale, times the board's divider (in thousandths: 3200 for the NodeMCU's A0),
- * rounded to the nearest millivolt.
+ * rounded to the nearest microvolt (finer than any 16-bit step).
  */
-export function adcMillivolts(raw: u32, bits: u32, referenceMv: u32, dividerPermille: u32): u32 {
+export function adcMicrovolts(raw: u32, bits: u32, referenceMv: u32, dividerPermille: u32): u32 {
   let fullScale = (<u64>1 << bits) - 1;
-  let scaled = <u64>raw * referenceMv * dividerPermille;
-  let divisor = fullScale * 1000;
-  return <u32>((scaled + (divisor >> 1)) / divisor);
+  let scaled = <u64>raw * referenceMv * dividerPermille; // mV · ‰ = µV
+  return <u32>((scaled + (fullScale >> 1)) / fullScale);
 }
 
-/** TMP36 (10 mV/°C, 500 mV at 0 °C): hundredths of a degree Celsius for its output in millivolts. */
-export function tmp36CentiCelsius(millivolts: u32): i32 {
-  return (<i32>millivolts - 500) * 10;
+/** TMP36 (10 mV/°C, 500 mV at 0 °C): hundredths of a degree Celsius for its output in microvolts, rounded. */
+export function tmp36CentiCelsius(microvolts: u32): i32 {
+  let offset = <i32>microvolts - 500000; // 100 µV per hundredth of a degree
+  return offset >= 0 ? (offset + 50) / 100 : (offset - 50) / 100;
 }
 
 /**

@@ -5,10 +5,10 @@
 // Report-by-exception: with a deadband set, a reading is published only when a value
 // moved past it, or after HEARTBEAT_READINGS readings without a publish.
 import { OK, INVALID_ARGUMENT, OUTBOX_FULL } from "../status";
-import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start } from "../client";
+import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start, stop } from "../client";
 import { subscribe } from "../requests";
 import { adcRead, gpioWrite } from "../host";
-import { adcMillivolts, tmp36CentiCelsius, moisturePercent } from "./sensors";
+import { adcMicrovolts, tmp36CentiCelsius, moisturePercent } from "./sensors";
 import { writeAscii, writeBytes, writeBool, writeCenti, writeUint } from "./json";
 import { command, parseCommand, COMMAND_INTERVAL, COMMAND_READ, COMMAND_RELAY, COMMAND_LED, MAX_INTERVAL_SEC } from "./commands";
 
@@ -147,6 +147,17 @@ export function appStart(now: u32): i32 {
   return OK;
 }
 
+/**
+ * Shuts the device down cleanly: when connected, publishes the retained "offline" status
+ * itself (the DISCONNECT that follows means the broker drops the will), then stop().
+ * Returns OK.
+ */
+export function appStop(now: u32): i32 {
+  if (client.state == STATE_CONNECTED) publishStatus(STATUS_OFFLINE, now);
+  telemetry.running = 0;
+  return stop(now);
+}
+
 /** The app's part of tick(): status announcement and readings. Returns the ms until it next needs to run. */
 export function appTick(now: u32): u32 {
   if (telemetry.running == 0) return u32.MAX_VALUE;
@@ -234,9 +245,14 @@ function switchOutputs(relay: bool, led: bool): void {
 
 /** Publishes the retained "online" status once per connection. */
 function announce(now: u32): void {
+  telemetry.announced = publishStatus(STATUS_ONLINE, now) >= 0;
+}
+
+/** Publishes `status` to devices/<id>/status, QoS 1, retained. Returns publish()'s result. */
+function publishStatus(status: string, now: u32): i32 {
   let topicLen = <u32>(writeTopic(STAGING_BASE, "/status") - STAGING_BASE);
-  writeAscii(STAGING_BASE + topicLen, STATUS_ONLINE);
-  telemetry.announced = publish(topicLen, <u32>STATUS_ONLINE.length, 1, true, now) >= 0;
+  writeAscii(STAGING_BASE + topicLen, status);
+  return publish(topicLen, <u32>status.length, 1, true, now);
 }
 
 /** The mean of SAMPLES raw readings of an ADC channel. */
@@ -248,8 +264,8 @@ function sample(channel: u32): u32 {
 
 /** Reads both sensors; publishes when forced, outside the deadband, or for the heartbeat. */
 function takeReading(now: u32): void {
-  let millivolts = adcMillivolts(sample(board.tmp36Channel), board.adcBits, board.referenceMv, board.dividerPermille);
-  let temperature = tmp36CentiCelsius(millivolts);
+  let microvolts = adcMicrovolts(sample(board.tmp36Channel), board.adcBits, board.referenceMv, board.dividerPermille);
+  let temperature = tmp36CentiCelsius(microvolts);
   let moisture = moisturePercent(sample(board.moistureChannel), board.dryRaw, board.wetRaw);
   telemetry.temperatureCenti = temperature;
   telemetry.moisturePercent = moisture;

@@ -78,12 +78,12 @@ describe("telemetry firmware", () => {
     accept(bench);
     const status = publishes(bench, "/status").map(parsePublish);
     assert.deepEqual(status.map((p) => [new TextDecoder().decode(p.payload), p.retain, p.qos]), [["online", true, 1]]);
-    assert.deepEqual(readings(bench), [{ seq: 1, temperature_c: 25.1, moisture_pct: 50, relay: false, led: false, uptime_s: 0 }]);
+    assert.deepEqual(readings(bench), [{ seq: 1, temperature_c: 25.07, moisture_pct: 50, relay: false, led: false, uptime_s: 0 }]);
     assert.equal(bench.gpio.get(NODEMCU.led), 1, "LED off is a high pin (active low)");
     assert.equal(bench.gpio.get(NODEMCU.relay), 0);
     bench.adc.set(NODEMCU.tmp36, 256); // 800.8 mV: 30.08 °C
     bench.run(INTERVAL_SEC * 1000);
-    assert.deepEqual(readings(bench).at(-1), { seq: 2, temperature_c: 30.1, moisture_pct: 50, relay: false, led: false, uptime_s: 10 });
+    assert.deepEqual(readings(bench).at(-1), { seq: 2, temperature_c: 30.08, moisture_pct: 50, relay: false, led: false, uptime_s: 10 });
     ackAll(bench);
     bench.exports.netDown(bench.now, 0);
     bench.run(5000);

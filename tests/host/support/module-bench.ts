@@ -51,6 +51,7 @@ interface Exports extends ModuleExports {
   boardConfigure(adcBits: number, referenceMv: number, dividerPermille: number, tmp36Channel: number, moistureChannel: number, dryRaw: number, wetRaw: number, ledGpio: number, relayGpio: number, outputFlags: number): number;
   appConfigure(deviceIdLen: number, intervalSec: number, deadbandCenti: number, deadbandPercent: number, keepaliveSec: number): number;
   appStart(now: number): number;
+  appStop(now: number): number;
   appStatsBuffer(): number;
 }
 
