@@ -27,7 +27,7 @@ export function topicError(topic: string, maxTopicLength: number, what = "topic"
   const bytes = Buffer.byteLength(topic, "utf8");
   let why: string;
   if (topic.length === 0) why = "is empty; a topic name needs at least one character";
-  else if (topic.includes("+") || topic.includes("#")) why = "contains a wildcard; PUBLISH topics cannot";
+  else if (topic.includes("+") || topic.includes("#")) why = `contains a wildcard ("${topic.includes("+") ? "+" : "#"}"); PUBLISH topics cannot`;
   else if (topic.includes("\u0000")) why = "contains U+0000, which MQTT does not allow";
   else if (bytes > maxTopicLength) why = `is ${bytes} bytes; this profile allows at most ${maxTopicLength}`;
   else why = "is not a valid topic name";

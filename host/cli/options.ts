@@ -1,0 +1,301 @@
+/**
+ * Command-line options shared by `wasmqtt pub` and `wasmqtt sub`: the connection flags
+ * mosquitto_pub / mosquitto_sub users know (-h -p -i -k -u -P -c -d -L, the will), parsed
+ * with node:util `parseArgs` and checked into the options `connect()` takes.
+ *
+ * @example
+ * const values = parseCommand(argv, { ...CONNECTION_OPTIONS, message: { type: "string", short: "m" } });
+ * const settings = connectionSettings(values, "pub");
+ * const client = await connect(settings.url, settings.options);
+ */
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+
+/** A mistake on the command line: printed with a pointer to `--help`, exit status 1. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The `options` argument of node:util `parseArgs`. */
+export type OptionSpec = Record<
+  string,
+  { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }
+>;
+
+/** Parsed values: strings, booleans, or arrays of strings for `multiple` options. */
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+/** The build profiles `--profile` accepts (see boards/README.md). */
+export const PROFILES = ["desktop", "esp32", "nodemcu"] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** Flags every client command accepts, named as mosquitto names them. */
+export const CONNECTION_OPTIONS = {
+  help: { type: "boolean" },
+  host: { type: "string", short: "h" },
+  port: { type: "string", short: "p" },
+  url: { type: "string", short: "L" },
+  id: { type: "string", short: "i" },
+  "id-prefix": { type: "string", short: "I" },
+  keepalive: { type: "string", short: "k" },
+  username: { type: "string", short: "u" },
+  pw: { type: "string", short: "P" },
+  "disable-clean-session": { type: "boolean", short: "c" },
+  qos: { type: "string", short: "q" },
+  debug: { type: "boolean", short: "d" },
+  quiet: { type: "boolean" },
+  "will-topic": { type: "string" },
+  "will-payload": { type: "string" },
+  "will-qos": { type: "string" },
+  "will-retain": { type: "boolean" },
+  profile: { type: "string" },
+} as const satisfies OptionSpec;
+
+/** The connection flags' lines of `--help`, shared by both commands. */
+export const CONNECTION_HELP = ` -h, --host HOST        broker host (default localhost)
+ -p, --port PORT        broker port (default 1883)
+ -L, --url URL          mqtt://[username[:password]@]host[:port]/topic instead of -h -p -u -P -t
+ -i, --id ID            client id (default wasmqtt- and random characters)
+ -I, --id-prefix PREFIX client id is PREFIX followed by the process id
+ -k, --keepalive SEC    keepalive in seconds, 0 to disable (default 60)
+ -u, --username NAME    username
+ -P, --pw PASSWORD      password (needs -u)
+ -c, --disable-clean-session
+                        keep the session on the broker after disconnecting (needs -i or -I)
+ -d, --debug            print every MQTT packet sent and received (on stderr)
+     --quiet            print no runtime errors (usage errors are still printed)
+     --will-topic TOPIC, --will-payload TEXT, --will-qos 0|1|2, --will-retain
+                        the message the broker publishes if this client disconnects
+                        unexpectedly
+     --profile NAME     module build to run: desktop (default), esp32 or nodemcu
+     --help             this text`;
+
+/** Default broker port for mqtt:// (MQTT 3.1.1 §4.2 leaves it to IANA: 1883). */
+const DEFAULT_PORT = 1883;
+/** Default keepalive, as mosquitto_pub / mosquitto_sub. */
+const DEFAULT_KEEPALIVE_SEC = 60;
+/** MQTT 3.1.1 §3.1.3.1: servers must accept client ids of 1–23 characters. */
+const MAX_PORTABLE_CLIENT_ID = 23;
+
+/** What `connect()` needs, plus what the commands print. */
+export interface ConnectionSettings {
+  /** `mqtt://host:port`. */
+  url: string;
+  /** The topic from `-L`, if any. */
+  urlTopic: string | undefined;
+  clientId: string;
+  debug: boolean;
+  quiet: boolean;
+  options: {
+    clientId: string;
+    clean: boolean;
+    keepalive: number;
+    username?: string;
+    password?: string;
+    will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
+    profile: Profile;
+  };
+}
+
+/**
+ * Parses `argv` strictly against `spec`: unknown flags, missing values and stray
+ * positional arguments become a `UsageError` with a short message.
+ *
+ * @param argv the arguments after the command name
+ * @param spec the flags the command accepts
+ * @returns the parsed values
+ * @throws UsageError
+ */
+export function parseCommand(argv: string[], spec: OptionSpec): OptionValues {
+  try {
+    return parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values as OptionValues;
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+}
+
+/** A one-line message for a `parseArgs` error, without its hints about positionals. */
+function describeParseError(error: unknown): string {
+  const { code, message } = error as { code?: string; message: string };
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const flag = /'([^']+)'/.exec(message)?.[1];
+    return flag === undefined ? message : `Unknown option '${flag}'.`;
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    const argument = /'([^']*)'/.exec(message)?.[1];
+    return `Unexpected argument '${argument}'.`;
+  }
+  return message.split("\n").join(" ");
+}
+
+/**
+ * Checks the connection flags and builds the `connect()` options from them.
+ *
+ * @param values what `parseCommand` returned
+ * @returns the broker URL, client options and output settings
+ * @throws UsageError for a bad number, a password without a username, -c without an id,
+ *   will flags without --will-topic, -L together with -h / -p, or a bad URL
+ */
+export function connectionSettings(values: OptionValues): ConnectionSettings {
+  const urlText = stringValue(values.url);
+  const fromUrl = urlText === undefined ? undefined : parseBrokerUrl(urlText);
+  if (fromUrl !== undefined && (values.host !== undefined || values.port !== undefined)) {
+    throw new UsageError("-L cannot be used together with -h or -p.");
+  }
+  const host = fromUrl?.host ?? stringValue(values.host) ?? "localhost";
+  const port = fromUrl?.port ?? integerOption(values.port, "port", 1, 65535) ?? DEFAULT_PORT;
+  const username = stringValue(values.username) ?? fromUrl?.username;
+  const password = stringValue(values.pw) ?? fromUrl?.password;
+  if (password !== undefined && username === undefined) {
+    throw new UsageError("A password (-P) needs a username (-u): MQTT 3.1.1 §3.1.2.9.");
+  }
+  const clean = values["disable-clean-session"] !== true;
+  const clientId = chooseClientId(values, clean);
+  const options: ConnectionSettings["options"] = {
+    clientId,
+    clean,
+    keepalive: integerOption(values.keepalive, "keepalive", 0, 65535) ?? DEFAULT_KEEPALIVE_SEC,
+    profile: profileOption(values.profile),
+  };
+  if (username !== undefined) options.username = username;
+  if (password !== undefined) options.password = password;
+  const will = willOption(values);
+  if (will !== undefined) options.will = will;
+  return {
+    url: `mqtt://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    urlTopic: fromUrl?.topic,
+    clientId,
+    debug: values.debug === true,
+    quiet: values.quiet === true,
+    options,
+  };
+}
+
+/** `-i`, `-I` + pid, or `wasmqtt-` and 12 random characters (20 in all, within 23). */
+function chooseClientId(values: OptionValues, clean: boolean): string {
+  const id = stringValue(values.id);
+  const prefix = stringValue(values["id-prefix"]);
+  if (id !== undefined && prefix !== undefined) throw new UsageError("-i and -I cannot be used together.");
+  if (!clean && id === undefined && prefix === undefined) {
+    throw new UsageError("You must provide a client id (-i or -I) if you are using the -c option.");
+  }
+  if (id === "") throw new UsageError("The client id (-i) cannot be empty.");
+  if (id !== undefined) return id;
+  if (prefix !== undefined) return `${prefix}${process.pid}`;
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const random = [...randomBytes(12)].map((byte) => alphabet[byte % alphabet.length]).join("");
+  const generated = `wasmqtt-${random}`;
+  return generated.slice(0, MAX_PORTABLE_CLIENT_ID);
+}
+
+/** The will from `--will-*`, or undefined; the other will flags need `--will-topic`. */
+function willOption(values: OptionValues): ConnectionSettings["options"]["will"] {
+  const topic = stringValue(values["will-topic"]);
+  const others = ["will-payload", "will-qos", "will-retain"].filter((name) => values[name] !== undefined);
+  if (topic === undefined) {
+    if (others.length > 0) throw new UsageError(`--${others[0]} needs --will-topic.`);
+    return undefined;
+  }
+  return {
+    topic,
+    payload: stringValue(values["will-payload"]) ?? "",
+    qos: qosOption(values["will-qos"], "will-qos") ?? 0,
+    retain: values["will-retain"] === true,
+  };
+}
+
+/** `--profile`, default desktop. */
+function profileOption(value: OptionValues[string]): Profile {
+  const name = stringValue(value) ?? "desktop";
+  if (!(PROFILES as readonly string[]).includes(name)) {
+    throw new UsageError(`Unknown profile '${name}' (${PROFILES.join(", ")}).`);
+  }
+  return name as Profile;
+}
+
+/**
+ * A QoS flag: 0, 1 or 2.
+ *
+ * @param value the flag's value, or undefined when absent
+ * @param name the long flag name, for the message
+ * @returns the QoS, or undefined when the flag was not given
+ * @throws UsageError when the value is not 0, 1 or 2
+ */
+export function qosOption(value: OptionValues[string], name: string): 0 | 1 | 2 | undefined {
+  const qos = integerOption(value, name, 0, 2);
+  return qos as 0 | 1 | 2 | undefined;
+}
+
+/**
+ * A whole-number flag within [min, max].
+ *
+ * @param value the flag's value, or undefined when absent
+ * @param name the long flag name, for the message
+ * @returns the number, or undefined when the flag was not given
+ * @throws UsageError when the value is not a whole number in range
+ */
+export function integerOption(value: OptionValues[string], name: string, min: number, max: number): number | undefined {
+  const text = stringValue(value);
+  if (text === undefined) return undefined;
+  const number = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(number >= min && number <= max)) {
+    throw new UsageError(`Invalid --${name} '${text}': it must be a whole number from ${min} to ${max}.`);
+  }
+  return number;
+}
+
+/** A string flag's value (the last one given, for a repeated flag). */
+export function stringValue(value: OptionValues[string]): string | undefined {
+  if (Array.isArray(value)) return value.at(-1);
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The parts of `mqtt://[username[:password]@]host[:port]/topic`. */
+interface BrokerUrl {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  topic?: string;
+}
+
+/**
+ * Parses a broker URL as `-L` and `demo --broker` take it. Only mqtt:// (no TLS yet).
+ *
+ * @param text the URL
+ * @returns host, port (default 1883), credentials and topic when present
+ * @throws UsageError for another scheme or a URL that does not parse
+ */
+export function parseBrokerUrl(text: string): BrokerUrl {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`Invalid URL '${text}': expected mqtt://host[:port][/topic].`);
+  }
+  if (url.protocol !== "mqtt:") {
+    throw new UsageError(`Unsupported URL scheme '${url.protocol}' in '${text}': only mqtt:// is supported.`);
+  }
+  if (url.hostname === "") throw new UsageError(`Invalid URL '${text}': no host.`);
+  const parsed: BrokerUrl = {
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port === "" ? DEFAULT_PORT : Number(url.port),
+  };
+  if (url.username !== "") parsed.username = decodeUrlPart(url.username, text);
+  if (url.password !== "") parsed.password = decodeUrlPart(url.password, text);
+  // everything after the authority's "/" is the topic, "#" included (URL calls it a
+  // fragment), percent-decoded so "%23" and "%2B" work too
+  const slash = text.indexOf("/", text.indexOf("//") + 2);
+  const topic = slash === -1 ? "" : decodeUrlPart(text.slice(slash + 1), text);
+  if (topic !== "") parsed.topic = topic;
+  return parsed;
+}
+
+/** Percent-decodes one part of a URL; a broken escape is a usage error. */
+function decodeUrlPart(part: string, text: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new UsageError(`Invalid URL '${text}': bad percent-escape in '${part}'.`);
+  }
+}
