@@ -1,12 +1,13 @@
 /**
  * The wasmqtt client API: one module instance, one transport, one clock, and a promise
  * and event surface that feels like MQTT.js. The module decides everything MQTT
- * (keepalive, timeouts, reconnect and backoff, resend); this file only moves bytes
- * between the transport and the module, tells it the time, calls `tick` when it asked
- * to be called, and turns its imports into promises and events.
+ * (keepalive, timeouts, reconnect and backoff, resend); a {@link ModuleLink}
+ * (host/link.ts) moves bytes between the transport and the module, tells it the time and
+ * calls `tick` when it asked to be called; this file turns what the module reports into
+ * promises and events.
  *
- * Imports never call back into the module: they record what happened, and the record is
- * settled (promises resolved) right after the export returns. Events are emitted later,
+ * Imports never call back into the module: the link records what happened, and the record
+ * is settled (promises resolved) right after the export returns. Events are emitted later,
  * from `setImmediate`, so a listener attached right after `await connect(…)` still sees
  * every message that arrived together with the CONNACK.
  *
@@ -21,12 +22,12 @@ import { getRandomValues, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { type Clock, systemClock } from "./clock.ts";
 import { argumentError, filterError, qosError, show, statusError, topicError } from "./errors.ts";
+import { ModuleLink } from "./link.ts";
 import {
-  ConfigureFlag, EventKind, MessageFlag, type ModuleHost, ModuleInstance, type ModuleStats, NetDownReason,
-  type PacketType, type Profile, packetTypeName,
+  ConfigureFlag, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, packetTypeName,
 } from "./module.ts";
 import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
-import { type CloseReason, TcpTransport, type Transport } from "./transport.ts";
+import { TcpTransport, type Transport } from "./transport.ts";
 
 /** A quality of service level. */
 export type QoS = 0 | 1 | 2;
@@ -146,21 +147,8 @@ interface PendingSubscribe extends Waiter<Granted[]> {
   received: number;
 }
 
-/** What an import recorded, settled after the export returns. */
-type ImportRecord =
-  | { kind: "event"; event: number; code: number; arg: number }
-  | { kind: "message"; topic: string; payload: Buffer; flags: number }
-  | { kind: "packet"; direction: number; header: number; packetId: number; remainingLength: number };
-
 /** An event waiting to be emitted. */
 type Emission = { [K in keyof ClientEvents]: { name: K; args: ClientEvents[K] } }[keyof ClientEvents];
-
-/** One connection the module asked for with netOpen. */
-interface Link {
-  /** Bytes received that did not fit the module's receive buffer yet. */
-  backlog: Uint8Array[];
-  paused: boolean;
-}
 
 const DEFAULT_PORT = 1883;
 const DEFAULT_KEEPALIVE_SEC = 60;
@@ -208,15 +196,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
   private readonly settings: Settings;
   private readonly transport: Transport;
   private readonly clock: Clock;
-  private instance: ModuleInstance | undefined;
+  private link: ModuleLink | undefined;
   private phase: "new" | "started" | "closed" = "new";
-  private link: Link | undefined;
-  private transportClosed: Promise<void> = Promise.resolve();
-  private lastTransportError: Error | undefined;
-  private timer: unknown;
-  private timerSet = false;
-  private records: ImportRecord[] = [];
-  private settling = false;
   private emissions: Emission[] = [];
   private emitScheduled = false;
   private everConnected = false;
@@ -243,7 +224,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
 
   /** True while the broker has accepted this connection (the module's state is "connected"). */
   get connected(): boolean {
-    return this.instance !== undefined && this.instance.stats().state === "connected";
+    return this.link !== undefined && this.link.module.stats().state === "connected";
   }
 
   /**
@@ -266,8 +247,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
       return promise;
     }
     this.phase = "started";
-    this.settle();
-    this.pump();
+    this.link?.start();
     return promise;
   }
 
@@ -382,12 +362,12 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
    */
   end(): Promise<void> {
     if (this.ending !== undefined) return this.ending;
-    if (this.instance !== undefined && this.phase !== "closed") {
+    if (this.link !== undefined && this.phase !== "closed") {
       this.module().exports.stop(this.clock.nowU32());
       this.settle();
     }
     if (this.phase !== "closed") this.finish(Status.CLIENT_STOPPED);
-    this.ending = this.transportClosed.then(
+    this.ending = (this.link?.closed ?? Promise.resolve()).then(
       () => undefined,
       () => undefined,
     );
@@ -403,8 +383,18 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
 
   /** @internal instantiates and configures the module (createClient). */
   async load(): Promise<void> {
-    this.instance = await ModuleInstance.create(this.profile, this.moduleHost());
-    const module = this.instance;
+    this.link = await ModuleLink.create({
+      profile: this.profile,
+      transport: this.transport,
+      clock: this.clock,
+      imports: { random: () => getRandomValues(new Uint32Array(1))[0] },
+      handlers: {
+        onEvent: (event, code, arg) => this.handleEvent(event, code, arg),
+        onMessage: (topic, payload, flags) => this.handleMessage(topic, payload, flags),
+        onPacket: (direction, header, packetId, remainingLength) => this.handlePacket(direction, header, packetId, remainingLength),
+      },
+    });
+    const module = this.link.module;
     const { settings } = this;
     const will = settings.will;
     const staged = module.stage(settings.clientId, settings.username ?? "", settings.password ?? "", will?.topic ?? "", will?.payload ?? "");
@@ -456,198 +446,34 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     }
   }
 
-  // ---- the module's imports ----------------------------------------------------
+  // ---- what the module reported ------------------------------------------------------
 
-  /** The imports: each records or forwards, none calls back into the module. */
-  private moduleHost(): ModuleHost {
-    return {
-      netOpen: () => this.netOpen(),
-      netSend: (bytes) => this.netSend(bytes),
-      netClose: () => this.netClose(),
-      onMessage: (topic, payload, flags) => this.records.push({ kind: "message", topic, payload, flags }),
-      onEvent: (event, code, arg) => this.records.push({ kind: "event", event, code, arg }),
-      onPacket: (direction, header, packetId, remainingLength) =>
-        this.records.push({ kind: "packet", direction, header, packetId, remainingLength }),
-      random: () => getRandomValues(new Uint32Array(1))[0],
-    };
-  }
-
-  private netOpen(): void {
-    if (this.link !== undefined) this.netClose();
-    const link: Link = { backlog: [], paused: false };
-    this.link = link;
-    this.lastTransportError = undefined;
-    const current = () => this.link === link && this.phase === "started";
-    try {
-      this.transport.open({
-        onOpen: () => {
-          if (!current()) return;
-          this.module().exports.netUp(this.clock.nowU32());
-          this.settle();
-          this.pump();
-        },
-        onData: (bytes) => {
-          if (current()) this.receive(link, bytes);
-        },
-        onClose: (reason, error) => {
-          if (current()) this.transportDown(link, reason, error);
-        },
-        onWritable: () => {
-          if (current()) this.pump();
-        },
-      });
-    } catch (error) {
-      // the transport could not even start: report it as a refused connection, after this import returns
-      this.lastTransportError = error instanceof Error ? error : new Error(String(error));
-      setImmediate(() => {
-        if (current()) this.transportDown(link, "refused", this.lastTransportError);
-      });
-    }
-  }
-
-  private netSend(bytes: Uint8Array): number {
-    if (this.link === undefined) return 0;
-    return this.transport.send(bytes);
-  }
-
-  private netClose(): void {
-    if (this.link === undefined) return;
-    this.link = undefined;
-    const closing = this.transport.close();
-    if (closing !== undefined) this.transportClosed = closing;
-  }
-
-  // ---- moving bytes and time ------------------------------------------------------
-
-  /** Bytes from the transport: into the module's receive buffer as far as it has room, the rest kept in order. */
-  private receive(link: Link, bytes: Uint8Array): void {
-    if (link.backlog.length > 0) {
-      link.backlog.push(Uint8Array.from(bytes));
-      this.drainBacklog(link);
-      return;
-    }
-    const taken = this.deliver(link, bytes);
-    if (taken < bytes.length && this.link === link) {
-      link.backlog.push(Uint8Array.from(bytes.subarray(taken)));
-      this.pause(link);
-    }
-    this.pump();
-  }
-
-  /** Offers the kept bytes again (after a tick made room); resumes the transport once all are in. */
-  private drainBacklog(link: Link): void {
-    while (link.backlog.length > 0 && this.link === link) {
-      const chunk = link.backlog[0];
-      const taken = this.deliver(link, chunk);
-      if (taken < chunk.length) {
-        if (this.link === link) link.backlog[0] = chunk.subarray(taken);
-        this.pause(link);
-        return;
-      }
-      link.backlog.shift();
-    }
-    if (this.link === link && link.paused) {
-      link.paused = false;
-      this.transport.resume?.();
-    }
-  }
-
-  /** Writes what fits into rxBuffer() and commits it; returns how many bytes the module took. */
-  private deliver(link: Link, bytes: Uint8Array): number {
-    const module = this.module();
-    const exports = module.exports;
-    const now = this.clock.nowU32();
-    let offset = 0;
-    while (offset < bytes.length && this.link === link) {
-      let space = exports.rxSpace();
-      if (space === 0) {
-        // a packet waits for room in the transmit ring: let the module send, then ask again
-        exports.tick(now);
-        this.settle();
-        if (this.link !== link) break;
-        space = exports.rxSpace();
-        if (space === 0) break;
-      }
-      const n = Math.min(space, bytes.length - offset);
-      module.bytes(exports.rxBuffer(), n).set(bytes.subarray(offset, offset + n));
-      const status = exports.rxCommit(n, now);
-      offset += n;
-      this.settle();
-      if (status < 0) break; // the module closed the connection because of this input
-    }
-    return offset;
-  }
-
-  private pause(link: Link): void {
-    if (link.paused) return;
-    link.paused = true;
-    this.transport.pause?.();
-  }
-
-  /** The transport reports the connection gone: deliver what it sent first, then netDown. */
-  private transportDown(link: Link, reason: CloseReason, error: Error | undefined): void {
-    this.drainBacklog(link);
-    if (this.link !== link) return;
-    this.link = undefined;
-    this.lastTransportError = error;
-    this.module().exports.netDown(this.clock.nowU32(), NetDownReason[reason] ?? NetDownReason.reset);
-    this.settle();
-    this.pump();
-  }
-
-  /** Runs the module's timers now and sets the timer for the delay tick asks for. */
-  private pump(): void {
-    if (this.phase !== "started") return;
-    if (this.link !== undefined && this.link.backlog.length > 0) this.drainBacklog(this.link);
-    if (this.phase !== "started") return;
-    const delay = this.module().exports.tick(this.clock.nowU32());
-    this.settle();
-    if (this.phase !== "started") return;
-    if (this.timerSet) this.clock.clearTimer(this.timer);
-    this.timer = this.clock.after(delay, () => {
-      this.timerSet = false;
-      this.pump();
-    });
-    this.timerSet = true;
-  }
-
-  // ---- settling what the imports recorded --------------------------------------
-
-  /** Resolves and rejects promises for everything the imports recorded; queues the events. */
+  /** Hands what the imports recorded to the handlers below (promises settled, events queued). */
   private settle(): void {
-    if (this.settling) return;
-    this.settling = true;
-    let i = 0;
-    try {
-      // handling a record may call an export (stop) whose imports append more: the loop takes those too
-      for (; i < this.records.length; i++) this.handle(this.records[i]);
-    } finally {
-      this.records = this.records.slice(i + 1);
-      this.settling = false;
-    }
+    this.link?.settle();
   }
 
-  private handle(record: ImportRecord): void {
-    switch (record.kind) {
-      case "message":
-        this.queue("message", record.topic, record.payload, {
-          qos: ((record.flags >> MessageFlag.QOS_SHIFT) & MessageFlag.QOS_MASK) as QoS,
-          retain: (record.flags & MessageFlag.RETAIN) !== 0,
-          dup: (record.flags & MessageFlag.DUP) !== 0,
-        });
-        return;
-      case "packet":
-        this.queue("packet", {
-          direction: record.direction === 0 ? "in" : "out",
-          type: packetTypeName(record.header),
-          flags: record.header & 15,
-          packetId: record.packetId,
-          remainingLength: record.remainingLength,
-        });
-        return;
-      case "event":
-        this.handleEvent(record.event, record.code, record.arg);
-    }
+  /** Lets the link deliver kept bytes, tick the module and schedule the next tick. */
+  private pump(): void {
+    this.link?.pump();
+  }
+
+  private handleMessage(topic: string, payload: Buffer, flags: number): void {
+    this.queue("message", topic, payload, {
+      qos: ((flags >> MessageFlag.QOS_SHIFT) & MessageFlag.QOS_MASK) as QoS,
+      retain: (flags & MessageFlag.RETAIN) !== 0,
+      dup: (flags & MessageFlag.DUP) !== 0,
+    });
+  }
+
+  private handlePacket(direction: number, header: number, packetId: number, remainingLength: number): void {
+    this.queue("packet", {
+      direction: direction === 0 ? "in" : "out",
+      type: packetTypeName(header),
+      flags: header & 15,
+      packetId,
+      remainingLength,
+    });
   }
 
   private handleEvent(event: number, code: number, arg: number): void {
@@ -670,7 +496,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
         return;
       }
       case EventKind.CONNECTION_LOST: {
-        const error = WasmqttError.fromStatus(code, `connection to ${this.where()} lost: ${describeStatus(code)} (${statusName(code)})`, this.lastTransportError);
+        const error = WasmqttError.fromStatus(code, `connection to ${this.where()} lost: ${describeStatus(code)} (${statusName(code)})`, this.link?.lastError);
         this.queue("offline", error);
         this.queueError(error);
         return;
@@ -693,9 +519,6 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
       case EventKind.CLOSED:
         this.finish(code);
         return;
-      case EventKind.ERROR:
-        this.queueError(statusError(code, "the module reported an error"));
-        return;
     }
   }
 
@@ -713,8 +536,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
   private finish(status: number): void {
     if (this.phase === "closed") return;
     this.phase = "closed";
-    if (this.timerSet) this.clock.clearTimer(this.timer);
-    this.timerSet = false;
+    this.link?.halt();
     const why =
       status === Status.CLIENT_STOPPED
         ? "the client was ended"
@@ -731,8 +553,9 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
   private connectError(status: number, returnCode: number): WasmqttError {
     const where = this.where();
     if (status === Status.CONNECTION_REFUSED) {
-      const detail = this.lastTransportError?.message;
-      return WasmqttError.fromStatus(status, `cannot connect to ${where}${detail ? `: ${detail}` : ""}`, this.lastTransportError);
+      const transportError = this.link?.lastError;
+      const detail = transportError?.message;
+      return WasmqttError.fromStatus(status, `cannot connect to ${where}${detail ? `: ${detail}` : ""}`, transportError);
     }
     if (status === Status.CONNECT_TIMEOUT) {
       const timeout = this.settings.connectTimeoutMs ?? 10000;
@@ -741,7 +564,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     if (statusName(status).startsWith("CONNACK_")) {
       return WasmqttError.fromStatus(status, `${where}: ${describeStatus(status)} (CONNACK return code ${returnCode})`);
     }
-    return WasmqttError.fromStatus(status, `connecting to ${where} failed: ${describeStatus(status)} (${statusName(status)})`, this.lastTransportError);
+    return WasmqttError.fromStatus(status, `connecting to ${where} failed: ${describeStatus(status)} (${statusName(status)})`, this.link?.lastError);
   }
 
   // ---- emitting events ------------------------------------------------------------
@@ -782,8 +605,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
   // ---- helpers ------------------------------------------------------------------------
 
   private module(): ModuleInstance {
-    if (this.instance === undefined) throw new Error("wasmqtt: the client's module is not loaded (use connect() or createClient())");
-    return this.instance;
+    if (this.link === undefined) throw new Error("wasmqtt: the client's module is not loaded (use connect() or createClient())");
+    return this.link.module;
   }
 
   /** The module, unless the client has stopped (CLIENT_STOPPED). */

@@ -51,6 +51,20 @@ export interface ModuleExports {
 
 type ExportName = Exclude<keyof ModuleExports, "memory">;
 
+/**
+ * The telemetry firmware's exports (boards/ABI.md, "The telemetry firmware"): present in
+ * every profile built with `assembly/firmware/`, used by the board simulator.
+ */
+export interface FirmwareExports {
+  boardConfigure(adcBits: number, referenceMv: number, dividerPermille: number, tmp36Channel: number, moistureChannel: number, dryRaw: number, wetRaw: number, ledGpio: number, relayGpio: number, outputFlags: number): number;
+  appConfigure(deviceIdLen: number, intervalSec: number, deadbandCenti: number, deadbandPercent: number, keepaliveSec: number): number;
+  appStart(nowMs: number): number;
+  appStop(nowMs: number): number;
+  appStatsBuffer(): number;
+}
+
+const FIRMWARE_EXPORT_NAMES: readonly (keyof FirmwareExports)[] = ["boardConfigure", "appConfigure", "appStart", "appStop", "appStatsBuffer"];
+
 const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
@@ -68,7 +82,6 @@ export const EventKind = {
   UNSUBACK: 7,
   CLOSED: 8,
   BACKOFF: 9,
-  ERROR: 10,
 } as const;
 
 /** `onMessage` flags: bit 0 retain, bit 1 dup, bits 2–3 QoS. */
@@ -110,11 +123,9 @@ export interface ModuleHost {
   onPacket(direction: number, header: number, packetId: number, remainingLength: number): void;
   /** Entropy for backoff jitter: a u32. */
   random(): number;
-  log?(level: number, message: string): void;
   /** Firmware only; 0 when absent. */
   adcRead?(channel: number): number;
   gpioWrite?(pin: number, level: number): void;
-  gpioRead?(pin: number): number;
 }
 
 /** A region's figures from the stats block. */
@@ -161,6 +172,52 @@ export interface ModuleStats {
 
 /** Number of u32 fields in the stats block. */
 export const STATS_FIELDS = 30;
+
+/** The telemetry firmware's stats block (boards/ABI.md, "App stats block"), named. */
+export interface AppStats {
+  running: boolean;
+  intervalSec: number;
+  /** The last reading, hundredths of a degree Celsius. */
+  temperatureCenti: number;
+  moisturePercent: number;
+  /** The `seq` of the last reading published. */
+  sequence: number;
+  readings: number;
+  published: number;
+  /** Readings not published because of the deadband. */
+  suppressed: number;
+  /** Readings refused with OUTBOX_FULL. */
+  rejected: number;
+  commands: number;
+  badCommands: number;
+  relay: boolean;
+  led: boolean;
+  uptimeSec: number;
+}
+
+/** Number of u32 fields in the app stats block. */
+export const APP_STATS_FIELDS = 14;
+
+/** Names the app stats block's fields. */
+export function decodeAppStats(block: Uint32Array): AppStats {
+  const f = (index: number): number => block[index];
+  return {
+    running: f(0) !== 0,
+    intervalSec: f(1),
+    temperatureCenti: f(2) | 0,
+    moisturePercent: f(3),
+    sequence: f(4),
+    readings: f(5),
+    published: f(6),
+    suppressed: f(7),
+    rejected: f(8),
+    commands: f(9),
+    badCommands: f(10),
+    relay: f(11) !== 0,
+    led: f(12) !== 0,
+    uptimeSec: f(13),
+  };
+}
 
 /** Names the stats block's fields. */
 export function decodeStats(block: Uint32Array): ModuleStats {
@@ -259,6 +316,8 @@ export class ModuleInstance {
   private readonly stagingPtr: number;
   /** Size of the staging buffer in bytes. */
   readonly stagingCapacity: number;
+  /** The telemetry firmware's exports, guarded like `exports`; undefined when the build has none. */
+  readonly firmware: FirmwareExports | undefined;
 
   private constructor(profile: Profile, instance: WebAssembly.Instance) {
     this.profile = profile;
@@ -273,6 +332,9 @@ export class ModuleInstance {
     const guarded = { memory: this.memory } as Record<string, unknown>;
     for (const name of EXPORT_NAMES) guarded[name] = this.guard(name, raw[name] as (...args: number[]) => number);
     this.exports = guarded as unknown as ModuleExports;
+    this.firmware = FIRMWARE_EXPORT_NAMES.every((name) => typeof raw[name] === "function")
+      ? (Object.fromEntries(FIRMWARE_EXPORT_NAMES.map((name) => [name, this.guard(name, raw[name] as (...args: number[]) => number)])) as unknown as FirmwareExports)
+      : undefined;
     this.exports.init();
     this.stagingPtr = this.exports.stagingBuffer();
     this.stagingCapacity = this.exports.stagingCapacity();
@@ -297,10 +359,8 @@ export class ModuleInstance {
         onPacket: (direction: number, header: number, packetId: number, remainingLength: number) =>
           host.onPacket(direction, header, packetId, remainingLength >>> 0),
         random: () => host.random() >>> 0,
-        log: (level: number, ptr: number, len: number) => host.log?.(level, memory().text(ptr, len)),
         adcRead: (channel: number) => (host.adcRead?.(channel) ?? 0) >>> 0,
         gpioWrite: (pin: number, level: number) => host.gpioWrite?.(pin, level),
-        gpioRead: (pin: number) => (host.gpioRead?.(pin) ?? 0) >>> 0,
       },
     };
     const instance = await WebAssembly.instantiate(module, imports);
@@ -373,6 +433,13 @@ export class ModuleInstance {
   stats(): ModuleStats {
     const ptr = this.exports.statsBuffer();
     return decodeStats(new Uint32Array(this.memory.buffer.slice(ptr, ptr + STATS_FIELDS * 4)));
+  }
+
+  /** The telemetry firmware's stats block, named; undefined when the build has no firmware. */
+  appStats(): AppStats | undefined {
+    if (this.firmware === undefined) return undefined;
+    const ptr = this.firmware.appStatsBuffer();
+    return decodeAppStats(new Uint32Array(this.memory.buffer.slice(ptr, ptr + APP_STATS_FIELDS * 4)));
   }
 
   private memoryView(): Uint8Array {

@@ -1,0 +1,344 @@
+/**
+ * The byte-moving glue between one module instance, a transport and a clock: the
+ * module's `netOpen` / `netSend` / `netClose` imports drive the transport; bytes the
+ * transport receives go into `rxBuffer()` / `rxSpace()` / `rxCommit` (what does not fit is
+ * kept in order and the transport paused); `netUp` / `netDown` report the connection; and
+ * `tick` runs again at the delay it returned. The client API (host/client.ts) and the
+ * simulator's devices (host/sim/device.ts) both sit on it.
+ *
+ * No MQTT here: the module decides keepalive, timeouts, reconnects and resends; this file
+ * only moves bytes, gives the time and calls `tick`. What the module reports through
+ * `onEvent` / `onMessage` / `onPacket` is recorded during the export and handed to
+ * {@link LinkHandlers} by `settle()`, after the export returned, so a handler may call
+ * exports again.
+ *
+ * @example
+ * const link = await ModuleLink.create({ profile: "desktop", transport, clock, imports: { random }, handlers: {
+ *   onEvent: (kind, code, arg) => console.log(kind, code, arg),
+ * } });
+ * link.exports.start(clock.nowU32()); // after configure()
+ * link.start();                        // settle what start() reported and begin ticking
+ */
+import type { Clock } from "./clock.ts";
+import { type ModuleExports, type ModuleHost, ModuleInstance, NetDownReason, type Profile } from "./module.ts";
+import type { CloseReason, Transport } from "./transport.ts";
+
+/** What the module reported, handed over in order after the export that reported it returned. */
+export interface LinkHandlers {
+  /** `onEvent(kind, code, arg)` (boards/ABI.md, "Events"). */
+  onEvent?(kind: number, code: number, arg: number): void;
+  /** An application message; `payload` is a copy the handler may keep. */
+  onMessage?(topic: string, payload: Buffer, flags: number): void;
+  /** The trace of one packet: `direction` 0 in, 1 out; `header` the fixed header's first byte. */
+  onPacket?(direction: number, header: number, packetId: number, remainingLength: number): void;
+}
+
+/**
+ * The imports the link does not answer itself: entropy for backoff jitter and the
+ * firmware's sensors and outputs. They are called synchronously during an export and
+ * must not call back into the module.
+ */
+export type LinkImports = Pick<ModuleHost, "random" | "adcRead" | "gpioWrite">;
+
+/** What {@link ModuleLink.create} needs. */
+export interface ModuleLinkOptions {
+  /** The module build to instantiate (its own memory). */
+  profile: Profile;
+  /** Where `netOpen` connects. */
+  transport: Transport;
+  /** The time the module sees and the timers that call `tick`. */
+  clock: Clock;
+  imports: LinkImports;
+  handlers: LinkHandlers;
+}
+
+/** What an import recorded, settled after the export returns. */
+type ImportRecord =
+  | { kind: "event"; event: number; code: number; arg: number }
+  | { kind: "message"; topic: string; payload: Buffer; flags: number }
+  | { kind: "packet"; direction: number; header: number; packetId: number; remainingLength: number };
+
+/** One connection the module asked for with netOpen. */
+interface Connection {
+  /** Bytes received that did not fit the module's receive buffer yet. */
+  backlog: Uint8Array[];
+  paused: boolean;
+}
+
+/** One module instance bound to a transport and a clock. */
+export class ModuleLink {
+  private readonly transport: Transport;
+  private readonly clock: Clock;
+  private readonly handlers: LinkHandlers;
+  private instance: ModuleInstance | undefined;
+  private connection: Connection | undefined;
+  private running = false;
+  private timer: unknown;
+  private timerSet = false;
+  private records: ImportRecord[] = [];
+  private settling = false;
+  private closing: Promise<void> = Promise.resolve();
+  private transportError: Error | undefined;
+
+  private constructor(options: ModuleLinkOptions) {
+    this.transport = options.transport;
+    this.clock = options.clock;
+    this.handlers = options.handlers;
+  }
+
+  /**
+   * Instantiates `options.profile` (compiled once per process, `init()` called) with the
+   * link behind its imports. Rejects with a WasmqttError `MODULE_LOAD_FAILED` or
+   * `INVALID_ARGUMENT` (unknown profile), like `ModuleInstance.create`.
+   */
+  static async create(options: ModuleLinkOptions): Promise<ModuleLink> {
+    const link = new ModuleLink(options);
+    link.instance = await ModuleInstance.create(options.profile, link.moduleHost(options.imports));
+    return link;
+  }
+
+  /** The module instance: exports, staging, stats. */
+  get module(): ModuleInstance {
+    if (this.instance === undefined) throw new Error("wasmqtt: the link's module is not instantiated yet");
+    return this.instance;
+  }
+
+  /** The module's exports (guarded against calls from inside an import). */
+  get exports(): ModuleExports {
+    return this.module.exports;
+  }
+
+  /** True between `start()` and `halt()`: transport callbacks are served and `tick` is scheduled. */
+  get active(): boolean {
+    return this.running;
+  }
+
+  /** Resolves once the transport closed by the last `netClose` is really gone. */
+  get closed(): Promise<void> {
+    return this.closing;
+  }
+
+  /** The failure behind the last connection that ended or could not open, if the transport gave one. */
+  get lastError(): Error | undefined {
+    return this.transportError;
+  }
+
+  /** The u32 millisecond counter the module sees now. */
+  now(): number {
+    return this.clock.nowU32();
+  }
+
+  /**
+   * Begins serving the module: call it right after the export that started the connection
+   * (`start` or `appStart`) returned. Settles what that export reported and ticks.
+   */
+  start(): void {
+    this.running = true;
+    this.settle();
+    this.pump();
+  }
+
+  /**
+   * Stops serving the module: no more ticks, transport callbacks ignored. The connection
+   * is left as it is (the module closes it with `netClose`); see `abandon` for a device
+   * that loses power.
+   */
+  halt(): void {
+    this.running = false;
+    if (this.timerSet) this.clock.clearTimer(this.timer);
+    this.timerSet = false;
+  }
+
+  /**
+   * The device loses power: stops serving the module and closes the transport under it,
+   * so the broker sees the connection end without a DISCONNECT.
+   */
+  abandon(): void {
+    this.halt();
+    this.netClose();
+  }
+
+  /** Hands what the imports recorded to the handlers, in order. Handlers may call exports. */
+  settle(): void {
+    if (this.settling) return;
+    this.settling = true;
+    let i = 0;
+    try {
+      // a handler may call an export whose imports append more: the loop takes those too
+      for (; i < this.records.length; i++) this.dispatch(this.records[i]);
+    } finally {
+      this.records = this.records.slice(i + 1);
+      this.settling = false;
+    }
+  }
+
+  /** Delivers kept bytes, runs the module's timers now, and sets the timer for the delay `tick` asks for. */
+  pump(): void {
+    if (!this.running) return;
+    if (this.connection !== undefined && this.connection.backlog.length > 0) this.drainBacklog(this.connection);
+    if (!this.running) return;
+    const delay = this.module.exports.tick(this.clock.nowU32());
+    this.settle();
+    if (!this.running) return;
+    if (this.timerSet) this.clock.clearTimer(this.timer);
+    this.timer = this.clock.after(delay, () => {
+      this.timerSet = false;
+      this.pump();
+    });
+    this.timerSet = true;
+  }
+
+  // ---- the module's imports ----------------------------------------------------
+
+  /** The imports: each records or forwards, none calls back into the module. */
+  private moduleHost(imports: LinkImports): ModuleHost {
+    return {
+      netOpen: () => this.netOpen(),
+      netSend: (bytes) => this.netSend(bytes),
+      netClose: () => this.netClose(),
+      onMessage: (topic, payload, flags) => this.records.push({ kind: "message", topic, payload, flags }),
+      onEvent: (event, code, arg) => this.records.push({ kind: "event", event, code, arg }),
+      onPacket: (direction, header, packetId, remainingLength) =>
+        this.records.push({ kind: "packet", direction, header, packetId, remainingLength }),
+      random: imports.random,
+      adcRead: imports.adcRead,
+      gpioWrite: imports.gpioWrite,
+    };
+  }
+
+  private dispatch(record: ImportRecord): void {
+    switch (record.kind) {
+      case "event":
+        this.handlers.onEvent?.(record.event, record.code, record.arg);
+        return;
+      case "message":
+        this.handlers.onMessage?.(record.topic, record.payload, record.flags);
+        return;
+      case "packet":
+        this.handlers.onPacket?.(record.direction, record.header, record.packetId, record.remainingLength);
+    }
+  }
+
+  private netOpen(): void {
+    if (this.connection !== undefined) this.netClose();
+    const connection: Connection = { backlog: [], paused: false };
+    this.connection = connection;
+    this.transportError = undefined;
+    const current = () => this.connection === connection && this.running;
+    try {
+      this.transport.open({
+        onOpen: () => {
+          if (!current()) return;
+          this.module.exports.netUp(this.clock.nowU32());
+          this.settle();
+          this.pump();
+        },
+        onData: (bytes) => {
+          if (current()) this.receive(connection, bytes);
+        },
+        onClose: (reason, error) => {
+          if (current()) this.transportDown(connection, reason, error);
+        },
+        onWritable: () => {
+          if (current()) this.pump();
+        },
+      });
+    } catch (error) {
+      // the transport could not even start: report it as a refused connection, after this import returns
+      this.transportError = error instanceof Error ? error : new Error(String(error));
+      setImmediate(() => {
+        if (current()) this.transportDown(connection, "refused", this.transportError);
+      });
+    }
+  }
+
+  private netSend(bytes: Uint8Array): number {
+    if (this.connection === undefined) return 0;
+    return this.transport.send(bytes);
+  }
+
+  private netClose(): void {
+    if (this.connection === undefined) return;
+    this.connection = undefined;
+    const closing = this.transport.close();
+    if (closing !== undefined) this.closing = closing;
+  }
+
+  // ---- moving bytes ---------------------------------------------------------------
+
+  /** Bytes from the transport: into the module's receive buffer as far as it has room, the rest kept in order. */
+  private receive(connection: Connection, bytes: Uint8Array): void {
+    if (connection.backlog.length > 0) {
+      connection.backlog.push(Uint8Array.from(bytes));
+      this.drainBacklog(connection);
+      return;
+    }
+    const taken = this.deliver(connection, bytes);
+    if (taken < bytes.length && this.connection === connection) {
+      connection.backlog.push(Uint8Array.from(bytes.subarray(taken)));
+      this.pause(connection);
+    }
+    this.pump();
+  }
+
+  /** Offers the kept bytes again (after a tick made room); resumes the transport once all are in. */
+  private drainBacklog(connection: Connection): void {
+    while (connection.backlog.length > 0 && this.connection === connection) {
+      const chunk = connection.backlog[0];
+      const taken = this.deliver(connection, chunk);
+      if (taken < chunk.length) {
+        if (this.connection === connection) connection.backlog[0] = chunk.subarray(taken);
+        this.pause(connection);
+        return;
+      }
+      connection.backlog.shift();
+    }
+    if (this.connection === connection && connection.paused) {
+      connection.paused = false;
+      this.transport.resume?.();
+    }
+  }
+
+  /** Writes what fits into rxBuffer() and commits it; returns how many bytes the module took. */
+  private deliver(connection: Connection, bytes: Uint8Array): number {
+    const { module } = this;
+    const exports = module.exports;
+    const now = this.clock.nowU32();
+    let offset = 0;
+    while (offset < bytes.length && this.connection === connection) {
+      let space = exports.rxSpace();
+      if (space === 0) {
+        // a packet waits for room in the transmit ring: let the module send, then ask again
+        exports.tick(now);
+        this.settle();
+        if (this.connection !== connection) break;
+        space = exports.rxSpace();
+        if (space === 0) break;
+      }
+      const n = Math.min(space, bytes.length - offset);
+      module.bytes(exports.rxBuffer(), n).set(bytes.subarray(offset, offset + n));
+      const status = exports.rxCommit(n, now);
+      offset += n;
+      this.settle();
+      if (status < 0) break; // the module closed the connection because of this input
+    }
+    return offset;
+  }
+
+  private pause(connection: Connection): void {
+    if (connection.paused) return;
+    connection.paused = true;
+    this.transport.pause?.();
+  }
+
+  /** The transport reports the connection gone: deliver what it sent first, then netDown. */
+  private transportDown(connection: Connection, reason: CloseReason, error: Error | undefined): void {
+    this.drainBacklog(connection);
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.transportError = error;
+    this.module.exports.netDown(this.clock.nowU32(), NetDownReason[reason] ?? NetDownReason.reset);
+    this.settle();
+    this.pump();
+  }
+}

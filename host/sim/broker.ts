@@ -1,0 +1,160 @@
+/**
+ * Where the simulated devices' connections end up. Each device's {@link NetworkLink} hands
+ * the broker end of a connection (a Node `Duplex`) to `accept`:
+ *
+ * - {@link startEmbeddedBroker}: an in-process aedes broker handles the Duplex directly, and
+ *   also listens on 127.0.0.1 so outside tools (`mosquitto_sub -t 'devices/#' -v`) can watch;
+ * - {@link remoteBroker}: every Duplex is piped to a fresh TCP connection to a real broker
+ *   (`--broker mqtt://host:port`); a network drop resets that connection, so the broker
+ *   publishes the device's will as it would for a real one.
+ *
+ * @example
+ * const broker = await startEmbeddedBroker({ port: 0 });
+ * const link = new NetworkLink(clock, random, (duplex) => broker.accept(duplex));
+ * console.log(`watch with: mosquitto_sub -p ${broker.port} -t 'devices/#' -v`);
+ * await broker.close();
+ */
+import { once } from "node:events";
+import { type AddressInfo, type Server, type Socket, connect, createServer } from "node:net";
+import type { Duplex } from "node:stream";
+import aedes from "aedes";
+
+/** A broker the simulator's connections are handed to. */
+export interface SimBroker {
+  /** Where outside tools connect: `mqtt://host:port`. */
+  readonly url: string;
+  /** "embedded" (aedes in this process) or "remote" (a real broker over TCP). */
+  readonly kind: "embedded" | "remote";
+  /** Serves the broker end of one device connection. */
+  accept(connection: Duplex): void;
+  /** Ends every connection and stops listening; resolves once all are gone. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startEmbeddedBroker}. */
+export interface EmbeddedBrokerOptions {
+  /** TCP port of the listener for outside tools; 0 (default) picks a free one. */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+}
+
+/** The longest client id the embedded broker accepts: the firmware's longest device id. */
+const MAX_CLIENT_ID_LENGTH = 32;
+/** How long `close` waits for a remote broker to close a connection before resetting it. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Starts aedes in this process with a TCP listener on `host:port` (default 127.0.0.1, a
+ * free port). Rejects when the port cannot be bound (e.g. EADDRINUSE).
+ */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<SimBroker & { port: number }> {
+  // aedes 0.51 is CommonJS: its module.exports is the factory (createBroker is the same function)
+  const broker = aedes.createBroker({ maxClientsIdLength: MAX_CLIENT_ID_LENGTH });
+  const host = options.host ?? "127.0.0.1";
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    broker.handle(socket);
+  });
+  server.listen(options.port ?? 0, host);
+  try {
+    await once(server, "listening");
+  } catch (error) {
+    await closeAedes(broker);
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  return {
+    kind: "embedded",
+    url: `mqtt://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    accept: (connection) => {
+      connection.on("error", () => {}); // a dropped connection is destroyed; aedes has seen the end
+      broker.handle(connection);
+    },
+    close: async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closeAedes(broker);
+      await stopped;
+    },
+  };
+}
+
+/**
+ * Pipes every device connection to its own TCP connection to `url` (`mqtt://host:port`,
+ * port 1883 by default). Throws a TypeError for a URL that is not `mqtt://` or `tcp://`.
+ */
+export function remoteBroker(url: string): SimBroker {
+  const target = parseBrokerUrl(url);
+  const sockets = new Set<Socket>();
+  return {
+    kind: "remote",
+    url: `mqtt://${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`,
+    accept: (connection) => {
+      const socket = connect({ host: target.host, port: target.port });
+      socket.setNoDelay(true);
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+      splice(connection, socket);
+    },
+    close: async () => {
+      await Promise.all([...sockets].map((socket) => closeSocket(socket)));
+    },
+  };
+}
+
+/** `mqtt://host:port` or `tcp://host:port` (port 1883 by default). */
+export function parseBrokerUrl(url: string): { host: string; port: number } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`"${url}" is not a URL; expected mqtt://host:port`);
+  }
+  if (parsed.protocol !== "mqtt:" && parsed.protocol !== "tcp:") {
+    throw new TypeError(`unsupported scheme "${parsed.protocol}" in "${url}"; the simulator connects to mqtt:// URLs`);
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (host === "") throw new TypeError(`"${url}" names no host`);
+  return { host, port: parsed.port === "" ? 1883 : Number(parsed.port) };
+}
+
+/**
+ * Joins the simulated connection and the TCP socket: bytes both ways, an orderly end both
+ * ways, and a reset (destroy) of either end resets the other.
+ */
+function splice(connection: Duplex, socket: Socket): void {
+  connection.pipe(socket);
+  socket.pipe(connection);
+  const reset = (): void => {
+    if (!socket.destroyed) socket.destroy();
+    if (!connection.destroyed) connection.destroy();
+  };
+  socket.on("error", reset);
+  connection.on("error", reset);
+  connection.once("close", () => {
+    // a drop by the simulated network destroys the connection: the broker must see a reset
+    if (!connection.readableEnded || !connection.writableFinished) socket.resetAndDestroy();
+    else if (!socket.destroyed) socket.end();
+  });
+  socket.once("close", () => {
+    if (!connection.destroyed) connection.destroy();
+  });
+}
+
+/** Ends a socket gracefully, destroying it if the peer does not close within the grace period. */
+function closeSocket(socket: Socket): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  const gone = once(socket, "close").then(() => undefined, () => undefined);
+  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  timer.unref();
+  socket.end();
+  return gone.finally(() => clearTimeout(timer));
+}
+
+function closeAedes(broker: ReturnType<typeof aedes.createBroker>): Promise<void> {
+  return new Promise<void>((resolve) => broker.close(() => resolve()));
+}

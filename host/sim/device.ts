@@ -1,0 +1,324 @@
+/**
+ * One simulated board: an instance of its build profile's module (its own fixed memory)
+ * running the telemetry firmware, configured from the board file, its ADC answered from
+ * the physics at the current virtual time, its GPIO writes recorded, and its network a
+ * {@link NetworkLink} on the simulator's {@link VirtualClock}. The bytes move through a
+ * {@link ModuleLink}, exactly as for the client API: the module decides everything MQTT.
+ *
+ * @example
+ * const device = await SimDevice.create({
+ *   id: "nodemcu-v3-1", board: loadBoard("nodemcu-v3"), clock, random: new Random(1).fork("nodemcu-v3-1"),
+ *   accept: (duplex) => broker.handle(duplex),
+ * });
+ * device.start();
+ * await clock.runUntil(60_000);
+ * device.snapshot().temperatureC; // the last reading the firmware took
+ */
+import type { Duplex } from "node:stream";
+import type { Board, OutputPin, SensorKind } from "../boards.ts";
+import { statusError } from "../errors.ts";
+import { ModuleLink } from "../link.ts";
+import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleStats, type Profile } from "../module.ts";
+import { Status, WasmqttError, statusName } from "../status.ts";
+import { AdcModel, type SensorInputs } from "./adc.ts";
+import type { VirtualClock } from "./clock.ts";
+import { type LinkOptions, type LinkStats, NetworkLink, type ScriptStep } from "./network.ts";
+import { AirTemperature, type AirTemperatureOptions, SoilMoisture, type SoilMoistureOptions } from "./physics.ts";
+import type { Random } from "./random.ts";
+
+/** How a simulated device is built; every field but the first five has a default. */
+export interface DeviceOptions {
+  /** The device id: client id and topic level (1–32 of `A–Z a–z 0–9 - _`). */
+  id: string;
+  /** The board file it models (profile, ADC, wiring, calibration). */
+  board: Board;
+  clock: VirtualClock;
+  /** The device's own stream; physics, ADC noise, network and backoff jitter fork from it. */
+  random: Random;
+  /** Receives the broker end of every connection the device's network lets through. */
+  accept: (broker: Duplex) => void;
+  /** Seconds between readings (default 10). */
+  intervalSec?: number;
+  /** Publish only when the temperature moved this many °C … (default 0: every reading). */
+  deadbandC?: number;
+  /** … or the moisture this many percentage points (default 0). */
+  deadbandPercent?: number;
+  /** MQTT keepalive, seconds (default 60). */
+  keepaliveSec?: number;
+  /** Reconnect backoff bounds, ms (default: the module's own, 1000 … 60000). */
+  reconnect?: { minDelayMs: number; maxDelayMs: number };
+  /** The network between the device and the broker. */
+  network?: LinkOptions;
+  /** Network changes at virtual times (outages, latency, drops). */
+  networkScript?: readonly ScriptStep[];
+  air?: AirTemperatureOptions;
+  soil?: SoilMoistureOptions;
+}
+
+/** What the view and the tests see of a device at one moment. */
+export interface DeviceSnapshot {
+  id: string;
+  board: string;
+  profile: Profile;
+  /** The module's connection state, or "off" after `powerOff` (the module is frozen where it was). */
+  state: ClientState | "off";
+  /** The simulated network's connection. */
+  network: NetworkLink["state"];
+  /** The last reading the firmware took; undefined before the first. */
+  temperatureC: number | undefined;
+  moisturePercent: number | undefined;
+  /** What the sensors are really exposed to now. */
+  world: SensorInputs;
+  /** The outputs as the pins drive them (active-low wiring taken into account). */
+  relay: boolean;
+  led: boolean;
+  /** Readings taken, published (each with a `seq`), held back by the deadband, refused (outbox full). */
+  readings: number;
+  published: number;
+  suppressed: number;
+  rejected: number;
+  /** The `seq` of the last reading published. */
+  sequence: number;
+  /** PUBLISHes the module accepted, and those whose QoS flow completed (statsBuffer). */
+  messagesPublished: number;
+  messagesAcknowledged: number;
+  outbox: { used: number; capacity: number };
+  reconnects: number;
+  /** Why the last connection ended or failed (a status name), if one did. */
+  lastLoss: string | undefined;
+  /** The module's static RAM (its whole memory need) and the board's budget for it. */
+  staticBytes: number;
+  ramBudgetBytes: number;
+  uptimeSec: number;
+  link: LinkStats;
+}
+
+/** Default reading interval, seconds. */
+export const DEFAULT_INTERVAL_SEC = 10;
+/** Default keepalive, seconds. */
+export const DEFAULT_KEEPALIVE_SEC = 60;
+
+/** `boardConfigure` output flags: the LED / relay is on when its pin is low. */
+const LED_ACTIVE_LOW = 1;
+const RELAY_ACTIVE_LOW = 2;
+
+/** A simulated board running the telemetry firmware. */
+export class SimDevice {
+  readonly id: string;
+  readonly board: Board;
+  /** The device's network: `apply` / `script` changes to it. */
+  readonly network: NetworkLink;
+  readonly air: AirTemperature;
+  readonly soil: SoilMoisture;
+  readonly adc: AdcModel;
+  private readonly clock: VirtualClock;
+  private readonly pins = new Map<number, number>();
+  private link: ModuleLink | undefined;
+  private lastLoss: string | undefined;
+  private phase: "new" | "running" | "stopped" | "off" = "new";
+
+  private constructor(options: DeviceOptions) {
+    this.id = options.id;
+    this.board = options.board;
+    this.clock = options.clock;
+    const random = options.random;
+    this.air = new AirTemperature(random.fork("air"), options.air);
+    this.soil = new SoilMoisture(random.fork("soil"), options.soil);
+    this.adc = new AdcModel(options.board, random.fork("adc"));
+    this.network = new NetworkLink(options.clock, random.fork("network"), options.accept, options.network);
+    if (options.networkScript !== undefined) this.network.script(options.networkScript);
+  }
+
+  /**
+   * Instantiates the board's profile, configures the board and the app, and returns the
+   * device ready to `start`. Rejects with a WasmqttError: MODULE_LOAD_FAILED (no build, or a
+   * build without the telemetry firmware), INVALID_ARGUMENT (a bad id, interval or board).
+   */
+  static async create(options: DeviceOptions): Promise<SimDevice> {
+    const device = new SimDevice(options);
+    const entropy = options.random.fork("module");
+    device.link = await ModuleLink.create({
+      profile: options.board.profile,
+      transport: device.network,
+      clock: options.clock,
+      imports: {
+        random: () => entropy.next(),
+        adcRead: (channel) => device.adcRead(channel),
+        gpioWrite: (pin, level) => device.pins.set(pin, level),
+      },
+      handlers: { onEvent: (kind, code) => device.onEvent(kind, code) },
+    });
+    device.configure(options);
+    return device;
+  }
+
+  /** Powers the device on: it starts connecting and takes its first reading now. */
+  start(): void {
+    if (this.phase !== "new") throw new Error(`${this.id}: start() once, on a new device`);
+    const link = this.moduleLink();
+    const status = this.firmware().appStart(link.now());
+    if (status < 0) throw statusError(status, `${this.id}: appStart refused`);
+    this.phase = "running";
+    link.start();
+  }
+
+  /** Shuts the device down cleanly: the firmware publishes its retained "offline" status, DISCONNECTs (no will), and the connection closes. */
+  stop(): void {
+    if (this.phase !== "running") return;
+    const link = this.moduleLink();
+    this.firmware().appStop(link.now());
+    link.settle();
+    this.shutDown();
+  }
+
+  /** The device loses power: no DISCONNECT, the connection just ends (the broker publishes the will). */
+  powerOff(): void {
+    if (this.phase !== "running") return;
+    this.moduleLink().abandon();
+    this.shutDown();
+    this.phase = "off";
+  }
+
+  /** True from `start` until `stop` / `powerOff` (or the module stopping by itself). */
+  get running(): boolean {
+    return this.phase === "running";
+  }
+
+  /** The last level written to a GPIO, if any. */
+  pin(gpio: number): number | undefined {
+    return this.pins.get(gpio);
+  }
+
+  /** The module's stats block. */
+  stats(): ModuleStats {
+    return this.moduleLink().module.stats();
+  }
+
+  /** The firmware's stats block. */
+  appStats(): AppStats {
+    const stats = this.moduleLink().module.appStats();
+    if (stats === undefined) throw this.noFirmware();
+    return stats;
+  }
+
+  /** Everything the view shows, read now. */
+  snapshot(): DeviceSnapshot {
+    const stats = this.stats();
+    const app = this.appStats();
+    const read = app.readings > 0;
+    return {
+      id: this.id,
+      board: this.board.name,
+      profile: this.board.profile,
+      state: this.phase === "off" ? "off" : stats.state,
+      network: this.network.state,
+      temperatureC: read ? app.temperatureCenti / 100 : undefined,
+      moisturePercent: read ? app.moisturePercent : undefined,
+      world: this.inputs(),
+      relay: this.isOn(this.board.gpio.relay),
+      led: this.isOn(this.board.gpio.led),
+      readings: app.readings,
+      published: app.published,
+      suppressed: app.suppressed,
+      rejected: app.rejected,
+      sequence: app.sequence,
+      messagesPublished: stats.messagesPublished,
+      messagesAcknowledged: stats.messagesAcknowledged,
+      outbox: { used: stats.outbox.used, capacity: stats.outbox.capacity },
+      reconnects: stats.reconnects,
+      lastLoss: this.lastLoss,
+      staticBytes: stats.staticBytes,
+      ramBudgetBytes: this.board.ramBudgetBytes,
+      uptimeSec: app.uptimeSec,
+      link: { ...this.network.stats },
+    };
+  }
+
+  /** What the sensors are exposed to at the current virtual time. */
+  inputs(): SensorInputs {
+    const now = this.clock.now();
+    return { airTemperatureC: this.air.at(now), soilMoisturePercent: this.soil.at(now) };
+  }
+
+  // ---- setup ---------------------------------------------------------------------
+
+  /** boardConfigure from the board file, reconnect bounds, then appConfigure. */
+  private configure(options: DeviceOptions): void {
+    const firmware = this.firmware();
+    const { board } = this;
+    const { adc, gpio, calibration } = board;
+    const flags = (gpio.led.activeLow ? LED_ACTIVE_LOW : 0) | (gpio.relay.activeLow ? RELAY_ACTIVE_LOW : 0);
+    const boardStatus = firmware.boardConfigure(
+      adc.bits, adc.referenceMv, Math.round(adc.dividerRatio * 1000), this.channelOf("tmp36"), this.channelOf("soil-moisture"),
+      calibration.moisture.dryRaw, calibration.moisture.wetRaw, gpio.led.gpio, gpio.relay.gpio, flags,
+    );
+    if (boardStatus < 0) throw statusError(boardStatus, `${this.id}: boardConfigure refused the ${board.name} board file`);
+    const link = this.moduleLink();
+    if (options.reconnect !== undefined) {
+      const { minDelayMs, maxDelayMs } = options.reconnect;
+      if (link.exports.setReconnect(minDelayMs, maxDelayMs, 1) < 0) {
+        throw new WasmqttError("INVALID_ARGUMENT", `${this.id}: reconnect delays ${minDelayMs} … ${maxDelayMs} ms need 0 < min ≤ max`);
+      }
+    }
+    const staged = link.module.stage(this.id);
+    const intervalSec = options.intervalSec ?? DEFAULT_INTERVAL_SEC;
+    const deadbandCenti = Math.round((options.deadbandC ?? 0) * 100);
+    const deadbandPercent = Math.round(options.deadbandPercent ?? 0);
+    const keepaliveSec = options.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC;
+    const status = staged === undefined ? Status.INVALID_ARGUMENT : firmware.appConfigure(staged[0], intervalSec, deadbandCenti, deadbandPercent, keepaliveSec);
+    link.settle();
+    if (status < 0) {
+      throw statusError(
+        status,
+        `${this.id}: appConfigure refused (the id must be 1–32 of A–Z a–z 0–9 - _, the interval 1 … 86400 s, ` +
+          `the deadbands and keepalive whole numbers ≥ 0; got interval ${intervalSec} s, deadbands ${deadbandCenti / 100} °C / ${deadbandPercent} %, keepalive ${keepaliveSec} s)`,
+      );
+    }
+  }
+
+  private channelOf(kind: SensorKind): number {
+    const sensor = this.board.sensors.find((candidate) => candidate.kind === kind);
+    if (sensor === undefined) throw new WasmqttError("INVALID_ARGUMENT", `${this.board.name}: the board file has no ${kind} sensor`);
+    return sensor.channel;
+  }
+
+  // ---- the module's imports and events ------------------------------------------------
+
+  /** `adcRead(channel)`: the ADC model converting what the sensors see now (a free channel reads 0 V). */
+  private adcRead(channel: number): number {
+    if (!Number.isInteger(channel) || channel < 0 || channel >= this.board.adc.channels) return 0;
+    return this.adc.read(channel, this.inputs());
+  }
+
+  private onEvent(kind: number, code: number): void {
+    if (kind === EventKind.CONNECTION_LOST || kind === EventKind.CONNECT_FAILED) this.lastLoss = statusName(code);
+    if (kind === EventKind.CLOSED) this.shutDown();
+  }
+
+  private shutDown(): void {
+    this.phase = "stopped";
+    this.link?.halt();
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  private isOn(output: OutputPin): boolean {
+    const level = this.pins.get(output.gpio);
+    return level !== undefined && (level !== 0) !== output.activeLow;
+  }
+
+  private moduleLink(): ModuleLink {
+    if (this.link === undefined) throw new Error(`${this.id}: the device's module is not instantiated yet`);
+    return this.link;
+  }
+
+  private firmware(): FirmwareExports {
+    const firmware = this.moduleLink().module.firmware;
+    if (firmware === undefined) throw this.noFirmware();
+    return firmware;
+  }
+
+  private noFirmware(): WasmqttError {
+    return new WasmqttError("MODULE_LOAD_FAILED", `build/${this.board.profile}.wasm has no telemetry firmware exports (rebuild it: npm run build)`);
+  }
+}
