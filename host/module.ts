@@ -57,7 +57,7 @@ type ExportName = Exclude<keyof ModuleExports, "memory">;
  */
 export interface FirmwareExports {
   boardConfigure(adcBits: number, referenceMv: number, dividerPermille: number, tmp36Channel: number, moistureChannel: number, dryRaw: number, wetRaw: number, ledGpio: number, relayGpio: number, outputFlags: number): number;
-  appConfigure(deviceIdLen: number, intervalSec: number, deadbandCenti: number, deadbandPercent: number, keepaliveSec: number): number;
+  appConfigure(deviceIdLen: number, intervalSec: number, deadbandCenti: number, deadbandPercent: number, keepaliveSec: number, telemetryQos: number): number;
   appStart(nowMs: number): number;
   appStop(nowMs: number): number;
   appStatsBuffer(): number;

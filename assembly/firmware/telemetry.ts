@@ -1,10 +1,10 @@
 // The telemetry firmware: every interval it reads the TMP36 and the soil-moisture
-// sensor and publishes a compact JSON reading to devices/<id>/telemetry (QoS 1, held
-// in the outbox while offline). It keeps devices/<id>/status retained at "online",
+// sensor and publishes a compact JSON reading to devices/<id>/telemetry (QoS 1 by
+// default, held in the outbox while offline). It keeps devices/<id>/status retained at "online",
 // with a will that sets "offline", and takes commands from devices/<id>/cmd.
 // Report-by-exception: with a deadband set, a reading is published only when a value
 // moved past it, or after HEARTBEAT_READINGS readings without a publish.
-import { OK, INVALID_ARGUMENT, OUTBOX_FULL } from "../status";
+import { OK, INVALID_ARGUMENT, INVALID_QOS, OUTBOX_FULL } from "../status";
 import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start, stop } from "../client";
 import { subscribe } from "../requests";
 import { adcRead, gpioWrite } from "../host";
@@ -60,6 +60,7 @@ export class Telemetry {
   // not part of the stats block
   deadbandCenti: u32;
   deadbandPercent: u32;
+  telemetryQos: u32;
   deviceIdLen: u32;
   announced: bool;
   readNow: bool;
@@ -104,18 +105,20 @@ export function boardConfigure(adcBits: u32, referenceMv: u32, dividerPermille: 
 /**
  * Sets up the device named by the id in staging (1–32 of A–Z a–z 0–9 - _): its MQTT
  * connection (client id = device id, persistent session, will "offline" retained on
- * devices/<id>/status), its command subscription, the reading interval and the
- * deadbands (0 = publish every reading). Call boardConfigure first.
+ * devices/<id>/status), its command subscription, the reading interval, the
+ * deadbands (0 = publish every reading) and the QoS of readings. Call boardConfigure first.
  * Returns OK, INVALID_ARGUMENT, or a status of configure() / subscribe().
  */
-export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: u32, deadbandPercent: u32, keepaliveSec: u32): i32 {
+export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: u32, deadbandPercent: u32, keepaliveSec: u32, telemetryQos: u32): i32 {
   if (board.referenceMv == 0 || !isDeviceId(STAGING_BASE, deviceIdLen)) return INVALID_ARGUMENT;
+  if (telemetryQos > 2) return INVALID_QOS;
   if (intervalSec == 0 || intervalSec > MAX_INTERVAL_SEC) return INVALID_ARGUMENT;
   memory.copy(DEVICE_ID, STAGING_BASE, deviceIdLen);
   telemetry.deviceIdLen = deviceIdLen;
   telemetry.intervalSec = intervalSec;
   telemetry.deadbandCenti = deadbandCenti;
   telemetry.deadbandPercent = deadbandPercent;
+  telemetry.telemetryQos = telemetryQos;
 
   // CONNECT: client id, then will topic and payload (no username or password)
   let willTopic = STAGING_BASE + deviceIdLen;
@@ -301,7 +304,7 @@ function publishReading(now: u32): void {
   at = writeAscii(at, ",\"uptime_s\":");
   at = writeUint(at, telemetry.uptimeSec);
   at = writeAscii(at, "}");
-  let status = publish(topicLen, <u32>(at - start), 1, false, now);
+  let status = publish(topicLen, <u32>(at - start), telemetry.telemetryQos, false, now);
   if (status < 0) {
     if (status == OUTBOX_FULL) telemetry.rejected++;
     return;

@@ -45,6 +45,8 @@ export interface DeviceOptions {
   deadbandPercent?: number;
   /** MQTT keepalive, seconds (default 60). */
   keepaliveSec?: number;
+  /** QoS of the readings (default 1). */
+  telemetryQos?: 0 | 1 | 2;
   /** Reconnect backoff bounds, ms (default: the module's own, 1000 … 60000). */
   reconnect?: { minDelayMs: number; maxDelayMs: number };
   /** The network between the device and the broker. */
@@ -265,7 +267,7 @@ export class SimDevice {
     const deadbandCenti = Math.round((options.deadbandC ?? 0) * 100);
     const deadbandPercent = Math.round(options.deadbandPercent ?? 0);
     const keepaliveSec = options.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC;
-    const status = staged === undefined ? Status.INVALID_ARGUMENT : firmware.appConfigure(staged[0], intervalSec, deadbandCenti, deadbandPercent, keepaliveSec);
+    const status = staged === undefined ? Status.INVALID_ARGUMENT : firmware.appConfigure(staged[0], intervalSec, deadbandCenti, deadbandPercent, keepaliveSec, options.telemetryQos ?? 1);
     link.settle();
     if (status < 0) {
       throw statusError(

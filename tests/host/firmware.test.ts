@@ -23,14 +23,14 @@ interface Reading {
 }
 
 /** A bench running the firmware as device `id`, CONNECT sent (not yet accepted). */
-function device(id = "d1", deadbandCenti = 0, deadbandPercent = 0): ModuleBench {
+function device(id = "d1", deadbandCenti = 0, deadbandPercent = 0, telemetryQos = 1): ModuleBench {
   const bench = new ModuleBench("nodemcu");
   const b = NODEMCU;
   assert.equal(bench.exports.boardConfigure(b.bits, b.referenceMv, b.dividerPermille, b.tmp36, b.moisture, b.dryRaw, b.wetRaw, b.led, b.relay, b.flags), Status.OK);
   bench.adc.set(b.tmp36, 240); // 750.7 mV at A0: 25.07 °C
   bench.adc.set(b.moisture, 560); // 50 %
   bench.stage(new TextEncoder().encode(id));
-  assert.equal(bench.exports.appConfigure(id.length, INTERVAL_SEC, deadbandCenti, deadbandPercent, 0), Status.OK); // no keepalive: the bench plays no PINGRESP
+  assert.equal(bench.exports.appConfigure(id.length, INTERVAL_SEC, deadbandCenti, deadbandPercent, 0, telemetryQos), Status.OK); // no keepalive: the bench plays no PINGRESP
   assert.equal(bench.exports.appStart(bench.now), Status.OK);
   bench.exports.netUp(bench.now);
   return bench;
@@ -152,5 +152,16 @@ describe("telemetry firmware", () => {
     const unique = [...new Set(seqs)];
     assert.deepEqual(unique, Array.from({ length: stats[6] }, (_, i) => i + 1), "a reading went missing or out of order");
     assert.equal(bench.eventsOf(Event.PUBLISH_DONE).length >= stats[6], true);
+  });
+
+  it("publishes readings at the configured QoS and refuses QoS 3", () => {
+    const bench = device("q2", 0, 0, 2);
+    accept(bench);
+    assert.deepEqual(publishes(bench, "/telemetry").map((p) => parsePublish(p).qos), [2]);
+    const other = new ModuleBench("nodemcu");
+    const b = NODEMCU;
+    other.exports.boardConfigure(b.bits, b.referenceMv, b.dividerPermille, b.tmp36, b.moisture, b.dryRaw, b.wetRaw, b.led, b.relay, b.flags);
+    other.stage(new TextEncoder().encode("q3"));
+    assert.equal(other.exports.appConfigure(2, INTERVAL_SEC, 0, 0, 0, 3), Status.INVALID_QOS);
   });
 });

@@ -49,7 +49,7 @@ export interface RecordedMessage {
 /** The ABI's exports, with the firmware's (boards/ABI.md). */
 interface Exports extends ModuleExports {
   boardConfigure(adcBits: number, referenceMv: number, dividerPermille: number, tmp36Channel: number, moistureChannel: number, dryRaw: number, wetRaw: number, ledGpio: number, relayGpio: number, outputFlags: number): number;
-  appConfigure(deviceIdLen: number, intervalSec: number, deadbandCenti: number, deadbandPercent: number, keepaliveSec: number): number;
+  appConfigure(deviceIdLen: number, intervalSec: number, deadbandCenti: number, deadbandPercent: number, keepaliveSec: number, telemetryQos: number): number;
   appStart(now: number): number;
   appStop(now: number): number;
   appStatsBuffer(): number;
