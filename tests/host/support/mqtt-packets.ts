@@ -193,18 +193,8 @@ export interface ConnectFields {
 
 /** Reads the fields of a CONNECT packet that tests usually check. */
 export function parseConnect(p: Packet): ConnectFields {
-  const reader = new BodyReader(p.body);
-  const protocolName = reader.string();
-  const protocolLevel = reader.byte();
-  const flags = reader.byte();
-  const keepalive = reader.u16();
-  const clientId = reader.string();
-  if (flags & 0x04) {
-    reader.string(); // will topic
-    reader.binary(); // will message
-  }
-  const username = flags & 0x80 ? reader.string() : undefined;
-  return { protocolName, protocolLevel, cleanSession: (flags & 0x02) !== 0, keepalive, clientId, username };
+  const { protocolName, protocolLevel, cleanSession, keepalive, clientId, username } = parseConnectDetails(p);
+  return { protocolName, protocolLevel, cleanSession, keepalive, clientId, username };
 }
 
 /** Every field of a CONNECT packet (§3.1), for tests that check what a client sent. */
