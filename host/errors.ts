@@ -4,7 +4,7 @@
  * why, naming the value. They only choose words; the module alone decides validity.
  *
  * @example
- * topicError("a/+", 256) // WasmqttError INVALID_TOPIC: topic "a/+" contains a wildcard; PUBLISH topics cannot
+ * topicError("a/+", 256) // WasmqttError INVALID_TOPIC: topic "a/+" contains a wildcard ("+"); PUBLISH topics cannot
  */
 import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
 

@@ -57,7 +57,7 @@ export function exitStatusFor(error: unknown): number {
  * when the message does not already name it.
  *
  * @param error anything thrown or rejected
- * @returns e.g. 'topic "a/+" contains a wildcard; PUBLISH topics cannot (INVALID_TOPIC)'
+ * @returns e.g. 'topic "a/+" contains a wildcard ("+"); PUBLISH topics cannot (INVALID_TOPIC)'
  */
 export function describeError(error: unknown): string {
   const code = errorCode(error);
