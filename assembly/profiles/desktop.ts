@@ -10,7 +10,7 @@
 // @ts-ignore: decorator
 @global @inline const PROFILE_STAGING_CAPACITY: i32 = 8192;
 // @ts-ignore: decorator
-@global @inline const PROFILE_INFLIGHT_SLOTS: i32 = 64;
+@global @inline const PROFILE_INFLIGHT_SLOTS: i32 = 16;
 // @ts-ignore: decorator
 @global @inline const PROFILE_SUBSCRIPTION_SLOTS: i32 = 16;
 // @ts-ignore: decorator
