@@ -1,7 +1,7 @@
 /**
  * The `wasmqtt` command: `pub` and `sub` behave like mosquitto_pub and mosquitto_sub
  * (same flags, same exit statuses), `demo` is the one-command first run (`npm start`),
- * `sim` the board simulator.
+ * `sim` the board simulator, `soak` weeks of device time in minutes with faults.
  * Each subcommand lives in host/cli/; this file only dispatches and exits.
  *
  * @example
@@ -15,6 +15,7 @@ import { EXIT_ERROR, EXIT_OK, printError } from "./cli/exit.ts";
 import { UsageError } from "./cli/options.ts";
 import { runPub } from "./cli/pub.ts";
 import { runSim } from "./cli/sim.ts";
+import { runSoak } from "./cli/soak.ts";
 import { runSub } from "./cli/sub.ts";
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   sub: runSub,
   demo: runDemo,
   sim: (argv) => runSim(argv),
+  soak: runSoak,
 };
 
 const HELP = `wasmqtt: an MQTT 3.1.1 client whose protocol engine is a static-memory WebAssembly
@@ -31,7 +33,8 @@ Usage: wasmqtt pub  -t topic {-m message | -f file | -s | -l | -n} [options]
        wasmqtt sub  -t filter [-t filter ...] [-v] [-C count] [-W timeout] [options]
        wasmqtt demo [--broker mqtt://host:port]
        wasmqtt sim  [--board NAME] [--devices N] [--speed X|max] [options]
-       wasmqtt {pub|sub|demo|sim} --help
+       wasmqtt soak [--days N] [--devices N] [--seed N] [--faults PROFILE] [--report DIR]
+       wasmqtt {pub|sub|demo|sim|soak} --help
        wasmqtt --version
 
 pub and sub take the flags of mosquitto_pub and mosquitto_sub.`;
@@ -53,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[command];
   if (run === undefined) {
-    process.stderr.write(`Error: Unknown command '${command}' (pub, sub, demo or sim).\n\nUse 'wasmqtt --help' to see usage.\n`);
+    process.stderr.write(`Error: Unknown command '${command}' (pub, sub, demo, sim or soak).\n\nUse 'wasmqtt --help' to see usage.\n`);
     return EXIT_ERROR;
   }
   try {

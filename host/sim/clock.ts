@@ -31,12 +31,101 @@ export interface ClockOptions {
    * more turns than this (aedes answers a CONNECT in 2, a QoS 1 PUBLISH in 3).
    */
   settleTurns?: number;
+  /**
+   * Replaces the `settleTurns` yields: called after every timer in `runUntil`, it returns a
+   * promise that resolves once in-process peers are idle, or `undefined` when they are
+   * already (then virtual time moves on without yielding). The soak watches immediates
+   * and ticks being scheduled for this (host/soak/environment.ts).
+   */
+  settle?: () => Promise<void> | undefined;
 }
 
 interface Timer {
   id: TimerId;
   at: number;
   run: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * The pending timers: a binary min-heap by (time, id) — ids grow, so equal times run in the
+ * order they were set — with O(log n) insertion and removal and O(1) cancellation (a
+ * cancelled timer is dropped when it reaches the top, or when they pile up).
+ */
+class TimerQueue {
+  private heap: Timer[] = [];
+  private readonly live = new Map<TimerId, Timer>();
+
+  push(timer: Timer): void {
+    this.live.set(timer.id, timer);
+    this.heap.push(timer);
+    this.up(this.heap.length - 1);
+  }
+
+  cancel(id: TimerId): void {
+    const timer = this.live.get(id);
+    if (timer === undefined) return;
+    timer.cancelled = true;
+    this.live.delete(id);
+    if (this.heap.length > 64 && this.heap.length > 2 * this.live.size) this.rebuild();
+  }
+
+  /** The next timer to run, if any. */
+  peek(): Timer | undefined {
+    while (this.heap.length > 0 && this.heap[0].cancelled) this.removeTop();
+    return this.heap[0];
+  }
+
+  /** Removes and returns the next timer (call after `peek` found one). */
+  pop(): Timer {
+    const timer = this.peek() as Timer;
+    this.removeTop();
+    this.live.delete(timer.id);
+    return timer;
+  }
+
+  private removeTop(): void {
+    const last = this.heap.pop() as Timer;
+    if (this.heap.length === 0) return;
+    this.heap[0] = last;
+    this.down(0);
+  }
+
+  private rebuild(): void {
+    this.heap = this.heap.filter((timer) => !timer.cancelled);
+    for (let i = (this.heap.length >>> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  private up(index: number): void {
+    const heap = this.heap;
+    const timer = heap[index];
+    while (index > 0) {
+      const parent = (index - 1) >>> 1;
+      if (!before(timer, heap[parent])) break;
+      heap[index] = heap[parent];
+      index = parent;
+    }
+    heap[index] = timer;
+  }
+
+  private down(index: number): void {
+    const heap = this.heap;
+    const timer = heap[index];
+    const size = heap.length;
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= size) break;
+      if (child + 1 < size && before(heap[child + 1], heap[child])) child++;
+      if (!before(heap[child], timer)) break;
+      heap[index] = heap[child];
+      index = child;
+    }
+    heap[index] = timer;
+  }
+}
+
+function before(a: Timer, b: Timer): boolean {
+  return a.at < b.at || (a.at === b.at && a.id < b.id);
 }
 
 /** The wall-clock wait `runUntil` is in while pacing, so `setTimer` can cut it short. */
@@ -51,9 +140,10 @@ interface Sleep {
 export class VirtualClock {
   readonly speed: number;
   private readonly settleTurns: number;
+  private readonly settle: (() => Promise<void> | undefined) | undefined;
   private current = 0;
   private u32Offset: number;
-  private readonly timers: Timer[] = [];
+  private readonly timers = new TimerQueue();
   private nextId = 1;
   private running = false;
   private sleep: Sleep | undefined;
@@ -63,6 +153,7 @@ export class VirtualClock {
     if (!(this.speed > 0)) throw new RangeError(`speed must be > 0 (got ${this.speed})`);
     this.u32Offset = options.u32StartMs ?? 0;
     this.settleTurns = options.settleTurns ?? 8;
+    this.settle = options.settle;
   }
 
   /** Virtual milliseconds since the start; never decreases. */
@@ -89,8 +180,8 @@ export class VirtualClock {
   /** Runs `run` at virtual time `atMs` (at once, on the next step, when that has passed). */
   setTimer(atMs: number, run: () => void): TimerId {
     if (Number.isNaN(atMs)) throw new RangeError("timer time is NaN");
-    const timer = { id: this.nextId++, at: Math.max(atMs, this.now()), run };
-    this.timers.splice(this.insertionIndex(timer.at), 0, timer);
+    const timer = { id: this.nextId++, at: Math.max(atMs, this.now()), run, cancelled: false };
+    this.timers.push(timer);
     if (this.sleep !== undefined && timer.at < this.sleep.due) this.sleep.wake();
     return timer.id;
   }
@@ -102,8 +193,7 @@ export class VirtualClock {
 
   /** Cancels a timer; unknown or already run ids are ignored. */
   clearTimer(id: TimerId): void {
-    const index = this.timers.findIndex((timer) => timer.id === id);
-    if (index >= 0) this.timers.splice(index, 1);
+    this.timers.cancel(id);
   }
 
   /** Runs every timer due up to `targetMs` (finite) in order, synchronously, then sets the time to it. */
@@ -129,8 +219,13 @@ export class VirtualClock {
     const virtualStart = this.current;
     try {
       for (;;) {
-        for (let turn = 0; turn < this.settleTurns; turn++) await yieldToEventLoop();
-        const due = this.dueBy(targetMs) ? this.timers[0].at : targetMs;
+        if (this.settle === undefined) {
+          for (let turn = 0; turn < this.settleTurns; turn++) await yieldToEventLoop();
+        } else {
+          const settling = this.settle();
+          if (settling !== undefined) await settling;
+        }
+        const due = this.dueBy(targetMs) ? (this.timers.peek() as Timer).at : targetMs;
         if (due === Infinity) return;
         if (this.speed !== Infinity && !(await this.sleepUntil(due, wallStart, virtualStart))) continue;
         if (!this.dueBy(targetMs)) break;
@@ -149,11 +244,12 @@ export class VirtualClock {
   }
 
   private dueBy(targetMs: number): boolean {
-    return this.timers.length > 0 && this.timers[0].at <= targetMs;
+    const next = this.timers.peek();
+    return next !== undefined && next.at <= targetMs;
   }
 
   private runNext(): void {
-    const timer = this.timers.shift() as Timer;
+    const timer = this.timers.pop();
     this.current = Math.max(this.current, timer.at);
     timer.run();
   }
@@ -176,17 +272,5 @@ export class VirtualClock {
       const handle = setTimeout(() => finish(true), Math.max(0, wallDelay));
       this.sleep = { wallStart, virtualStart, due, wake: () => finish(false) };
     });
-  }
-
-  /** Where a timer due at `at` goes: after every timer due at or before it (FIFO for ties). */
-  private insertionIndex(at: number): number {
-    let low = 0;
-    let high = this.timers.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.timers[middle].at <= at) low = middle + 1;
-      else high = middle;
-    }
-    return low;
   }
 }

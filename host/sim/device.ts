@@ -17,9 +17,11 @@
 import type { Duplex } from "node:stream";
 import type { Board, OutputPin, SensorKind } from "../boards.ts";
 import { statusError } from "../errors.ts";
-import { ModuleLink } from "../link.ts";
+import type { Clock } from "../clock.ts";
+import { type LinkHandlers, ModuleLink } from "../link.ts";
 import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleStats, type Profile } from "../module.ts";
 import { Status, WasmqttError, statusName } from "../status.ts";
+import type { Transport } from "../transport.ts";
 import { AdcModel, type SensorInputs } from "./adc.ts";
 import type { VirtualClock } from "./clock.ts";
 import { type LinkOptions, type LinkStats, NetworkLink, type ScriptStep } from "./network.ts";
@@ -55,6 +57,27 @@ export interface DeviceOptions {
   networkScript?: readonly ScriptStep[];
   air?: AirTemperatureOptions;
   soil?: SoilMoistureOptions;
+  /** Also told what the module reports (after the device's own handling): for soak monitors and traces. */
+  handlers?: LinkHandlers;
+}
+
+/**
+ * An error that escaped the device's module while it served a timer or the network: a trap
+ * (`WebAssembly.RuntimeError`) or a host error, with the device named.
+ */
+export class DeviceFault extends Error {
+  constructor(
+    readonly deviceId: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${deviceId}: ${cause instanceof WebAssembly.RuntimeError ? "the module trapped" : "the device failed"}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "DeviceFault";
+  }
+
+  /** True when the module itself trapped. */
+  get trap(): boolean {
+    return this.cause instanceof WebAssembly.RuntimeError;
+  }
 }
 
 /** What the view and the tests see of a device at one moment. */
@@ -139,16 +162,24 @@ export class SimDevice {
   static async create(options: DeviceOptions): Promise<SimDevice> {
     const device = new SimDevice(options);
     const entropy = options.random.fork("module");
+    const extra = options.handlers;
     device.link = await ModuleLink.create({
       profile: options.board.profile,
-      transport: device.network,
-      clock: options.clock,
+      transport: transportNaming(device.network, device.id),
+      clock: timersNaming(options.clock, device.id),
       imports: {
         random: () => entropy.next(),
         adcRead: (channel) => device.adcRead(channel),
         gpioWrite: (pin, level) => device.pins.set(pin, level),
       },
-      handlers: { onEvent: (kind, code) => device.onEvent(kind, code) },
+      handlers: {
+        onEvent: (kind, code, arg) => {
+          device.onEvent(kind, code);
+          extra?.onEvent?.(kind, code, arg);
+        },
+        onMessage: extra?.onMessage?.bind(extra),
+        onPacket: extra?.onPacket?.bind(extra),
+      },
     });
     device.configure(options);
     return device;
@@ -158,10 +189,10 @@ export class SimDevice {
   start(): void {
     if (this.phase !== "new") throw new Error(`${this.id}: start() once, on a new device`);
     const link = this.moduleLink();
-    const status = this.firmware().appStart(link.now());
+    const status = naming(this.id, () => this.firmware().appStart(link.now()));
     if (status < 0) throw statusError(status, `${this.id}: appStart refused`);
     this.phase = "running";
-    link.start();
+    naming(this.id, () => link.start());
   }
 
   /** Shuts the device down cleanly: the firmware publishes its retained "offline" status, DISCONNECTs (no will), and the connection closes. */
@@ -194,6 +225,11 @@ export class SimDevice {
   /** The module's stats block. */
   stats(): ModuleStats {
     return this.moduleLink().module.stats();
+  }
+
+  /** The size of the module's linear memory in bytes (fixed: the module never grows it). */
+  memoryBytes(): number {
+    return this.moduleLink().exports.memory.buffer.byteLength;
   }
 
   /** The firmware's stats block. */
@@ -323,4 +359,36 @@ export class SimDevice {
   private noFirmware(): WasmqttError {
     return new WasmqttError("MODULE_LOAD_FAILED", `build/${this.board.profile}.wasm has no telemetry firmware exports (rebuild it: npm run build)`);
   }
+}
+
+/** Runs `run`, rethrowing whatever escapes it as a {@link DeviceFault} naming the device. */
+function naming<T>(deviceId: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw error instanceof DeviceFault ? error : new DeviceFault(deviceId, error);
+  }
+}
+
+/** The clock as the device's ModuleLink sees it: errors from its timers name the device. */
+function timersNaming(clock: VirtualClock, deviceId: string): Clock {
+  return {
+    nowU32: () => clock.nowU32(),
+    after: (delayMs, run) => clock.after(delayMs, () => naming(deviceId, run)),
+    clearTimer: (id) => clock.clearTimer(id as number),
+  };
+}
+
+/** The network as the device's ModuleLink sees it: errors from its callbacks name the device. */
+function transportNaming(network: NetworkLink, deviceId: string): Transport {
+  return {
+    open: (handlers) =>
+      network.open({
+        onOpen: () => naming(deviceId, () => handlers.onOpen()),
+        onData: (bytes) => naming(deviceId, () => handlers.onData(bytes)),
+        onClose: (reason) => naming(deviceId, () => handlers.onClose(reason)),
+      }),
+    send: (bytes) => network.send(bytes),
+    close: () => network.close(),
+  };
 }

@@ -48,6 +48,11 @@ export type LinkChange =
   | { do: "jitter"; ms: number; direction?: Direction }
   | { do: "bandwidth"; bytesPerSecond: number; direction?: Direction }
   | { do: "drops"; perHour: number }
+  /**
+   * Sets the device's send buffer (bytes `send` accepts while earlier ones are not yet on
+   * the wire): a small one makes writes be accepted only partially.
+   */
+  | { do: "sendBuffer"; bytes: number }
   /** Drops the open connection now; both ends are told. */
   | { do: "drop" }
   /**
@@ -128,17 +133,19 @@ class Pipe {
     this.lastArrival = Math.max(this.lastArrival, sentAt + latencyMs + jitterMs * this.random.float());
     const timer = this.clock.setTimer(this.lastArrival, () => {
       this.inFlight.shift(); // arrivals never decrease and ties run FIFO: this is the first
-
       item.arrive();
     });
-    this.inFlight.push({ ...item, timer, sentAt });
+    this.inFlight.push({ connection: item.connection, size: item.size, arrive: item.arrive, timer, sentAt });
   }
 
   /** Bytes accepted but not yet on the wire (held ones included). */
   unsent(): number {
     const now = this.clock.now();
-    const queued = this.inFlight.filter((item) => item.sentAt > now);
-    return [...queued, ...(this.held ?? [])].reduce((sum, item) => sum + item.size, 0);
+    let bytes = 0;
+    // sentAt never decreases along inFlight: count from the end while it is in the future
+    for (let i = this.inFlight.length - 1; i >= 0 && this.inFlight[i].sentAt > now; i--) bytes += this.inFlight[i].size;
+    for (const item of this.held ?? []) bytes += item.size;
+    return bytes;
   }
 
   /** Holds everything in flight and everything sent from now on. */
@@ -172,7 +179,7 @@ export class NetworkLink {
   private readonly up: Pipe;
   private readonly down: Pipe;
   private readonly dropRandom: Random;
-  private readonly sendBufferBytes: number;
+  private sendBufferBytes: number;
   private dropsPerHour: number;
   private outageUntil = -Infinity;
   private connection: Connection | undefined;
@@ -248,6 +255,9 @@ export class NetworkLink {
       case "drop":
         if (this.connection !== undefined) this.drop(this.connection);
         break;
+      case "sendBuffer":
+        this.sendBufferBytes = positive(change.bytes, "sendBuffer bytes");
+        break;
       case "outage":
         this.startOutage(nonNegative(change.durationMs, "outage durationMs"), change.mode ?? "reset");
         break;
@@ -311,6 +321,14 @@ export class NetworkLink {
       write: (chunk: Buffer, _encoding, callback) => {
         if (!connection.brokerClosed) {
           this.down.carry({ connection, size: chunk.length, arrive: () => this.toDevice(connection, chunk) });
+        }
+        callback();
+      },
+      // what the broker writes corked (a packet in pieces) travels as one segment, as TCP would send it
+      writev: (chunks: { chunk: Buffer }[], callback) => {
+        if (!connection.brokerClosed) {
+          const segment = chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((entry) => entry.chunk));
+          this.down.carry({ connection, size: segment.length, arrive: () => this.toDevice(connection, segment) });
         }
         callback();
       },

@@ -1,0 +1,198 @@
+/**
+ * `wasmqtt soak`: weeks of device time in minutes. Simulated boards run the telemetry
+ * firmware (each its own module instance) against a real broker (aedes on in-memory
+ * streams, its timers on the virtual clock) with scripted, seeded faults, while every
+ * invariant is checked; a progress line on stderr, a summary table on stdout, and with
+ * `--report DIR` a report.json and a self-contained report.html. Exit status 0 only when
+ * every invariant held.
+ *
+ * The soak replaces the process's timer and time globals while it runs (so aedes keeps
+ * virtual time): it is meant to run in a process of its own, this command.
+ *
+ * @example
+ * wasmqtt soak --days 30 --devices 3 --faults default --report reports/soak
+ * wasmqtt soak --days 2 --faults none,extra.json --seed 7
+ */
+import { parseArgs } from "node:util";
+import { type Board, BoardError, listBoards, loadBoard } from "../boards.ts";
+import { FAULT_KINDS, FaultSpecError, PROFILE_NAMES, parseFaultSpec } from "../soak/faults.ts";
+import { INVARIANTS } from "../soak/invariants.ts";
+import { TREND_MIN_BYTES_PER_DEVICE, TREND_MIN_FRACTION, TREND_MIN_R2 } from "../soak/memory.ts";
+import { writeReport } from "../soak/report.ts";
+import { RECONNECT, SOAK_DEFAULTS, type SoakOptions, soak } from "../soak/soak.ts";
+import { formatSummary } from "../soak/summary.ts";
+import { EXIT_ERROR, EXIT_OK, describeError } from "./exit.ts";
+
+const DEFAULT_BOARD = "nodemcu-v3";
+const DEFAULT_FAULTS = "default";
+const MAX_DEVICES = 10_000;
+/** Exit status after Ctrl-C (128 + SIGINT), as a shell reports it. */
+const EXIT_INTERRUPTED = 130;
+
+/** `wasmqtt soak --help`. */
+export const SOAK_HELP = `wasmqtt soak: simulated devices running the telemetry firmware against a real
+MQTT broker (aedes, in process) in virtual time, with faults, checking invariants.
+
+Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [options]
+
+     --days N            virtual days of faults, decimals allowed (default ${SOAK_DEFAULTS.days});
+                         a drain period without new faults follows
+     --devices N         number of devices (default ${SOAK_DEFAULTS.devices}, at most ${MAX_DEVICES})
+     --seed N            seed of everything random (default ${SOAK_DEFAULTS.seed}): same seed, same run
+     --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json (default ${DEFAULT_FAULTS})
+     --report DIR        write DIR/report.json and DIR/report.html
+     --interval SEC      seconds between readings (default ${SOAK_DEFAULTS.intervalSec})
+     --keepalive SEC     MQTT keepalive of each device (default ${SOAK_DEFAULTS.keepaliveSec})
+     --qos LIST          telemetry QoS per device, round robin (default ${SOAK_DEFAULTS.qos.join(",")}: half
+                         QoS 1, half QoS 2)
+     --board LIST        board file(s), round robin (default ${DEFAULT_BOARD}; known:
+                         ${listBoards().join(", ")})
+     --u32-start MS      the firmware's millisecond counter at virtual time 0 (default:
+                         2^32 minus a quarter of the run, at most an hour: it always wraps)
+     --unpatched-aedes   run aedes without the soak's patches of its two QoS 2 bugs
+                         (host/soak/broker.ts): the soak then catches them
+     --quiet             no progress line
+     --help              this text
+
+Fault kinds: ${FAULT_KINDS.filter((kind) => kind !== "lose").join(", ")}
+(host/soak/faults.ts documents them and the JSON schedule format). QoS 0 readings are
+counted, not checked. Invariants (a violation names the device and the virtual time, and
+fails the run):
+${Object.entries(INVARIANTS).map(([name, text]) => `  ${name.padEnd(13)} ${text}`).join("\n")}
+Thresholds: keepalive + 1 s; backoff within [${RECONNECT.minDelayMs}, ${RECONNECT.maxDelayMs}] ms, waited ± 100 ms;
+stuck after reconnect max + connect timeout + 2 keepalives + 2 intervals + 60 s healthy
+without progress; host memory fails on a rise over the second half above
+${TREND_MIN_BYTES_PER_DEVICE / 1024} KiB per device and ${TREND_MIN_FRACTION * 100} % of the heap with R² ≥ ${TREND_MIN_R2}.
+
+Ctrl-C stops the run and prints what ran (a second Ctrl-C exits at once).
+Exit status: 0 every invariant held, 1 a violation, a usage error or a failure,
+130 interrupted.`;
+
+const SOAK_OPTIONS = {
+  help: { type: "boolean" },
+  days: { type: "string" },
+  devices: { type: "string" },
+  seed: { type: "string" },
+  faults: { type: "string" },
+  report: { type: "string" },
+  interval: { type: "string" },
+  keepalive: { type: "string" },
+  qos: { type: "string" },
+  board: { type: "string" },
+  "u32-start": { type: "string" },
+  "unpatched-aedes": { type: "boolean" },
+  quiet: { type: "boolean" },
+} as const;
+
+/** Where `runSoak` writes; the process's streams by default. */
+export interface SoakIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+}
+
+/** A mistake on the command line. */
+class SoakUsageError extends Error {}
+
+/**
+ * Runs `wasmqtt soak`.
+ *
+ * @param argv the arguments after "soak"
+ * @param io where to write (default: process.stdout / process.stderr)
+ * @returns 0 when every invariant held; 1 for a violation, a usage error (printed with a
+ *   pointer to --help) or a failure (no build, a report that cannot be written); 130 when
+ *   Ctrl-C stopped it (the summary and report cover what ran)
+ */
+export async function runSoak(argv: string[], io: SoakIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let parsed: { options: SoakOptions; reportDir: string | undefined; quiet: boolean } | undefined;
+  try {
+    parsed = parseSoakArgs(argv);
+  } catch (error) {
+    if (!(error instanceof SoakUsageError) && !(error instanceof BoardError) && !(error instanceof FaultSpecError)) throw error;
+    io.stderr.write(`Error: ${error.message}\n\nUse 'wasmqtt soak --help' to see usage.\n`);
+    return EXIT_ERROR;
+  }
+  if (parsed === undefined) {
+    io.stdout.write(`${SOAK_HELP}\n`);
+    return EXIT_OK;
+  }
+  const { options, reportDir, quiet } = parsed;
+  // Ctrl-C: stop at the next step and report what ran; a second one exits at once
+  const interrupt = new AbortController();
+  const onSignal = (): void => {
+    if (interrupt.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    interrupt.abort();
+  };
+  process.on("SIGINT", onSignal);
+  try {
+    const result = await soak(options, {
+      progress: quiet ? undefined : io.stderr,
+      signal: interrupt.signal,
+      onViolation: (violation) => io.stderr.write(`${io.stderr.isTTY === true ? "\n" : ""}${violation.message}\n`),
+    });
+    io.stdout.write(`${formatSummary(result).join("\n")}\n`);
+    if (reportDir !== undefined) {
+      const { json, html } = await writeReport(reportDir, result);
+      io.stdout.write(`report: ${json}, ${html}\n`);
+    }
+    return result.passed ? EXIT_OK : result.interrupted ? EXIT_INTERRUPTED : EXIT_ERROR;
+  } catch (error) {
+    io.stderr.write(`Error: ${describeError(error)}\n`);
+    return EXIT_ERROR;
+  } finally {
+    process.off("SIGINT", onSignal);
+  }
+}
+
+/** Parses and checks the flags; undefined for --help. Throws SoakUsageError, BoardError or FaultSpecError. */
+function parseSoakArgs(argv: string[]): { options: SoakOptions; reportDir: string | undefined; quiet: boolean } | undefined {
+  let values: { [K in keyof typeof SOAK_OPTIONS]?: (typeof SOAK_OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+  try {
+    values = parseArgs({ args: argv, options: SOAK_OPTIONS, allowPositionals: false, strict: true }).values;
+  } catch (error) {
+    throw new SoakUsageError((error as Error).message);
+  }
+  if (values.help === true) return undefined;
+  const boards = list(values.board ?? DEFAULT_BOARD, "--board").map(board);
+  const qos = list(values.qos ?? SOAK_DEFAULTS.qos.join(","), "--qos").map((level) => number(level, "--qos", { min: 0, max: 2, integer: true }) as 0 | 1 | 2);
+  const intervalSec = number(values.interval ?? String(SOAK_DEFAULTS.intervalSec), "--interval", { min: 1, max: 86_400, integer: true });
+  const keepaliveSec = number(values.keepalive ?? String(SOAK_DEFAULTS.keepaliveSec), "--keepalive", { min: 1, max: 65_535, integer: true });
+  const options: SoakOptions = {
+    days: number(values.days ?? String(SOAK_DEFAULTS.days), "--days", { min: 0, exclusiveMin: true, max: 3650 }),
+    devices: number(values.devices ?? String(SOAK_DEFAULTS.devices), "--devices", { min: 1, max: MAX_DEVICES, integer: true }),
+    seed: number(values.seed ?? String(SOAK_DEFAULTS.seed), "--seed", { min: 0, max: 2 ** 32 - 1, integer: true }),
+    faults: parseFaultSpec(values.faults ?? DEFAULT_FAULTS),
+    boards,
+    qos,
+    intervalSec,
+    keepaliveSec,
+    u32StartMs: values["u32-start"] === undefined ? undefined : number(values["u32-start"], "--u32-start", { min: 0, max: 2 ** 32 - 1, integer: true }),
+    patchAedes: values["unpatched-aedes"] !== true,
+  };
+  return { options, reportDir: values.report, quiet: values.quiet === true };
+}
+
+function board(name: string): Board {
+  if (!listBoards().includes(name) && !name.includes("/") && !name.endsWith(".json")) {
+    throw new SoakUsageError(`unknown board '${name}' (known boards: ${listBoards().join(", ")})`);
+  }
+  return loadBoard(name);
+}
+
+function list(text: string, flag: string): string[] {
+  const items = text.split(",").map((item) => item.trim());
+  if (items.some((item) => item === "")) throw new SoakUsageError(`${flag} must be a comma-separated list (got '${text}')`);
+  return items;
+}
+
+/** A number flag within bounds; SoakUsageError naming the flag otherwise. */
+function number(text: string, flag: string, rule: { min: number; max?: number; integer?: boolean; exclusiveMin?: boolean }): number {
+  const value = Number(text);
+  const max = rule.max ?? Infinity;
+  const tooLow = rule.exclusiveMin === true ? value <= rule.min : value < rule.min;
+  if (text.trim() === "" || !Number.isFinite(value) || tooLow || value > max || (rule.integer === true && !Number.isInteger(value))) {
+    const kind = rule.integer === true ? "a whole number" : "a number";
+    const range = max === Infinity ? `${rule.exclusiveMin === true ? ">" : "≥"} ${rule.min}` : `${rule.exclusiveMin === true ? `> ${rule.min} and ≤` : `from ${rule.min} to`} ${max}`;
+    throw new SoakUsageError(`${flag} must be ${kind} ${range} (got '${text}')`);
+  }
+  return value;
+}

@@ -1,0 +1,258 @@
+/**
+ * The soak's process-wide virtual environment. aedes keeps time with the globals —
+ * `setTimeout` / `setInterval` (its heartbeat, will sweep and connect timer), `Date.now`,
+ * and `process.hrtime` with timers captured by `retimer` at require time (its keepalive
+ * timer) — and draws packet ids from `Math.random`. For a broker whose timers run on the
+ * {@link VirtualClock}, and a run that replays exactly from its seed, this module replaces
+ * those globals for the life of one soak and puts them back afterwards:
+ *
+ * - `setTimeout` / `setInterval` / `clearTimeout` / `clearInterval`: timers on the virtual
+ *   clock, returning handle objects with `ref` / `unref` / `hasRef` / `refresh` / `close`
+ *   and a numeric primitive, like Node's;
+ * - `Date.now()`: `epochMs` + virtual ms (`new Date()` without arguments keeps the real time);
+ * - `process.hrtime()` / `process.hrtime.bigint()`: virtual time;
+ * - `Math.random()`: a seeded stream.
+ *
+ * `setImmediate`, `process.nextTick` and `queueMicrotask` stay real — the virtual clock
+ * yields to the event loop with `setImmediate` — but scheduling an immediate or a tick
+ * marks the process busy, so {@link VirtualEnvironment.settle} can turn the event loop
+ * exactly until an in-process peer (aedes on `Duplex` streams) has nothing left to do —
+ * none at all after a timer that only touched the devices — instead of a fixed number of
+ * turns after every timer. (A promise chain that schedules neither is not seen; aedes's
+ * work always starts from a stream event, which is a tick.)
+ * `performance.now()` is never replaced: wall-clock measurements use it.
+ *
+ * Install it before aedes is first loaded (see `loadAedes` in host/soak/broker.ts), and
+ * only in a process of its own (the CLI): every timer in the process becomes virtual.
+ *
+ * @example
+ * const clock = new VirtualClock({ settle: () => environment.settle() });
+ * const environment = installVirtualEnvironment(clock, { epochMs: Date.UTC(2030, 0, 1), random: new Random(1) });
+ * try { await clock.runUntil(86_400_000); } finally { environment.restore(); }
+ */
+import type { VirtualClock } from "../sim/clock.ts";
+import type { Random } from "../sim/random.ts";
+
+/** What {@link installVirtualEnvironment} needs. */
+export interface EnvironmentOptions {
+  /** What `Date.now()` reads at virtual time 0. */
+  epochMs: number;
+  /** The stream behind `Math.random()`. */
+  random: Random;
+}
+
+/** The installed environment. */
+export interface VirtualEnvironment {
+  /** True when an immediate or a tick was scheduled since the last turn: an in-process peer may have work. */
+  busy(): boolean;
+  /**
+   * Resolves once a turn of the event loop scheduled no further immediate or tick
+   * (`undefined`, at once, when nothing was scheduled): hand it to the clock as its `settle`.
+   */
+  settle(): Promise<void> | undefined;
+  /** How many virtual timers `setTimeout` / `setInterval` have made so far. */
+  timersCreated(): number;
+  /** Puts every replaced global back; idempotent. */
+  restore(): void;
+}
+
+/** Node's limit: delays above it (or below 1, or not numbers) become 1 ms. */
+const TIMEOUT_MAX = 2 ** 31 - 1;
+
+type TimerCallback = (...args: unknown[]) => void;
+
+/** A timer handle shaped like Node's `Timeout`. */
+export class VirtualTimeout {
+  private timerId: number | undefined;
+  private referenced = true;
+
+  constructor(
+    private readonly owner: TimerTable,
+    /** Numeric id (`+handle`), accepted by `clearTimeout` like Node's. */
+    readonly id: number,
+    private readonly callback: TimerCallback,
+    private readonly args: unknown[],
+    private readonly delayMs: number,
+    private readonly repeat: boolean,
+  ) {
+    this.schedule();
+  }
+
+  /** Kept for API compatibility; virtual timers never hold the process open. */
+  ref(): this {
+    this.referenced = true;
+    return this;
+  }
+
+  unref(): this {
+    this.referenced = false;
+    return this;
+  }
+
+  hasRef(): boolean {
+    return this.referenced;
+  }
+
+  /** Starts the timer again from now with its original delay. */
+  refresh(): this {
+    this.cancel();
+    this.schedule();
+    return this;
+  }
+
+  /** Cancels the timer (as `clearTimeout(handle)`). */
+  close(): this {
+    this.cancel();
+    this.owner.forget(this.id);
+    return this;
+  }
+
+  [Symbol.toPrimitive](): number {
+    return this.id;
+  }
+
+  private schedule(): void {
+    this.owner.remember(this);
+    this.timerId = this.owner.clock.after(this.delayMs, () => this.fire());
+  }
+
+  private cancel(): void {
+    if (this.timerId !== undefined) this.owner.clock.clearTimer(this.timerId);
+    this.timerId = undefined;
+  }
+
+  private fire(): void {
+    this.timerId = undefined;
+    if (this.repeat) this.schedule();
+    else this.owner.forget(this.id);
+    this.callback(...this.args);
+  }
+}
+
+/** The live virtual timers by numeric id, for `clearTimeout(number)`. */
+class TimerTable {
+  private readonly live = new Map<number, VirtualTimeout>();
+  private nextId = 1;
+
+  constructor(readonly clock: VirtualClock) {}
+
+  create(callback: unknown, delay: unknown, args: unknown[], repeat: boolean): VirtualTimeout {
+    if (typeof callback !== "function") throw new TypeError(`The "callback" argument must be of type function (got ${typeof callback})`);
+    return new VirtualTimeout(this, this.nextId++, callback as TimerCallback, args, nodeDelay(delay), repeat);
+  }
+
+  /** Timers made so far. */
+  get created(): number {
+    return this.nextId - 1;
+  }
+
+  clear(handle: unknown): void {
+    if (handle instanceof VirtualTimeout) handle.close();
+    else if (typeof handle === "number" || typeof handle === "string") this.live.get(Number(handle))?.close();
+  }
+
+  remember(timer: VirtualTimeout): void {
+    this.live.set(timer.id, timer);
+  }
+
+  forget(id: number): void {
+    this.live.delete(id);
+  }
+}
+
+/** Node's coercion of a timer delay. */
+function nodeDelay(delay: unknown): number {
+  const ms = Number(delay);
+  return ms >= 1 && ms <= TIMEOUT_MAX ? ms : 1;
+}
+
+/**
+ * Replaces the time and entropy globals with virtual ones on `clock` (see the file
+ * comment). Throws when an environment is installed already.
+ */
+export function installVirtualEnvironment(clock: VirtualClock, options: EnvironmentOptions): VirtualEnvironment {
+  if (installed) throw new Error("a virtual environment is installed already; restore() it first");
+  installed = true;
+  const saved = {
+    setTimeout: globalThis.setTimeout,
+    clearTimeout: globalThis.clearTimeout,
+    setInterval: globalThis.setInterval,
+    clearInterval: globalThis.clearInterval,
+    setImmediate: globalThis.setImmediate,
+    nextTick: process.nextTick,
+    hrtime: process.hrtime,
+    dateNow: Date.now,
+    random: Math.random,
+  };
+  const table = new TimerTable(clock);
+  const globals = globalThis as unknown as Record<string, unknown>;
+
+  globals.setTimeout = (callback: unknown, delay?: unknown, ...args: unknown[]) => table.create(callback, delay, args, false);
+  globals.setInterval = (callback: unknown, delay?: unknown, ...args: unknown[]) => table.create(callback, delay, args, true);
+  globals.clearTimeout = (handle: unknown) => table.clear(handle);
+  globals.clearInterval = (handle: unknown) => table.clear(handle);
+
+  // immediates and ticks stay real; scheduling one marks the process busy until a turn has run it
+  let busy = false;
+  globals.setImmediate = function setImmediate(this: unknown, ...args: unknown[]) {
+    busy = true;
+    return Reflect.apply(saved.setImmediate, this, args) as NodeJS.Immediate;
+  };
+  process.nextTick = function nextTick(this: unknown, ...args: unknown[]) {
+    busy = true;
+    Reflect.apply(saved.nextTick, process, args);
+  } as typeof process.nextTick;
+
+  const { epochMs } = options;
+  Date.now = () => Math.floor(epochMs + clock.now());
+  const hrtime = (previous?: [number, number]): [number, number] => {
+    const ns = Math.round(clock.now() * 1e6);
+    let seconds = Math.floor(ns / 1e9);
+    let nanos = ns - seconds * 1e9;
+    if (previous !== undefined) {
+      seconds -= previous[0];
+      nanos -= previous[1];
+      if (nanos < 0) {
+        seconds--;
+        nanos += 1e9;
+      }
+    }
+    return [seconds, nanos];
+  };
+  hrtime.bigint = () => BigInt(Math.round(clock.now() * 1e6));
+  process.hrtime = hrtime as NodeJS.HRTime;
+  const random = options.random;
+  Math.random = () => random.float();
+
+  const turn = (): Promise<void> => new Promise((resolve) => saved.setImmediate(resolve));
+  // immediates scheduled during a turn run in the next one: turn until a turn scheduled nothing
+  const settleLoop = async (): Promise<void> => {
+    while (busy) {
+      busy = false;
+      await turn();
+    }
+  };
+
+  let restored = false;
+  return {
+    busy: () => busy,
+    timersCreated: () => table.created,
+    settle: () => (busy ? settleLoop() : undefined),
+    restore: () => {
+      if (restored) return;
+      restored = true;
+      installed = false;
+      globals.setTimeout = saved.setTimeout;
+      globals.clearTimeout = saved.clearTimeout;
+      globals.setInterval = saved.setInterval;
+      globals.clearInterval = saved.clearInterval;
+      globals.setImmediate = saved.setImmediate;
+      process.nextTick = saved.nextTick;
+      process.hrtime = saved.hrtime;
+      Date.now = saved.dateNow;
+      Math.random = saved.random;
+    },
+  };
+}
+
+let installed = false;
