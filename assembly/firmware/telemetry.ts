@@ -164,7 +164,8 @@ export function appStop(now: u32): i32 {
 /** The app's part of tick(): status announcement and readings. Returns the ms until it next needs to run. */
 export function appTick(now: u32): u32 {
   if (telemetry.running == 0) return u32.MAX_VALUE;
-  telemetry.uptimeMs += <u64>(now - telemetry.lastTickAt);
+  let sinceTick = now - telemetry.lastTickAt;
+  if (sinceTick < 0x80000000) telemetry.uptimeMs += <u64>sinceTick; // else the clock went back: count nothing
   telemetry.lastTickAt = now;
   telemetry.uptimeSec = <u32>(telemetry.uptimeMs / 1000);
   if (client.state != STATE_CONNECTED) telemetry.announced = false;

@@ -164,4 +164,14 @@ describe("telemetry firmware", () => {
     other.stage(new TextEncoder().encode("q3"));
     assert.equal(other.exports.appConfigure(2, INTERVAL_SEC, 0, 0, 0, 3), Status.INVALID_QOS);
   });
+
+  it("keeps uptime when the host clock steps back", () => {
+    const bench = device();
+    accept(bench);
+    bench.run(60_000);
+    bench.now = (bench.now - 30_000) >>> 0; // e.g. an NTP correction
+    bench.run(INTERVAL_SEC * 1000);
+    const uptime = readings(bench).at(-1)!.uptime_s;
+    assert.ok(uptime >= 60 && uptime <= 80, `uptime ${uptime} s after 70 s of running`);
+  });
 });
