@@ -178,15 +178,22 @@ export class DeliveryLedger {
     if (record.forwarded[seq] === 0 && !record.received.has(seq)) record.received.set(seq, this.options.now());
   }
 
-  /** Broker hook: it forwarded `seq` of `deviceId` (-1: unreadable). */
-  brokerForwarded(deviceId: string, seq: number): void {
+  /** The device's record with room for `seq`; undefined for an unknown device or an unreadable seq (counted). */
+  private recordOf(deviceId: string, seq: number): DeviceRecord | undefined {
     const record = this.byId.get(deviceId);
-    if (record === undefined) return;
+    if (record === undefined) return undefined;
     if (seq < 1) {
       this.unreadable++;
-      return;
+      return undefined;
     }
     record.reserve(seq);
+    return record;
+  }
+
+  /** Broker hook: it forwarded `seq` of `deviceId` (-1: unreadable). */
+  brokerForwarded(deviceId: string, seq: number): void {
+    const record = this.recordOf(deviceId, seq);
+    if (record === undefined) return;
     const now = this.options.now();
     if (record.forwarded[seq] === 0) {
       if (seq < record.lastFirstForwarded) {
@@ -204,13 +211,8 @@ export class DeliveryLedger {
 
   /** Observer hook: it received `seq` of `deviceId`, stamped `uptimeSec`. */
   observed(deviceId: string, seq: number, uptimeSec: number | undefined): void {
-    const record = this.byId.get(deviceId);
+    const record = this.recordOf(deviceId, seq);
     if (record === undefined) return;
-    if (seq < 1) {
-      this.unreadable++;
-      return;
-    }
-    record.reserve(seq);
     const now = this.options.now();
     const count = record.observed[seq];
     if (count < 255) record.observed[seq]++;

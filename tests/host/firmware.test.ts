@@ -8,19 +8,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Event, ModuleBench, Status } from "./support/module-bench.ts";
 import { PacketType, connack, packetIdOf, parseConnectDetails, parsePublish, parseSubscribe, puback, publish, suback, type Packet } from "./support/mqtt-packets.ts";
+import { type Reading } from "./support/telemetry.ts";
 
 /** nodemcu-v3: 10-bit ADC, 1 V full scale at the chip, 3.2 divider; TMP36 on 0, moisture on 1; LED GPIO2 active low, relay GPIO5. */
 const NODEMCU = { bits: 10, referenceMv: 1000, dividerPermille: 3200, tmp36: 0, moisture: 1, dryRaw: 767, wetRaw: 352, led: 2, relay: 5, flags: 1 };
 const INTERVAL_SEC = 10;
 
-interface Reading {
-  seq: number;
-  temperature_c: number;
-  moisture_pct: number;
-  relay: boolean;
-  led: boolean;
-  uptime_s: number;
-}
 
 /** A bench running the firmware as device `id`, CONNECT sent (not yet accepted). */
 function device(id = "d1", deadbandCenti = 0, deadbandPercent = 0, telemetryQos = 1): ModuleBench {

@@ -21,15 +21,8 @@ import { Simulator, type SimulatorOptions } from "../../host/sim/simulator.ts";
 import { SimView, formatPlainLine, formatTable } from "../../host/sim/view.ts";
 import { type Broker, mosquittoPub, mosquittoSub, mosquittoSubStart, startMosquitto } from "./support/mosquitto.ts";
 import { sleep } from "./support/ports.ts";
+import { type Reading } from "./support/telemetry.ts";
 
-interface Reading {
-  seq: number;
-  temperature_c: number;
-  moisture_pct: number;
-  relay: boolean;
-  led: boolean;
-  uptime_s: number;
-}
 
 /** `topic payload` lines of `mosquitto_sub -v`. */
 function split(lines: string[]): { topic: string; payload: string }[] {
