@@ -11,16 +11,21 @@
  *   and a numeric primitive, like Node's;
  * - `Date.now()`: `epochMs` + virtual ms (`new Date()` without arguments keeps the real time);
  * - `process.hrtime()` / `process.hrtime.bigint()`: virtual time;
- * - `Math.random()`: a seeded stream.
+ * - `Math.random()`: a seeded stream;
+ * - `setImmediate` / `clearImmediate`: a queue of the environment's own, which
+ *   {@link VirtualEnvironment.settle} runs (hand it to the clock as its `settle`) the way
+ *   Node's check phase would — the immediates queued so far, each followed by the ticks and
+ *   microtasks it caused — until an in-process peer (aedes on `Duplex` streams) has nothing
+ *   left to do, then virtual time moves on. No event-loop turn is spent on it: aedes
+ *   defers every delivery and write completion with `setImmediate`, and a real turn (a
+ *   poll of the operating system included) per deferral cost the soak more than aedes's
+ *   own work. `settle` still takes a real turn every {@link REAL_TURN_MS} of wall time, so
+ *   signals and output are served.
  *
- * `setImmediate`, `process.nextTick` and `queueMicrotask` stay real — the virtual clock
- * yields to the event loop with `setImmediate` — but scheduling an immediate or a tick
- * marks the process busy, so {@link VirtualEnvironment.settle} can turn the event loop
- * exactly until an in-process peer (aedes on `Duplex` streams) has nothing left to do —
- * none at all after a timer that only touched the devices — instead of a fixed number of
- * turns after every timer. (A promise chain that schedules neither is not seen; aedes's
- * work always starts from a stream event, which is a tick.)
- * `performance.now()` is never replaced: wall-clock measurements use it.
+ * `process.nextTick` and `queueMicrotask` stay real, but a tick marks the process busy,
+ * so `settle` resolves at once when a timer touched only the devices. (A promise chain
+ * that schedules neither is not seen; aedes's work always starts from a stream event,
+ * which is a tick.) `performance.now()` is never replaced: wall-clock measurements use it.
  *
  * Install it before aedes is first loaded (see `loadAedes` in host/soak/broker.ts), and
  * only in a process of its own (the CLI): every timer in the process becomes virtual.
@@ -30,6 +35,7 @@
  * const environment = installVirtualEnvironment(clock, { epochMs: Date.UTC(2030, 0, 1), random: new Random(1) });
  * try { await clock.runUntil(86_400_000); } finally { environment.restore(); }
  */
+import { performance } from "node:perf_hooks";
 import type { VirtualClock } from "../sim/clock.ts";
 import type { Random } from "../sim/random.ts";
 
@@ -43,11 +49,9 @@ export interface EnvironmentOptions {
 
 /** The installed environment. */
 export interface VirtualEnvironment {
-  /** True when an immediate or a tick was scheduled since the last turn: an in-process peer may have work. */
-  busy(): boolean;
   /**
-   * Resolves once a turn of the event loop scheduled no further immediate or tick
-   * (`undefined`, at once, when nothing was scheduled): hand it to the clock as its `settle`.
+   * Runs the queued immediates and the ticks they cause until none is left; resolves then
+   * (`undefined`, at once, when nothing was queued): hand it to the clock as its `settle`.
    */
   settle(): Promise<void> | undefined;
   /** How many virtual timers `setTimeout` / `setInterval` have made so far. */
@@ -59,7 +63,35 @@ export interface VirtualEnvironment {
 /** Node's limit: delays above it (or below 1, or not numbers) become 1 ms. */
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
+/** Wall ms between the real event-loop turns `settle` takes (for signals and I/O). */
+const REAL_TURN_MS = 20;
+
 type TimerCallback = (...args: unknown[]) => void;
+
+/** An immediate handle shaped like Node's `Immediate`. */
+class VirtualImmediate {
+  cancelled = false;
+  private referenced = true;
+
+  constructor(
+    readonly callback: TimerCallback,
+    readonly args: unknown[],
+  ) {}
+
+  ref(): this {
+    this.referenced = true;
+    return this;
+  }
+
+  unref(): this {
+    this.referenced = false;
+    return this;
+  }
+
+  hasRef(): boolean {
+    return this.referenced;
+  }
+}
 
 /** A timer handle shaped like Node's `Timeout`. */
 export class VirtualTimeout {
@@ -179,6 +211,7 @@ export function installVirtualEnvironment(clock: VirtualClock, options: Environm
     setInterval: globalThis.setInterval,
     clearInterval: globalThis.clearInterval,
     setImmediate: globalThis.setImmediate,
+    clearImmediate: globalThis.clearImmediate,
     nextTick: process.nextTick,
     hrtime: process.hrtime,
     dateNow: Date.now,
@@ -192,17 +225,33 @@ export function installVirtualEnvironment(clock: VirtualClock, options: Environm
   globals.clearTimeout = (handle: unknown) => table.clear(handle);
   globals.clearInterval = (handle: unknown) => table.clear(handle);
 
-  // immediates and ticks stay real; scheduling one marks the process busy until a turn has run it
-  let busy = false;
-  globals.setImmediate = function setImmediate(this: unknown, ...args: unknown[]) {
-    busy = true;
-    return Reflect.apply(saved.setImmediate, this, args) as NodeJS.Immediate;
+  // immediates are queued here and run by settle(); a tick marks the process busy
+  let immediates: VirtualImmediate[] = [];
+  let ticked = false;
+  let settling = false;
+  let pumpScheduled = false;
+  globals.setImmediate = (callback: unknown, ...args: unknown[]) => {
+    if (typeof callback !== "function") throw new TypeError(`The "callback" argument must be of type function (got ${typeof callback})`);
+    const immediate = new VirtualImmediate(callback as TimerCallback, args);
+    immediates.push(immediate);
+    // outside the clock's settling (e.g. a promise awaiting aedes's close), a real turn runs them
+    if (!settling && !pumpScheduled) {
+      pumpScheduled = true;
+      saved.setImmediate(() => {
+        pumpScheduled = false;
+        if (!settling) void settleLoop();
+      });
+    }
+    return immediate;
+  };
+  globals.clearImmediate = (immediate: unknown) => {
+    if (immediate instanceof VirtualImmediate) immediate.cancelled = true;
+    else saved.clearImmediate(immediate as NodeJS.Immediate);
   };
   process.nextTick = function nextTick(this: unknown, ...args: unknown[]) {
-    busy = true;
+    ticked = true;
     Reflect.apply(saved.nextTick, process, args);
   } as typeof process.nextTick;
-
   const { epochMs } = options;
   Date.now = () => Math.floor(epochMs + clock.now());
   const hrtime = (previous?: [number, number]): [number, number] => {
@@ -224,20 +273,45 @@ export function installVirtualEnvironment(clock: VirtualClock, options: Environm
   const random = options.random;
   Math.random = () => random.float();
 
-  const turn = (): Promise<void> => new Promise((resolve) => saved.setImmediate(resolve));
-  // immediates scheduled during a turn run in the next one: turn until a turn scheduled nothing
+  // a tick queued after every pending one: it resolves once those, what they queue and
+  // their microtasks have run (Node runs ticks, then microtasks, until both are empty).
+  // Always one, then as long as ticks were scheduled through process.nextTick: some
+  // libraries (mqtt-packet's writeToStream) captured the real nextTick before install.
+  const afterTicks = (): Promise<void> => new Promise((resolve) => saved.nextTick(resolve));
+  const drainTicks = async (): Promise<void> => {
+    do {
+      ticked = false;
+      await afterTicks();
+    } while (ticked);
+  };
+  let lastRealTurn = performance.now();
   const settleLoop = async (): Promise<void> => {
-    while (busy) {
-      busy = false;
-      await turn();
+    settling = true;
+    try {
+      await drainTicks();
+      while (immediates.length > 0) {
+        // like Node's check phase: the immediates queued so far; later ones run in the next round
+        const batch = immediates;
+        immediates = [];
+        for (const immediate of batch) {
+          if (immediate.cancelled) continue;
+          immediate.callback(...immediate.args);
+          await drainTicks();
+        }
+      }
+      if (performance.now() - lastRealTurn >= REAL_TURN_MS) {
+        await new Promise((resolve) => saved.setImmediate(resolve));
+        lastRealTurn = performance.now();
+      }
+    } finally {
+      settling = false;
     }
   };
 
   let restored = false;
   return {
-    busy: () => busy,
     timersCreated: () => table.created,
-    settle: () => (busy ? settleLoop() : undefined),
+    settle: () => (ticked || immediates.length > 0 ? settleLoop() : undefined),
     restore: () => {
       if (restored) return;
       restored = true;
@@ -247,6 +321,10 @@ export function installVirtualEnvironment(clock: VirtualClock, options: Environm
       globals.setInterval = saved.setInterval;
       globals.clearInterval = saved.clearInterval;
       globals.setImmediate = saved.setImmediate;
+      globals.clearImmediate = saved.clearImmediate;
+      // immediates queued after the last settle still run, as real ones
+      for (const immediate of immediates) if (!immediate.cancelled) saved.setImmediate(immediate.callback, ...immediate.args);
+      immediates = [];
       process.nextTick = saved.nextTick;
       process.hrtime = saved.hrtime;
       Date.now = saved.dateNow;
