@@ -12,7 +12,7 @@ import mqtt from "mqtt";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { connect, type Profile } from "../host/index.ts";
-import { startMosquitto } from "../tests/host/support/mosquitto.ts";
+import { startMosquitto } from "../host/mosquitto.ts";
 
 const { values } = parseArgs({
   options: {

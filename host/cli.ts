@@ -1,7 +1,8 @@
 /**
  * The `wasmqtt` command: `pub` and `sub` behave like mosquitto_pub and mosquitto_sub
  * (same flags, same exit statuses), `demo` is the one-command first run (`npm start`),
- * `sim` the board simulator, `soak` weeks of device time in minutes with faults.
+ * `sim` the board simulator, `soak` weeks of device time in minutes with faults (or,
+ * with `--real`, minutes of real time against Mosquitto through fault proxies).
  * Each subcommand lives in host/cli/; this file only dispatches and exits.
  *
  * @example
@@ -34,6 +35,7 @@ Usage: wasmqtt pub  -t topic {-m message | -f file | -s | -l | -n} [options]
        wasmqtt demo [--broker mqtt://host:port]
        wasmqtt sim  [--board NAME] [--devices N] [--speed X|max] [options]
        wasmqtt soak [--days N] [--devices N] [--seed N] [--faults PROFILE] [--report DIR]
+       wasmqtt soak --real [--minutes N] [--devices N] [--report DIR]
        wasmqtt {pub|sub|demo|sim|soak} --help
        wasmqtt --version
 

@@ -7,11 +7,13 @@
  * every invariant held.
  *
  * The soak replaces the process's timer and time globals while it runs (so aedes keeps
- * virtual time): it is meant to run in a process of its own, this command.
+ * virtual time): it is meant to run in a process of its own, this command. `--real` runs
+ * the same devices in real time against a real Mosquitto through fault proxies.
  *
  * @example
  * wasmqtt soak --days 30 --devices 3 --faults default --report reports/soak
  * wasmqtt soak --days 2 --faults none,extra.json --seed 7
+ * wasmqtt soak --real --minutes 5 --report reports/soak-real
  */
 import { parseArgs } from "node:util";
 import { type Board, BoardError, listBoards, loadBoard } from "../boards.ts";
@@ -19,36 +21,42 @@ import { FAULT_KINDS, FaultSpecError, PROFILE_NAMES, parseFaultSpec } from "../s
 import { INVARIANTS } from "../soak/invariants.ts";
 import { TREND_MIN_BYTES_PER_DEVICE, TREND_MIN_FRACTION, TREND_MIN_R2 } from "../soak/memory.ts";
 import { writeReport } from "../soak/report.ts";
-import { RECONNECT, SOAK_DEFAULTS, type SoakOptions, soak } from "../soak/soak.ts";
+import { REAL_DEFAULTS, REAL_TIMING, SOAK_DEFAULTS, type SoakOptions, VIRTUAL_TIMING, soak } from "../soak/soak.ts";
 import { formatSummary } from "../soak/summary.ts";
 import { EXIT_ERROR, EXIT_OK, describeError } from "./exit.ts";
 
 const DEFAULT_BOARD = "nodemcu-v3";
 const DEFAULT_FAULTS = "default";
 const MAX_DEVICES = 10_000;
+const MAX_DAYS = 3650;
 /** Exit status after Ctrl-C (128 + SIGINT), as a shell reports it. */
 const EXIT_INTERRUPTED = 130;
 
 /** `wasmqtt soak --help`. */
 export const SOAK_HELP = `wasmqtt soak: simulated devices running the telemetry firmware against a real
-MQTT broker (aedes, in process) in virtual time, with faults, checking invariants.
+MQTT broker (aedes, in process) in virtual time, with faults, checking invariants;
+with --real, in real time against Mosquitto through fault-injecting proxies.
 
 Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [options]
+       wasmqtt soak --real [--minutes N] [options]
 
      --days N            virtual days of faults, decimals allowed (default ${SOAK_DEFAULTS.days});
                          a drain period without new faults follows
+     --minutes N         the same in minutes, instead of --days (--real's default: ${REAL_DEFAULTS.minutes})
+     --real              real time against a real Mosquitto (see below)
      --devices N         number of devices (default ${SOAK_DEFAULTS.devices}, at most ${MAX_DEVICES})
      --seed N            seed of everything random (default ${SOAK_DEFAULTS.seed}): same seed, same run
-     --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json (default ${DEFAULT_FAULTS})
+     --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json
+                         (default ${DEFAULT_FAULTS}; --real: ${REAL_DEFAULTS.faults})
      --report DIR        write DIR/report.json and DIR/report.html
-     --interval SEC      seconds between readings (default ${SOAK_DEFAULTS.intervalSec})
-     --keepalive SEC     MQTT keepalive of each device (default ${SOAK_DEFAULTS.keepaliveSec})
+     --interval SEC      seconds between readings (default ${SOAK_DEFAULTS.intervalSec}, --real: ${REAL_DEFAULTS.intervalSec})
+     --keepalive SEC     MQTT keepalive of each device (default ${SOAK_DEFAULTS.keepaliveSec}, --real: ${REAL_DEFAULTS.keepaliveSec})
      --qos LIST          telemetry QoS per device, round robin (default ${SOAK_DEFAULTS.qos.join(",")}: half
                          QoS 1, half QoS 2)
      --board LIST        board file(s), round robin (default ${DEFAULT_BOARD}; known:
                          ${listBoards().join(", ")})
-     --u32-start MS      the firmware's millisecond counter at virtual time 0 (default:
-                         2^32 minus a quarter of the run, at most an hour: it always wraps)
+     --u32-start MS      the firmware's millisecond counter at time 0 (default: 2^32 minus
+                         a quarter of the run, at most an hour: it always wraps)
      --unpatched-aedes   run aedes without the soak's patches of its two QoS 2 bugs
                          (host/soak/broker.ts): the soak then catches them
      --quiet             no progress line
@@ -59,10 +67,21 @@ Fault kinds: ${FAULT_KINDS.filter((kind) => kind !== "lose").join(", ")}
 counted, not checked. Invariants (a violation names the device and the virtual time, and
 fails the run):
 ${Object.entries(INVARIANTS).map(([name, text]) => `  ${name.padEnd(13)} ${text}`).join("\n")}
-Thresholds: keepalive + 1 s; backoff within [${RECONNECT.minDelayMs}, ${RECONNECT.maxDelayMs}] ms, waited ± 100 ms;
-stuck after reconnect max + connect timeout + 2 keepalives + 2 intervals + 60 s healthy
-without progress; host memory fails on a rise over the second half above
-${TREND_MIN_BYTES_PER_DEVICE / 1024} KiB per device and ${TREND_MIN_FRACTION * 100} % of the heap with R² ≥ ${TREND_MIN_R2}.
+Thresholds: keepalive + 1 s; backoff within [${VIRTUAL_TIMING.reconnect.minDelayMs}, ${VIRTUAL_TIMING.reconnect.maxDelayMs}] ms (--real: [${REAL_TIMING.reconnect.minDelayMs}, ${REAL_TIMING.reconnect.maxDelayMs}] ms),
+waited ± 100 ms; stuck after reconnect max + connect timeout + 2 keepalives + 2 intervals
++ ${VIRTUAL_TIMING.slackMs / 1000} s (--real: ${REAL_TIMING.slackMs / 1000} s) healthy without progress; host memory fails on a rise over
+the second half above ${TREND_MIN_BYTES_PER_DEVICE / 1024} KiB per device and ${TREND_MIN_FRACTION * 100} % of the heap with R² ≥ ${TREND_MIN_R2}.
+
+--real: Mosquitto (apt-get install mosquitto) is started on a free loopback port with
+persistence on, and each device connects through a TCP proxy of its own: drop, outage
+and long-outage drop and refuse connections there, blackhole discards bytes both ways
+(then drops what lived through it), latency delays them; partial and jump act on the
+device's simulated side as in virtual time. Restarts stop Mosquitto with SIGTERM (it
+saves the sessions) and start it after the downtime: profiles draw only those. Mosquitto
+reports nothing of what it received or forwarded, so nothing can be excused: a
+schedule's restart with "keepSessions": false is a crash (SIGKILL, persistence deleted)
+whose losses fail the run, and "lose" is not available. The delivery, order and QoS 2
+checks rest on the observer, which connects to Mosquitto directly.
 
 Ctrl-C stops the run and prints what ran (a second Ctrl-C exits at once).
 Exit status: 0 every invariant held, 1 a violation, a usage error or a failure,
@@ -81,6 +100,8 @@ const SOAK_OPTIONS = {
   board: { type: "string" },
   "u32-start": { type: "string" },
   "unpatched-aedes": { type: "boolean" },
+  real: { type: "boolean" },
+  minutes: { type: "string" },
   quiet: { type: "boolean" },
 } as const;
 
@@ -152,23 +173,35 @@ function parseSoakArgs(argv: string[]): { options: SoakOptions; reportDir: strin
     throw new SoakUsageError((error as Error).message);
   }
   if (values.help === true) return undefined;
+  const real = values.real === true;
+  if (real && values["unpatched-aedes"] === true) throw new SoakUsageError("--unpatched-aedes is about aedes; --real runs Mosquitto");
+  const defaults = real ? REAL_DEFAULTS : SOAK_DEFAULTS;
   const boards = list(values.board ?? DEFAULT_BOARD, "--board").map(board);
   const qos = list(values.qos ?? SOAK_DEFAULTS.qos.join(","), "--qos").map((level) => number(level, "--qos", { min: 0, max: 2, integer: true }) as 0 | 1 | 2);
-  const intervalSec = number(values.interval ?? String(SOAK_DEFAULTS.intervalSec), "--interval", { min: 1, max: 86_400, integer: true });
-  const keepaliveSec = number(values.keepalive ?? String(SOAK_DEFAULTS.keepaliveSec), "--keepalive", { min: 1, max: 65_535, integer: true });
+  const intervalSec = number(values.interval ?? String(defaults.intervalSec), "--interval", { min: 1, max: 86_400, integer: true });
+  const keepaliveSec = number(values.keepalive ?? String(defaults.keepaliveSec), "--keepalive", { min: 1, max: 65_535, integer: true });
   const options: SoakOptions = {
-    days: number(values.days ?? String(SOAK_DEFAULTS.days), "--days", { min: 0, exclusiveMin: true, max: 3650 }),
+    days: duration(values.days, values.minutes, real),
     devices: number(values.devices ?? String(SOAK_DEFAULTS.devices), "--devices", { min: 1, max: MAX_DEVICES, integer: true }),
     seed: number(values.seed ?? String(SOAK_DEFAULTS.seed), "--seed", { min: 0, max: 2 ** 32 - 1, integer: true }),
-    faults: parseFaultSpec(values.faults ?? DEFAULT_FAULTS),
+    faults: parseFaultSpec(values.faults ?? (real ? REAL_DEFAULTS.faults : DEFAULT_FAULTS)),
     boards,
     qos,
     intervalSec,
     keepaliveSec,
     u32StartMs: values["u32-start"] === undefined ? undefined : number(values["u32-start"], "--u32-start", { min: 0, max: 2 ** 32 - 1, integer: true }),
     patchAedes: values["unpatched-aedes"] !== true,
+    real,
   };
   return { options, reportDir: values.report, quiet: values.quiet === true };
+}
+
+/** The duration in days from --days or --minutes (not both), or the mode's default. */
+function duration(days: string | undefined, minutes: string | undefined, real: boolean): number {
+  if (days !== undefined && minutes !== undefined) throw new SoakUsageError("give --days or --minutes, not both");
+  if (minutes !== undefined) return number(minutes, "--minutes", { min: 0, exclusiveMin: true, max: MAX_DAYS * 1440 }) / 1440;
+  if (days !== undefined) return number(days, "--days", { min: 0, exclusiveMin: true, max: MAX_DAYS });
+  return real ? REAL_DEFAULTS.minutes / 1440 : SOAK_DEFAULTS.days;
 }
 
 function board(name: string): Board {

@@ -5,19 +5,21 @@
  *
  * Kinds (per device unless noted):
  *
- * | kind | what happens |
- * |---|---|
- * | `drop` | the connection is reset (both ends told) |
- * | `outage` | for `durationMs` every connection is refused and the open one reset |
- * | `long-outage` | the same for hours: the outbox fills, readings are refused (OUTBOX_FULL) |
- * | `blackhole` | for `durationMs` the open connection carries nothing, both ways, and nobody is told (half-open, until keepalive notices) |
- * | `partial` | for `durationMs` the device's send buffer is `bytes` long: writes are accepted partially |
- * | `latency` | for `durationMs` the link's latency is `latencyMs`, both ways |
- * | `restart` | broker-wide: the broker restarts after `downtimeMs`, keeping sessions or not |
- * | `jump` | clock-wide: the firmware's millisecond counter jumps by `jumpMs` |
- * | `lose` | test only: the broker silently drops the device's next telemetry message, on its way to the observer (`"stage": "forward"`, the default) or right after acknowledging it (`"stage": "publish"`) |
+ * | kind | what happens | with `--real` (Mosquitto behind a fault proxy per device) |
+ * |---|---|---|
+ * | `drop` | the connection is reset (both ends told) | the proxy drops the device's connections |
+ * | `outage` | for `durationMs` every connection is refused and the open one reset | the proxy refuses and drops |
+ * | `long-outage` | the same for hours: the outbox fills, readings are refused (OUTBOX_FULL) | the same, for tens of seconds (`real` profile) |
+ * | `blackhole` | for `durationMs` the open connection carries nothing, both ways, and nobody is told (half-open, until keepalive notices); new connections are refused | the proxy discards both ways and refuses; at the end it drops what lived through it |
+ * | `partial` | for `durationMs` the device's send buffer is `bytes` long: writes are accepted partially | the same, on the device's simulated link |
+ * | `latency` | for `durationMs` the link's latency is `latencyMs`, both ways | the proxy delays both ways |
+ * | `restart` | broker-wide: the broker restarts after `downtimeMs`, keeping sessions or not | keeping: SIGTERM (persistence saves them), start again; not: SIGKILL and the persistence file deleted — a crash the soak cannot excuse (no broker hooks), so its losses fail the run |
+ * | `jump` | clock-wide: the firmware's millisecond counter jumps by `jumpMs` | the same |
+ * | `lose` | test only: the broker silently drops the device's next telemetry message, on its way to the observer (`"stage": "forward"`, the default) or right after acknowledging it (`"stage": "publish"`) | refused: it needs aedes's hooks |
  *
  * The 32-bit wrap is not a step: every run starts its counter so that it wraps (`--u32-start`).
+ * The `real` profile draws minutes' worth of faults for `--real`; with `--real` no profile
+ * draws restarts that lose sessions.
  *
  * JSON schedule (`--faults file.json`), times in seconds of virtual time (or `"day D hh:mm:ss"`):
  *
@@ -62,7 +64,7 @@ export interface FaultStep {
 }
 
 /** The profiles `--faults` knows. */
-export const PROFILE_NAMES = ["none", "default", "harsh"] as const;
+export const PROFILE_NAMES = ["none", "default", "harsh", "real"] as const;
 /** A profile's name. */
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
@@ -86,8 +88,11 @@ interface Profile {
   jump: { rate: number; size: Range; backward: boolean };
 }
 
+const SECOND = 1000;
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
+/** A rate per (device-)minute as the profiles' rate per (device-)day. */
+const PER_MINUTE = 1440;
 
 const PROFILES: Record<Exclude<ProfileName, "none">, Profile> = {
   default: {
@@ -114,9 +119,22 @@ const PROFILES: Record<Exclude<ProfileName, "none">, Profile> = {
     downtime: { min: 1000, max: 60_000 },
     jump: { rate: 4, size: { min: 1000, max: 10 * MINUTE }, backward: true },
   },
+  // for `--real`: minutes of real time, keepalive 5 s (black-holes outlast two keepalives)
+  real: {
+    drop: 0.5 * PER_MINUTE,
+    outage: { rate: 0.2 * PER_MINUTE, duration: { min: 2 * SECOND, max: 6 * SECOND } },
+    longOutage: { rate: 0.03 * PER_MINUTE, duration: { min: 25 * SECOND, max: 45 * SECOND } },
+    blackhole: { rate: 0.2 * PER_MINUTE, duration: { min: 12 * SECOND, max: 20 * SECOND } },
+    partial: { rate: 0.3 * PER_MINUTE, duration: { min: 5 * SECOND, max: 20 * SECOND }, bytes: { min: 1, max: 64 } },
+    latency: { rate: 0.5 * PER_MINUTE, duration: { min: 3 * SECOND, max: 15 * SECOND }, latency: { min: 200, max: 2000 } },
+    restartKeep: 0.5 * PER_MINUTE,
+    restartFresh: 0,
+    downtime: { min: 1 * SECOND, max: 5 * SECOND },
+    jump: { rate: 0.2 * PER_MINUTE, size: { min: 1 * SECOND, max: 10 * SECOND }, backward: false },
+  },
 };
 
-/** No fault starts before this: the observer subscribes and the devices power on first. */
+/** No drawn fault starts before this (by default): the observer subscribes and the devices power on first. */
 export const FAULT_WARMUP_MS = 2 * MINUTE;
 
 /** A `--faults` value: a profile and custom steps (device references unresolved). */
@@ -240,21 +258,32 @@ function nonNegative(value: unknown, where: string): number {
 export interface PlanOptions {
   spec: FaultSpec;
   deviceIds: readonly string[];
-  /** Faults start in [FAULT_WARMUP_MS, durationMs) and drawn ones end by durationMs. */
+  /** Drawn faults start in [warmupMs, durationMs) and end by durationMs. */
   durationMs: number;
   random: Random;
+  /** Default {@link FAULT_WARMUP_MS}. */
+  warmupMs?: number;
+  /**
+   * The soak's broker (default aedes). With `mosquitto` (`--real`) the profile draws only
+   * restarts that keep sessions, and `lose` steps, which need aedes's hooks, are refused.
+   */
+  broker?: "aedes" | "mosquitto";
 }
 
 /**
  * The plan of one run: the profile's faults drawn from `random` (each kind and device its
  * own stream, so the same seed gives the same plan), with at least one of every kind the
  * profile has when the run is long enough, plus the custom steps. Sorted by time (stable).
- * Throws {@link FaultSpecError} for a custom step naming an unknown device.
+ * Throws {@link FaultSpecError} for a custom step naming an unknown device, or a `lose`
+ * step with Mosquitto.
  */
 export function planFaults(options: PlanOptions): FaultStep[] {
   const { spec, deviceIds, durationMs, random } = options;
-  const steps: FaultStep[] = spec.profile === "none" ? [] : drawProfile(PROFILES[spec.profile], deviceIds.length, durationMs, random);
+  const mosquitto = options.broker === "mosquitto";
+  const profile = spec.profile === "none" ? undefined : PROFILES[spec.profile];
+  const steps: FaultStep[] = profile === undefined ? [] : drawProfile(mosquitto ? { ...profile, restartFresh: 0 } : profile, deviceIds.length, durationMs, options.warmupMs ?? FAULT_WARMUP_MS, random);
   for (const custom of spec.steps) {
+    if (mosquitto && custom.kind === "lose") throw new FaultSpecError(`a "lose" step needs the in-process broker's hooks: --real cannot inject it`);
     const targets = resolveDevices(custom, deviceIds);
     for (const device of targets) steps.push({ ...custom, device });
   }
@@ -275,9 +304,9 @@ function resolveDevices(step: CustomStep, deviceIds: readonly string[]): (number
 }
 
 /** Draws a profile's faults: Poisson arrivals per kind (and device), durations uniform in their range. */
-function drawProfile(profile: Profile, devices: number, durationMs: number, random: Random): FaultStep[] {
-  if (durationMs <= FAULT_WARMUP_MS) return [];
-  const draw = new Drawing(durationMs, random);
+function drawProfile(profile: Profile, devices: number, durationMs: number, warmupMs: number, random: Random): FaultStep[] {
+  if (durationMs <= warmupMs) return [];
+  const draw = new Drawing(durationMs, warmupMs, random);
   return [...draw.deviceFaults(profile, devices), ...draw.restarts(profile, true), ...draw.restarts(profile, false), ...draw.jumps(profile)];
 }
 
@@ -296,9 +325,10 @@ class Drawing {
 
   constructor(
     private readonly durationMs: number,
+    private readonly warmupMs: number,
     private readonly random: Random,
   ) {
-    this.span = durationMs - FAULT_WARMUP_MS;
+    this.span = durationMs - warmupMs;
   }
 
   /** Per-device faults; a kind that drew none gets one on a drawn device (every run exercises every kind). */
@@ -362,7 +392,7 @@ class Drawing {
   private arrivals(stream: Random, perDay: number): number[] {
     const times: number[] = [];
     if (perDay <= 0) return times;
-    for (let t = FAULT_WARMUP_MS + exponential(stream, perDay); t < this.durationMs; t += exponential(stream, perDay)) times.push(Math.floor(t));
+    for (let t = this.warmupMs + exponential(stream, perDay); t < this.durationMs; t += exponential(stream, perDay)) times.push(Math.floor(t));
     return times;
   }
 
@@ -373,7 +403,7 @@ class Drawing {
 
   /** A time in the first `fraction` of the span. */
   private early(stream: Random, fraction: number): number {
-    return FAULT_WARMUP_MS + Math.floor(stream.float() * this.span * fraction);
+    return this.warmupMs + Math.floor(stream.float() * this.span * fraction);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Applies a fault plan (host/soak/faults.ts) on the virtual clock: to each device's
- * {@link NetworkLink}, to the {@link SoakBroker} and to the clock itself; keeps the log
+ * link (its {@link NetworkLink}, or with `--real` its fault proxy), to the broker (aedes's
+ * {@link SoakBroker}, or Mosquitto) and to the clock itself; keeps the log
  * and counts of what was injected, and answers the monitors' questions about health
  * (since when nothing was wrong with a device's network and the broker) and about clock
  * jumps (did the firmware's counter jump, and what reading time an `uptime_s` stands for).
@@ -10,8 +11,7 @@
  * injector.schedule(planFaults({ spec, deviceIds, durationMs, random }));
  */
 import type { VirtualClock } from "../sim/clock.ts";
-import type { NetworkLink } from "../sim/network.ts";
-import type { SoakBroker } from "./broker.ts";
+import type { LinkChange } from "../sim/network.ts";
 import { FAULT_KINDS, type FaultKind, type FaultStep } from "./faults.ts";
 import type { HealthSource } from "./monitor.ts";
 import { readSeq, telemetryDevice } from "./telemetry.ts";
@@ -28,17 +28,29 @@ export interface FaultRecord {
   seq?: number;
 }
 
+/** What a per-device fault acts on: a {@link NetworkLink}, or (`--real`) a device's fault proxy. */
+export interface FaultLink {
+  /** Applies a `drop`, `outage` (reset or blackhole), `sendBuffer` or `latency` change now. */
+  apply(change: LinkChange): void;
+}
+
+/** What a `restart` acts on: aedes's {@link SoakBroker}, or (`--real`) Mosquitto. */
+export interface RestartableBroker {
+  /** Stops the broker now and starts it again after `downtimeMs`, with its sessions or without. */
+  restart(options: { keepSessions: boolean; downtimeMs?: number }): void;
+}
+
 /** What the injector acts on. */
 export interface InjectorTargets {
   clock: VirtualClock;
-  /** Each device's network, by device index. */
-  links: readonly NetworkLink[];
+  /** Each device's link, by device index. */
+  links: readonly FaultLink[];
   deviceIds: readonly string[];
-  broker: SoakBroker;
+  broker: RestartableBroker;
   /** Called right after the broker went down for a restart. */
   onBrokerRestart?(keepSessions: boolean, atMs: number): void;
-  /** The link settings a fault's end restores. */
-  baseline?: { latencyMs: number; sendBufferBytes: number };
+  /** The link settings a fault's end restores (default: a NetworkLink's, 20 ms and 5744 B). */
+  baseline?: Partial<{ latencyMs: number; sendBufferBytes: number }>;
 }
 
 /** The firmware's clock moved by `deltaMs` at `atMs`. */
@@ -67,7 +79,7 @@ export class FaultInjector implements HealthSource {
   constructor(private readonly targets: InjectorTargets) {
     this.troubleUntil = targets.deviceIds.map(() => 0);
     this.active = targets.deviceIds.map(() => ({ partial: 0, latency: 0 }));
-    this.baseline = targets.baseline ?? { latencyMs: 20, sendBufferBytes: 5744 };
+    this.baseline = { latencyMs: 20, sendBufferBytes: 5744, ...targets.baseline };
   }
 
   /** Sets a timer for every step. */

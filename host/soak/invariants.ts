@@ -19,7 +19,7 @@ export const INVARIANTS = {
   regions: "no region's high-water mark or use exceeds its capacity",
   "host-memory": "the host's heap per device shows no clear upward trend over the second half of the run",
   delivery: "every accepted QoS 1 reading delivered at least once, every QoS 2 reading exactly once; refused readings counted, never lost",
-  order: "per device, first deliveries arrive in increasing seq (at the broker and at the observer)",
+  order: "per device, first deliveries arrive in increasing seq (at the observer; with aedes, at the broker too)",
   keepalive: "a connected device never stays silent longer than its keepalive",
   backoff: "every reconnect delay lies within [min, max] and is the delay the module waited",
   trap: "no module traps",

@@ -11,6 +11,9 @@
  * SUBSCRIBE was stored again. Those seqs are *excused* — counted as lost with the broker's
  * state, and only those: the ledger knows each one from the broker's own hooks.
  *
+ * Against Mosquitto (`--real`) there are no broker hooks: nothing is excused, and the
+ * checks rest on the observer alone (`brokerHooks: false` words the messages that way).
+ *
  * Checked as messages arrive: QoS 2 duplicates at the observer, and order (a first
  * delivery with a smaller seq than an earlier first delivery), at the broker and at the
  * observer. Checked at the end ({@link DeliveryLedger.finalCheck}): every seq up to the
@@ -45,6 +48,8 @@ export interface LedgerOptions {
    * `uptimeMs` (its own clock, shifted by clock jumps); undefined when unknown.
    */
   readingTime(startMs: number, uptimeMs: number): number | undefined;
+  /** False when the broker reports nothing (Mosquitto): messages then speak of the observer only. Default true. */
+  brokerHooks?: boolean;
 }
 
 /** Delivery figures over all devices. */
@@ -220,11 +225,10 @@ export class DeliveryLedger {
       record.duplicates++;
       if (record.qos === 2) {
         const forwarded = record.forwarded[seq];
-        this.invariants.violate(
-          "delivery", record.id, now,
-          `QoS 2 reading seq ${seq} was delivered ${count + 1} times, first at ${formatVirtualTime(record.firstObservedSec[seq] * 1000)} ` +
-            `(the broker forwarded it ${forwarded === 1 ? "once: the observer got it again from the broker's redelivery" : `${forwarded} times: the module's PUBLISH or PUBREL reached it as a new message`})`,
-        );
+        const how = this.options.brokerHooks === false
+          ? ""
+          : ` (the broker forwarded it ${forwarded === 1 ? "once: the observer got it again from the broker's redelivery" : `${forwarded} times: the module's PUBLISH or PUBREL reached it as a new message`})`;
+        this.invariants.violate("delivery", record.id, now, `QoS 2 reading seq ${seq} was delivered ${count + 1} times, first at ${formatVirtualTime(record.firstObservedSec[seq] * 1000)}${how}`);
       }
       return;
     }
@@ -348,11 +352,13 @@ export class DeliveryLedger {
       const forwardedAt = record.transit.get(seq);
       const receivedAt = record.received.get(seq);
       const at = forwardedAt ?? receivedAt ?? this.acceptedBy(record, seq) ?? this.options.now();
-      const where = forwarded > 0
-        ? `the broker forwarded it${forwarded > 1 ? ` ${forwarded} times` : ""}${forwardedAt !== undefined ? ` (first at ${formatVirtualTime(forwardedAt)})` : ""} but the observer never received it`
-        : receivedAt !== undefined
-          ? `the broker received it at ${formatVirtualTime(receivedAt)} but never forwarded it`
-          : `the broker never received it: the module never sent it`;
+      const where = this.options.brokerHooks === false
+        ? "the observer never received it"
+        : forwarded > 0
+          ? `the broker forwarded it${forwarded > 1 ? ` ${forwarded} times` : ""}${forwardedAt !== undefined ? ` (first at ${formatVirtualTime(forwardedAt)})` : ""} but the observer never received it`
+          : receivedAt !== undefined
+            ? `the broker received it at ${formatVirtualTime(receivedAt)} but never forwarded it`
+            : `the broker never received it: the module never sent it`;
       this.invariants.violate("delivery", record.id, at, `QoS ${record.qos} reading seq ${seq} (${this.acceptedWhen(record, seq)}) was never delivered: ${where}`);
     }
   }

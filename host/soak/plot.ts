@@ -1,6 +1,6 @@
 /**
  * Line plots as inline SVG for the soak's HTML report: no scripts, no external assets.
- * X is virtual time (labelled in days or hours), Y linear or log₁₀, with vertical markers
+ * X is run time (labelled in days, hours, minutes or seconds), Y linear or log₁₀, with vertical markers
  * (broker restarts) behind the lines.
  *
  * @example
@@ -27,6 +27,8 @@ export interface PlotSpec {
   logY?: boolean;
   /** Vertical lines at these virtual times. */
   markers?: readonly { atMs: number; color: string; label: string }[];
+  /** Under the X axis (default "virtual time"). */
+  xLabel?: string;
 }
 
 const WIDTH = 720;
@@ -91,7 +93,7 @@ export function linePlot(spec: PlotSpec): string {
     const lx = LEFT + 110 * index;
     parts.push(`<rect x="${lx}" y="24" width="10" height="10" fill="${line.color}"/><text x="${lx + 14}" y="33" font-size="11">${escapeXml(line.name)}</text>`);
   });
-  parts.push(`<text x="${LEFT + plotW / 2}" y="${HEIGHT - 4}" font-size="10" text-anchor="middle">virtual time</text>`);
+  parts.push(`<text x="${LEFT + plotW / 2}" y="${HEIGHT - 4}" font-size="10" text-anchor="middle">${escapeXml(spec.xLabel ?? "virtual time")}</text>`);
   parts.push("</svg>");
   return parts.join("");
 }
@@ -120,14 +122,19 @@ export function niceTicks(min: number, max: number): number[] {
   return ticks;
 }
 
-/** Ticks along virtual time: days for long runs, hours for short ones. */
+/** The time axis's units, longest first. */
+const TIME_UNITS = [
+  { unit: 86_400_000, name: "d" },
+  { unit: 3_600_000, name: "h" },
+  { unit: 60_000, name: "m" },
+  { unit: 1000, name: "s" },
+];
+
+/** Ticks along the time axis: days for long runs, hours, minutes or seconds for shorter ones. */
 function timeTicks(xMaxMs: number): { atMs: number; label: string }[] {
-  const hour = 3_600_000;
-  const day = 24 * hour;
-  const unit = xMaxMs >= 2 * day ? day : hour;
-  const name = unit === day ? "d" : "h";
+  const { unit, name } = TIME_UNITS.find((candidate) => xMaxMs >= 2 * candidate.unit) ?? TIME_UNITS[TIME_UNITS.length - 1];
   const count = xMaxMs / unit;
-  const every = Math.max(1, Math.ceil(count / 10));
+  const every = [1, 2, 5, 10, 15, 20, 30, 50, 100].find((step) => count / step <= 10) ?? Math.ceil(count / 10);
   const ticks: { atMs: number; label: string }[] = [];
   for (let i = 0; i * unit <= xMaxMs; i += every) ticks.push({ atMs: i * unit, label: `${i}${name}` });
   return ticks;

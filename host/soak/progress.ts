@@ -1,6 +1,6 @@
 /**
  * The soak's progress line on stderr: virtual time done, simulated device-days per wall
- * second and the estimated time left. On a terminal it is a bar redrawn in place (at most
+ * second (not in real time, where it says nothing) and the estimated time left. On a terminal it is a bar redrawn in place (at most
  * five times a second); elsewhere (a pipe, CI) a plain line every 10 % of the run or every
  * 30 s of wall time, whichever comes first. Wall time is `performance.now()`, which the
  * soak's virtual environment leaves alone.
@@ -43,7 +43,7 @@ export class Progress {
 
   constructor(
     private readonly out: ProgressOutput,
-    private readonly options: { totalMs: number; devices: number; label?: string },
+    private readonly options: { totalMs: number; devices: number; label?: string; realTime?: boolean },
   ) {
     this.tty = out.isTTY === true;
   }
@@ -77,15 +77,16 @@ export class Progress {
   }
 
   private line(doneMs: number): string {
-    const { totalMs, devices, label } = this.options;
+    const { totalMs, devices, label, realTime } = this.options;
     const fraction = Math.min(1, totalMs === 0 ? 1 : doneMs / totalMs);
     const wall = this.wallSeconds;
     const rate = wall > 0 ? (devices * doneMs) / DAY_MS / wall : 0;
     const eta = fraction > 0 ? (wall / fraction) * (1 - fraction) : Infinity;
     const days = Number((totalMs / DAY_MS).toFixed(2));
+    const total = days >= 1 ? `${days} day${days === 1 ? "" : "s"}` : formatVirtualTime(totalMs);
     const text =
-      `${(fraction * 100).toFixed(0).padStart(3)}%  ${formatVirtualTime(doneMs)} / ${days} day${days === 1 ? "" : "s"}  ` +
-      `${rate.toFixed(2)} device-days/s  ETA ${formatWall(eta)} (wall ${formatWall(wall)})`;
+      `${(fraction * 100).toFixed(0).padStart(3)}%  ${formatVirtualTime(doneMs)} / ${total}  ` +
+      `${realTime === true ? "" : `${rate.toFixed(2)} device-days/s  `}ETA ${formatWall(eta)} (wall ${formatWall(wall)})`;
     const name = label ?? "soak";
     if (!this.tty) return `${name} ${text}`;
     // the bar takes what the terminal leaves beside a typical line, 10 to 30 columns

@@ -1,7 +1,8 @@
 /**
  * The soak's report directory: `report.json` (the whole {@link SoakResult}) and
  * `report.html`, one self-contained page — inline CSS and SVG, no scripts, no external
- * assets — with the summary, the invariants, plots over virtual time (module memory, host
+ * assets — with the summary, the invariants, plots over virtual time (real time with
+ * `--real`; module memory, host
  * memory per device, outbox occupancy, reconnects, delivery latency; broker restarts
  * marked) and the fault log.
  *
@@ -34,25 +35,27 @@ export function renderHtml(result: SoakResult): string {
     .map((entry) => ({ atMs: entry.atMs, color: entry.detail?.startsWith("losing") ? "#8e44ad" : "#7f8c8d", label: `broker restart ${formatVirtualTime(entry.atMs)}: ${entry.detail ?? ""}` }));
   const memory = series.filter((point) => point.heapPerDevice !== undefined);
   const latency = series.filter((point) => point.latencyCount > 0);
+  const time = result.settings.mode === "real" ? "real time" : "virtual time";
+  const axes = { xMaxMs, markers: restarts, xLabel: time };
   const plots = [
-    linePlot({ title: "Module memory (largest linear memory among the devices)", unit: "B", xMaxMs, markers: restarts, lines: [{ name: "memory", color: "#2c3e50", points: series.map((p) => [p.atMs, p.moduleMemoryBytes]) }] }),
+    linePlot({ title: "Module memory (largest linear memory among the devices)", unit: "B", ...axes, lines: [{ name: "memory", color: "#2c3e50", points: series.map((p) => [p.atMs, p.moduleMemoryBytes]) }] }),
     linePlot({
-      title: "Host memory per device (live heap after a full GC)", unit: "B", xMaxMs, markers: restarts,
+      title: "Host memory per device (live heap after a full GC)", unit: "B", ...axes,
       lines: [
         { name: "V8 heap", color: "#2980b9", points: memory.map((p) => [p.atMs, p.heapPerDevice ?? 0]) },
         { name: "external", color: "#16a085", points: memory.map((p) => [p.atMs, p.externalPerDevice ?? 0]) },
       ],
     }),
     linePlot({
-      title: "Outbox occupancy", unit: "B", xMaxMs, markers: restarts,
+      title: "Outbox occupancy", unit: "B", ...axes,
       lines: [
         { name: "mean", color: "#27ae60", points: series.map((p) => [p.atMs, p.outboxMeanBytes]) },
         { name: "max", color: "#c0392b", points: series.map((p) => [p.atMs, p.outboxMaxBytes]) },
       ],
     }),
-    linePlot({ title: "Reconnects (all devices, cumulative)", unit: "", xMaxMs, markers: restarts, lines: [{ name: "reconnects", color: "#d35400", points: series.map((p) => [p.atMs, p.reconnects]) }] }),
+    linePlot({ title: "Reconnects (all devices, cumulative)", unit: "", ...axes, lines: [{ name: "reconnects", color: "#d35400", points: series.map((p) => [p.atMs, p.reconnects]) }] }),
     linePlot({
-      title: "Delivery latency, reading to observer (per sample window, log scale)", unit: "ms", xMaxMs, markers: restarts, logY: true,
+      title: "Delivery latency, reading to observer (per sample window, log scale)", unit: "ms", ...axes, logY: true,
       lines: [
         { name: "mean", color: "#2980b9", points: latency.map((p) => [p.atMs, p.latencyMeanMs]) },
         { name: "max", color: "#c0392b", points: latency.map((p) => [p.atMs, p.latencyMaxMs]) },
@@ -72,7 +75,7 @@ export function renderHtml(result: SoakResult): string {
     .map((device) => `<tr><td>${escapeXml(device.id)}</td><td>${device.qos}</td><td>${device.accepted}</td><td>${device.refused}</td><td>${device.reconnects}</td><td>${device.outboxHighWater} / ${device.outboxCapacity}</td><td>${escapeXml(Object.entries(device.monitor.losses).map(([name, count]) => `${name} ×${count}`).join(", "))}</td></tr>`)
     .join("");
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>wasmqtt soak: ${result.passed ? "passed" : "FAILED"}</title>
+<html lang="en"><head><meta charset="utf-8"><title>wasmqtt soak${result.settings.mode === "real" ? " --real" : ""}: ${result.passed ? "passed" : "FAILED"}</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:20px}h2{font-size:16px;margin-top:28px}
@@ -82,14 +85,14 @@ tr.held td:first-child{color:#1e8449}tr.violated td:first-child{color:#c0392b;fo
 .verdict{font-weight:bold;color:${result.passed ? "#1e8449" : "#c0392b"}}
 svg{display:block;margin:8px 0 18px}
 </style></head><body>
-<h1>wasmqtt soak — <span class="verdict">${result.passed ? "every invariant held" : "invariants violated"}</span></h1>
+<h1>wasmqtt soak${result.settings.mode === "real" ? " --real (Mosquitto, real time)" : ""} — <span class="verdict">${result.passed ? "every invariant held" : "invariants violated"}</span></h1>
 <pre>${escapeXml(formatSummary(result).join("\n"))}</pre>
 <h2>Invariants</h2><table><tr><th>verdict</th><th>invariant</th><th>what it means</th></tr>${invariantRows}</table>
 ${violations === "" ? "" : `<h2>Violations</h2><ul>${violations}</ul>`}
-<h2>Over virtual time</h2><p>Dashed lines: broker restarts (grey keeping sessions, purple losing them).</p>
+<h2>Over ${time}</h2><p>Dashed lines: broker restarts (grey keeping sessions, purple losing them).</p>
 ${plots.join("\n")}
 <h2>Devices</h2><table><tr><th>device</th><th>QoS</th><th>accepted</th><th>refused</th><th>reconnects</th><th>outbox high-water / capacity (B)</th><th>connections lost</th></tr>${deviceRows}</table>
-<h2>Faults</h2><table><tr><th>virtual time</th><th>kind</th><th>device</th><th>duration</th><th>detail</th></tr>${faultRows}</table>
+<h2>Faults</h2><table><tr><th>${time}</th><th>kind</th><th>device</th><th>duration</th><th>detail</th></tr>${faultRows}</table>
 ${result.faultLog.length > 500 ? `<p>… ${result.faultLog.length - 500} more in report.json</p>` : ""}
 </body></html>
 `;

@@ -8,6 +8,12 @@
  * It replaces the process's timer, time and entropy globals while it runs (see
  * host/soak/environment.ts), so run it in a process of its own: `wasmqtt soak`.
  *
+ * With `real` (`wasmqtt soak --real`) the same devices, monitors, observer, ledger and
+ * invariants run in real time (the virtual clock paced at speed 1, no globals replaced)
+ * against a real Mosquitto with a fault proxy in front of it per device
+ * (host/soak/mosquitto.ts), restarted during the run; shorter bounds suit minutes of
+ * real time ({@link REAL_TIMING}).
+ *
  * @example
  * const result = await soak({ ...SOAK_DEFAULTS, days: 3, boards: [loadBoard("nodemcu-v3")], faults: parseFaultSpec("default") },
  *   { progress: process.stderr });
@@ -18,9 +24,8 @@ import type { Board } from "../boards.ts";
 import { VirtualClock } from "../sim/clock.ts";
 import { DeviceFault } from "../sim/device.ts";
 import { Random } from "../sim/random.ts";
-import type { BrokerStats } from "./broker.ts";
 import { type VirtualEnvironment, installVirtualEnvironment } from "./environment.ts";
-import { type FaultKind, type FaultSpec, planFaults } from "./faults.ts";
+import { FAULT_WARMUP_MS, type FaultKind, type FaultSpec, planFaults } from "./faults.ts";
 import type { FaultRecord } from "./injector.ts";
 import { type InvariantName, Invariants, type Violation } from "./invariants.ts";
 import type { DeliveryTotals, LatencyFigures } from "./ledger.ts";
@@ -29,7 +34,7 @@ import type { MonitorCounts, MonitorSettings } from "./monitor.ts";
 import type { ObserverStats } from "./observer.ts";
 import { Progress, type ProgressOutput } from "./progress.ts";
 import { type SeriesPoint, Watch, type Wrap } from "./watch.ts";
-import { type Member, SoakWorld } from "./world.ts";
+import { type BrokerReport, type Member, SoakWorld } from "./world.ts";
 
 /** How a soak runs. */
 export interface SoakOptions {
@@ -48,13 +53,54 @@ export interface SoakOptions {
   u32StartMs?: number;
   /** Patch the two aedes bugs the soak found (host/soak/broker.ts). Default true. */
   patchAedes?: boolean;
+  /** Real time against Mosquitto through a fault proxy per device (`--real`), not virtual time against aedes. */
+  real?: boolean;
 }
 
 /** Defaults of everything but the boards and faults. */
 export const SOAK_DEFAULTS = { days: 1, devices: 3, seed: 1, intervalSec: 10, keepaliveSec: 60, qos: [1, 2] as const };
+/** What `--real` changes of the defaults: minutes, not days, so readings every second and a short keepalive. */
+export const REAL_DEFAULTS = { minutes: 2, intervalSec: 1, keepaliveSec: 5, faults: "real" } as const;
 
-/** Reconnect backoff bounds the devices are configured with (the module's own defaults). */
-export const RECONNECT = { minDelayMs: 1000, maxDelayMs: 60_000 } as const;
+/** The bounds and cadences of a mode. */
+export interface ModeTiming {
+  /** Reconnect backoff bounds the devices are configured with. */
+  reconnect: { readonly minDelayMs: number; readonly maxDelayMs: number };
+  /** Added to the drain and to the stuck bound, beyond reconnect max + connect timeout + keepalives + intervals. */
+  slackMs: number;
+  /** Readings accepted within 2 intervals + this of the end may still be in flight at the end. */
+  tailSlackMs: number;
+  /** How often the cheap checks run (host/soak/watch.ts). */
+  checkEveryMs: number;
+  /** No drawn fault starts before this. */
+  warmupMs: number;
+  /** The first and the shortest step of the run loop, virtual ms. */
+  firstStepMs: number;
+  minStepMs: number;
+}
+
+/** Virtual time: the module's own reconnect defaults, checks every virtual minute. */
+export const VIRTUAL_TIMING: ModeTiming = {
+  reconnect: { minDelayMs: 1000, maxDelayMs: 60_000 },
+  slackMs: 60_000,
+  tailSlackMs: 30_000,
+  checkEveryMs: 60_000,
+  warmupMs: FAULT_WARMUP_MS,
+  firstStepMs: 60_000,
+  minStepMs: 10_000,
+};
+
+/** Real time (`--real`): reconnects within seconds so the drain is short, checks ten times a second. */
+export const REAL_TIMING: ModeTiming = {
+  reconnect: { minDelayMs: 500, maxDelayMs: 4000 },
+  slackMs: 5000,
+  tailSlackMs: 5000,
+  checkEveryMs: 100,
+  warmupMs: 5000,
+  firstStepMs: 250,
+  minStepMs: 250,
+};
+
 /** The module's connect timeout (assembly/config.ts). */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** What `Date.now()` reads at virtual time 0 (fixed, so runs replay). */
@@ -94,6 +140,8 @@ export interface SoakResult {
   /** Stopped by `SoakIo.signal` before the end: no final delivery check was made. */
   interrupted: boolean;
   settings: {
+    /** Virtual time against aedes, or real time against Mosquitto (`--real`). */
+    mode: "virtual" | "real";
     days: number;
     devices: number;
     seed: number;
@@ -119,7 +167,7 @@ export interface SoakResult {
   reconnects: number;
   faults: Record<FaultKind, number>;
   faultLog: FaultRecord[];
-  broker: BrokerStats;
+  broker: BrokerReport;
   observer: ObserverStats;
   u32: { startMs: number; wraps: Wrap[] };
   module: { memoryBytes: number; staticBytes: number; maxOutboxUse: number; maxOutboxDevice: string };
@@ -130,43 +178,55 @@ export interface SoakResult {
   series: SeriesPoint[];
 }
 
-/** Runs one soak (see the file comment). Rejects only on a harness failure (no build, a bug); violations are in the result. */
+/**
+ * Runs one soak (see the file comment). Rejects only on a harness failure (no build, no
+ * Mosquitto, a Mosquitto that does not come back, a bug); violations are in the result.
+ */
 export async function soak(options: SoakOptions, io: SoakIo = {}): Promise<SoakResult> {
   const setupStart = performance.now();
+  const real = options.real === true;
+  const timing = real ? REAL_TIMING : VIRTUAL_TIMING;
   const durationMs = Math.round(options.days * DAY_MS);
   const u32StartMs = options.u32StartMs ?? 2 ** 32 - Math.min(3_600_000, Math.max(1000, Math.floor(durationMs / 4)));
   const random = new Random(options.seed);
-  const settings = monitorSettings(options);
-  const drainMs = RECONNECT.maxDelayMs + CONNECT_TIMEOUT_MS + 2 * options.keepaliveSec * 1000 + 3 * options.intervalSec * 1000 + 60_000;
+  const settings = monitorSettings(options, timing);
+  const drainMs = timing.reconnect.maxDelayMs + CONNECT_TIMEOUT_MS + 2 * options.keepaliveSec * 1000 + 3 * options.intervalSec * 1000 + timing.slackMs;
   // readings accepted this close to the end may still be on their way
-  const tailMs = 2 * options.intervalSec * 1000 + 30_000;
+  const tailMs = 2 * options.intervalSec * 1000 + timing.tailSlackMs;
 
   let environment: VirtualEnvironment | undefined;
-  const clock = new VirtualClock({ u32StartMs, settle: () => environment?.settle() });
-  environment = installVirtualEnvironment(clock, { epochMs: EPOCH_MS, random: random.fork("Math.random") });
+  const clock = real ? new VirtualClock({ u32StartMs, speed: 1 }) : new VirtualClock({ u32StartMs, settle: () => environment?.settle() });
+  // real sockets and Mosquitto need real timers: only virtual time replaces the globals
+  if (!real) environment = installVirtualEnvironment(clock, { epochMs: EPOCH_MS, random: random.fork("Math.random") });
+  let world: SoakWorld | undefined;
   try {
     const invariants = new Invariants();
     if (io.onViolation !== undefined) invariants.onViolation(io.onViolation);
-    const world = await SoakWorld.create({
+    world = await SoakWorld.create({
       clock, random, invariants, settings,
       devices: options.devices, boards: options.boards, qos: options.qos,
       intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec,
       expectedReadings: Math.ceil((durationMs + drainMs) / (options.intervalSec * 1000)) + 16,
-      patchAedes: options.patchAedes ?? true,
-      virtualTimers: () => environment?.timersCreated() ?? 0,
+      broker: real ? { kind: "mosquitto" } : { kind: "aedes", patchAedes: options.patchAedes ?? true, virtualTimers: () => environment?.timersCreated() ?? 0 },
     });
-    world.injector.schedule(planFaults({ spec: options.faults, deviceIds: world.deviceIds, durationMs, random: random.fork("faults") }));
+    const plan = planFaults({
+      spec: options.faults, deviceIds: world.deviceIds, durationMs, random: random.fork("faults"),
+      warmupMs: timing.warmupMs, broker: real ? "mosquitto" : "aedes",
+    });
+    world.injector.schedule(plan);
     world.powerOn();
     const endMs = Math.max(durationMs, world.injector.faultsEndBy) + drainMs;
     const memory = new HostMemory(Math.max(1, options.devices));
-    const watch = new Watch({ clock, world, memory, u32StartMs, endMs });
+    const watch = new Watch({ clock, world, memory, u32StartMs, endMs, checkEveryMs: timing.checkEveryMs });
     watch.schedule();
-    clock.setTimer(endMs - tailMs, () => world.ledger.checkpoint(world.members.map((member) => member.device.appStats().sequence)));
+    const members = world.members;
+    const ledger = world.ledger;
+    clock.setTimer(endMs - tailMs, () => ledger.checkpoint(members.map((member) => member.device.appStats().sequence)));
 
     const setupSeconds = (performance.now() - setupStart) / 1000;
-    const progress = io.progress === undefined ? undefined : new Progress(io.progress, { totalMs: endMs, devices: options.devices });
+    const progress = io.progress === undefined ? undefined : new Progress(io.progress, { totalMs: endMs, devices: options.devices, realTime: real });
     const runStart = performance.now();
-    await runTo(clock, endMs, invariants, progress, io.signal);
+    await runTo(clock, endMs, { invariants, world, timing, progress, signal: io.signal });
     const wallSeconds = (performance.now() - runStart) / 1000;
     progress?.done(clock.now());
 
@@ -180,14 +240,13 @@ export async function soak(options: SoakOptions, io: SoakIo = {}): Promise<SoakR
     const trend = memory.trend();
     if (trend.rising && !interrupted) invariants.violate("host-memory", "host", clock.now(), trend.summary);
     const summaries = world.members.map((member, i) => summarize(member, appStats[i]));
-    await world.close();
-    await environment.settle();
     const lastMemory = memory.samples.at(-1);
     const maxOutbox = summaries.reduce((best, s) => (s.outboxHighWater / s.outboxCapacity > best.use ? { use: s.outboxHighWater / s.outboxCapacity, id: s.id } : best), { use: 0, id: "" });
     return {
       passed: !invariants.failed && !interrupted,
       interrupted,
       settings: {
+        mode: real ? "real" : "virtual",
         days: options.days,
         devices: options.devices,
         seed: options.seed,
@@ -198,7 +257,7 @@ export async function soak(options: SoakOptions, io: SoakIo = {}): Promise<SoakR
         intervalSec: options.intervalSec,
         keepaliveSec: options.keepaliveSec,
         u32StartMs,
-        reconnect: { ...RECONNECT },
+        reconnect: { ...timing.reconnect },
         drainMs: endMs - durationMs,
         patchAedes: options.patchAedes ?? true,
         thresholds: settings,
@@ -212,7 +271,7 @@ export async function soak(options: SoakOptions, io: SoakIo = {}): Promise<SoakR
       reconnects: summaries.reduce((sum, s) => sum + s.reconnects, 0),
       faults: { ...world.injector.counts },
       faultLog: world.injector.log,
-      broker: { ...world.broker.stats },
+      broker: world.brokerReport(),
       observer: world.observer.stats,
       u32: { startMs: u32StartMs, wraps: watch.wraps },
       module: {
@@ -234,25 +293,43 @@ export async function soak(options: SoakOptions, io: SoakIo = {}): Promise<SoakR
       series: watch.series,
     };
   } finally {
-    environment.restore();
+    // the broker goes first (aedes closes on the virtual timers, Mosquitto is stopped), then the globals come back
+    if (world !== undefined) {
+      await world.close();
+      await environment?.settle();
+    }
+    environment?.restore();
   }
 }
 
-/** Monitor thresholds from the options (documented in the report and the CLI help). */
-export function monitorSettings(options: Pick<SoakOptions, "keepaliveSec" | "intervalSec">): MonitorSettings {
+/** Monitor thresholds from the options and the mode (documented in the report and the CLI help). */
+export function monitorSettings(options: Pick<SoakOptions, "keepaliveSec" | "intervalSec">, timing: ModeTiming): MonitorSettings {
   const keepaliveMs = options.keepaliveSec * 1000;
   return {
     keepaliveMs,
     keepaliveSlackMs: 1000,
-    reconnect: { ...RECONNECT },
+    reconnect: { ...timing.reconnect },
     backoffSlackMs: 100,
-    stuckBoundMs: RECONNECT.maxDelayMs + CONNECT_TIMEOUT_MS + 2 * keepaliveMs + 2 * options.intervalSec * 1000 + 60_000,
+    stuckBoundMs: timing.reconnect.maxDelayMs + CONNECT_TIMEOUT_MS + 2 * keepaliveMs + 2 * options.intervalSec * 1000 + timing.slackMs,
   };
 }
 
-/** Runs the clock to `endMs` in steps of about STEP_WALL_MS of wall time; stops early on a violation, a trap or `signal`. */
-async function runTo(clock: VirtualClock, endMs: number, invariants: Invariants, progress: Progress | undefined, signal: AbortSignal | undefined): Promise<void> {
-  let stepMs = 60_000;
+/** What the run loop watches. */
+interface RunContext {
+  invariants: Invariants;
+  world: SoakWorld;
+  timing: ModeTiming;
+  progress: Progress | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Runs the clock to `endMs` in steps of about STEP_WALL_MS of wall time; stops early on a
+ * violation, a trap or the signal. Throws a broker failure (Mosquitto did not come back).
+ */
+async function runTo(clock: VirtualClock, endMs: number, context: RunContext): Promise<void> {
+  const { invariants, world, timing, progress, signal } = context;
+  let stepMs = timing.firstStepMs;
   while (clock.now() < endMs && !invariants.failed && signal?.aborted !== true) {
     const target = Math.min(endMs, clock.now() + stepMs);
     const wallStart = performance.now();
@@ -264,8 +341,9 @@ async function runTo(clock: VirtualClock, endMs: number, invariants: Invariants,
       invariants.violate("trap", error.deviceId, clock.now(), `the module trapped: ${(error.cause as Error).message} — it is frozen where it stopped`);
       return;
     }
+    if (world.failure !== undefined) throw world.failure;
     const wall = performance.now() - wallStart;
-    stepMs = Math.min(6 * 3_600_000, Math.max(10_000, wall > 0 ? stepMs * Math.min(4, STEP_WALL_MS / wall) : stepMs * 4));
+    stepMs = Math.min(6 * 3_600_000, Math.max(timing.minStepMs, wall > 0 ? stepMs * Math.min(4, STEP_WALL_MS / wall) : stepMs * 4));
     progress?.update(clock.now());
   }
 }

@@ -15,12 +15,14 @@ const DAY_MS = 86_400_000;
 export function formatSummary(result: SoakResult): string[] {
   const { settings, delivery, latency, broker, faults, module, hostMemory } = result;
   const failed = result.invariants.filter((verdict) => !verdict.held);
+  const real = settings.mode === "real";
   const rows: [string, string][] = [
+    ["mode", broker.name === "mosquitto" ? `real time against Mosquitto ${broker.version} (${broker.url}), a fault proxy per device, the observer direct` : "virtual time against aedes in process"],
     ["devices", `${settings.devices} × ${settings.boards.join(", ")} (QoS ${settings.qos.join("/")} round robin), a reading every ${settings.intervalSec} s, keepalive ${settings.keepaliveSec} s, seed ${settings.seed}`],
-    ["virtual time", `${days(settings.days * DAY_MS)} of faults (${settings.profile}${settings.scheduleFiles.length > 0 ? ` + ${settings.scheduleFiles.join(", ")}` : ""}) + ${formatWall(settings.drainMs / 1000)} drain = ${days(result.virtualMs)}`],
+    [real ? "time" : "virtual time", `${days(settings.days * DAY_MS)} of faults (${settings.profile}${settings.scheduleFiles.length > 0 ? ` + ${settings.scheduleFiles.join(", ")}` : ""}) + ${formatWall(settings.drainMs / 1000)} drain = ${days(result.virtualMs)}`],
     ["u32 counter", `starts at ${settings.u32StartMs}; ${result.u32.wraps.length === 0 ? "did NOT wrap" : `wrapped at ${result.u32.wraps.map((wrap) => wrap.at).join(", ")}`}`],
     ["wall time", `${formatWall(result.wallSeconds)} (+ ${result.setupSeconds.toFixed(1)} s setup)`],
-    ["speed", `${result.deviceDaysPerSecond.toFixed(2)} device-days per wall second`],
+    ["speed", real ? `real time: ${formatWall(result.virtualMs / 1000)} of device time in ${formatWall(result.wallSeconds)}` : `${result.deviceDaysPerSecond.toFixed(2)} device-days per wall second`],
     ["readings", `accepted ${delivery.accepted}, refused (OUTBOX_FULL) ${delivery.refused}, delivered ${delivery.delivered}, duplicates ${delivery.duplicates}`],
     ["", `lost with the broker's state ${delivery.lostWithBrokerState}, in flight at the end ${delivery.inFlightAtEnd}`],
     ...(delivery.lostWithBrokerStateDetail.length === 0
@@ -28,8 +30,7 @@ export function formatSummary(result: SoakResult): string[] {
       : [["", `(e.g. ${delivery.lostWithBrokerStateDetail[0].device} seq ${delivery.lostWithBrokerStateDetail[0].seq}: ${delivery.lostWithBrokerStateDetail[0].why})`] as [string, string]]),
     ["latency", latency.count === 0 ? "no readings delivered" : `p50 ≤ ${ms(latency.p50Ms)}, p99 ≤ ${ms(latency.p99Ms)}, max ${ms(latency.maxMs)} (reading to observer, queueing while offline included)`],
     ["reconnects", `${result.reconnects} (all devices)`],
-    ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions, ${broker.restartsLosingSessions} losing them; ${broker.refusedWhileDown} connections reset while down, ${broker.keepaliveTimeouts} keepalive timeouts`],
-    ["aedes patches", settings.patchAedes ? `on: ${broker.unknownPubrelsAnswered} PUBREL(s) for unknown ids answered with PUBCOMP` : "off (aedes as it is)"],
+    ...brokerRows(result),
     ["faults injected", Object.entries(faults).filter(([, count]) => count > 0).map(([kind, count]) => `${kind} ${count}`).join(", ") || "none"],
     ["max outbox use", module.maxOutboxDevice === "" ? "-" : `${(module.maxOutboxUse * 100).toFixed(1)} % (${module.maxOutboxDevice})`],
     ["module memory", `${module.memoryBytes} B linear memory per device (static data ${module.staticBytes} B)`],
@@ -46,6 +47,20 @@ export function formatSummary(result: SoakResult): string[] {
   for (const violation of result.violations.slice(0, 10)) lines.push(`  ${violation.message}`);
   if (result.violations.length > 10) lines.push(`  … and ${result.violations.length - 10} more (report.json has up to 50)`);
   return lines;
+}
+
+/** What the broker and (with Mosquitto) the fault proxies went through. */
+function brokerRows({ broker, settings }: SoakResult): [string, string][] {
+  if (broker.name === "mosquitto") {
+    return [
+      ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions (SIGTERM, persistence), ${broker.restartsLosingSessions} losing them (SIGKILL, persistence deleted: nothing excused); ${broker.keepaliveTimeouts} keepalive timeouts logged`],
+      ["fault proxies", `${broker.connections} connections forwarded, ${broker.refusedByProxies} refused during outages and black-holes, ${broker.bytesDiscarded} B discarded by black-holes`],
+    ];
+  }
+  return [
+    ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions, ${broker.restartsLosingSessions} losing them; ${broker.refusedWhileDown} connections reset while down, ${broker.keepaliveTimeouts} keepalive timeouts`],
+    ["aedes patches", settings.patchAedes ? `on: ${broker.unknownPubrelsAnswered} PUBREL(s) for unknown ids answered with PUBCOMP` : "off (aedes as it is)"],
+  ];
 }
 
 function verdict(result: SoakResult, failed: number): string {

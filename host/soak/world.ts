@@ -1,25 +1,56 @@
 /**
- * The soak's world, wired together: the restartable aedes broker, the observer, the
- * devices (each a {@link SimDevice} with its own module instance, watched by a
- * {@link DeviceMonitor}), the delivery ledger fed by the broker's hooks and the observer,
- * and the fault injector acting on the devices' links, the broker and the clock. Nothing
- * runs until {@link SoakWorld.powerOn} and the clock moves.
+ * The soak's world, wired together: the restartable broker, the observer, the devices
+ * (each a {@link SimDevice} with its own module instance, watched by a
+ * {@link DeviceMonitor}), the delivery ledger fed by the observer (and by the broker's
+ * hooks, when the broker is aedes), and the fault injector acting on the devices' links,
+ * the broker and the clock. Nothing runs until {@link SoakWorld.powerOn} and the clock moves.
+ *
+ * The broker is aedes in process on the virtual clock ({@link SoakBroker}; faults act on
+ * the devices' simulated links), or with `--real` a real Mosquitto behind a fault proxy
+ * per device ({@link SoakMosquitto}; the observer connects to Mosquitto directly).
  *
  * @example
- * const world = await SoakWorld.create({ clock, options, invariants, settings, expectedReadings, random });
+ * const world = await SoakWorld.create({ clock, random, invariants, settings, broker: { kind: "mosquitto" }, … });
  * world.injector.schedule(planFaults({ spec, deviceIds: world.deviceIds, durationMs, random }));
  * world.powerOn();
  */
+import type { Duplex } from "node:stream";
 import type { Board } from "../boards.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import { SimDevice } from "../sim/device.ts";
+import type { NetworkLink } from "../sim/network.ts";
 import type { Random } from "../sim/random.ts";
-import { SoakBroker, loadAedes } from "./broker.ts";
-import { FaultInjector } from "./injector.ts";
+import { type BrokerStats, SoakBroker, loadAedes } from "./broker.ts";
+import { FaultInjector, type FaultLink, type RestartableBroker } from "./injector.ts";
 import type { Invariants } from "./invariants.ts";
 import { DeliveryLedger } from "./ledger.ts";
 import { DeviceMonitor, type MonitorSettings } from "./monitor.ts";
+import { type MosquittoStats, SoakMosquitto } from "./mosquitto.ts";
 import { Observer } from "./observer.ts";
+
+/** The broker a world runs against. */
+export type WorldBroker =
+  /** aedes in process; `virtualTimers` counts the virtual environment's timers (host/soak/environment.ts): proves aedes took them. */
+  | { kind: "aedes"; patchAedes: boolean; virtualTimers(): number }
+  /** A real Mosquitto behind a fault proxy per device (`--real`). */
+  | { kind: "mosquitto" };
+
+/** The broker's figures for the report. */
+export type BrokerReport = ({ name: "aedes" } & BrokerStats) | ({ name: "mosquitto" } & MosquittoStats);
+
+/** What the world needs of its broker, whichever it is. */
+interface BrokerSide {
+  broker: RestartableBroker & { close(): Promise<void> };
+  /** Where device `index`'s connections go. */
+  deviceAccept(index: number): (connection: Duplex) => void;
+  /** Where the observer's connections go. */
+  observerAccept(connection: Duplex): void;
+  /** What device `index`'s faults act on. */
+  faultLink(index: number, network: NetworkLink): FaultLink;
+  report(): BrokerReport;
+  /** A broker failure that ends the run (a Mosquitto that did not come back). */
+  failure(): Error | undefined;
+}
 
 /** What the world is made of. */
 export interface WorldOptions {
@@ -35,9 +66,7 @@ export interface WorldOptions {
   keepaliveSec: number;
   /** Readings each device will take, for the ledger's tables. */
   expectedReadings: number;
-  /** Timers the virtual environment has made (host/soak/environment.ts): proves aedes took them. */
-  virtualTimers(): number;
-  patchAedes: boolean;
+  broker: WorldBroker;
 }
 
 /** A device and what watches it. */
@@ -52,18 +81,22 @@ export class SoakWorld {
   private constructor(
     readonly deviceIds: readonly string[],
     readonly ledger: DeliveryLedger,
-    readonly broker: SoakBroker,
+    private readonly side: BrokerSide,
     readonly observer: Observer,
     readonly members: readonly Member[],
     readonly injector: FaultInjector,
     private readonly options: WorldOptions,
   ) {}
 
-  /** Builds and wires everything (modules instantiated, nothing started). Rejects when a build is missing. */
+  /**
+   * Builds and wires everything (modules instantiated, Mosquitto and its proxies started,
+   * nothing else). Rejects when a build is missing, or Mosquitto is missing or does not start.
+   */
   static async create(options: WorldOptions): Promise<SoakWorld> {
     const { clock, random, invariants, settings, boards } = options;
     const deviceIds = Array.from({ length: options.devices }, (_, i) => `${boards[i % boards.length].name}-${i + 1}`);
     const qosOf = (i: number): 0 | 1 | 2 => options.qos[i % options.qos.length];
+    const aedes = options.broker.kind === "aedes";
     // the hooks below reach these once they exist; nothing calls them before the clock runs
     let injector: FaultInjector | undefined;
     let observer: Observer | undefined;
@@ -73,60 +106,67 @@ export class SoakWorld {
       invariants,
       now: () => clock.now(),
       readingTime: (startMs, uptimeMs) => injector?.readingTime(startMs, uptimeMs),
+      brokerHooks: aedes,
     });
-    const broker = new SoakBroker(
-      loadAedes(options.virtualTimers),
-      clock,
-      {
-        onReceived: (deviceId, seq) => ledger.brokerReceived(deviceId, seq),
-        onTelemetry: (deviceId, seq) => ledger.brokerForwarded(deviceId, seq),
-        onSubscribe: (clientId) => {
-          if (clientId === observer?.clientId) ledger.observerSubscribed();
-        },
-        onStateLost: (held) => ledger.brokerLostHeld(held, clock.now()),
-        forward: (subscriberId, topic, payload) => injector?.forward(subscriberId, observer?.clientId ?? "", topic, payload) ?? true,
-        admit: (_clientId, topic, payload) => injector?.admit(topic, payload) ?? true,
-      },
-      { patchAedes: options.patchAedes },
-    );
-    observer = await Observer.create({
-      clock,
-      random: random.fork("observer"),
-      accept: (duplex) => broker.accept(duplex),
-      onTelemetry: (deviceId, seq, uptimeSec) => ledger.observed(deviceId, seq, uptimeSec),
-    });
-    const health = {
-      healthySince: (index: number) => injector?.healthySince(index) ?? 0,
-      jumpedBetween: (fromMs: number, toMs: number) => injector?.jumpedBetween(fromMs, toMs) ?? false,
-    };
-    const members: Member[] = [];
-    for (let i = 0; i < options.devices; i++) {
-      const id = deviceIds[i];
-      const monitor = new DeviceMonitor({ index: i, id, qos: qosOf(i), settings, invariants, clock, health });
-      const device = await SimDevice.create({
-        id,
-        board: boards[i % boards.length],
+    const side = options.broker.kind === "aedes"
+      ? aedesSide(options, options.broker, ledger, () => observer?.clientId, () => injector)
+      : await mosquittoSide(options);
+    try {
+      observer = await Observer.create({
         clock,
-        random: random.fork(id),
-        accept: (duplex) => broker.accept(duplex),
-        intervalSec: options.intervalSec,
-        keepaliveSec: options.keepaliveSec,
-        telemetryQos: qosOf(i),
-        reconnect: settings.reconnect,
-        handlers: monitor.handlers,
+        random: random.fork("observer"),
+        accept: (duplex) => side.observerAccept(duplex),
+        onTelemetry: (deviceId, seq, uptimeSec) => ledger.observed(deviceId, seq, uptimeSec),
       });
-      members.push({ device, monitor, qos: qosOf(i) });
+      const health = {
+        healthySince: (index: number) => injector?.healthySince(index) ?? 0,
+        jumpedBetween: (fromMs: number, toMs: number) => injector?.jumpedBetween(fromMs, toMs) ?? false,
+      };
+      const members: Member[] = [];
+      for (let i = 0; i < options.devices; i++) {
+        const id = deviceIds[i];
+        const monitor = new DeviceMonitor({ index: i, id, qos: qosOf(i), settings, invariants, clock, health });
+        const device = await SimDevice.create({
+          id,
+          board: boards[i % boards.length],
+          clock,
+          random: random.fork(id),
+          accept: side.deviceAccept(i),
+          intervalSec: options.intervalSec,
+          keepaliveSec: options.keepaliveSec,
+          telemetryQos: qosOf(i),
+          reconnect: settings.reconnect,
+          handlers: monitor.handlers,
+        });
+        members.push({ device, monitor, qos: qosOf(i) });
+      }
+      injector = new FaultInjector({
+        clock,
+        links: members.map((member, i) => side.faultLink(i, member.device.network)),
+        deviceIds,
+        broker: side.broker,
+        // aedes reports what a restart without sessions lost; Mosquitto cannot (nothing is excused)
+        onBrokerRestart: (keepSessions, atMs) => {
+          if (!keepSessions && aedes) ledger.brokerLostState(atMs);
+        },
+        // the proxy adds latency to none; a simulated link has 20 ms of its own
+        baseline: aedes ? undefined : { latencyMs: 0 },
+      });
+      return new SoakWorld(deviceIds, ledger, side, observer, members, injector, options);
+    } catch (error) {
+      await side.broker.close();
+      throw error;
     }
-    injector = new FaultInjector({
-      clock,
-      links: members.map((member) => member.device.network),
-      deviceIds,
-      broker,
-      onBrokerRestart: (keepSessions, atMs) => {
-        if (!keepSessions) ledger.brokerLostState(atMs);
-      },
-    });
-    return new SoakWorld(deviceIds, ledger, broker, observer, members, injector, options);
+  }
+
+  /** The broker's figures now. */
+  brokerReport(): BrokerReport {
+    return this.side.report();
+  }
+
+  /** A broker failure that ends the run (Mosquitto did not come back after a restart), if any. */
+  get failure(): Error | undefined {
+    return this.side.failure();
   }
 
   /** Starts the observer now and powers the devices on at seeded times within the first reading interval (after 1 s). */
@@ -144,8 +184,55 @@ export class SoakWorld {
     }
   }
 
-  /** Stops the broker; resolves once aedes has closed. */
+  /** Stops the broker; resolves once aedes has closed, or Mosquitto and its proxies are gone. */
   close(): Promise<void> {
-    return this.broker.close();
+    return this.side.broker.close();
   }
+}
+
+/** aedes in process, its hooks feeding the ledger and the injector's test-only losses; faults act on the simulated links. */
+function aedesSide(
+  options: WorldOptions,
+  aedes: Extract<WorldBroker, { kind: "aedes" }>,
+  ledger: DeliveryLedger,
+  observerId: () => string | undefined,
+  injector: () => FaultInjector | undefined,
+): BrokerSide {
+  const { clock } = options;
+  const broker = new SoakBroker(
+    loadAedes(aedes.virtualTimers),
+    clock,
+    {
+      onReceived: (deviceId, seq) => ledger.brokerReceived(deviceId, seq),
+      onTelemetry: (deviceId, seq) => ledger.brokerForwarded(deviceId, seq),
+      onSubscribe: (clientId) => {
+        if (clientId === observerId()) ledger.observerSubscribed();
+      },
+      onStateLost: (held) => ledger.brokerLostHeld(held, clock.now()),
+      forward: (subscriberId, topic, payload) => injector()?.forward(subscriberId, observerId() ?? "", topic, payload) ?? true,
+      admit: (_clientId, topic, payload) => injector()?.admit(topic, payload) ?? true,
+    },
+    { patchAedes: aedes.patchAedes },
+  );
+  return {
+    broker,
+    deviceAccept: () => (connection) => broker.accept(connection),
+    observerAccept: (connection) => broker.accept(connection),
+    faultLink: (_index, network) => network,
+    report: () => ({ name: "aedes", ...broker.stats }),
+    failure: () => undefined,
+  };
+}
+
+/** Mosquitto behind a fault proxy per device; the observer connects directly. */
+async function mosquittoSide(options: WorldOptions): Promise<BrokerSide> {
+  const mosquitto = await SoakMosquitto.start(options.devices);
+  return {
+    broker: mosquitto,
+    deviceAccept: (index) => mosquitto.deviceAccept(index),
+    observerAccept: (connection) => mosquitto.observerAccept(connection),
+    faultLink: (index, network) => mosquitto.faultLink(index, network, options.clock),
+    report: () => ({ name: "mosquitto", ...mosquitto.stats }),
+    failure: () => mosquitto.failure,
+  };
 }

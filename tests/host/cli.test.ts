@@ -15,9 +15,10 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { mosquittoPub, mosquittoSub, mosquittoSubStart, startMosquitto, type Broker } from "./support/mosquitto.ts";
-import { freePort } from "./support/ports.ts";
-import { exited, findExecutable, spawnTracked } from "./support/processes.ts";
+import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
+import { freePort } from "../../host/net/ports.ts";
+import { exited, findExecutable, spawnTracked } from "../../host/processes.ts";
+import { mosquittoPub, mosquittoSub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = path.join(ROOT, "host", "cli.ts");

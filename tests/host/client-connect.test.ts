@@ -24,8 +24,8 @@ import {
   connack,
   parseConnectDetails,
 } from "./support/fake-broker.ts";
-import { startMosquitto, type Broker } from "./support/mosquitto.ts";
-import { freePort } from "./support/ports.ts";
+import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
+import { freePort } from "../../host/net/ports.ts";
 
 let broker: Broker;
 before(async () => {

@@ -41,8 +41,9 @@ import {
   type FakeConnection,
   type Script,
 } from "./support/fake-broker.ts";
-import { startFaultProxy } from "./support/fault-proxy.ts";
-import { mosquittoSubStart, startMosquitto, type Broker } from "./support/mosquitto.ts";
+import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
+import { startFaultProxy } from "../../host/net/fault-proxy.ts";
+import { mosquittoSubStart } from "./support/mosquitto-clients.ts";
 
 let broker: Broker;
 before(async () => {

@@ -18,7 +18,8 @@ import {
   uniqueTopic,
   until,
 } from "./support/client-helpers.ts";
-import { mosquittoPub, mosquittoSubStart, startMosquitto, type Broker } from "./support/mosquitto.ts";
+import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
+import { mosquittoPub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
 
 let broker: Broker;
 before(async () => {

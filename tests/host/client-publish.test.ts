@@ -31,7 +31,7 @@ import {
   type FakeConnection,
   type Script,
 } from "./support/fake-broker.ts";
-import { startMosquitto, type Broker } from "./support/mosquitto.ts";
+import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
 
 let broker: Broker;
 before(async () => {

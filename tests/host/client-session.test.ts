@@ -23,8 +23,9 @@ import {
   Recorder,
   type ClientOptions,
 } from "./support/client-helpers.ts";
-import { startFaultProxy, type FaultProxy } from "./support/fault-proxy.ts";
-import { mosquittoPub, startMosquitto, type Broker } from "./support/mosquitto.ts";
+import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
+import { startFaultProxy, type FaultProxy } from "../../host/net/fault-proxy.ts";
+import { mosquittoPub } from "./support/mosquitto-clients.ts";
 
 let broker: Broker;
 before(async () => {

@@ -14,7 +14,7 @@ import {
   scriptWith,
   suback,
 } from "./support/fake-broker.ts";
-import { startMosquitto, type Broker } from "./support/mosquitto.ts";
+import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
 
 let broker: Broker;
 before(async () => {

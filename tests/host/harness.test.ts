@@ -8,7 +8,10 @@ import { once, type EventEmitter } from "node:events";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { mosquittoSupportsWebsockets, startMosquitto } from "../../host/mosquitto.ts";
+import { startFaultProxy } from "../../host/net/fault-proxy.ts";
 import {
   PacketSplitter,
   PacketType,
@@ -27,9 +30,7 @@ import {
   parseSubscribe,
   type ConnectFields,
 } from "./support/fake-broker.ts";
-import { startFaultProxy } from "./support/fault-proxy.ts";
-import { mosquittoPub, mosquittoSub, mosquittoSubStart, mosquittoSupportsWebsockets, startMosquitto } from "./support/mosquitto.ts";
-import { sleep } from "./support/ports.ts";
+import { mosquittoPub, mosquittoSub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
 
 /** Connects MQTT.js and closes it when the test ends. */
 function connectClient(t: { after(fn: () => unknown): void }, url: string, options: IClientOptions): MqttClient {

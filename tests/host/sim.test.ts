@@ -9,9 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import mqtt from "mqtt";
 import { type Board, listBoards, loadBoard, rawFromMillivolts } from "../../host/boards.ts";
 import { runSim } from "../../host/cli/sim.ts";
+import { type Broker, startMosquitto } from "../../host/mosquitto.ts";
 import { tmp36Millivolts } from "../../host/sim/adc.ts";
 import { type SimBroker, remoteBroker, startEmbeddedBroker } from "../../host/sim/broker.ts";
 import { VirtualClock } from "../../host/sim/clock.ts";
@@ -19,8 +21,7 @@ import { SimDevice } from "../../host/sim/device.ts";
 import { Random } from "../../host/sim/random.ts";
 import { Simulator, type SimulatorOptions } from "../../host/sim/simulator.ts";
 import { SimView, formatPlainLine, formatTable } from "../../host/sim/view.ts";
-import { type Broker, mosquittoPub, mosquittoSub, mosquittoSubStart, startMosquitto } from "./support/mosquitto.ts";
-import { sleep } from "./support/ports.ts";
+import { mosquittoPub, mosquittoSub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
 import { type Reading } from "./support/telemetry.ts";
 
 

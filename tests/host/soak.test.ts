@@ -10,69 +10,16 @@
  * Reads build/ (`npm test` builds first).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { runSoak } from "../../host/cli/soak.ts";
 import { formatVirtualTime } from "../../host/sim/view.ts";
 import type { SoakResult } from "../../host/soak/soak.ts";
-import { exited, spawnTracked, trackTempDir } from "./support/processes.ts";
+import { schedule, soak, tempDir } from "./support/soak-runs.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SOAK_MAIN = path.join(ROOT, "host", "cli", "soak-main.ts");
-/** How long one soak may take before it is killed and its test fails. */
-const SOAK_LIMIT_MS = 60_000;
 /** The firmware's counter wraps 10 virtual minutes into the run. */
 const U32_START = 2 ** 32 - 600_000;
-
-/** What a finished soak left behind. */
-interface SoakRun {
-  code: number | string;
-  stdout: string;
-  stderr: string;
-  report: SoakResult;
-  dir: string;
-}
-
-/** A fresh temporary directory, removed when the tests end. */
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "wasmqtt-soak-"));
-  trackTempDir(dir);
-  return dir;
-}
-
-/** Writes a fault schedule into `dir` and returns its path. */
-function schedule(dir: string, steps: object[]): string {
-  const file = path.join(dir, "faults.json");
-  writeFileSync(file, JSON.stringify({ steps }));
-  return file;
-}
-
-/**
- * Runs a soak to its end with `--report <dir> --quiet` added, and reads the report back.
- * `preloadAedes` loads aedes before the soak starts, as `wasmqtt` does (its simulator
- * imports it): the soak must still put aedes's keepalive timer on virtual time.
- */
-async function soak(args: string[], dir = tempDir(), preloadAedes = false): Promise<SoakRun> {
-  const node = ["--import", "tsx", ...(preloadAedes ? ["--import", "aedes"] : []), SOAK_MAIN];
-  const child = spawnTracked(process.execPath, [...node, ...args, "--report", dir, "--quiet"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.setEncoding("utf8").on("data", (text: string) => (stdout += text));
-  child.stderr?.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-  const limit = setTimeout(() => child.kill("SIGKILL"), SOAK_LIMIT_MS);
-  const code = await exited(child);
-  clearTimeout(limit);
-  let report: SoakResult;
-  try {
-    report = JSON.parse(readFileSync(path.join(dir, "report.json"), "utf8")) as SoakResult;
-  } catch (error) {
-    assert.fail(`no report.json (exit ${code}): ${(error as Error).message}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-  }
-  return { code, stdout, stderr, report, dir };
-}
 
 /** The report without what depends on the wall clock or the garbage collector. */
 function replayable(report: SoakResult): unknown {
@@ -93,7 +40,7 @@ describe("wasmqtt soak", { concurrency: 2 }, () => {
       { at: 7200, do: "restart", keepSessions: true, downtime: 5 },
       { at: "day 0 04:00:00", do: "restart", keepSessions: false, downtime: 5 },
     ]);
-    const run = await soak(["--days", "2", "--devices", "3", "--seed", "3", "--faults", `default,${faults}`, "--u32-start", String(U32_START)], dir, true);
+    const run = await soak(["--days", "2", "--devices", "3", "--seed", "3", "--faults", `default,${faults}`, "--u32-start", String(U32_START)], dir, { preloadAedes: true });
     const { report } = run;
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /^wasmqtt soak: PASSED — every invariant held$/m);
@@ -194,7 +141,13 @@ describe("wasmqtt soak", { concurrency: 2 }, () => {
     assert.equal(await runSoak(["--days", "0"], io), 1);
     assert.match(err.join(""), /--days must be a number > 0 and ≤ 3650 \(got '0'\)/);
     assert.equal(await runSoak(["--faults", "gentle"], io), 1);
-    assert.match(err.join(""), /--faults 'gentle' is neither a profile \(none, default, harsh\) nor a \.json schedule/);
+    assert.match(err.join(""), /--faults 'gentle' is neither a profile \(none, default, harsh, real\) nor a \.json schedule/);
+    assert.equal(await runSoak(["--days", "1", "--minutes", "5"], io), 1);
+    assert.match(err.join(""), /give --days or --minutes, not both/);
+    assert.equal(await runSoak(["--real", "--minutes", "0"], io), 1);
+    assert.match(err.join(""), /--minutes must be a number > 0 and ≤ 5256000 \(got '0'\)/);
+    assert.equal(await runSoak(["--real", "--unpatched-aedes"], io), 1);
+    assert.match(err.join(""), /--unpatched-aedes is about aedes; --real runs Mosquitto/);
     assert.equal(await runSoak(["--qos", "1,3"], io), 1);
     assert.match(err.join(""), /--qos must be a whole number from 0 to 2 \(got '3'\)/);
     assert.equal(await runSoak(["--board", "esp8266"], io), 1);
@@ -205,6 +158,7 @@ describe("wasmqtt soak", { concurrency: 2 }, () => {
     assert.match(err.join(""), /step 1: "blackhole" needs "duration" \(seconds\)/);
     assert.equal(await runSoak(["--help"], io), 0);
     assert.match(out.join(""), /Usage: wasmqtt soak/);
+    assert.match(out.join(""), /^\s+--real\s+real time against a real Mosquitto/m);
     assert.match(out.join(""), /keepalive\s+a connected device never stays silent longer than its keepalive/);
   });
 });

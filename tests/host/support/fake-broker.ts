@@ -15,6 +15,7 @@
  * try { ... } finally { await broker.close(); }
  */
 import net from "node:net";
+import { listenOnLoopback } from "../../../host/net/ports.ts";
 import {
   PacketSplitter,
   PacketType,
@@ -249,11 +250,7 @@ export async function startFakeBroker(script: Script = defaultScript): Promise<F
     });
     accepted.notify();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenOnLoopback(server);
 
   return {
     port,

@@ -9,8 +9,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
-import type { Broker } from "./mosquitto.ts";
-import { exited, findExecutable, spawnTracked } from "./processes.ts";
+import type { Broker } from "../../../host/mosquitto.ts";
+import { exited, findExecutable, spawnTracked } from "../../../host/processes.ts";
 
 /** What mosquitto_sub printed. */
 export interface SubResult {

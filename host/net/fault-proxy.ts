@@ -1,6 +1,8 @@
 /**
  * A TCP proxy on a free loopback port in front of a target port, with faults that can be
- * switched at run time: a half-open link, dropped connections, latency, refusal.
+ * switched at run time: a half-open link, dropped connections, latency, refusal. The
+ * tests put it between a client and Mosquitto; `wasmqtt soak --real` puts one in front of
+ * Mosquitto for every device (host/soak/proxy-link.ts).
  *
  * @example
  * const proxy = await startFaultProxy(broker.port);
@@ -9,6 +11,7 @@
  * await proxy.close();
  */
 import net from "node:net";
+import { listenOnLoopback } from "./ports.ts";
 
 /** Traffic counters; bytes count what was actually forwarded. */
 export interface ProxyStats {
@@ -170,11 +173,7 @@ export async function startFaultProxy(targetPort: number, targetHost = "127.0.0.
     const upstream = net.connect({ port: targetPort, host: targetHost, noDelay: true });
     state.links.add(new Link(client, upstream, state));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenOnLoopback(server);
 
   return {
     port,

@@ -1,6 +1,8 @@
 /**
- * Runs a real Mosquitto for a test: free loopback port(s), a generated config in a fresh
- * temp dir, its log captured for failure messages, and signals for restart/pause/kill.
+ * Runs a real Mosquitto: free loopback port(s), a generated config in a fresh temp dir,
+ * its log captured (for failure messages and for counting what it logs), and signals to
+ * stop, restart, pause and kill it. The tests start one per suite; `wasmqtt soak --real`
+ * starts one with persistence and restarts it during the run.
  *
  * @example
  * const broker = await startMosquitto({ persistence: true });
@@ -11,11 +13,10 @@ import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { canConnect, freePort, sleep } from "./ports.ts";
+import { canConnect, freePort } from "./net/ports.ts";
 import { exited, findExecutable, removeTempDir, spawnTracked, trackTempDir } from "./processes.ts";
-
-export { mosquittoPub, mosquittoSub, mosquittoSubStart, type SubResult, type SubOptions, type SubHandle } from "./mosquitto-clients.ts";
 
 /** How to configure the broker. */
 export interface MosquittoOptions {
@@ -44,16 +45,20 @@ export interface Broker {
   dir: string;
   /** SIGTERM (after SIGCONT if paused), wait for exit, delete the temp dir. */
   stop(): Promise<void>;
-  /** SIGTERM and start again on the same ports with the same dir (works after `kill()` too). */
+  /** SIGTERM and start again on the same ports with the same dir (works after `kill()` and `terminate()` too). */
   restart(): Promise<void>;
+  /** SIGTERM (after SIGCONT if paused) and wait for exit; with persistence the broker saves its state. `restart()` brings it back. */
+  terminate(): Promise<void>;
   /** SIGSTOP: the broker stays connected but silent, as for keepalive tests. */
   pause(): void;
   /** SIGCONT after `pause()`. */
   resume(): void;
   /** SIGKILL and wait for exit: nothing is saved. `restart()` brings it back. */
   kill(): Promise<void>;
-  /** The last {@link LOG_LINES} lines the broker logged (all log types), across restarts. */
+  /** The last {@link LOG_LINES} lines the broker logged, across restarts. */
   logs(): string;
+  /** Calls `listener` with every line logged from now on, across restarts; returns what stops it. */
+  onLog(listener: (line: string) => void): () => void;
   /**
    * Resolves with the first log line logged after this call that contains `pattern`
    * (a string) or matches it (a RegExp); rejects after `timeoutMs`.
@@ -64,6 +69,8 @@ export interface Broker {
 /** How many log lines a broker keeps for {@link Broker.logs}. */
 export const LOG_LINES = 300;
 
+/** What the error for a missing executable says to do. */
+const INSTALL_HINT = "install the Mosquitto broker (Debian/Ubuntu: apt-get install mosquitto)";
 const START_TIMEOUT_MS = 5000;
 const STOP_TIMEOUT_MS = 5000;
 const PORT_ATTEMPTS = 5;
@@ -71,9 +78,9 @@ const PORT_ATTEMPTS = 5;
 const execFileAsync = promisify(execFile);
 let websocketSupport: boolean | undefined;
 
-/** The mosquitto executable: `/usr/sbin/mosquitto` or the first on `$PATH`. */
+/** The mosquitto executable: `/usr/sbin/mosquitto` or the first on `$PATH`; throws an Error saying how to install it. */
 export function mosquittoBinary(): string {
-  return findExecutable("mosquitto", ["/usr/sbin"]);
+  return findExecutable("mosquitto", ["/usr/sbin"], INSTALL_HINT);
 }
 
 /**
@@ -131,7 +138,7 @@ function renderConfig(dir: string, port: number, wsPort: number | undefined, opt
 
 /** Creates a password file with `mosquitto_passwd -b` (`-c` for the first user). */
 async function writePasswordFile(file: string, users: { username: string; password: string }[]): Promise<void> {
-  const passwd = findExecutable("mosquitto_passwd", ["/usr/bin"]);
+  const passwd = findExecutable("mosquitto_passwd", ["/usr/bin"], INSTALL_HINT);
   for (const [i, user] of users.entries()) {
     await execFileAsync(passwd, [...(i === 0 ? ["-c"] : []), "-b", file, user.username, user.password]);
   }
@@ -214,25 +221,29 @@ class MosquittoBroker implements Broker {
     return [...this.logRing, this.partialLine].join("\n");
   }
 
+  onLog(listener: (line: string) => void): () => void {
+    this.logListeners.add(listener);
+    return () => this.logListeners.delete(listener);
+  }
+
   waitForLog(pattern: string | RegExp, timeoutMs = 5000): Promise<string> {
     const matches = (line: string) => (typeof pattern === "string" ? line.includes(pattern) : pattern.test(line));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.logListeners.delete(listener);
-        reject(new Error(`mosquitto did not log ${String(pattern)} within ${timeoutMs} ms:\n${this.logs()}`));
-      }, timeoutMs);
-      const listener = (line: string) => {
+      const stop = this.onLog((line) => {
         if (!matches(line)) return;
         clearTimeout(timer);
-        this.logListeners.delete(listener);
+        stop();
         resolve(line);
-      };
-      this.logListeners.add(listener);
+      });
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`mosquitto did not log ${String(pattern)} within ${timeoutMs} ms:\n${this.logs()}`));
+      }, timeoutMs);
     });
   }
 
   /** SIGTERM (the broker saves persistence on it) and wait; SIGKILL if it hangs. */
-  private async terminate(): Promise<void> {
+  async terminate(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     if (this.paused) this.resume();

@@ -1,4 +1,4 @@
-/** Loopback port helpers for tests that start servers they do not control. */
+/** Loopback port helpers for starting servers (a Mosquitto, a proxy) on a port nobody else uses. */
 import net from "node:net";
 
 /**
@@ -8,13 +8,18 @@ import net from "node:net";
  */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
+  const port = await listenOnLoopback(server);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Starts `server` listening on a free port of 127.0.0.1; resolves with the port, rejects on a listen error. */
+export async function listenOnLoopback(server: net.Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
   });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return (server.address() as net.AddressInfo).port;
 }
 
 /** Resolves true when a TCP connection to `127.0.0.1:port` succeeds, false when it fails. */
@@ -27,9 +32,4 @@ export function canConnect(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
-}
-
-/** Sleeps for `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
