@@ -68,15 +68,9 @@ const REAL_TURN_MS = 20;
 
 type TimerCallback = (...args: unknown[]) => void;
 
-/** An immediate handle shaped like Node's `Immediate`. */
-class VirtualImmediate {
-  cancelled = false;
+/** `ref` / `unref` / `hasRef` of Node's timer handles: kept for API compatibility, virtual handles never hold the process open. */
+class Handle {
   private referenced = true;
-
-  constructor(
-    readonly callback: TimerCallback,
-    readonly args: unknown[],
-  ) {}
 
   ref(): this {
     this.referenced = true;
@@ -93,10 +87,21 @@ class VirtualImmediate {
   }
 }
 
+/** An immediate handle shaped like Node's `Immediate`. */
+class VirtualImmediate extends Handle {
+  cancelled = false;
+
+  constructor(
+    readonly callback: TimerCallback,
+    readonly args: unknown[],
+  ) {
+    super();
+  }
+}
+
 /** A timer handle shaped like Node's `Timeout`. */
-export class VirtualTimeout {
+export class VirtualTimeout extends Handle {
   private timerId: number | undefined;
-  private referenced = true;
 
   constructor(
     private readonly owner: TimerTable,
@@ -107,22 +112,8 @@ export class VirtualTimeout {
     private readonly delayMs: number,
     private readonly repeat: boolean,
   ) {
+    super();
     this.schedule();
-  }
-
-  /** Kept for API compatibility; virtual timers never hold the process open. */
-  ref(): this {
-    this.referenced = true;
-    return this;
-  }
-
-  unref(): this {
-    this.referenced = false;
-    return this;
-  }
-
-  hasRef(): boolean {
-    return this.referenced;
   }
 
   /** Starts the timer again from now with its original delay. */
