@@ -9,10 +9,8 @@
  * npm start
  * wasmqtt demo --broker mqtt://test.mosquitto.org:1883 -d
  */
-import { once } from "node:events";
-import { type AddressInfo, type Server, createServer } from "node:net";
-import aedes from "aedes";
 import { type QoS, type WasmqttClient, createClient } from "../index.ts";
+import { type SimBroker, startEmbeddedBroker } from "../sim/broker.ts";
 import { closeClient, eventsEmitted, printLine } from "./connection.ts";
 import { EXIT_OK, exitStatusFor, printError } from "./exit.ts";
 import { PROFILES, type Profile, UsageError, parseBrokerUrl, parseCommand, stringValue } from "./options.ts";
@@ -45,12 +43,6 @@ const MESSAGES: { payload: string; qos: QoS }[] = [
 /** How long the subscriber waits for the three messages before the demo fails. */
 const RECEIVE_TIMEOUT_MS = 5000;
 
-/** The embedded broker and the URL it listens on. */
-interface EmbeddedBroker {
-  url: string;
-  close(): Promise<void>;
-}
-
 /**
  * Runs `wasmqtt demo`.
  *
@@ -68,11 +60,11 @@ export async function runDemo(argv: string[]): Promise<number> {
   if (brokerUrl !== undefined) parseBrokerUrl(brokerUrl); // a usage error before anything starts
   const profile = stringValue(values.profile) ?? "desktop";
   if (!(PROFILES as readonly string[]).includes(profile)) throw new UsageError(`Unknown profile '${profile}' (${PROFILES.join(", ")}).`);
-  let broker: EmbeddedBroker | undefined;
+  let broker: SimBroker | undefined;
   const clients: WasmqttClient[] = [];
   try {
     if (brokerUrl === undefined) {
-      broker = await startBroker();
+      broker = await startEmbeddedBroker();
       say(`Broker (aedes) listening on ${broker.url}`);
     } else {
       say(`Using the broker at ${brokerUrl}`);
@@ -174,21 +166,4 @@ function demoClientId(role: "sub" | "pub"): string {
 /** One step of the demo, on stdout. */
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-/** aedes on 127.0.0.1, on a port the system picks. */
-async function startBroker(): Promise<EmbeddedBroker> {
-  // aedes is CommonJS: its module.exports is the factory, which carries createBroker too
-  const broker = aedes.createBroker();
-  const server: Server = createServer((socket) => broker.handle(socket));
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    close: async () => {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }

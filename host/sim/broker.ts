@@ -2,8 +2,9 @@
  * Where the simulated devices' connections end up. Each device's {@link NetworkLink} hands
  * the broker end of a connection (a Node `Duplex`) to `accept`:
  *
- * - {@link startEmbeddedBroker}: an in-process aedes broker handles the Duplex directly, and
- *   also listens on 127.0.0.1 so outside tools (`mosquitto_sub -t 'devices/#' -v`) can watch;
+ * - {@link startEmbeddedBroker}: an in-process aedes broker (its store patched:
+ *   host/aedes-store.ts) handles the Duplex directly, and also listens on 127.0.0.1 so
+ *   outside tools (`mosquitto_sub -t 'devices/#' -v`) can watch;
  * - {@link remoteBroker}: every Duplex is piped to a fresh TCP connection to a real broker
  *   (`--broker mqtt://host:port`); a network drop resets that connection, so the broker
  *   publishes the device's will as it would for a real one.
@@ -17,7 +18,7 @@
 import { once } from "node:events";
 import { type AddressInfo, type Server, type Socket, connect, createServer } from "node:net";
 import type { Duplex } from "node:stream";
-import aedes from "aedes";
+import { type AedesBroker, aedesModules, patchMemoryStore } from "../aedes-store.ts";
 
 /** A broker the simulator's connections are handed to. */
 export interface SimBroker {
@@ -49,8 +50,10 @@ const CLOSE_GRACE_MS = 1000;
  * free port). Rejects when the port cannot be bound (e.g. EADDRINUSE).
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<SimBroker & { port: number }> {
-  // aedes 0.51 is CommonJS: its module.exports is the factory (createBroker is the same function)
-  const broker = aedes.createBroker({ maxClientsIdLength: MAX_CLIENT_ID_LENGTH });
+  // the memory store with aedes's QoS 2 bugs patched (host/aedes-store.ts): a device whose
+  // connection drops between PUBREL and PUBCOMP would otherwise reconnect forever
+  const { createBroker, memoryPersistence } = aedesModules();
+  const broker = createBroker({ maxClientsIdLength: MAX_CLIENT_ID_LENGTH, persistence: patchMemoryStore(memoryPersistence()) });
   const host = options.host ?? "127.0.0.1";
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
@@ -155,6 +158,6 @@ function closeSocket(socket: Socket): Promise<void> {
   return gone.finally(() => clearTimeout(timer));
 }
 
-function closeAedes(broker: ReturnType<typeof aedes.createBroker>): Promise<void> {
+function closeAedes(broker: AedesBroker): Promise<void> {
   return new Promise<void>((resolve) => broker.close(() => resolve()));
 }

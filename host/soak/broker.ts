@@ -10,21 +10,10 @@
  * between PUBREC and PUBREL, and what a restart without sessions threw away.
  *
  * Two bugs of aedes 0.51 / aedes-persistence 9.1 that the soak found are patched in the
- * store (`patchAedes`, the default; `false` runs them as they are, and the soak fails):
- *
- * 1. aedes answers a PUBREL for a packet id it does not hold (the PUBCOMP was lost, so the
- *    client sends the PUBREL again) with an error and closes the connection
- *    (moscajs/aedes#634, fixed upstream in 2025), where MQTT 3.1.1 §4.3.3 says the
- *    receiver MUST answer PUBCOMP: a client that resends its PUBREL, as §4.4 requires,
- *    then reconnects forever. Patched: the store answers such a PUBREL with a placeholder
- *    that aedes publishes nowhere, so aedes sends the PUBCOMP (counted).
- * 2. The memory store's `outgoingUpdate` matches a PUBREL (which has no brokerId) to any
- *    earlier entry without one — an earlier PUBREL still awaiting its PUBCOMP — and
- *    renumbers that entry instead of turning the acknowledged PUBLISH into a PUBREL. When
- *    two QoS 2 messages to one subscriber overlap, the second PUBLISH then stays queued
- *    after both PUBCOMPs and is sent again at the next session resume: a duplicate QoS 2
- *    delivery. Patched: each PUBREL gets a brokerCounter of its own, so a new PUBREL matches
- *    by packet id only, and a resumed session's resend of it still finds it.
+ * store (host/aedes-store.ts: a PUBREL resent after a lost PUBCOMP closes the connection;
+ * overlapping QoS 2 flows to one subscriber are delivered twice after a session resume).
+ * `patchAedes` (the default) applies the patches; `false` runs aedes as it is, and the
+ * soak fails.
  *
  * aedes must be loaded after the virtual environment is installed: {@link loadAedes}.
  *
@@ -36,38 +25,10 @@
  */
 import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
-import type { AedesOptions, AedesPublishPacket, Client, Subscription, createBroker } from "aedes";
+import type { AedesPublishPacket, Client, Subscription } from "aedes";
+import { type AedesBroker, type AedesModules, type MemoryPersistence, type StoredPacket, aedesModules, patchMemoryStore } from "../aedes-store.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import { readSeq, telemetryDevice } from "./telemetry.ts";
-
-/** An aedes broker instance. */
-type AedesBroker = ReturnType<typeof createBroker>;
-
-/** The aedes factory and aedes-persistence's memory store factory, loaded together. */
-export interface AedesModules {
-  createBroker(options?: AedesOptions): AedesBroker;
-  memoryPersistence(): MemoryPersistence;
-}
-
-/** The part of aedes-persistence's memory store the soak uses or wraps (its callbacks as aedes calls them). */
-export interface MemoryPersistence {
-  incomingStorePacket(client: Client, packet: StoredPacket, callback: (error: Error | null) => void): void;
-  incomingGetPacket(client: Client, packet: StoredPacket, callback: (error: Error | null, packet?: StoredPacket) => void): void;
-  incomingDelPacket(client: Client, packet: StoredPacket, callback: (error: Error | null) => void): void;
-  outgoingUpdate(client: Client, packet: StoredPacket, callback: (...results: unknown[]) => void): void;
-}
-
-/** A PUBLISH (or PUBREL) as aedes hands it to its store. */
-interface StoredPacket {
-  cmd?: string;
-  topic?: string;
-  payload?: Buffer | string;
-  qos?: number;
-  retain?: boolean;
-  messageId?: number;
-  brokerId?: string;
-  brokerCounter?: number;
-}
 
 /** What the broker reports to the soak. */
 export interface BrokerHooks {
@@ -114,9 +75,6 @@ export interface BrokerStats {
   clientErrors: number;
 }
 
-/** Where aedes "publishes" the placeholder of an unknown PUBREL: `$` topics match no `+`/`#` filter. */
-const PLACEHOLDER_TOPIC = "$SOAK/unknown-pubrel";
-
 /**
  * Loads aedes and aedes-persistence for the soak. retimer (aedes's keepalive timer)
  * captures `setTimeout` / `clearTimeout` when it is first required, so any copy loaded
@@ -130,15 +88,12 @@ export function loadAedes(virtualTimers: () => number): AedesModules {
   for (const key of Object.keys(require.cache)) {
     if (/[\\/]node_modules[\\/](aedes|retimer)[\\/]/.test(key)) delete require.cache[key];
   }
-  const createBroker = require("aedes") as AedesModules["createBroker"];
-  // aedes-persistence is aedes's own dependency: resolve it from there
-  const fromAedes = createRequire(require.resolve("aedes"));
-  const memoryPersistence = fromAedes("aedes-persistence") as AedesModules["memoryPersistence"];
-  const retimer = fromAedes("retimer") as (callback: () => void, timeoutMs: number) => { clear(): void };
+  const modules = aedesModules();
+  const retimer = createRequire(require.resolve("aedes"))("retimer") as (callback: () => void, timeoutMs: number) => { clear(): void };
   const before = virtualTimers();
   retimer(() => {}, 1).clear();
   if (virtualTimers() === before) throw new Error("aedes's keepalive timer (retimer) did not take the virtual timers; install the virtual environment first");
-  return { createBroker, memoryPersistence };
+  return modules;
 }
 
 /** A restartable aedes broker on the virtual clock. */
@@ -156,11 +111,9 @@ export class SoakBroker {
   private persistence: MemoryPersistence;
   private generation = 0;
   private readonly connections = new Set<Duplex>();
-  private readonly placeholders = new WeakSet<object>();
   /** QoS 2 PUBLISHes received but not released, by client id and packet id. */
   private readonly held = new Map<string, Map<number, number>>();
   private readonly patchAedes: boolean;
-  private pubrels = 0;
   private readonly maxClientIdLength: number;
 
   constructor(
@@ -278,41 +231,19 @@ export class SoakBroker {
 
   // ---- the store --------------------------------------------------------------------
 
-  /** A memory store that tracks held QoS 2 PUBLISHes and, with `patchAedes`, has the two bugs of the file comment patched. */
+  /** A memory store that tracks held QoS 2 PUBLISHes and, with `patchAedes`, has aedes's two bugs patched (host/aedes-store.ts). */
   private newPersistence(): MemoryPersistence {
     const store = this.modules.memoryPersistence();
+    if (this.patchAedes) patchMemoryStore(store, () => this.stats.unknownPubrelsAnswered++);
     const storePacket = store.incomingStorePacket.bind(store);
-    const getPacket = store.incomingGetPacket.bind(store);
     const delPacket = store.incomingDelPacket.bind(store);
-    const outgoingUpdate = store.outgoingUpdate.bind(store);
-    if (this.patchAedes) {
-      store.outgoingUpdate = (client, packet, callback) => {
-        // bug 2 of the file comment: a PUBREL matches by packet id only; its own id and
-        // counter (copied when a resumed session resends it) make later updates find it again
-        if (packet.cmd === "pubrel" && packet.brokerId === undefined) {
-          packet.brokerId = "$soak-pubrel";
-          packet.brokerCounter = -++this.pubrels;
-        }
-        outgoingUpdate(client, packet, callback);
-      };
-    }
     store.incomingStorePacket = (client, packet, callback) => {
       const seq = telemetrySeq(packet);
       if (seq !== undefined && packet.messageId !== undefined) this.heldBy(client.id).set(packet.messageId, seq);
       storePacket(client, packet, callback);
     };
-    store.incomingGetPacket = (client, packet, callback) => {
-      getPacket(client, packet, (error, stored) => {
-        if (error === null || !this.patchAedes) return callback(error, stored);
-        this.stats.unknownPubrelsAnswered++;
-        const placeholder: StoredPacket = { cmd: "publish", topic: PLACEHOLDER_TOPIC, payload: Buffer.alloc(0), qos: 0, retain: false, messageId: packet.messageId };
-        this.placeholders.add(placeholder);
-        callback(null, placeholder);
-      });
-    };
     store.incomingDelPacket = (client, packet, callback) => {
       if (packet.messageId !== undefined) this.held.get(client.id)?.delete(packet.messageId);
-      if (this.placeholders.has(packet)) return callback(null);
       delPacket(client, packet, callback);
     };
     return store;

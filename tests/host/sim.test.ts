@@ -8,6 +8,8 @@
  * Reads build/ (`npm test` builds first).
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import mqtt from "mqtt";
@@ -22,6 +24,7 @@ import { Random } from "../../host/sim/random.ts";
 import { Simulator, type SimulatorOptions } from "../../host/sim/simulator.ts";
 import { SimView, formatPlainLine, formatTable } from "../../host/sim/view.ts";
 import { mosquittoPub, mosquittoSub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
+import { type Packet, PacketSplitter, packet, pubcomp, pubrel } from "./support/mqtt-packets.ts";
 import { type Reading } from "./support/telemetry.ts";
 
 
@@ -211,6 +214,33 @@ describe("simulated devices on the embedded broker", () => {
     } finally {
       await sim.close();
       await watcher.endAsync();
+      await broker.close();
+    }
+  });
+
+  it("answers a PUBREL resent after a lost PUBCOMP with PUBCOMP, and keeps the connection (aedes#634, patched)", async () => {
+    const broker = await startEmbeddedBroker({ port: 0 });
+    const socket = net.connect(broker.port, "127.0.0.1");
+    try {
+      const splitter = new PacketSplitter();
+      const received: Packet[] = [];
+      socket.on("data", (chunk) => received.push(...splitter.push(chunk)));
+      await once(socket, "connect");
+      const clientId = [...Buffer.from("pubrel-resender")];
+      // CONNECT (§3.1): MQTT 3.1.1, clean session, keepalive 60 s
+      socket.write(packet(0x10, [0, 4, ...Buffer.from("MQTT"), 4, 0x02, 0, 60, 0, clientId.length, ...clientId]));
+      // the broker never saw packet id 7: as after a PUBCOMP lost with the previous connection
+      socket.write(pubrel(7));
+      // and the connection still works: PINGREQ, PINGRESP
+      socket.write(packet(0xc0));
+      await until(() => received.length >= 3 || socket.destroyed, "CONNACK, PUBCOMP and PINGRESP");
+      assert.deepEqual(received.map((p) => Buffer.from(p.bytes).toString("hex")), [
+        "20020000",
+        Buffer.from(pubcomp(7)).toString("hex"),
+        "d000",
+      ]);
+    } finally {
+      socket.destroy();
       await broker.close();
     }
   });
