@@ -30,6 +30,7 @@ import {
   parseSubscribe,
   type ConnectFields,
 } from "./support/fake-broker.ts";
+import { within } from "./support/client-helpers.ts";
 import { mosquittoPub, mosquittoSub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
 
 /** Connects MQTT.js and closes it when the test ends. */
@@ -56,19 +57,6 @@ function nextMessage(client: MqttClient, topic: string, timeoutMs = 3000): Promi
       resolve(payload);
     });
   });
-}
-
-/** Rejects if `promise` does not settle within `ms`. */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 test("mosquitto_pub -f delivers a binary payload byte-exact to mosquitto_sub", async (t) => {
