@@ -33,7 +33,7 @@ import {
   EVENT_CLOSED, EVENT_BACKOFF, PACKET_IN, PACKET_OUT,
 } from "./host";
 import { sendRequests, handleSuback, handleUnsuback, resetRequests } from "./requests";
-import { deliver } from "./dispatch";
+import { deliver } from "./app";
 
 // Client states (the stats block's `state`).
 export const STATE_IDLE: u32 = 0;

@@ -29,9 +29,3 @@ export const EVENT_BACKOFF: u32 = 9;
 /** onPacket directions. */
 export const PACKET_IN: u32 = 0;
 export const PACKET_OUT: u32 = 1;
-
-// Firmware imports (the telemetry application in firmware/): the board's ADC and GPIO.
-// @ts-ignore: decorator
-@external("host", "adcRead") export declare function adcRead(channel: u32): u32;
-// @ts-ignore: decorator
-@external("host", "gpioWrite") export declare function gpioWrite(pin: u32, level: u32): void;

@@ -27,6 +27,8 @@ export {
   type Will,
 } from "./client.ts";
 export { Status, WasmqttError, describeStatus, statusName, type ErrorCode, type HostErrorCode, type StatusName } from "./status.ts";
-export { PROFILES, loadModule, wasmPath, type ClientState, type ModuleStats, type PacketType, type Profile, type RegionStats } from "./module.ts";
+export {
+  MODULE_KINDS, PROFILES, loadModule, wasmName, wasmPath, type ClientState, type ModuleKind, type ModuleStats, type PacketType, type Profile, type RegionStats,
+} from "./module.ts";
 export { TcpTransport, type CloseReason, type Transport, type TransportHandlers } from "./transport.ts";
 export { systemClock, type Clock, type SystemClockOptions } from "./clock.ts";

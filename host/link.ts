@@ -20,7 +20,7 @@
  * link.start();                        // settle what start() reported and begin ticking
  */
 import type { Clock } from "./clock.ts";
-import { type ModuleExports, type ModuleHost, ModuleInstance, NetDownReason, type Profile } from "./module.ts";
+import { type ModuleExports, type ModuleHost, ModuleInstance, type ModuleKind, NetDownReason, type Profile } from "./module.ts";
 import type { CloseReason, Transport } from "./transport.ts";
 
 /** What the module reported, handed over in order after the export that reported it returned. */
@@ -44,6 +44,8 @@ export type LinkImports = Pick<ModuleHost, "random" | "adcRead" | "gpioWrite">;
 export interface ModuleLinkOptions {
   /** The module build to instantiate (its own memory). */
   profile: Profile;
+  /** Which module of that profile: the client alone (default) or the telemetry firmware. */
+  kind?: ModuleKind;
   /** Where `netOpen` connects. */
   transport: Transport;
   /** The time the module sees and the timers that call `tick`. */
@@ -87,13 +89,13 @@ export class ModuleLink {
   }
 
   /**
-   * Instantiates `options.profile` (compiled once per process, `init()` called) with the
+   * Instantiates `options.kind` of `options.profile` (compiled once per process, `init()` called) with the
    * link behind its imports. Rejects with a WasmqttError `MODULE_LOAD_FAILED` or
    * `INVALID_ARGUMENT` (unknown profile), like `ModuleInstance.create`.
    */
   static async create(options: ModuleLinkOptions): Promise<ModuleLink> {
     const link = new ModuleLink(options);
-    link.instance = await ModuleInstance.create(options.profile, link.moduleHost(options.imports));
+    link.instance = await ModuleInstance.create(options.profile, link.moduleHost(options.imports), options.kind);
     return link;
   }
 

@@ -1,10 +1,13 @@
 /**
- * Loading and binding the wasmqtt module (`build/<profile>.wasm`) exactly as boards/ABI.md
+ * Loading and binding the wasmqtt modules (`build/<kind>-<profile>.wasm`) exactly as boards/ABI.md
  * describes it: typed exports, the `host` imports turned into calls on a {@link ModuleHost}
  * with pointers already copied out, the staging buffer and the stats block. No MQTT here:
  * this file only moves numbers and bytes across the boundary.
  *
- * Every {@link ModuleInstance} has its own memory; compiled modules are cached per profile.
+ * Two kinds of module share the client core's exports: `client` (the MQTT client alone,
+ * what the API and the CLI load) and `telemetry` (the client plus the telemetry firmware,
+ * what the simulator and the soak run). Every {@link ModuleInstance} has its own memory;
+ * compiled modules are cached per kind and profile.
  *
  * @example
  * const module = await ModuleInstance.create("desktop", host);
@@ -18,10 +21,15 @@ import { fileURLToPath } from "node:url";
 import type { BuildProfile } from "./boards.ts";
 import { WasmqttError } from "./status.ts";
 
-/** The module builds: `build/<profile>.wasm`. */
+/** A board profile: the capacities a module is built with. */
 export type Profile = BuildProfile;
 /** Every profile `scripts/build.mjs` builds. */
 export const PROFILES: readonly Profile[] = ["desktop", "esp32", "nodemcu"];
+
+/** A module kind: the client core alone, or the core with the telemetry firmware. */
+export type ModuleKind = "client" | "telemetry";
+/** Every kind `scripts/build.mjs` builds. */
+export const MODULE_KINDS: readonly ModuleKind[] = ["client", "telemetry"];
 
 /** The exports of boards/ABI.md. Pointers and lengths are byte offsets into `memory`. */
 export interface ModuleExports {
@@ -53,7 +61,7 @@ type ExportName = Exclude<keyof ModuleExports, "memory">;
 
 /**
  * The telemetry firmware's exports (boards/ABI.md, "The telemetry firmware"): present in
- * every profile built with `assembly/firmware/`, used by the board simulator.
+ * the telemetry modules (`build/telemetry-<profile>.wasm`), used by the board simulator.
  */
 export interface FirmwareExports {
   boardConfigure(adcBits: number, referenceMv: number, dividerPermille: number, tmp36Channel: number, moistureChannel: number, dryRaw: number, wetRaw: number, ledGpio: number, relayGpio: number, outputFlags: number): number;
@@ -123,7 +131,7 @@ export interface ModuleHost {
   onPacket(direction: number, header: number, packetId: number, remainingLength: number): void;
   /** Entropy for backoff jitter: a u32. */
   random(): number;
-  /** Firmware only; 0 when absent. */
+  /** Telemetry modules only; 0 when absent. */
   adcRead?(channel: number): number;
   gpioWrite?(pin: number, level: number): void;
 }
@@ -261,31 +269,40 @@ export function packageRoot(): string {
   }
 }
 
-/** The path of a profile's module: `<package root>/build/<profile>.wasm`. */
-export function wasmPath(profile: Profile): string {
-  return join(packageRoot(), "build", `${profile}.wasm`);
+/** A module's file name: `<kind>-<profile>.wasm`. */
+export function wasmName(profile: Profile, kind: ModuleKind = "client"): string {
+  return `${kind}-${profile}.wasm`;
+}
+
+/** The path of a module: `<package root>/build/<kind>-<profile>.wasm`. */
+export function wasmPath(profile: Profile, kind: ModuleKind = "client"): string {
+  return join(packageRoot(), "build", wasmName(profile, kind));
 }
 
 /**
- * Compiles a profile's module once per process. Rejects with a WasmqttError
- * `INVALID_ARGUMENT` for an unknown profile, `MODULE_LOAD_FAILED` when the file is
- * missing or does not compile.
+ * Compiles a module once per process. Rejects with a WasmqttError `INVALID_ARGUMENT`
+ * for an unknown profile or kind, `MODULE_LOAD_FAILED` when the file is missing or does
+ * not compile.
  */
-export function loadModule(profile: Profile): Promise<WebAssembly.Module> {
+export function loadModule(profile: Profile, kind: ModuleKind = "client"): Promise<WebAssembly.Module> {
   if (!PROFILES.includes(profile)) {
     return Promise.reject(new WasmqttError("INVALID_ARGUMENT", `profile "${String(profile)}" is not one of ${PROFILES.join(", ")}`));
   }
-  let module = compiled.get(profile);
+  if (!MODULE_KINDS.includes(kind)) {
+    return Promise.reject(new WasmqttError("INVALID_ARGUMENT", `module kind "${String(kind)}" is not one of ${MODULE_KINDS.join(", ")}`));
+  }
+  const name = wasmName(profile, kind);
+  let module = compiled.get(name);
   if (module === undefined) {
-    module = compileFile(profile);
-    compiled.set(profile, module);
-    module.catch(() => compiled.delete(profile));
+    module = compileFile(profile, kind);
+    compiled.set(name, module);
+    module.catch(() => compiled.delete(name));
   }
   return module;
 }
 
-async function compileFile(profile: Profile): Promise<WebAssembly.Module> {
-  const file = wasmPath(profile);
+async function compileFile(profile: Profile, kind: ModuleKind): Promise<WebAssembly.Module> {
+  const file = wasmPath(profile, kind);
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -310,29 +327,32 @@ export class ModuleInstance {
   /** The exports; calling one from inside an import throws instead of corrupting the module's state. */
   readonly exports: ModuleExports;
   readonly profile: Profile;
+  readonly kind: ModuleKind;
   private readonly memory: WebAssembly.Memory;
   private view: Uint8Array;
   private running: string | undefined;
   private readonly stagingPtr: number;
   /** Size of the staging buffer in bytes. */
   readonly stagingCapacity: number;
-  /** The telemetry firmware's exports, guarded like `exports`; undefined when the build has none. */
+  /** The telemetry firmware's exports, guarded like `exports`; undefined in a client module. */
   readonly firmware: FirmwareExports | undefined;
 
-  private constructor(profile: Profile, instance: WebAssembly.Instance) {
+  private constructor(profile: Profile, kind: ModuleKind, instance: WebAssembly.Instance) {
     this.profile = profile;
+    this.kind = kind;
     const raw = instance.exports as Record<string, unknown>;
-    const missing = EXPORT_NAMES.filter((name) => typeof raw[name] !== "function");
-    if (!(raw.memory instanceof WebAssembly.Memory)) missing.unshift("memory" as ExportName);
+    const required: readonly string[] = kind === "telemetry" ? [...EXPORT_NAMES, ...FIRMWARE_EXPORT_NAMES] : EXPORT_NAMES;
+    const missing = required.filter((name) => typeof raw[name] !== "function");
+    if (!(raw.memory instanceof WebAssembly.Memory)) missing.unshift("memory");
     if (missing.length > 0) {
-      throw new WasmqttError("MODULE_LOAD_FAILED", `build/${profile}.wasm lacks the export(s) ${missing.join(", ")} of boards/ABI.md (rebuild it)`);
+      throw new WasmqttError("MODULE_LOAD_FAILED", `build/${wasmName(profile, kind)} lacks the export(s) ${missing.join(", ")} of boards/ABI.md (rebuild it)`);
     }
     this.memory = raw.memory as WebAssembly.Memory;
     this.view = new Uint8Array(this.memory.buffer);
     const guarded = { memory: this.memory } as Record<string, unknown>;
     for (const name of EXPORT_NAMES) guarded[name] = this.guard(name, raw[name] as (...args: number[]) => number);
     this.exports = guarded as unknown as ModuleExports;
-    this.firmware = FIRMWARE_EXPORT_NAMES.every((name) => typeof raw[name] === "function")
+    this.firmware = kind === "telemetry"
       ? (Object.fromEntries(FIRMWARE_EXPORT_NAMES.map((name) => [name, this.guard(name, raw[name] as (...args: number[]) => number)])) as unknown as FirmwareExports)
       : undefined;
     this.exports.init();
@@ -340,9 +360,9 @@ export class ModuleInstance {
     this.stagingCapacity = this.exports.stagingCapacity();
   }
 
-  /** Instantiates a profile's module (compiled once per process) with `host` behind its imports, and calls `init()`. */
-  static async create(profile: Profile, host: ModuleHost): Promise<ModuleInstance> {
-    const module = await loadModule(profile);
+  /** Instantiates a module (compiled once per process) with `host` behind its imports, and calls `init()`. */
+  static async create(profile: Profile, host: ModuleHost, kind: ModuleKind = "client"): Promise<ModuleInstance> {
+    const module = await loadModule(profile, kind);
     let self: ModuleInstance | undefined;
     const memory = (): ModuleInstance => {
       if (self === undefined) throw new Error("wasmqtt: an import ran before the module was set up");
@@ -364,7 +384,7 @@ export class ModuleInstance {
       },
     };
     const instance = await WebAssembly.instantiate(module, imports);
-    self = new ModuleInstance(profile, instance);
+    self = new ModuleInstance(profile, kind, instance);
     return self;
   }
 
@@ -435,7 +455,7 @@ export class ModuleInstance {
     return decodeStats(new Uint32Array(this.memory.buffer.slice(ptr, ptr + STATS_FIELDS * 4)));
   }
 
-  /** The telemetry firmware's stats block, named; undefined when the build has no firmware. */
+  /** The telemetry firmware's stats block, named; undefined in a client module. */
   appStats(): AppStats | undefined {
     if (this.firmware === undefined) return undefined;
     const ptr = this.firmware.appStatsBuffer();

@@ -1,21 +1,32 @@
 /**
- * Builds wasmqtt: the module for each board profile (build/<profile>.wasm), the host
- * bundle and its type declarations (dist/), and build/sizes.json with every profile's
+ * Builds wasmqtt: for each board profile the two module kinds — the client module
+ * (build/client-<profile>.wasm: the MQTT client core alone) and the telemetry firmware
+ * module (build/telemetry-<profile>.wasm: the core plus assembly/firmware/) —, the host
+ * bundle and its type declarations (dist/), and build/sizes.json with every module's
  * .wasm size, static data end and region capacities, printed as a table.
  *
- * Usage: node scripts/build.mjs [--profile desktop|esp32|nodemcu] [--quiet]
- * --quiet prints errors only. Exits 1 on any error.
+ * Usage: node scripts/build.mjs [--profile desktop|esp32|nodemcu] [--quiet] [--if-changed]
+ * --quiet prints errors only. --if-changed builds only when a source changed since the
+ * last full build (a hash of every input, kept in build/inputs.sha256) and then says so;
+ * otherwise it prints nothing. Exits 1 on any error.
  */
 import asc from "assemblyscript/asc";
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const PROFILES = ["desktop", "esp32", "nodemcu"];
+/** Each module kind and its entry file (compiled after the profile file). */
+const KINDS = { client: "assembly/index.ts", telemetry: "assembly/firmware/index.ts" };
 const SIZES_FILE = "build/sizes.json";
+const INPUTS_FILE = "build/inputs.sha256";
+/** What a build reads: a change to any of these makes --if-changed build. */
+const INPUTS = ["assembly", "host", "boards", "scripts/build.mjs", "asconfig.json", "package.json", "tsconfig.build.json", "tsconfig.json"];
 const STATS_FIELDS = 30;
 /** Stats block index of each region capacity (boards/ABI.md, "Stats block"). */
 const CAPACITY_FIELDS = {
@@ -39,18 +50,54 @@ const say = quiet ? () => {} : (text) => console.log(text);
 
 try {
   const { values: flags } = parseArgs({
-    options: { quiet: { type: "boolean" }, profile: { type: "string" } },
+    options: { quiet: { type: "boolean" }, profile: { type: "string" }, "if-changed": { type: "boolean" } },
   });
   const profiles = selectProfiles(flags.profile);
-  await Promise.all(profiles.map(compileProfile));
+  const inputs = await hashInputs();
+  if (flags["if-changed"]) {
+    const previous = existsSync(INPUTS_FILE) ? (await readFile(INPUTS_FILE, "utf8")).trim() : "";
+    if (previous === inputs && profiles.every(isBuilt)) process.exit(0);
+    console.log(previous === "" ? "wasmqtt: first build (modules and host bundle)…" : "wasmqtt: sources changed since the last build, rebuilding…");
+  }
+  const modules = profiles.flatMap((profile) => Object.keys(KINDS).map((kind) => ({ kind, profile })));
+  await Promise.all(modules.map(compileModule));
   await buildHost();
   const sizes = {};
-  for (const profile of profiles) sizes[profile] = await measure(profile);
+  for (const module of modules) sizes[moduleName(module)] = await measure(module);
   await writeSizes(sizes);
+  if (profiles.length === PROFILES.length) await writeFile(INPUTS_FILE, `${inputs}\n`);
   say(formatTable(sizes));
 } catch (error) {
   console.error(`build failed: ${error.message}`);
   process.exit(1);
+}
+
+/** `<kind>-<profile>`: the module's file name without .wasm, and its asconfig target. */
+function moduleName({ kind, profile }) {
+  return `${kind}-${profile}`;
+}
+
+/** True when every output of a profile exists. */
+function isBuilt(profile) {
+  const outputs = Object.keys(KINDS).map((kind) => `build/${moduleName({ kind, profile })}.wasm`);
+  return [...outputs, ...HOST_ENTRIES.map((entry) => entry.outfile)].every((file) => existsSync(file));
+}
+
+/** A SHA-256 over the path and content of every input file, in name order. */
+async function hashInputs() {
+  const hash = createHash("sha256");
+  const files = (await Promise.all(INPUTS.map(listFiles))).flat().sort();
+  for (const file of files) hash.update(`${file}\0`).update(await readFile(file)).update("\0");
+  return hash.digest("hex");
+}
+
+/** The files under a path (the path itself when it is a file); none when it is absent. */
+async function listFiles(path) {
+  if (!existsSync(path)) return [];
+  const entries = await readdir(path, { withFileTypes: true }).catch(() => null);
+  if (entries === null) return [path];
+  const nested = await Promise.all(entries.map((entry) => listFiles(join(path, entry.name))));
+  return nested.flat();
 }
 
 /** The profiles to build: all of them, or the one named by --profile. */
@@ -60,12 +107,13 @@ function selectProfiles(name) {
   return [name];
 }
 
-/** Compiles build/<profile>.wasm; the profile file goes first so its @global constants exist. */
-async function compileProfile(profile) {
-  const argv = [`assembly/profiles/${profile}.ts`, "--config", "asconfig.json", "--target", profile];
+/** Compiles build/<kind>-<profile>.wasm; the profile file goes first so its @global constants exist. */
+async function compileModule(module) {
+  const name = moduleName(module);
+  const argv = [`assembly/profiles/${module.profile}.ts`, KINDS[module.kind], "--config", "asconfig.json", "--target", name];
   const { error, stderr } = await asc.main(argv);
   const messages = stderr.toString().trim();
-  if (error) throw new Error(`${profile}.wasm: ${error.message}\n${messages}`);
+  if (error) throw new Error(`${name}.wasm: ${error.message}\n${messages}`);
   if (messages) say(messages);
 }
 
@@ -106,8 +154,8 @@ function typeDeclarations() {
  * then staticDataEnd(), and after init() the capacities in the stats block (once the
  * module exports init and statsBuffer).
  */
-async function measure(profile) {
-  const bytes = await readFile(`build/${profile}.wasm`);
+async function measure(target) {
+  const bytes = await readFile(`build/${moduleName(target)}.wasm`);
   const module = await WebAssembly.compile(bytes);
   const { exports } = await WebAssembly.instantiate(module, noOpImports(module));
   const figures = { wasmBytes: bytes.length, staticDataEnd: exports.staticDataEnd() >>> 0 };

@@ -7,7 +7,7 @@
 import { OK, INVALID_ARGUMENT, INVALID_QOS, OUTBOX_FULL } from "../status";
 import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start, stop } from "../client";
 import { subscribe } from "../requests";
-import { adcRead, gpioWrite } from "../host";
+import { adcRead, gpioWrite } from "./board";
 import { adcMicrovolts, tmp36CentiCelsius, moisturePercent } from "./sensors";
 import { writeAscii, writeBytes, writeBool, writeCenti, writeUint } from "./json";
 import { command, parseCommand, COMMAND_INTERVAL, COMMAND_READ, COMMAND_RELAY, COMMAND_LED, MAX_INTERVAL_SEC } from "./commands";
@@ -179,8 +179,13 @@ export function appTick(now: u32): u32 {
   return interval - since;
 }
 
+/** The app's message handler (registered by the firmware module's init): applies what arrives on devices/<id>/cmd. */
+export function receiveMessage(topicPtr: usize, topicLen: u32, payloadPtr: usize, payloadLen: u32, flags: u32): void {
+  if (isCommandTopic(topicPtr, topicLen)) receiveCommand(payloadPtr, payloadLen);
+}
+
 /** True when a message on this topic is for the app (devices/<id>/cmd). */
-export function isCommandTopic(topicPtr: usize, topicLen: u32): bool {
+function isCommandTopic(topicPtr: usize, topicLen: u32): bool {
   if (telemetry.deviceIdLen == 0) return false;
   let len = <u32>(writeTopic(SCRATCH_TOPIC, "/cmd") - SCRATCH_TOPIC);
   return len == topicLen && memory.compare(SCRATCH_TOPIC, topicPtr, len) == 0;
@@ -211,8 +216,8 @@ export function resetTelemetry(): void {
   memory.fill(changetype<usize>(telemetry), 0, offsetof<Telemetry>());
 }
 
-/** The app stats block. */
-export function appStats(): usize {
+/** The app stats block (layout in boards/ABI.md): its address. */
+export function appStatsBuffer(): usize {
   return changetype<usize>(telemetry);
 }
 

@@ -19,7 +19,7 @@ import type { Board, OutputPin, SensorKind } from "../boards.ts";
 import { statusError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import { type LinkHandlers, ModuleLink } from "../link.ts";
-import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleStats, type Profile } from "../module.ts";
+import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleStats, type Profile, wasmName } from "../module.ts";
 import { Status, WasmqttError, statusName } from "../status.ts";
 import type { Transport } from "../transport.ts";
 import { AdcModel, type SensorInputs } from "./adc.ts";
@@ -165,6 +165,7 @@ export class SimDevice {
     const extra = options.handlers;
     device.link = await ModuleLink.create({
       profile: options.board.profile,
+      kind: "telemetry",
       transport: transportNaming(device.network, device.id),
       clock: timersNaming(options.clock, device.id),
       imports: {
@@ -357,7 +358,7 @@ export class SimDevice {
   }
 
   private noFirmware(): WasmqttError {
-    return new WasmqttError("MODULE_LOAD_FAILED", `build/${this.board.profile}.wasm has no telemetry firmware exports (rebuild it: npm run build)`);
+    return new WasmqttError("MODULE_LOAD_FAILED", `build/${wasmName(this.board.profile, "telemetry")} has no telemetry firmware exports (rebuild it: npm run build)`);
   }
 }
 

@@ -17,7 +17,7 @@ const INTERVAL_SEC = 10;
 
 /** A bench running the firmware as device `id`, CONNECT sent (not yet accepted). */
 function device(id = "d1", deadbandCenti = 0, deadbandPercent = 0, telemetryQos = 1): ModuleBench {
-  const bench = new ModuleBench("nodemcu");
+  const bench = new ModuleBench("nodemcu", 0, "telemetry");
   const b = NODEMCU;
   assert.equal(bench.exports.boardConfigure(b.bits, b.referenceMv, b.dividerPermille, b.tmp36, b.moisture, b.dryRaw, b.wetRaw, b.led, b.relay, b.flags), Status.OK);
   bench.adc.set(b.tmp36, 240); // 750.7 mV at A0: 25.07 °C
@@ -151,7 +151,7 @@ describe("telemetry firmware", () => {
     const bench = device("q2", 0, 0, 2);
     accept(bench);
     assert.deepEqual(publishes(bench, "/telemetry").map((p) => parsePublish(p).qos), [2]);
-    const other = new ModuleBench("nodemcu");
+    const other = new ModuleBench("nodemcu", 0, "telemetry");
     const b = NODEMCU;
     other.exports.boardConfigure(b.bits, b.referenceMv, b.dividerPermille, b.tmp36, b.moisture, b.dryRaw, b.wetRaw, b.led, b.relay, b.flags);
     other.stage(new TextEncoder().encode("q3"));

@@ -79,12 +79,14 @@ export class ModuleBench {
   readonly gpio = new Map<number, number>();
   private splitter = new PacketSplitter();
 
-  constructor(profile = "desktop", startAt = 0) {
+  /** A fresh instance of `build/<kind>-<profile>.wasm` whose clock starts at `startAt`. */
+  constructor(profile = "desktop", startAt = 0, kind: "client" | "telemetry" = "client") {
     this.now = startAt >>> 0;
-    let module = modules.get(profile);
+    const file = `${kind}-${profile}.wasm`;
+    let module = modules.get(file);
     if (module === undefined) {
-      module = new WebAssembly.Module(readFileSync(`${root}build/${profile}.wasm`));
-      modules.set(profile, module);
+      module = new WebAssembly.Module(readFileSync(`${root}build/${file}`));
+      modules.set(file, module);
     }
     const memoryBytes = (ptr: number, len: number): Uint8Array => new Uint8Array(this.exports.memory.buffer, ptr, len).slice();
     const host = {
