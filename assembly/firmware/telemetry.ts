@@ -293,23 +293,37 @@ function takeReading(now: u32): void {
   publishReading(now);
 }
 
+/**
+ * The reading's JSON (boards/ABI.md, "The telemetry firmware"): each `%` stands for the
+ * next field in order. One literal rather than one per key: every string literal is
+ * static data with a header of its own.
+ */
+const READING_FORMAT = "{\"seq\":%,\"temperature_c\":%,\"moisture_pct\":%,\"relay\":%,\"led\":%,\"uptime_s\":%}";
+const FIELD_MARK: u32 = 0x25; // '%'
+
+/** Writes field `index` of READING_FORMAT. */
+function writeReadingField(at: usize, index: u32): usize {
+  switch (index) {
+    case 0: return writeUint(at, telemetry.sequence + 1);
+    case 1: return writeCenti(at, telemetry.temperatureCenti);
+    case 2: return writeUint(at, telemetry.moisturePercent);
+    case 3: return writeBool(at, telemetry.relay != 0);
+    case 4: return writeBool(at, telemetry.led != 0);
+    default: return writeUint(at, telemetry.uptimeSec);
+  }
+}
+
 /** Publishes the current reading as JSON; a full outbox refuses it (counted, sequence unchanged). */
 function publishReading(now: u32): void {
   let topicLen = <u32>(writeTopic(STAGING_BASE, "/telemetry") - STAGING_BASE);
   let start = STAGING_BASE + topicLen;
-  let at = writeAscii(start, "{\"seq\":");
-  at = writeUint(at, telemetry.sequence + 1);
-  at = writeAscii(at, ",\"temperature_c\":");
-  at = writeCenti(at, telemetry.temperatureCenti);
-  at = writeAscii(at, ",\"moisture_pct\":");
-  at = writeUint(at, telemetry.moisturePercent);
-  at = writeAscii(at, ",\"relay\":");
-  at = writeBool(at, telemetry.relay != 0);
-  at = writeAscii(at, ",\"led\":");
-  at = writeBool(at, telemetry.led != 0);
-  at = writeAscii(at, ",\"uptime_s\":");
-  at = writeUint(at, telemetry.uptimeSec);
-  at = writeAscii(at, "}");
+  let at = start;
+  let field: u32 = 0;
+  for (let i = 0; i < READING_FORMAT.length; i++) {
+    let c = <u32>READING_FORMAT.charCodeAt(i);
+    if (c == FIELD_MARK) at = writeReadingField(at, field++);
+    else store<u8>(at++, <u8>c);
+  }
   let status = publish(topicLen, <u32>(at - start), telemetry.telemetryQos, false, now);
   if (status < 0) {
     if (status == OUTBOX_FULL) telemetry.rejected++;
