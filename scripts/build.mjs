@@ -64,8 +64,9 @@ try {
   await buildHost();
   const sizes = {};
   for (const module of modules) sizes[moduleName(module)] = await measure(module);
-  await writeSizes(sizes);
-  if (profiles.length === PROFILES.length) await writeFile(INPUTS_FILE, `${inputs}\n`);
+  const complete = profiles.length === PROFILES.length;
+  await writeSizes(sizes, complete);
+  if (complete) await writeFile(INPUTS_FILE, `${inputs}\n`);
   say(formatTable(sizes));
 } catch (error) {
   console.error(`build failed: ${error.message}`);
@@ -176,13 +177,13 @@ function noOpImports(module) {
   return imports;
 }
 
-/** Merges into build/sizes.json so a single-profile build keeps the others' figures. */
-async function writeSizes(sizes) {
-  const previous = existsSync(SIZES_FILE) ? JSON.parse(await readFile(SIZES_FILE, "utf8")) : {};
+/** Writes build/sizes.json: a full build replaces it, a single-profile build merges into it. */
+async function writeSizes(sizes, complete) {
+  const previous = !complete && existsSync(SIZES_FILE) ? JSON.parse(await readFile(SIZES_FILE, "utf8")) : {};
   await writeFile(SIZES_FILE, `${JSON.stringify({ ...previous, ...sizes }, null, 2)}\n`);
 }
 
-/** A figure-per-row, profile-per-column table. */
+/** A figure-per-row, module-per-column table. */
 function formatTable(sizes) {
   const profiles = Object.keys(sizes);
   const names = [...new Set(profiles.flatMap((profile) => Object.keys(sizes[profile])))];
