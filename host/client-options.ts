@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "./clock.ts";
-import { argumentError, checkBoolean, checkMqttString, qosError, show, unknownOptionError } from "./errors.ts";
+import { argumentError, checkBoolean, checkKnownOptions, checkMqttString, qosError, show } from "./errors.ts";
 import type { Profile } from "./module.ts";
 import { TcpTransport, type Transport } from "./transport.ts";
 
@@ -112,7 +112,7 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw argumentError(`options must be an object (got ${show(options)})`);
   }
-  checkKnown(options, OPTION_NAMES);
+  checkKnownOptions(options, OPTION_NAMES);
   const target = options.transport === undefined ? parseUrl(url) : undefined;
   const clientId = options.clientId ?? `wasmqtt-${randomBytes(6).toString("hex")}`;
   checkMqttString(clientId, "clientId");
@@ -153,19 +153,12 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
   };
 }
 
-/** Refuses a key of `object` that is not in `known`, naming the closest known one. */
-function checkKnown(object: object, known: readonly string[], where = ""): void {
-  for (const name of Object.keys(object)) {
-    if (!known.includes(name)) throw unknownOptionError(name, known, where);
-  }
-}
-
 /** The will, checked: fields, types, strings (QoS and the topic's rules are the module's to check). */
 function checkWill(will: Will): Will {
   if (will === null || typeof will !== "object" || Array.isArray(will)) {
     throw argumentError(`will must be { topic, payload, qos?, retain? } (got ${show(will)})`);
   }
-  checkKnown(will, WILL_FIELDS, "will.");
+  checkKnownOptions(will, WILL_FIELDS, "will.");
   checkMqttString(will.topic, "will topic");
   if (typeof will.payload !== "string" && !(will.payload instanceof Uint8Array)) {
     throw argumentError(`will payload must be a string or a Uint8Array (got ${show(will.payload)})`);
@@ -191,7 +184,7 @@ function reconnectOption(options: ClientOptions): Required<ReconnectOptions> | f
   if (reconnect === null || typeof reconnect !== "object" || Array.isArray(reconnect)) {
     throw argumentError(`reconnect must be true, false or { minDelayMs?, maxDelayMs? } (got ${show(reconnect)})`);
   }
-  checkKnown(reconnect, RECONNECT_FIELDS, "reconnect.");
+  checkKnownOptions(reconnect, RECONNECT_FIELDS, "reconnect.");
   return {
     minDelayMs: delayOption(reconnect.minDelayMs ?? DEFAULT_RECONNECT.minDelayMs, "reconnect.minDelayMs"),
     maxDelayMs: delayOption(reconnect.maxDelayMs ?? Math.max(DEFAULT_RECONNECT.maxDelayMs, reconnect.minDelayMs ?? 0), "reconnect.maxDelayMs"),

@@ -23,7 +23,8 @@ import { EventEmitter } from "node:events";
 import type { Clock } from "./clock.ts";
 import { type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, resolveOptions } from "./client-options.ts";
 import {
-  argumentError, checkBoolean, checkMqttString, checkOptionsObject, filterError, qosError, show, statusError, topicError,
+  argumentError, checkBoolean, checkKnownOptions, checkMqttString, checkOptionsObject, filterError, qosError, show, statusError,
+  topicError,
 } from "./errors.ts";
 import { ModuleLink } from "./link.ts";
 import {
@@ -107,6 +108,10 @@ interface PendingSubscribe extends Waiter<Granted[]> {
   granted: (QoS | 128 | undefined)[];
   received: number;
 }
+
+const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain"];
+const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions)[] = ["qos"];
+const SUBSCRIPTION_FIELDS: readonly (keyof SubscriptionRequest)[] = ["topic", "qos"];
 
 /** An event waiting to be emitted. */
 type Emission = { [K in keyof ClientEvents]: { name: K; args: ClientEvents[K] } }[keyof ClientEvents];
@@ -215,7 +220,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
    *
    * Rejects with a {@link WasmqttError}: INVALID_TOPIC (empty, wildcard, too long),
    * INVALID_QOS, INVALID_ARGUMENT (not a string / bytes, a lone surrogate in the topic,
-   * options not an object, retain not a boolean), PACKET_TOO_LARGE (does not fit
+   * options not an object or with an unknown key, retain not a boolean), PACKET_TOO_LARGE (does not fit
    * the profile's staging buffer, transmit buffer or outbox), OUTBOX_FULL (nothing queued;
    * earlier publishes must complete first), NO_PACKET_ID, CLIENT_STOPPED (after `end()` or
    * a final close, also for publishes still in flight).
@@ -227,6 +232,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
       throw argumentError(`payload must be a string or a Uint8Array (got ${show(payload)})`);
     }
     checkOptionsObject(options, "publish options");
+    checkKnownOptions(options, PUBLISH_OPTIONS);
     checkBoolean(options.retain, "retain");
     const qos = options.qos ?? 0;
     if (!Number.isInteger(qos) || qos < 0 || qos > 0xff) throw qosError(qos);
@@ -263,7 +269,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
    *
    * Rejects with a {@link WasmqttError}: INVALID_FILTER (naming the filter), INVALID_QOS,
    * INVALID_ARGUMENT (no filter, a filter twice, more than the subscription table holds,
-   * a lone surrogate in a filter, options not an object),
+   * a lone surrogate in a filter, options not an object or with an unknown key),
    * INVALID_STATE (a filter still awaits an earlier SUBACK/UNSUBACK), SUBSCRIPTIONS_FULL,
    * PACKET_TOO_LARGE, NO_PACKET_ID, CLIENT_STOPPED.
    */
@@ -273,6 +279,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
   ): Promise<Granted[]> {
     const module = this.usable("subscribe");
     checkOptionsObject(options, "subscribe options");
+    checkKnownOptions(options, SUBSCRIBE_OPTIONS);
     const defaultQos = options.qos ?? 0;
     const list = typeof topics === "string" ? [topics] : Array.isArray(topics) ? topics : undefined;
     if (list === undefined) throw argumentError(`subscribe takes a topic filter or an array of them (got ${show(topics)})`);
@@ -284,6 +291,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
         throw argumentError(`a subscription must be a topic filter or { topic, qos } (got ${show(request)})`);
       }
       checkMqttString(request.topic, "topic filter");
+      if (typeof entry !== "string") checkKnownOptions(entry, SUBSCRIPTION_FIELDS);
       const level = request.qos ?? defaultQos;
       if (!Number.isInteger(level) || level < 0 || level > 0xff) throw qosError(level, "qos", `topic filter ${show(request.topic)}`);
       filters.push(request.topic);

@@ -43,6 +43,13 @@ export function unknownOptionError(name: string, known: readonly string[], where
   return argumentError(`unknown option \`${where}${name}\`; ${hint}`);
 }
 
+/** Throws {@link unknownOptionError} for the first key of `object` that is not in `known`. */
+export function checkKnownOptions(object: object, known: readonly string[], where = ""): void {
+  for (const name of Object.keys(object)) {
+    if (!known.includes(name)) throw unknownOptionError(name, known, where);
+  }
+}
+
 /** Levenshtein distance: insertions, deletions and substitutions turning `a` into `b`. */
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);

@@ -47,6 +47,14 @@ test("an unknown option is refused, naming it and the closest known option", asy
   }
 });
 
+test("an unknown option of publish or subscribe is refused too, not silently ignored", async (t) => {
+  const client = await offlineClient(t);
+  assertInvalid(await refusal(() => client.publish("a/b", "x", { QoS: 1 } as never), "publish QoS"), /unknown option `QoS`; did you mean `qos`\?/);
+  assertInvalid(await refusal(() => client.publish("a/b", "x", { dup: true } as never), "publish dup"), /unknown option `dup`; known options: `qos`, `retain`/);
+  assertInvalid(await refusal(() => client.subscribe("a/b", { Qos: 1 } as never), "subscribe Qos"), /unknown option `Qos`; did you mean `qos`\?/);
+  assertInvalid(await refusal(() => client.subscribe([{ topic: "a/b", qoss: 1 } as never]), "subscription qoss"), /unknown option `qoss`; did you mean `qos`\?/);
+});
+
 test("reconnect and reconnectPeriod together are refused, naming both", async () => {
   const error = await rejection(connect(NOWHERE, { reconnect: false, reconnectPeriod: 1000 }), "connect()");
   assertInvalid(error, /reconnect and reconnectPeriod are both given/);
