@@ -81,6 +81,7 @@ export function loneSurrogateIndex(text: string): number {
  */
 export function checkMqttString(value: unknown, field: string): asserts value is string {
   if (typeof value !== "string") throw argumentError(`${field} must be a string (got ${show(value)})`);
+  if ((value as string & { isWellFormed(): boolean }).isWellFormed()) return; // ES2024, in Node 20
   const index = loneSurrogateIndex(value);
   if (index >= 0) {
     throw argumentError(`${field} contains a lone surrogate at index ${index}; MQTT strings are UTF-8 (MQTT 3.1.1 §1.5.3)`);
