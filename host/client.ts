@@ -220,8 +220,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
    *
    * Rejects with a {@link WasmqttError}: INVALID_TOPIC (empty, wildcard, too long),
    * INVALID_QOS, INVALID_ARGUMENT (not a string / bytes, a lone surrogate in the topic,
-   * options not an object or with an unknown key, retain not a boolean), PACKET_TOO_LARGE (does not fit
-   * the profile's staging buffer, transmit buffer or outbox), OUTBOX_FULL (nothing queued;
+   * options not an object or with an unknown key, retain not a boolean), PACKET_TOO_LARGE
+   * (does not fit the profile's staging buffer, transmit buffer or outbox), OUTBOX_FULL (nothing queued;
    * earlier publishes must complete first), NO_PACKET_ID, CLIENT_STOPPED (after `end()` or
    * a final close, also for publishes still in flight).
    */

@@ -80,7 +80,7 @@ test("options of the wrong type are INVALID_ARGUMENT naming the option", async (
   ] as [Record<string, unknown>, RegExp][]) {
     assertInvalid(await rejection(connect(NOWHERE, options as ClientOptions), `connect(${JSON.stringify(options)})`), message);
   }
-  const client = await offlineClient(t);
+  const client = await offlineClient(t, { reconnect: true, retryFirstConnect: false, clean: true }); // the right types pass
   assertInvalid(await refusal(() => client.publish("a/b", "x", { retain: "yes" as unknown as boolean }), "publish retain"), /^retain must be true or false \(got "yes"\)/);
   const qos = await refusal(() => client.publish("a/b", "x", { qos: "1" as unknown as 1 }), "publish qos");
   assert.equal(qos.code, "INVALID_QOS", `${qos.code}: ${qos.message}`);
