@@ -29,7 +29,7 @@ export function argumentError(message: string): WasmqttError {
  *
  * @example unknownOptionError("clientID", ["clientId", "clean"]) // …unknown option `clientID`; did you mean `clientId`?
  */
-export function unknownOptionError(name: string, known: readonly string[], where = ""): WasmqttError {
+function unknownOptionError(name: string, known: readonly string[], where = ""): WasmqttError {
   const lower = name.toLowerCase();
   let best = known.find((candidate) => candidate.toLowerCase() === lower);
   if (best === undefined) {
@@ -64,7 +64,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The index of the first UTF-16 code unit of `text` that is half a surrogate pair, or -1. */
-export function loneSurrogateIndex(text: string): number {
+function loneSurrogateIndex(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
     if (unit < 0xd800 || unit > 0xdfff) continue;
