@@ -28,8 +28,11 @@ export function subscribe(count: u32, now: u32): i32 {
 
 /**
  * Records an UNSUBSCRIBE of the `count` entries in staging, each `[u16 length][filter]`,
- * and sends it when connected. Returns the packet id (> 0; an UNSUBACK event follows)
- * or the statuses of subscribe() but INVALID_QOS.
+ * and sends it when connected. A filter the table does not hold takes a free slot; when
+ * none is left it is left out (this client holds no subscription to it), and when every
+ * filter is left out the UNSUBACK event comes at once, with no packet sent. Returns the
+ * packet id (> 0; an UNSUBACK event follows) or the statuses of subscribe() but
+ * INVALID_QOS and SUBSCRIPTIONS_FULL.
  */
 export function unsubscribe(count: u32, now: u32): i32 {
   return request(count, false, now);
@@ -48,12 +51,15 @@ function request(count: u32, subscribing: bool, now: u32): i32 {
   if (packetId == 0) return NO_PACKET_ID;
   let pending = subscribing ? SUBSCRIPTION_PENDING : UNSUBSCRIBE_PENDING;
   let entry = STAGING_BASE;
+  let recorded: u32 = 0;
   for (let index: u32 = 0; index < count; index++) {
     let len = <u32>load<u16>(entry);
     let qos = subscribing ? <u32>load<u8>(entry + 2 + len) : 0;
-    subscriptions.put(entry + 2, len, qos, packetId, index, pending);
+    // only an unsubscribe of a filter the table lacks can find no slot (checkRequest)
+    if (subscriptions.put(entry + 2, len, qos, packetId, recorded, pending) >= 0) recorded++;
     entry += entrySize(len, subscribing);
   }
+  if (recorded == 0) onEvent(EVENT_UNSUBACK, OK, packetId);
   sendQueued(now);
   return <i32>packetId;
 }
@@ -75,7 +81,8 @@ function checkRequest(count: u32, subscribing: bool): i32 {
     if (subscribing && load<u8>(filter + len) > 2) return INVALID_QOS;
     if (repeatsEarlierEntry(filter, len, index, subscribing)) return INVALID_ARGUMENT;
     let slot = subscriptions.find(filter, len);
-    if (slot < 0) newSlots++;
+    // an unsubscribed filter the table lacks needs no slot: request() leaves it out when none is free
+    if (slot < 0) newSlots += subscribing ? 1 : 0;
     else if (subscriptions.state(<u32>slot) != SUBSCRIPTION_ACTIVE) return INVALID_STATE;
     remainingLength += size;
     entry += size;

@@ -1,7 +1,8 @@
 /**
  * The options of {@link connect} / {@link createClient}: their types, their defaults, and
  * {@link resolveOptions}, which checks what a user passed (a clear INVALID_ARGUMENT /
- * INVALID_QOS message naming the option) and fills in the rest.
+ * INVALID_QOS message naming the option; an unknown option is refused, naming the
+ * closest known one) and fills in the rest.
  *
  * @example
  * const settings = resolveOptions("mqtt://user:pw@127.0.0.1:1883", { keepalive: 30 });
@@ -9,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "./clock.ts";
-import { argumentError, qosError, show } from "./errors.ts";
+import { argumentError, checkBoolean, checkKnownOptions, checkMqttString, qosError, show } from "./errors.ts";
 import type { Profile } from "./module.ts";
 import { TcpTransport, type Transport } from "./transport.ts";
 
@@ -32,7 +33,11 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
 }
 
-/** Options of {@link connect} and {@link createClient}. */
+/**
+ * Options of {@link connect} and {@link createClient}. Where MQTT.js has an option of the
+ * same meaning, it has the same name; an unknown option is refused, naming the closest
+ * known one.
+ */
 export interface ClientOptions {
   /** Default: `wasmqtt-` and 12 random hex digits. */
   clientId?: string;
@@ -45,17 +50,37 @@ export interface ClientOptions {
   /** Default: the URL's password, if any. Needs a username (MQTT 3.1.1 §3.1.2.9). */
   password?: string | Uint8Array;
   will?: Will;
-  /** Backoff bounds, or false for a client that stays down once its connection is lost. Default: on, 1000..60000 ms. */
-  reconnect?: ReconnectOptions | false;
+  /**
+   * Backoff bounds, true for the defaults (1000..60000 ms), or false for a client that
+   * stays down once its connection is lost. Default true. Not together with `reconnectPeriod`.
+   */
+  reconnect?: ReconnectOptions | boolean;
+  /** MQTT.js's form: a fixed delay in ms between reconnect attempts (min = max); 0 turns reconnecting off. */
+  reconnectPeriod?: number;
+  /**
+   * When the first connection attempt fails, keep retrying (the module's backoff, with
+   * "reconnect" and "error" events) and resolve `connect()` at the first accepted CONNACK;
+   * only `end()` rejects it then (CLIENT_STOPPED). Default false: reject at the first failure.
+   * Needs reconnect on.
+   */
+  retryFirstConnect?: boolean;
   /** The module build to run (default "desktop"): its capacities are the client's limits. */
   profile?: Profile;
-  /** How long TCP connect plus CONNACK may take (default 10000). */
-  connectTimeoutMs?: number;
+  /** How long TCP connect plus CONNACK may take, in ms (default 10000). */
+  connectTimeout?: number;
   /** Carry the bytes over this instead of TCP to the URL (e.g. the simulator's NetworkLink). */
   transport?: Transport;
   /** Time source and timers (default: the system clock; e.g. the simulator's VirtualClock). */
   clock?: Clock;
 }
+
+/** Every option {@link resolveOptions} knows, for the unknown-option message. */
+const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
+  "clientId", "clean", "keepalive", "username", "password", "will", "reconnect", "reconnectPeriod",
+  "retryFirstConnect", "profile", "connectTimeout", "transport", "clock",
+];
+const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain"];
+const RECONNECT_FIELDS: readonly (keyof ReconnectOptions)[] = ["minDelayMs", "maxDelayMs"];
 
 const DEFAULT_PORT = 1883;
 const DEFAULT_KEEPALIVE_SEC = 60;
@@ -74,44 +99,44 @@ export interface Settings {
   password: string | Uint8Array | undefined;
   will: Will | undefined;
   reconnect: Required<ReconnectOptions> | false;
-  connectTimeoutMs: number | undefined;
+  retryFirstConnect: boolean;
+  connectTimeout: number | undefined;
 }
 
-/** Checks `options` and fills in the defaults; throws a {@link WasmqttError} (INVALID_ARGUMENT, INVALID_QOS) naming a bad option. */
+/**
+ * Checks `options` and fills in the defaults; throws a {@link WasmqttError} naming a bad
+ * option: INVALID_ARGUMENT (unknown option, wrong type, out of range, lone surrogate,
+ * contradictory options, bad URL) or INVALID_QOS (will qos).
+ */
 export function resolveOptions(url: string | URL, options: ClientOptions): Settings {
-  if (options === null || typeof options !== "object") throw argumentError(`options must be an object (got ${show(options)})`);
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw argumentError(`options must be an object (got ${show(options)})`);
+  }
+  checkKnownOptions(options, OPTION_NAMES);
   const target = options.transport === undefined ? parseUrl(url) : undefined;
   const clientId = options.clientId ?? `wasmqtt-${randomBytes(6).toString("hex")}`;
-  if (typeof clientId !== "string") throw argumentError(`clientId must be a string (got ${show(clientId)})`);
+  checkMqttString(clientId, "clientId");
+  checkBoolean(options.clean, "clean");
   const keepalive = options.keepalive ?? DEFAULT_KEEPALIVE_SEC;
   if (!Number.isInteger(keepalive) || keepalive < 0 || keepalive > 0xffff) {
     throw argumentError(`keepalive ${show(keepalive)} must be a whole number of seconds from 0 to 65535`);
   }
   const username = options.username ?? target?.username;
-  if (username !== undefined && typeof username !== "string") throw argumentError(`username must be a string (got ${show(username)})`);
+  if (username !== undefined) checkMqttString(username, "username");
   const password = options.password ?? target?.password;
-  if (password !== undefined && typeof password !== "string" && !(password instanceof Uint8Array)) {
+  if (typeof password === "string") checkMqttString(password, "password");
+  else if (password !== undefined && !(password instanceof Uint8Array)) {
     throw argumentError(`password must be a string or a Uint8Array (got ${show(password)})`);
   }
-  const will = options.will;
-  if (will !== undefined) {
-    if (will === null || typeof will !== "object" || typeof will.topic !== "string") {
-      throw argumentError(`will must be { topic, payload, qos?, retain? } (got ${show(will)})`);
-    }
-    if (typeof will.payload !== "string" && !(will.payload instanceof Uint8Array)) {
-      throw argumentError(`will payload must be a string or a Uint8Array (got ${show(will.payload)})`);
-    }
-    if (will.qos !== undefined && (!Number.isInteger(will.qos) || will.qos < 0 || will.qos > 3)) throw qosError(will.qos, "will qos");
+  const will = options.will === undefined ? undefined : checkWill(options.will);
+  const reconnect = reconnectOption(options);
+  checkBoolean(options.retryFirstConnect, "retryFirstConnect");
+  const retryFirstConnect = options.retryFirstConnect ?? false;
+  if (retryFirstConnect && reconnect === false) {
+    const off = options.reconnect === false ? "reconnect: false" : "reconnectPeriod: 0";
+    throw argumentError(`retryFirstConnect: true needs reconnecting, but ${off} turns it off`);
   }
-  let reconnect: Required<ReconnectOptions> | false = DEFAULT_RECONNECT;
-  if (options.reconnect === false) reconnect = false;
-  else if (options.reconnect !== undefined) {
-    reconnect = {
-      minDelayMs: delayOption(options.reconnect.minDelayMs ?? DEFAULT_RECONNECT.minDelayMs, "reconnect.minDelayMs"),
-      maxDelayMs: delayOption(options.reconnect.maxDelayMs ?? Math.max(DEFAULT_RECONNECT.maxDelayMs, options.reconnect.minDelayMs ?? 0), "reconnect.maxDelayMs"),
-    };
-  }
-  const connectTimeoutMs = options.connectTimeoutMs === undefined ? undefined : delayOption(options.connectTimeoutMs, "connectTimeoutMs");
+  const connectTimeout = options.connectTimeout === undefined ? undefined : delayOption(options.connectTimeout, "connectTimeout");
   return {
     transport: options.transport ?? new TcpTransport(target!.host, target!.port),
     clock: options.clock ?? systemClock(),
@@ -123,20 +148,60 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     password,
     will,
     reconnect,
-    connectTimeoutMs,
+    retryFirstConnect,
+    connectTimeout,
   };
 }
 
-/** A millisecond option: a whole number from 1 to 2^32 − 1. */
-function delayOption(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 0xffffffff) {
-    throw argumentError(`${name} ${show(value)} must be a whole number of milliseconds from 1 to 4294967295`);
+/** The will, checked: fields, types, strings (QoS and the topic's rules are the module's to check). */
+function checkWill(will: Will): Will {
+  if (will === null || typeof will !== "object" || Array.isArray(will)) {
+    throw argumentError(`will must be { topic, payload, qos?, retain? } (got ${show(will)})`);
+  }
+  checkKnownOptions(will, WILL_FIELDS, "will.");
+  checkMqttString(will.topic, "will topic");
+  if (typeof will.payload !== "string" && !(will.payload instanceof Uint8Array)) {
+    throw argumentError(`will payload must be a string or a Uint8Array (got ${show(will.payload)})`);
+  }
+  if (will.qos !== undefined && (!Number.isInteger(will.qos) || will.qos < 0 || will.qos > 3)) throw qosError(will.qos, "will qos");
+  checkBoolean(will.retain, "will retain");
+  return will;
+}
+
+/** `reconnect` (bounds, true, false) or MQTT.js's `reconnectPeriod` (fixed delay, 0 = off), never both. */
+function reconnectOption(options: ClientOptions): Required<ReconnectOptions> | false {
+  const { reconnect, reconnectPeriod } = options;
+  if (reconnect !== undefined && reconnectPeriod !== undefined) {
+    throw argumentError("reconnect and reconnectPeriod are both given; use one (reconnectPeriod is the fixed-delay form of reconnect)");
+  }
+  if (reconnectPeriod !== undefined) {
+    if (reconnectPeriod === 0) return false;
+    const delay = delayOption(reconnectPeriod, "reconnectPeriod", 0);
+    return { minDelayMs: delay, maxDelayMs: delay };
+  }
+  if (reconnect === undefined || reconnect === true) return DEFAULT_RECONNECT;
+  if (reconnect === false) return false;
+  if (reconnect === null || typeof reconnect !== "object" || Array.isArray(reconnect)) {
+    throw argumentError(`reconnect must be true, false or { minDelayMs?, maxDelayMs? } (got ${show(reconnect)})`);
+  }
+  checkKnownOptions(reconnect, RECONNECT_FIELDS, "reconnect.");
+  return {
+    minDelayMs: delayOption(reconnect.minDelayMs ?? DEFAULT_RECONNECT.minDelayMs, "reconnect.minDelayMs"),
+    maxDelayMs: delayOption(reconnect.maxDelayMs ?? Math.max(DEFAULT_RECONNECT.maxDelayMs, reconnect.minDelayMs ?? 0), "reconnect.maxDelayMs"),
+  };
+}
+
+/** A millisecond option: a whole number from `min` (1 unless given) to 2^32 − 1. */
+function delayOption(value: unknown, name: string, min = 1): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > 0xffffffff) {
+    throw argumentError(`${name} ${show(value)} must be a whole number of milliseconds from ${min} to 4294967295`);
   }
   return value;
 }
 
 /** `mqtt://` or `tcp://` host and port (1883 by default), and the user info if any. */
 function parseUrl(url: string | URL): { host: string; port: number; username?: string; password?: string } {
+  if (typeof url !== "string" && !(url instanceof URL)) throw argumentError(`url must be a string or URL (got ${show(url)})`);
   let parsed: URL;
   try {
     parsed = typeof url === "string" ? new URL(url) : url;

@@ -22,7 +22,10 @@ import { getRandomValues } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Clock } from "./clock.ts";
 import { type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, resolveOptions } from "./client-options.ts";
-import { argumentError, filterError, qosError, show, statusError, topicError } from "./errors.ts";
+import {
+  argumentError, checkBoolean, checkKnownOptions, checkMqttString, checkOptionsObject, filterError, qosError, show, statusError,
+  topicError,
+} from "./errors.ts";
 import { ModuleLink } from "./link.ts";
 import {
   ConfigureFlag, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, packetTypeName,
@@ -106,6 +109,10 @@ interface PendingSubscribe extends Waiter<Granted[]> {
   received: number;
 }
 
+const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain"];
+const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions)[] = ["qos"];
+const SUBSCRIPTION_FIELDS: readonly (keyof SubscriptionRequest)[] = ["topic", "qos"];
+
 /** An event waiting to be emitted. */
 type Emission = { [K in keyof ClientEvents]: { name: K; args: ClientEvents[K] } }[keyof ClientEvents];
 
@@ -115,9 +122,11 @@ type Emission = { [K in keyof ClientEvents]: { name: K; args: ClientEvents[K] } 
  *
  * Rejects with a {@link WasmqttError} whose `code` is the reason: INVALID_ARGUMENT /
  * INVALID_TOPIC / INVALID_QOS / PACKET_TOO_LARGE for bad options, CONNECTION_REFUSED when
- * the TCP connection fails, CONNECT_TIMEOUT, a CONNACK refusal (CONNACK_NOT_AUTHORIZED,
- * CONNACK_IDENTIFIER_REJECTED, …), MODULE_LOAD_FAILED; after a failure the client is
- * stopped and makes no further attempts.
+ * the TCP connection fails, HOST_NOT_FOUND when the host name does not resolve,
+ * CONNECT_TIMEOUT, a CONNACK refusal (CONNACK_NOT_AUTHORIZED, CONNACK_IDENTIFIER_REJECTED,
+ * …), MODULE_LOAD_FAILED; after a failure the client is stopped and makes no further
+ * attempts — unless `retryFirstConnect` is set: then the module keeps retrying (with
+ * "reconnect" and "error" events) and only `end()` rejects the promise (CLIENT_STOPPED).
  */
 export async function connect(url: string | URL, options: ClientOptions = {}): Promise<WasmqttClient> {
   const client = await createClient(url, options);
@@ -184,18 +193,16 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
 
   /**
    * Starts connecting (the module calls netOpen) and resolves with this client at the first
-   * accepted CONNACK. Rejects like {@link connect}; CLIENT_STOPPED when `end()` comes first.
-   * Calling it again returns the same promise.
+   * accepted CONNACK. Rejects like {@link connect}; CLIENT_STOPPED when `end()` comes first
+   * or the client has stopped (a stopped client never connects again). Calling it again
+   * while the client runs returns the same promise.
    */
   connect(): Promise<WasmqttClient> {
+    if (this.phase === "closed") return Promise.reject(stoppedError("connect() after the client stopped"));
     if (this.connecting !== undefined) return this.connecting.promise;
     let waiter!: Waiter<WasmqttClient>;
     const promise = new Promise<WasmqttClient>((resolve, reject) => (waiter = { resolve, reject }));
     this.connecting = { ...waiter, promise };
-    if (this.phase === "closed") {
-      waiter.reject(stoppedError("the client was ended before connect()"));
-      return promise;
-    }
     const status = this.module().exports.start(this.clock.nowU32());
     if (status < 0) {
       waiter.reject(statusError(status, "start() refused"));
@@ -212,17 +219,21 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
    * has queued it (it is written at once when connected, else after the next CONNACK).
    *
    * Rejects with a {@link WasmqttError}: INVALID_TOPIC (empty, wildcard, too long),
-   * INVALID_QOS, INVALID_ARGUMENT (not a string / bytes), PACKET_TOO_LARGE (does not fit
-   * the profile's staging buffer, transmit buffer or outbox), OUTBOX_FULL (nothing queued;
+   * INVALID_QOS, INVALID_ARGUMENT (not a string / bytes, a lone surrogate in the topic,
+   * options not an object or with an unknown key, retain not a boolean), PACKET_TOO_LARGE
+   * (does not fit the profile's staging buffer, transmit buffer or outbox), OUTBOX_FULL (nothing queued;
    * earlier publishes must complete first), NO_PACKET_ID, CLIENT_STOPPED (after `end()` or
    * a final close, also for publishes still in flight).
    */
   async publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<void> {
     const module = this.usable("publish");
-    if (typeof topic !== "string") throw argumentError(`topic must be a string (got ${show(topic)})`);
+    checkMqttString(topic, "topic");
     if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
       throw argumentError(`payload must be a string or a Uint8Array (got ${show(payload)})`);
     }
+    checkOptionsObject(options, "publish options");
+    checkKnownOptions(options, PUBLISH_OPTIONS);
+    checkBoolean(options.retain, "retain");
     const qos = options.qos ?? 0;
     if (!Number.isInteger(qos) || qos < 0 || qos > 0xff) throw qosError(qos);
     const lengths = module.stage(topic, payload);
@@ -257,7 +268,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
    * where it refused the filter.
    *
    * Rejects with a {@link WasmqttError}: INVALID_FILTER (naming the filter), INVALID_QOS,
-   * INVALID_ARGUMENT (no filter, a filter twice, more than the subscription table holds),
+   * INVALID_ARGUMENT (no filter, a filter twice, more than the subscription table holds,
+   * a lone surrogate in a filter, options not an object or with an unknown key),
    * INVALID_STATE (a filter still awaits an earlier SUBACK/UNSUBACK), SUBSCRIPTIONS_FULL,
    * PACKET_TOO_LARGE, NO_PACKET_ID, CLIENT_STOPPED.
    */
@@ -266,6 +278,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     options: SubscribeOptions = {},
   ): Promise<Granted[]> {
     const module = this.usable("subscribe");
+    checkOptionsObject(options, "subscribe options");
+    checkKnownOptions(options, SUBSCRIBE_OPTIONS);
     const defaultQos = options.qos ?? 0;
     const list = typeof topics === "string" ? [topics] : Array.isArray(topics) ? topics : undefined;
     if (list === undefined) throw argumentError(`subscribe takes a topic filter or an array of them (got ${show(topics)})`);
@@ -276,6 +290,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
       if (request === null || typeof request !== "object" || typeof request.topic !== "string") {
         throw argumentError(`a subscription must be a topic filter or { topic, qos } (got ${show(request)})`);
       }
+      checkMqttString(request.topic, "topic filter");
+      if (typeof entry !== "string") checkKnownOptions(entry, SUBSCRIPTION_FIELDS);
       const level = request.qos ?? defaultQos;
       if (!Number.isInteger(level) || level < 0 || level > 0xff) throw qosError(level, "qos", `topic filter ${show(request.topic)}`);
       filters.push(request.topic);
@@ -301,6 +317,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     if (filters === undefined || filters.some((filter) => typeof filter !== "string")) {
       throw argumentError(`unsubscribe takes a topic filter or an array of them (got ${show(topics)})`);
     }
+    for (const filter of filters) checkMqttString(filter, "topic filter");
     this.checkFilters(module, filters);
     const result = this.request(module, "unsubscribe", filters);
     const done = new Promise<void>((resolve, reject) => enqueue(this.unsubscribes, result, { resolve, reject }));
@@ -373,8 +390,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     if (reconnectStatus < 0) {
       throw argumentError(`reconnect delays minDelayMs ${reconnect.minDelayMs} and maxDelayMs ${reconnect.maxDelayMs} need 0 < min <= max`);
     }
-    if (settings.connectTimeoutMs !== undefined && module.exports.setTimeouts(settings.connectTimeoutMs) < 0) {
-      throw argumentError(`connectTimeoutMs ${settings.connectTimeoutMs} must be at least 1`);
+    if (settings.connectTimeout !== undefined && module.exports.setTimeouts(settings.connectTimeout) < 0) {
+      throw argumentError(`connectTimeout ${settings.connectTimeout} must be at least 1`);
     }
   }
 
@@ -441,7 +458,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
         return;
       case EventKind.CONNECT_FAILED: {
         const error = this.connectError(code, arg);
-        if (!this.everConnected && this.phase === "started") {
+        if (!this.everConnected && this.phase === "started" && !this.settings.retryFirstConnect) {
           // the first attempt failed: report it and stop, no retries behind the caller's back
           this.connecting?.reject(error);
           this.module().exports.stop(this.clock.nowU32());
@@ -509,11 +526,18 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     const where = this.where();
     if (status === Status.CONNECTION_REFUSED) {
       const transportError = this.link?.lastError;
+      const unresolved = hostNotFound(transportError);
+      if (unresolved !== undefined) {
+        return new WasmqttError("HOST_NOT_FOUND", `cannot connect to ${where}: host name ${show(unresolved.hostname)} does not resolve (${unresolved.code})`, {
+          status,
+          cause: transportError,
+        });
+      }
       const detail = transportError?.message;
       return WasmqttError.fromStatus(status, `cannot connect to ${where}${detail ? `: ${detail}` : ""}`, transportError);
     }
     if (status === Status.CONNECT_TIMEOUT) {
-      const timeout = this.settings.connectTimeoutMs ?? 10000;
+      const timeout = this.settings.connectTimeout ?? 10000;
       return WasmqttError.fromStatus(status, `no CONNACK from ${where} within ${timeout} ms`);
     }
     if (statusName(status).startsWith("CONNACK_")) {
@@ -655,6 +679,16 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
 
 function stoppedError(why: string): WasmqttError {
   return new WasmqttError("CLIENT_STOPPED", why, { status: Status.CLIENT_STOPPED });
+}
+
+/** getaddrinfo's codes for a name that has no address (now, or at all). */
+const UNRESOLVED_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_NODATA", "EAI_FAIL"]);
+
+/** The host name and code when `error` says the host name did not resolve. */
+function hostNotFound(error: Error | undefined): { hostname: string; code: string } | undefined {
+  const { code, hostname } = (error ?? {}) as { code?: unknown; hostname?: unknown };
+  if (typeof code !== "string" || !UNRESOLVED_CODES.has(code)) return undefined;
+  return { hostname: typeof hostname === "string" ? hostname : "(unknown)", code };
 }
 
 function fail(error: WasmqttError): never {

@@ -44,9 +44,11 @@ export type StatusName = keyof typeof Status;
 
 /**
  * Codes of failures that happen in the host, not the module: `MODULE_LOAD_FAILED` (the
- * `.wasm` of the profile is missing, invalid, or lacks an export of boards/ABI.md).
+ * `.wasm` of the profile is missing, invalid, or lacks an export of boards/ABI.md);
+ * `HOST_NOT_FOUND` (the broker's host name does not resolve: ENOTFOUND, EAI_AGAIN; the
+ * module saw CONNECTION_REFUSED, which is the error's `status`).
  */
-export type HostErrorCode = "MODULE_LOAD_FAILED";
+export type HostErrorCode = "MODULE_LOAD_FAILED" | "HOST_NOT_FOUND";
 
 /**
  * The `code` of a {@link WasmqttError}: a {@link StatusName}, a {@link HostErrorCode}, or for

@@ -175,13 +175,13 @@ test("connecting to a closed port rejects with CONNECTION_REFUSED", async () => 
   assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
 });
 
-test("a broker that never sends CONNACK makes connect() reject with CONNECT_TIMEOUT after connectTimeoutMs", async (t) => {
+test("a broker that never sends CONNACK makes connect() reject with CONNECT_TIMEOUT after connectTimeout", async (t) => {
   const fake = await fakeBroker(t, async (conn) => {
     await conn.next(PacketType.CONNECT); // and never answer
   });
   const started = Date.now();
   const error = await rejection(
-    connect(fake.url, { ...FAST, clientId: "silent", connectTimeoutMs: 500 } as ClientOptions),
+    connect(fake.url, { ...FAST, clientId: "silent", connectTimeout: 500 } as ClientOptions),
     "connect()",
   );
   const took = Date.now() - started;

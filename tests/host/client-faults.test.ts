@@ -109,7 +109,7 @@ test("keepalive: a broker that stops answering is detected (KEEPALIVE_TIMEOUT), 
 test("keepalive: a black-holed link to Mosquitto is detected, and the client is back once it is lifted", async (t) => {
   const p = await startFaultProxy(broker.port);
   t.after(() => p.close());
-  const opened = await openClient(t, p.url, { clientId: uniqueId("blackhole"), keepalive: 1, connectTimeoutMs: 800 });
+  const opened = await openClient(t, p.url, { clientId: uniqueId("blackhole"), keepalive: 1, connectTimeout: 800 });
   const { client, rec } = opened;
   const topic = uniqueTopic("faults/blackhole");
   await client.subscribe(topic, { qos: 1 });
@@ -301,7 +301,7 @@ test("nodemcu: more unreleased inbound QoS 2 messages than slots → RECEIVE_MAX
     // one QoS 2 PUBLISH more than the client can hold, none released
     for (let i = 1; i <= slots + 1; i++) conn.send(publish({ topic: `q2/${i}`, payload: "held", qos: 2, packetId: i }));
   }));
-  const opened = await openClient(t, fake.url, { clientId: uniqueId("qos2-slots"), profile: "nodemcu", connectTimeoutMs: 2000 });
+  const opened = await openClient(t, fake.url, { clientId: uniqueId("qos2-slots"), profile: "nodemcu", connectTimeout: 2000 });
   slots = opened.client.stats().inboundQos2.capacity;
   assert.equal(slots, 8);
   opened.client.subscribe("q2/#", { qos: 2 }).catch(() => {}); // lets the script run; its fate is not the point

@@ -50,7 +50,7 @@ export type ClientEvent = (typeof CLIENT_EVENTS)[number];
 export const FAST: ClientOptions = {
   keepalive: 2,
   reconnect: { minDelayMs: 50, maxDelayMs: 200 },
-  connectTimeoutMs: 2000,
+  connectTimeout: 2000,
 } as ClientOptions;
 
 /** Default bound of every wait, in ms. */
