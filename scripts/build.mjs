@@ -15,7 +15,7 @@ import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, readFile, readdir, writeFile } from "node:fs/promises";
+import { chmod, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -66,7 +66,10 @@ try {
   for (const module of modules) sizes[moduleName(module)] = await measure(module);
   const complete = profiles.length === PROFILES.length;
   await writeSizes(sizes, complete);
-  if (complete) await writeFile(INPUTS_FILE, `${inputs}\n`);
+  if (complete) {
+    await removeStaleModules(modules.map(moduleName));
+    await writeFile(INPUTS_FILE, `${inputs}\n`);
+  }
   say(formatTable(sizes));
 } catch (error) {
   console.error(`build failed: ${error.message}`);
@@ -82,6 +85,12 @@ function moduleName({ kind, profile }) {
 function isBuilt(profile) {
   const outputs = Object.keys(KINDS).map((kind) => `build/${moduleName({ kind, profile })}.wasm`);
   return [...outputs, ...HOST_ENTRIES.map((entry) => entry.outfile)].every((file) => existsSync(file));
+}
+
+/** Deletes the .wasm / .wat files in build/ that no module of this build wrote (outputs of older layouts), so a package never ships them. */
+async function removeStaleModules(names) {
+  const stale = (await readdir("build")).filter((file) => /\.(wasm|wat)$/.test(file) && !names.includes(file.replace(/\.(wasm|wat)$/, "")));
+  await Promise.all(stale.map((file) => rm(join("build", file))));
 }
 
 /** A SHA-256 over the path and content of every input file, in name order. */

@@ -63,7 +63,8 @@ test("the tarball holds the bundles, their types, the modules and the board file
   for (const needed of ["package.json", "README.md", "dist/index.js", "dist/cli.js", "dist/types/host/index.d.ts", "boards/nodemcu-v3.json", "boards/ABI.md"]) {
     assert.ok(packed.includes(needed), `${needed} is not in the tarball`);
   }
-  assert.ok(packed.filter((file) => file.startsWith("build/")).length >= 3, `a .wasm per profile: ${packed.join(", ")}`);
+  const modules = ["client", "telemetry"].flatMap((kind) => ["desktop", "esp32", "nodemcu"].map((profile) => `build/${kind}-${profile}.wasm`));
+  assert.deepEqual(packed.filter((file) => file.startsWith("build/")).sort(), modules.sort(), "both module kinds of every profile, nothing else");
   const installed = JSON.parse(readFileSync(path.join(project, "node_modules/wasmqtt/package.json"), "utf8")) as Record<string, unknown>;
   assert.equal(installed.private, undefined, "the package is not private");
   assert.equal((installed.scripts as Record<string, string>).prepare, undefined, "no prepare script runs on install");
