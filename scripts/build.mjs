@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 
 const PROFILES = ["desktop", "esp32", "nodemcu"];
 const SIZES_FILE = "build/sizes.json";
-const STATS_FIELDS = 30;
+const STATS_FIELDS = 35;
 /** Stats block index of each region capacity (boards/ABI.md, "Stats block"). */
 const CAPACITY_FIELDS = {
   rxCapacity: 1,
