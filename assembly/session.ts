@@ -1,6 +1,7 @@
 // Session state (MQTT 3.1.1 §4.1): the outbox of encoded PUBLISHes kept until their
 // QoS flow completes, packet id allocation, and the inbound QoS 2 ids awaiting PUBREL.
-// Fixed regions only; a full table is an explicit status, never a silent drop.
+// Fixed regions only; a full outbox is an explicit status, never a silent drop, and a
+// full inbound QoS 2 table makes room by forgetting its oldest id, counted.
 import { OUTBOX_FULL, PACKET_TOO_LARGE } from "./status";
 
 // Outbox record states.
