@@ -96,6 +96,8 @@ export class Client {
   bytesSent: u32;
   bytesReceived: u32;
   protocolErrors: u32;
+  /** QoS 2 flows the broker ended with PUBACK. */
+  qos2Downgraded: u32;
 }
 
 export const client = changetype<Client>(memory.data(offsetof<Client>()));
@@ -115,6 +117,7 @@ export function resetClient(): void {
   tx.reset(TX_BASE, TX_CAPACITY);
   outbox.reset(OUTBOX_BASE, OUTBOX_CAPACITY);
   inboundQos2.reset(INBOUND_QOS2_BASE, INBOUND_QOS2_SLOTS);
+  inboundQos2.overflows = 0;
   subscriptions.reset(SUBSCRIPTIONS_BASE, SUBSCRIPTION_SLOTS);
 }
 
@@ -496,7 +499,7 @@ export function rxSpace(): u32 {
  * Takes n bytes the host wrote at RX_BASE + rxLength and handles every complete
  * packet. Returns OK, INVALID_ARGUMENT (n > rxSpace()), or the status the connection
  * was closed with because of the input (MALFORMED_PACKET, PROTOCOL_ERROR,
- * PACKET_TOO_LARGE, RECEIVE_MAXIMUM_EXCEEDED).
+ * PACKET_TOO_LARGE).
  */
 export function rxCommit(n: u32, now: u32): i32 {
   if (n > rxSpace()) return INVALID_ARGUMENT;
@@ -599,10 +602,7 @@ function handlePublish(header: u8, body: usize, len: u32, now: u32): i32 {
     sendAck(PUBREC, packetId, now);
     return OK;
   }
-  if (qos == 2) {
-    let status = inboundQos2.hold(packetId);
-    if (status != OK) return status;
-  }
+  if (qos == 2) inboundQos2.hold(packetId);
   let flags = (decoded.retain ? 1 : 0) | (decoded.dup ? 2 : 0) | (qos << 2);
   deliver(decoded.topicPtr, decoded.topicLen, decoded.payloadPtr, decoded.payloadLen, flags);
   client.messagesDelivered++;
@@ -611,29 +611,53 @@ function handlePublish(header: u8, body: usize, len: u32, now: u32): i32 {
   return OK;
 }
 
-/** Completes the outbox record waiting in `state` for packetId, if any. */
-function completeRecord(packetId: u32, state: u8): void {
-  let record = outbox.find(packetId, state);
-  if (record < 0) return; // a duplicate acknowledgement
-  outbox.complete(<u32>record);
+/**
+ * The outbox record whose QoS 1/2 flow is under way on this connection for packetId,
+ * or -1 (no record holds it, or its PUBLISH was not sent on this connection yet).
+ */
+function inFlight(packetId: u32): i32 {
+  let record = outbox.holding(packetId);
+  if (record < 0 || outbox.state(<u32>record) == RECORD_QUEUED) return -1;
+  return record;
+}
+
+/** Ends an in-flight record's flow: released, counted, PUBLISH_DONE. The one way a flow ends, so each ends once. */
+function completeRecord(record: u32): void {
+  let packetId = outbox.packetId(record);
+  outbox.complete(record);
   outbox.inflight--;
   client.messagesAcknowledged++;
   onEvent(EVENT_PUBLISH_DONE, OK, packetId);
 }
 
+// Acknowledgements of our PUBLISHes (boards/ABI.md, "Acknowledgements"): an id in no
+// flow is a repeat of one already ended and is ignored; an ack the flow cannot take
+// closes the connection, and the resend after the reconnect starts the flow again.
+
+/**
+ * PUBACK (§3.4, §4.3.2): ends a QoS 1 flow, and a QoS 2 flow too (a broker that
+ * downgrades QoS 2 to 1 sends nothing else; counted in qos2Downgraded). Returns OK or
+ * MALFORMED_PACKET.
+ */
 function handlePuback(body: usize, len: u32, now: u32): i32 {
   if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
-  completeRecord(decoded.packetId, RECORD_AWAIT_PUBACK);
+  let record = inFlight(decoded.packetId);
+  if (record < 0) return OK;
+  if (outbox.qos(<u32>record) == 2) client.qos2Downgraded++;
+  completeRecord(<u32>record);
   return OK;
 }
 
-/** PUBREC (§4.3.3): the PUBREL goes out from pump(); a repeated PUBREC gets it again. */
+/**
+ * PUBREC (§4.3.3): the PUBREL goes out from pump(); a repeated PUBREC gets it again.
+ * Returns OK, MALFORMED_PACKET, or PROTOCOL_ERROR for a QoS 1 flow.
+ */
 function handlePubrec(body: usize, len: u32, now: u32): i32 {
   if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
-  let packetId = decoded.packetId;
-  let record = outbox.find(packetId, RECORD_AWAIT_PUBREC);
-  if (record < 0) record = outbox.find(packetId, RECORD_AWAIT_PUBCOMP);
-  if (record >= 0) outbox.setState(<u32>record, RECORD_QUEUED_PUBREL);
+  let record = inFlight(decoded.packetId);
+  if (record < 0) return OK;
+  if (outbox.qos(<u32>record) != 2) return PROTOCOL_ERROR;
+  outbox.setState(<u32>record, RECORD_QUEUED_PUBREL);
   return OK;
 }
 
@@ -645,8 +669,16 @@ function handlePubrel(body: usize, len: u32, now: u32): i32 {
   return OK;
 }
 
+/**
+ * PUBCOMP (§4.3.3): ends a QoS 2 flow whose PUBREC came. Returns OK, MALFORMED_PACKET,
+ * or PROTOCOL_ERROR for a flow still awaiting PUBREC or a QoS 1 flow.
+ */
 function handlePubcomp(body: usize, len: u32, now: u32): i32 {
   if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
-  completeRecord(decoded.packetId, RECORD_AWAIT_PUBCOMP);
+  let record = inFlight(decoded.packetId);
+  if (record < 0) return OK;
+  let state = outbox.state(<u32>record);
+  if (state != RECORD_AWAIT_PUBCOMP && state != RECORD_QUEUED_PUBREL) return PROTOCOL_ERROR;
+  completeRecord(<u32>record);
   return OK;
 }

@@ -3,7 +3,7 @@
 // on connect, an unanswered one is sent again after a reconnect, and every granted
 // filter is subscribed again when the broker reports no session.
 import { STAGING_CAPACITY, SUBSCRIPTION_SLOTS, TX_CAPACITY } from "./config";
-import { OK, INVALID_ARGUMENT, INVALID_FILTER, INVALID_QOS, INVALID_STATE, NO_PACKET_ID, PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL } from "./status";
+import { OK, PROTOCOL_ERROR, INVALID_ARGUMENT, INVALID_FILTER, INVALID_QOS, INVALID_STATE, NO_PACKET_ID, PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL } from "./status";
 import { SUBSCRIBE, UNSUBSCRIBE, decoded, packetSize, writeFixedHeader, writeU16 } from "./codec";
 import {
   SUBSCRIPTION_FREE, SUBSCRIPTION_PENDING, SUBSCRIPTION_SENT, SUBSCRIPTION_ACTIVE, UNSUBSCRIBE_PENDING, UNSUBSCRIBE_SENT,
@@ -126,20 +126,25 @@ export function sendRequests(now: u32): void {
   for (let i: u32 = 0; i < subscriptions.slots; i++) {
     let state = subscriptions.state(i);
     if (state != SUBSCRIPTION_PENDING && state != UNSUBSCRIBE_PENDING) continue;
-    if (!sendRequest(subscriptions.packetId(i), state, now)) return;
+    if (!sendRequest(i, now)) return;
   }
 }
 
-/** Writes the SUBSCRIBE or UNSUBSCRIBE numbered packetId. Returns false when the tx ring lacks room. */
-function sendRequest(packetId: u32, pending: u8, now: u32): bool {
+/**
+ * Writes the SUBSCRIBE or UNSUBSCRIBE that slot `member` waits in: every slot in its
+ * state with its packet id, in position order, renumbered 0, 1, … as written so the
+ * SUBACK's return codes map back exactly. The request always holds `member`, so none
+ * goes out without a filter (§3.8.3, §3.10.3). Returns false when the tx ring lacks room.
+ */
+function sendRequest(member: u32, now: u32): bool {
+  let packetId = subscriptions.packetId(member);
+  let pending = subscriptions.state(member);
   let subscribing = pending == SUBSCRIPTION_PENDING;
   let remainingLength: u32 = 2;
-  let count: u32 = 0;
-  for (;;) {
-    let slot = subscriptions.findRequest(packetId, count, pending);
-    if (slot < 0) break;
-    remainingLength += entrySize(subscriptions.filterLen(<u32>slot), subscribing);
-    count++;
+  for (let i: u32 = 0; i < subscriptions.slots; i++) {
+    if (subscriptions.state(i) == pending && subscriptions.packetId(i) == packetId) {
+      remainingLength += entrySize(subscriptions.filterLen(i), subscribing);
+    }
   }
   if (tx.free() < packetSize(remainingLength)) return false;
   // fixed header with the reserved flags 0b0010 (§3.8.1, §3.10.1), packet id, then each filter
@@ -147,39 +152,47 @@ function sendRequest(packetId: u32, pending: u8, now: u32): bool {
   let n = writeFixedHeader(SCRATCH, header, remainingLength);
   writeU16(SCRATCH + n, packetId);
   tx.write(SCRATCH, n + 2);
-  for (let index: u32 = 0; index < count; index++) {
-    let slot = <u32>subscriptions.findRequest(packetId, index, pending);
-    let len = subscriptions.filterLen(slot);
+  let position: u32 = 0;
+  for (let slot = subscriptions.firstOfRequest(packetId, pending); slot >= 0; slot = subscriptions.firstOfRequest(packetId, pending)) {
+    let s = <u32>slot;
+    let len = subscriptions.filterLen(s);
     writeU16(SCRATCH, len);
     tx.write(SCRATCH, 2);
-    tx.write(subscriptions.filterPtr(slot), len);
-    if (subscribing) tx.writeByte(<u8>subscriptions.qos(slot));
-    subscriptions.setState(slot, subscribing ? SUBSCRIPTION_SENT : UNSUBSCRIBE_SENT);
+    tx.write(subscriptions.filterPtr(s), len);
+    if (subscribing) tx.writeByte(<u8>subscriptions.qos(s));
+    subscriptions.assign(s, packetId, position++);
+    subscriptions.setState(s, subscribing ? SUBSCRIPTION_SENT : UNSUBSCRIBE_SENT);
   }
   sent(header, packetId, remainingLength, now);
   return true;
 }
 
-/** SUBACK (decoded): each filter granted becomes active, each refused (0x80) is dropped; one event per return code. Returns OK. */
+/**
+ * SUBACK (decoded, §3.9): answers the SUBSCRIBE sent with its packet id as a whole:
+ * each filter granted becomes active, each refused (0x80) is dropped; one event per
+ * return code. Returns OK, or PROTOCOL_ERROR with nothing changed when no SUBSCRIBE
+ * awaits this id or the return codes do not match its filters one for one (§3.9.3).
+ */
 export function handleSuback(): i32 {
   let packetId = decoded.packetId;
-  for (let index: u32 = 0; index < decoded.codesLen; index++) {
+  let count = decoded.codesLen;
+  if (subscriptions.requestSize(packetId, SUBSCRIPTION_SENT) != count) return PROTOCOL_ERROR;
+  for (let index: u32 = 0; index < count; index++) {
     let code = load<u8>(decoded.codesPtr + index);
-    let slot = subscriptions.findRequest(packetId, index, SUBSCRIPTION_SENT);
+    let slot = subscriptions.findRequest(packetId, index, SUBSCRIPTION_SENT); // found: sendRequest numbered them 0..count-1
     if (slot >= 0) subscriptions.setState(<u32>slot, code == SUBACK_FAILURE ? SUBSCRIPTION_FREE : SUBSCRIPTION_ACTIVE);
     onEvent(EVENT_SUBACK, code, packetId | (index << 16));
   }
   return OK;
 }
 
-/** UNSUBACK (decoded): frees the request's filters. Returns OK. */
+/**
+ * UNSUBACK (decoded, §3.11): frees the filters of the UNSUBSCRIBE sent with its packet
+ * id. Returns OK, or PROTOCOL_ERROR when no UNSUBSCRIBE awaits this id.
+ */
 export function handleUnsuback(): i32 {
   let packetId = decoded.packetId;
-  for (let i: u32 = 0; i < subscriptions.slots; i++) {
-    if (subscriptions.state(i) == UNSUBSCRIBE_SENT && subscriptions.packetId(i) == packetId) {
-      subscriptions.setState(i, SUBSCRIPTION_FREE);
-    }
-  }
+  if (subscriptions.moveRequest(packetId, UNSUBSCRIBE_SENT, SUBSCRIPTION_FREE) == 0) return PROTOCOL_ERROR;
   onEvent(EVENT_UNSUBACK, OK, packetId);
   return OK;
 }

@@ -1,7 +1,8 @@
 // Session state (MQTT 3.1.1 §4.1): the outbox of encoded PUBLISHes kept until their
 // QoS flow completes, packet id allocation, and the inbound QoS 2 ids awaiting PUBREL.
-// Fixed regions only; a full table is an explicit status, never a silent drop.
-import { OK, OUTBOX_FULL, PACKET_TOO_LARGE, RECEIVE_MAXIMUM_EXCEEDED } from "./status";
+// Fixed regions only; a full outbox is an explicit status, never a silent drop, and a
+// full inbound QoS 2 table makes room by forgetting its oldest id, counted.
+import { OUTBOX_FULL, PACKET_TOO_LARGE } from "./status";
 
 // Outbox record states.
 export const RECORD_DONE: u8 = 0;
@@ -103,11 +104,11 @@ export class Outbox {
   packetPtr(record: u32): usize { return this.base + record + RECORD_HEADER; }
   packetLen(record: u32): u32 { return <u32>load<u16>(this.base + record, 6); }
 
-  /** The record in this state holding packetId, or -1. */
-  find(packetId: u32, state: u8): i32 {
+  /** The record not done that holds packetId (at most one does), or -1. */
+  holding(packetId: u32): i32 {
     let r = this.first();
     while (r >= 0) {
-      if (this.state(r) == state && this.packetId(r) == packetId) return r;
+      if (this.state(r) != RECORD_DONE && this.packetId(r) == packetId) return r;
       r = this.next(r);
     }
     return -1;
@@ -115,12 +116,7 @@ export class Outbox {
 
   /** True when a record that is not done holds packetId. */
   holds(packetId: u32): bool {
-    let r = this.first();
-    while (r >= 0) {
-      if (this.state(r) != RECORD_DONE && this.packetId(r) == packetId) return true;
-      r = this.next(r);
-    }
-    return false;
+    return this.holding(packetId) >= 0;
   }
 
   /** Marks a record done and releases every done record at the head. */
@@ -174,50 +170,65 @@ export class Outbox {
   }
 }
 
-/** Packet ids of inbound QoS 2 messages delivered but not yet released (PUBREL). */
+/**
+ * Packet ids of inbound QoS 2 messages delivered but not yet released (PUBREL), oldest
+ * first, so a resend before PUBREL is not delivered again (§4.3.3). MQTT 3.1.1 has no
+ * receive maximum: the broker may have more flows open than there are slots, so a full
+ * table forgets its oldest id to make room (boards/ABI.md, "Inbound QoS 2"), and
+ * counts it in `overflows`.
+ */
 @unmanaged
 export class InboundQos2 {
   base: usize;
   slots: u32;
+  /** Ids held: slots [0, used), the oldest at 0. */
   used: u32;
+  /** Ids forgotten to make room, over the module's life (reset() keeps it). */
+  overflows: u32;
 
+  /** Points the table at its region and empties it. */
   reset(base: usize, slots: u32): void {
     this.base = base;
     this.slots = slots;
     this.used = 0;
-    memory.fill(base, 0, slots << 1);
   }
 
   /** True when packetId is held (a resend before PUBREL: do not deliver again). */
   holds(packetId: u32): bool {
-    for (let i: u32 = 0; i < this.slots; i++) {
-      if (<u32>load<u16>(this.base + (i << 1)) == packetId) return true;
-    }
-    return false;
+    return this.indexOf(packetId) >= 0;
   }
 
-  /** Holds packetId until release. Returns OK or RECEIVE_MAXIMUM_EXCEEDED when every slot is taken. */
-  hold(packetId: u32): i32 {
-    for (let i: u32 = 0; i < this.slots; i++) {
-      let p = this.base + (i << 1);
-      if (load<u16>(p) == 0) {
-        store<u16>(p, <u16>packetId);
-        this.used++;
-        return OK;
-      }
+  /**
+   * Holds packetId (not held yet) as the newest id until its release. When every slot
+   * is taken the oldest id is forgotten first, and counted in `overflows`.
+   */
+  hold(packetId: u32): void {
+    if (this.used == this.slots) {
+      this.removeAt(0);
+      this.overflows++;
     }
-    return RECEIVE_MAXIMUM_EXCEEDED;
+    store<u16>(this.base + (this.used << 1), <u16>packetId);
+    this.used++;
   }
 
   /** Frees packetId's slot (no-op when not held). */
   release(packetId: u32): void {
-    for (let i: u32 = 0; i < this.slots; i++) {
-      let p = this.base + (i << 1);
-      if (<u32>load<u16>(p) == packetId) {
-        store<u16>(p, 0);
-        this.used--;
-        return;
-      }
+    let i = this.indexOf(packetId);
+    if (i >= 0) this.removeAt(<u32>i);
+  }
+
+  /** The slot holding packetId, or -1. */
+  private indexOf(packetId: u32): i32 {
+    for (let i: u32 = 0; i < this.used; i++) {
+      if (<u32>load<u16>(this.base + (i << 1)) == packetId) return <i32>i;
     }
+    return -1;
+  }
+
+  /** Drops slot i, keeping the others in order. */
+  private removeAt(i: u32): void {
+    let p = this.base + (i << 1);
+    memory.copy(p, p + 2, (this.used - i - 1) << 1);
+    this.used--;
   }
 }

@@ -6,7 +6,7 @@ import {
 import { client, tx, outbox, inboundQos2, subscriptions } from "./client";
 
 /** Number of u32 fields in the block. */
-export const STATS_FIELDS: u32 = 30;
+export const STATS_FIELDS: u32 = 35;
 const STATS = memory.data(STATS_FIELDS << 2);
 
 // @ts-ignore: decorator
@@ -46,5 +46,11 @@ export function refreshStats(): usize {
   put(27, client.protocolErrors);
   put(28, client.backoffMs);
   put(29, client.keepaliveMs / 1000);
+  // rx oversize fields: added on the recv branch
+  put(30, 0);
+  put(31, 0);
+  put(32, 0);
+  put(33, client.qos2Downgraded);
+  put(34, inboundQos2.overflows);
   return STATS;
 }

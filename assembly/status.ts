@@ -29,8 +29,8 @@ export const SUBSCRIPTIONS_FULL: i32 = -11;
 export const INVALID_ARGUMENT: i32 = -12;
 /** The call is not allowed in the client's current state. */
 export const INVALID_STATE: i32 = -13;
-/** The broker sent more unreleased QoS 2 messages than the module has slots for. */
-export const RECEIVE_MAXIMUM_EXCEEDED: i32 = -14;
+// -14 was RECEIVE_MAXIMUM_EXCEEDED, no longer returned (a full inbound QoS 2 table is
+// handled, boards/ABI.md "Inbound QoS 2"): retired, never to be reused.
 /** CONNACK refusals are CONNACK_REFUSED_BASE - returnCode (-21 .. -25). */
 export const CONNACK_REFUSED_BASE: i32 = -20;
 /** No PINGRESP (or any packet) within the keepalive timeout. */

@@ -92,11 +92,39 @@ export class Subscriptions {
     return -1;
   }
 
+  /** How many slots in this state belong to request packetId (its filters). */
+  requestSize(packetId: u32, state: u8): u32 {
+    let n: u32 = 0;
+    for (let i: u32 = 0; i < this.slots; i++) {
+      if (this.state(i) == state && this.packetId(i) == packetId) n++;
+    }
+    return n;
+  }
+
+  /** The slot of request packetId in this state with the lowest position (then the lowest slot), or -1. */
+  firstOfRequest(packetId: u32, state: u8): i32 {
+    let found = -1;
+    for (let i: u32 = 0; i < this.slots; i++) {
+      if (this.state(i) != state || this.packetId(i) != packetId) continue;
+      if (found < 0 || this.index(i) < this.index(<u32>found)) found = <i32>i;
+    }
+    return found;
+  }
+
   /** Moves every slot in state `from` to `to`; returns how many moved. */
   moveAll(from: u8, to: u8): u32 {
     let n: u32 = 0;
     for (let i: u32 = 0; i < this.slots; i++) {
       if (this.state(i) == from) { this.setState(i, to); n++; }
+    }
+    return n;
+  }
+
+  /** Moves the slots of request packetId in state `from` to `to`; returns how many moved. */
+  moveRequest(packetId: u32, from: u8, to: u8): u32 {
+    let n: u32 = 0;
+    for (let i: u32 = 0; i < this.slots; i++) {
+      if (this.state(i) == from && this.packetId(i) == packetId) { this.setState(i, to); n++; }
     }
     return n;
   }

@@ -158,7 +158,8 @@ export interface ModuleStats {
   outbox: RegionStats & { rejected: number };
   inflight: { capacity: number; used: number };
   subscriptions: { capacity: number; used: number };
-  inboundQos2: { capacity: number; used: number };
+  /** `overflow`: ids forgotten because the table was full (boards/ABI.md, "Inbound QoS 2"). */
+  inboundQos2: { capacity: number; used: number; overflow: number };
   staging: { capacity: number };
   maxTopicLength: number;
   packetsSent: number;
@@ -176,10 +177,12 @@ export interface ModuleStats {
   protocolErrors: number;
   lastReconnectDelayMs: number;
   keepaliveSec: number;
+  /** QoS 2 publishes the broker completed with PUBACK (it downgraded them to QoS 1). */
+  qos2Downgraded: number;
 }
 
 /** Number of u32 fields in the stats block. */
-export const STATS_FIELDS = 30;
+export const STATS_FIELDS = 35;
 
 /** The telemetry firmware's stats block (boards/ABI.md, "App stats block"), named. */
 export interface AppStats {
@@ -238,7 +241,7 @@ export function decodeStats(block: Uint32Array): ModuleStats {
     outbox: { capacity: f(6), used: f(7), highWater: f(8), rejected: f(9) },
     inflight: { capacity: f(10), used: f(11) },
     subscriptions: { capacity: f(12), used: f(13) },
-    inboundQos2: { capacity: f(14), used: f(15) },
+    inboundQos2: { capacity: f(14), used: f(15), overflow: f(34) },
     staging: { capacity: f(25) },
     maxTopicLength: f(26),
     packetsSent: f(16),
@@ -252,6 +255,7 @@ export function decodeStats(block: Uint32Array): ModuleStats {
     protocolErrors: f(27),
     lastReconnectDelayMs: f(28),
     keepaliveSec: f(29),
+    qos2Downgraded: f(33),
   };
 }
 

@@ -27,7 +27,7 @@ const SIZES_FILE = "build/sizes.json";
 const INPUTS_FILE = "build/inputs.sha256";
 /** What a build reads: a change to any of these makes --if-changed build. */
 const INPUTS = ["assembly", "host", "boards", "scripts/build.mjs", "asconfig.json", "package.json", "tsconfig.build.json", "tsconfig.json"];
-const STATS_FIELDS = 30;
+const STATS_FIELDS = 35;
 /** Stats block index of each region capacity (boards/ABI.md, "Stats block"). */
 const CAPACITY_FIELDS = {
   rxCapacity: 1,

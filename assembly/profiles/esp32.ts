@@ -14,7 +14,7 @@
 // @ts-ignore: decorator
 @global @inline const PROFILE_SUBSCRIPTION_SLOTS: i32 = 12;
 // @ts-ignore: decorator
-@global @inline const PROFILE_INBOUND_QOS2_SLOTS: i32 = 16;
+@global @inline const PROFILE_INBOUND_QOS2_SLOTS: i32 = 32;
 // @ts-ignore: decorator
 @global @inline const PROFILE_MAX_TOPIC_LENGTH: i32 = 128;
 // @ts-ignore: decorator

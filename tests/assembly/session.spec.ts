@@ -7,7 +7,7 @@ import {
   RECORD_DONE, RECORD_QUEUED, RECORD_AWAIT_PUBACK, RECORD_AWAIT_PUBREC, RECORD_AWAIT_PUBCOMP, RECORD_QUEUED_PUBREL,
 } from "../../assembly/session";
 import { encodePublish, packetSize, publishRemainingLength } from "../../assembly/codec";
-import { OK, OUTBOX_FULL, PACKET_TOO_LARGE, RECEIVE_MAXIMUM_EXCEEDED } from "../../assembly/status";
+import { OUTBOX_FULL, PACKET_TOO_LARGE } from "../../assembly/status";
 import { place, bytesAt, resetFixtures } from "./support/bytes";
 
 const REGION_CAPACITY: u32 = 256;
@@ -307,17 +307,20 @@ describe("Outbox: wrap", () => {
   });
 });
 
-describe("Outbox: find and holds", () => {
-  test("find needs both the packet id and the state", () => {
+describe("Outbox: holding and holds", () => {
+  test("holding finds the record not done with the packet id, in any state of its flow", () => {
     freshOutbox(64);
     let a = reserveRecord(18, 1);
     let b = reserveRecord(18, 2);
     outbox.setState(<u32>a, RECORD_AWAIT_PUBACK);
     outbox.setState(<u32>b, RECORD_AWAIT_PUBREC);
-    expect(outbox.find(1, RECORD_AWAIT_PUBACK)).toBe(a);
-    expect(outbox.find(2, RECORD_AWAIT_PUBREC)).toBe(b);
-    expect(outbox.find(1, RECORD_AWAIT_PUBREC)).toBe(-1, "right id, wrong state");
-    expect(outbox.find(3, RECORD_AWAIT_PUBACK)).toBe(-1, "unknown id");
+    expect(outbox.holding(1)).toBe(a);
+    expect(outbox.holding(2)).toBe(b);
+    outbox.setState(<u32>b, RECORD_QUEUED_PUBREL);
+    expect(outbox.holding(2)).toBe(b);
+    outbox.setState(<u32>b, RECORD_AWAIT_PUBCOMP);
+    expect(outbox.holding(2)).toBe(b);
+    expect(outbox.holding(3)).toBe(-1, "unknown id");
   });
 
   test("holds is true only for records not done", () => {
@@ -329,20 +332,19 @@ describe("Outbox: find and holds", () => {
     expect(outbox.holds(3)).toBe(false);
     outbox.complete(<u32>b); // done but not released: a is still the head
     expect(outbox.holds(2)).toBe(false);
-    expect(outbox.find(2, RECORD_DONE)).toBe(b);
+    expect(outbox.holding(2)).toBe(-1, "a done record is no longer holding its id");
     outbox.complete(<u32>a);
     expect(outbox.holds(1)).toBe(false);
-    expect(outbox.find(1, RECORD_DONE)).toBe(-1, "released");
   });
 
-  test("find reaches the record after a wrap marker", () => {
+  test("holding reaches the record after a wrap marker", () => {
     freshOutbox(64);
     let a = reserveRecord(18, 1);
     reserveRecord(18, 2);
     reserveRecord(18, 3);
     outbox.complete(<u32>a);
     let d = reserveRecord(18, 4);
-    expect(outbox.find(4, RECORD_QUEUED)).toBe(d);
+    expect(outbox.holding(4)).toBe(d);
     expect(outbox.holds(4)).toBe(true);
     expect(outbox.holds(1)).toBe(false);
   });
@@ -431,24 +433,33 @@ const INBOUND_SLOTS: u32 = 4;
 const inboundRegion = memory.data(INBOUND_SLOTS * 2);
 const inbound = changetype<InboundQos2>(memory.data(offsetof<InboundQos2>()));
 
-/** Fresh table over a region full of junk ids, which reset must clear. */
+/** Fresh table over a region full of junk ids, with its overflow count zeroed. */
 function freshInbound(): void {
   memory.fill(inboundRegion, 0x77, INBOUND_SLOTS * 2);
   inbound.reset(inboundRegion, INBOUND_SLOTS);
+  inbound.overflows = 0;
+}
+
+/** The ids from 1 to 200 held, in ascending order. */
+function heldIds(): u32[] {
+  let ids: u32[] = [];
+  for (let id: u32 = 1; id <= 200; id++) if (inbound.holds(id)) ids.push(id);
+  return ids;
 }
 
 describe("InboundQos2", () => {
   test("starts empty", () => {
     freshInbound();
     expect(inbound.used).toBe(0);
-    expect(inbound.holds(0x7777)).toBe(false, "junk in the region is cleared");
+    expect(inbound.holds(0x7777)).toBe(false, "junk in the region is not an id");
     expect(inbound.holds(1)).toBe(false);
+    expect(inbound.overflows).toBe(0);
   });
 
   test("holds a packet id until it is released", () => {
     freshInbound();
-    expect(inbound.hold(1)).toBe(OK);
-    expect(inbound.hold(0xffff)).toBe(OK);
+    inbound.hold(1);
+    inbound.hold(0xffff);
     expect(inbound.used).toBe(2);
     expect(inbound.holds(1)).toBe(true);
     expect(inbound.holds(0xffff)).toBe(true);
@@ -459,24 +470,45 @@ describe("InboundQos2", () => {
     expect(inbound.used).toBe(1);
   });
 
-  test("RECEIVE_MAXIMUM_EXCEEDED when every slot is taken", () => {
+  test("a full table forgets its oldest id to hold a new one, and counts the overflow", () => {
     freshInbound();
-    for (let id: u32 = 1; id <= INBOUND_SLOTS; id++) expect(inbound.hold(id)).toBe(OK, "id " + id.toString());
-    expect(inbound.hold(100)).toBe(RECEIVE_MAXIMUM_EXCEEDED);
-    expect(inbound.holds(100)).toBe(false);
+    for (let id: u32 = 1; id <= INBOUND_SLOTS; id++) inbound.hold(id);
+    expect(inbound.overflows).toBe(0);
+    inbound.hold(100);
     expect(inbound.used).toBe(INBOUND_SLOTS);
-    for (let id: u32 = 1; id <= INBOUND_SLOTS; id++) expect(inbound.holds(id)).toBe(true, "id " + id.toString());
+    expect(inbound.overflows).toBe(1);
+    expect(inbound.holds(1)).toBe(false, "the oldest id is forgotten");
+    expect(inbound.holds(100)).toBe(true);
+    for (let id: u32 = 2; id <= INBOUND_SLOTS; id++) expect(inbound.holds(id)).toBe(true, "id " + id.toString());
+    inbound.hold(101);
+    expect(inbound.overflows).toBe(2);
+    expect(inbound.holds(2)).toBe(false, "then the next oldest");
+    expect(inbound.holds(101)).toBe(true);
   });
 
-  test("a released slot is used again", () => {
+  test("the oldest is by the time of hold, across releases in the middle", () => {
     freshInbound();
     for (let id: u32 = 1; id <= INBOUND_SLOTS; id++) inbound.hold(id);
     inbound.release(2);
-    expect(inbound.hold(100)).toBe(OK);
-    expect(inbound.holds(100)).toBe(true);
-    expect(inbound.holds(2)).toBe(false);
+    inbound.hold(100); // room again: nothing forgotten
+    expect(inbound.overflows).toBe(0);
     expect(inbound.used).toBe(INBOUND_SLOTS);
-    expect(inbound.hold(101)).toBe(RECEIVE_MAXIMUM_EXCEEDED);
+    inbound.hold(101); // full: 1 is the oldest
+    expect(inbound.holds(1)).toBe(false);
+    inbound.hold(102); // then 3, not 100
+    expect(inbound.holds(3)).toBe(false);
+    expect(inbound.holds(100)).toBe(true);
+    expect(heldIds()).toStrictEqual([4, 100, 101, 102]);
+    expect(inbound.overflows).toBe(2);
+  });
+
+  test("reset empties the table and keeps the overflow count", () => {
+    freshInbound();
+    for (let id: u32 = 1; id <= INBOUND_SLOTS + 1; id++) inbound.hold(id);
+    inbound.reset(inboundRegion, INBOUND_SLOTS);
+    expect(inbound.used).toBe(0);
+    expect(inbound.holds(3)).toBe(false);
+    expect(inbound.overflows).toBe(1);
   });
 
   test("releasing an id that is not held changes nothing", () => {

@@ -141,6 +141,47 @@ describe("Subscriptions", () => {
     expect(table.findRequest(22, 0, SUBSCRIPTION_SENT)).toBe(-1, "unknown packet id");
   });
 
+  test("requestSize counts the filters of one request in one state", () => {
+    put("a", 1, 20, 0, SUBSCRIPTION_SENT);
+    put("b", 1, 20, 1, SUBSCRIPTION_SENT);
+    put("c", 1, 21, 0, SUBSCRIPTION_SENT);
+    put("d", 1, 20, 0, UNSUBSCRIBE_SENT);
+    expect(table.requestSize(20, SUBSCRIPTION_SENT)).toBe(2);
+    expect(table.requestSize(21, SUBSCRIPTION_SENT)).toBe(1);
+    expect(table.requestSize(20, UNSUBSCRIBE_SENT)).toBe(1);
+    expect(table.requestSize(20, SUBSCRIPTION_PENDING)).toBe(0, "wrong state");
+    expect(table.requestSize(22, SUBSCRIPTION_SENT)).toBe(0, "unknown packet id");
+  });
+
+  test("firstOfRequest returns the request's slot of lowest position, whatever the slot order", () => {
+    put("a", 1, 21, 0, SUBSCRIPTION_PENDING);
+    put("b", 1, 20, 2, SUBSCRIPTION_PENDING);
+    put("c", 1, 20, 0, SUBSCRIPTION_PENDING);
+    put("d", 1, 20, 1, SUBSCRIPTION_PENDING);
+    expect(table.firstOfRequest(20, SUBSCRIPTION_PENDING)).toBe(2);
+    table.setState(2, SUBSCRIPTION_SENT);
+    expect(table.firstOfRequest(20, SUBSCRIPTION_PENDING)).toBe(3, "the next position once the first left the state");
+    table.setState(3, SUBSCRIPTION_SENT);
+    expect(table.firstOfRequest(20, SUBSCRIPTION_PENDING)).toBe(1);
+    table.setState(1, SUBSCRIPTION_SENT);
+    expect(table.firstOfRequest(20, SUBSCRIPTION_PENDING)).toBe(-1, "every filter sent");
+    expect(table.firstOfRequest(21, SUBSCRIPTION_PENDING)).toBe(0, "another request is untouched");
+  });
+
+  test("moveRequest moves one request's slots in one state and no other", () => {
+    put("a", 0, 7, 0, UNSUBSCRIBE_SENT);
+    put("b", 0, 8, 0, UNSUBSCRIBE_SENT);
+    put("c", 0, 7, 1, UNSUBSCRIBE_SENT);
+    put("d", 0, 7, 0, SUBSCRIPTION_SENT);
+    expect(table.moveRequest(7, UNSUBSCRIBE_SENT, SUBSCRIPTION_FREE)).toBe(2);
+    expect(table.state(0)).toBe(SUBSCRIPTION_FREE);
+    expect(table.state(1)).toBe(UNSUBSCRIBE_SENT);
+    expect(table.state(2)).toBe(SUBSCRIPTION_FREE);
+    expect(table.state(3)).toBe(SUBSCRIPTION_SENT);
+    expect(table.moveRequest(7, UNSUBSCRIBE_SENT, SUBSCRIPTION_FREE)).toBe(0, "nothing left to move");
+    expect(table.moveRequest(9, UNSUBSCRIBE_SENT, SUBSCRIPTION_FREE)).toBe(0, "unknown packet id");
+  });
+
   test("moveAll moves every slot in one state and no other", () => {
     put("a", 0, 1, 0, SUBSCRIPTION_SENT);
     put("b", 0, 2, 0, SUBSCRIPTION_ACTIVE);

@@ -18,6 +18,7 @@ import { after, before, describe, test } from "node:test";
 import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
 import { freePort } from "../../host/net/ports.ts";
 import { exited, findExecutable, spawnTracked } from "../../host/processes.ts";
+import { PacketType, parsePublish, puback, scriptWith, startFakeBroker } from "./support/fake-broker.ts";
 import { mosquittoPub, mosquittoSub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -231,6 +232,22 @@ describe("wasmqtt CLI", { concurrency: SUITE_CONCURRENCY }, () => {
         assert.deepEqual(received.lines, [`${qos}|0|${topic}|${payload}`]);
       });
     }
+
+    test("-q 2 against a broker that answers QoS 2 with PUBACK (a downgrade to QoS 1) exits 0", async (t) => {
+      const fake = await startFakeBroker(scriptWith({
+        [PacketType.PUBLISH]: (p, conn) => {
+          const { packetId } = parsePublish(p);
+          if (packetId !== undefined) conn.send(puback(packetId));
+        },
+      }));
+      t.after(() => fake.close());
+      const result = await runCli(["pub", "-h", "127.0.0.1", "-p", String(fake.port), "-t", "down/cli", "-m", "x", "-q", "2"]);
+      assertExit(result, 0);
+      assert.equal(result.stderr, "");
+      const sent = fake.connections[0].packets;
+      assert.deepEqual(sent.filter((p) => p.type === PacketType.PUBLISH).map((p) => parsePublish(p).qos), [2]);
+      assert.ok(sent.some((p) => p.type === PacketType.DISCONNECT), "no DISCONNECT: the CLI did not end cleanly");
+    });
 
     test("-f sends a file of all 256 byte values (and more) byte-exact", async () => {
       const topic = `${uniqueRoot("file")}/blob`;

@@ -26,7 +26,9 @@ import {
   parsePublish,
   parseSubscribe,
   publish,
+  puback,
   pubrel,
+  scriptWith,
   suback,
   type FakeConnection,
   type Script,
@@ -254,6 +256,31 @@ test(
     assert.equal(client.stats().inflight.used, 0);
   },
 );
+
+test("a broker answering QoS 2 with PUBACK (a downgrade to QoS 1): every publish settles, in-flight returns to 0, nothing is resent", async (t) => {
+  const fake = await fakeBroker(t, scriptWith({
+    [PacketType.PUBLISH]: (p, conn) => {
+      const { packetId } = parsePublish(p);
+      if (packetId !== undefined) conn.send(puback(packetId));
+    },
+  }));
+  const { client, rec } = await openClient(t, fake.url, { clientId: uniqueId("downgrade"), clean: false });
+  for (let i = 0; i < 20; i++) await within(2000, `QoS 2 publish ${i} of 20 in a row`, client.publish("down/row", `m${i}`, { qos: 2 }));
+  const together = Array.from({ length: 20 }, (_, i) => client.publish("down/together", `m${i}`, { qos: 2 }));
+  await within(4000, "20 QoS 2 publishes at once (more than the in-flight slots)", Promise.all(together));
+  const stats = client.stats();
+  assert.equal(stats.inflight.used, 0);
+  assert.equal(stats.outbox.used, 0);
+  assert.equal(stats.qos2Downgraded, 40);
+  assert.equal(fake.connections[0].packets.filter((p) => p.type === PacketType.PUBREL).length, 0);
+
+  const from = rec.mark();
+  fake.connections[0].destroy();
+  await rec.waitFor("connect", { from });
+  await within(2000, "a QoS 1 publish on the new connection", client.publish("down/after", "after", { qos: 1 }));
+  const resent = fake.connections[1].packets.filter((p) => p.type === PacketType.PUBLISH).map(parsePublish);
+  assert.deepEqual(resent.map((p) => [p.topic, p.dup]), [["down/after", false]], "a completed publish was sent again");
+});
 
 /** PUBACK/PUBREC/PUBCOMP bytes. */
 function publishAck(type: number, packetId: number): Uint8Array {

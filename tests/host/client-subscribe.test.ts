@@ -5,7 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { fakeBroker, openClient, rejection, text, uniqueId, uniqueTopic, within } from "./support/client-helpers.ts";
+import {
+  fakeBroker,
+  openClient,
+  rejection,
+  sleep,
+  text,
+  uniqueId,
+  uniqueTopic,
+  within,
+} from "./support/client-helpers.ts";
 import {
   PacketType,
   connack,
@@ -13,8 +22,10 @@ import {
   parseSubscribe,
   scriptWith,
   suback,
+  type Script,
 } from "./support/fake-broker.ts";
 import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
+import { mosquittoPub } from "./support/mosquitto-clients.ts";
 
 let broker: Broker;
 before(async () => {
@@ -184,3 +195,56 @@ test("a SUBSCRIBE and an UNSUBSCRIBE left unanswered by a lost connection are se
   assert.deepEqual(parseSubscribe(resent).filters, [{ topic: "re/a", qos: 1 }, { topic: "re/b", qos: 2 }]);
   assert.ok(fake.connections[2].packets.some((p) => p.type === PacketType.UNSUBSCRIBE), "the UNSUBSCRIBE was sent again");
 });
+
+/** Connection 1 answers the first SUBSCRIBE with a SUBACK of one return code, whatever its filter count; later connections behave. */
+const shortSubackOnce: Script = async (conn) => {
+  if (conn.index > 0) return defaultScript(conn);
+  await conn.next(PacketType.CONNECT);
+  conn.send(connack(false, 0));
+  const subscribe = parseSubscribe(await conn.next(PacketType.SUBSCRIBE));
+  conn.send(suback(subscribe.packetId, [1]));
+  await defaultScript(conn);
+};
+
+test("a SUBACK with fewer return codes than filters: PROTOCOL_ERROR, then the whole SUBSCRIBE again and subscribe() resolves", async (t) => {
+  const fake = await fakeBroker(t, shortSubackOnce);
+  const { client, rec } = await openClient(t, fake.url, { clientId: uniqueId("short-suback") });
+  const filters = [{ topic: "short/a", qos: 1 as const }, { topic: "short/b", qos: 2 as const }];
+  const granted = await within(4000, "subscribe() across the reconnect", client.subscribe(filters));
+  assert.deepEqual(granted, filters);
+  await rec.waitForError("PROTOCOL_ERROR");
+  const subscribes = fake.connections.flatMap((conn) => conn.packets.filter((p) => p.type === PacketType.SUBSCRIBE).map(parseSubscribe));
+  assert.ok(subscribes.every((s) => s.filters.length > 0), `a SUBSCRIBE without a filter: ${JSON.stringify(subscribes)}`);
+  assert.deepEqual(fake.connections[1].packets.filter((p) => p.type === PacketType.SUBSCRIBE).map((p) => parseSubscribe(p).filters), [filters]);
+  assert.deepEqual(await within(4000, "subscribing the same filters again", client.subscribe(filters)), filters);
+});
+
+test("a SUBACK with fewer return codes than filters and reconnect off: subscribe() rejects naming PROTOCOL_ERROR", async (t) => {
+  const fake = await fakeBroker(t, shortSubackOnce);
+  const { client } = await openClient(t, fake.url, { clientId: uniqueId("short-suback-off"), reconnect: false });
+  const error = await rejection(client.subscribe(["short/a", "short/b"], { qos: 1 }), "subscribe()");
+  assert.equal(error.code, "CLIENT_STOPPED");
+  assert.match(error.message, /PROTOCOL_ERROR/);
+});
+
+for (const clean of [true, false]) {
+  test(`nodemcu: a burst of 40 QoS 2 messages from a peer arrives exactly once with no disconnect (${clean ? "clean" : "persistent"} session)`, async (t) => {
+    const topic = uniqueTopic("burst/qos2");
+    const { client, rec } = await openClient(t, broker.url, { clientId: uniqueId("burst"), profile: "nodemcu", clean });
+    assert.deepEqual(await client.subscribe(topic, { qos: 2 }), [{ topic, qos: 2 }]);
+    const from = rec.mark();
+    const payloads = Array.from({ length: 40 }, (_, i) => `m${String(i).padStart(2, "0")}`);
+    // one line one message, as fast as mosquitto_pub's own 20 flows in flight allow
+    await mosquittoPub(broker, ["-t", topic, "-q", "2", "-l"], payloads.join("\n") + "\n");
+    await rec.waitForMessages(40, { from, timeoutMs: 10_000 });
+    await sleep(200); // room for a duplicate to show up
+    const received = rec.messages(from).map((m) => text(m.payload));
+    assert.deepEqual([...received].sort(), payloads, "each message exactly once");
+    assert.deepEqual(rec.all("offline", from), [], rec.summary(from));
+    assert.deepEqual(rec.errors(from), []);
+    const stats = client.stats();
+    assert.equal(stats.protocolErrors, 0);
+    assert.equal(stats.reconnects, 0);
+    assert.equal(stats.inboundQos2.used, 0);
+  });
+}

@@ -22,7 +22,9 @@ import {
   publish,
   pubrec,
   pubrel,
+  parseSubscribe,
   suback,
+  unsuback,
 } from "./support/mqtt-packets.ts";
 
 const STATE_CONNECTED = 3;
@@ -295,11 +297,25 @@ describe("receive path", () => {
     });
   }
 
-  it("refuses more unreleased inbound QoS 2 messages than it has slots for", () => {
+  it("takes more unreleased inbound QoS 2 messages than it has slots for: none refused, each delivered once", () => {
     const bench = connected({ profile: "nodemcu" });
-    const packets = Array.from({ length: 9 }, (_, i) => publish({ topic: "q", payload: "x", qos: 2, packetId: i + 1 }));
-    assert.equal(bench.receive(concat(packets)), Status.RECEIVE_MAXIMUM_EXCEEDED);
-    assert.equal(bench.messages.length, 8);
+    const slots = bench.stat(Stat.inboundQos2Capacity);
+    assert.equal(slots, 32);
+    const ids = Array.from({ length: slots + 8 }, (_, i) => i + 1);
+    const burst = ids.map((id) => publish({ topic: `q/${id}`, payload: "x", qos: 2, packetId: id }));
+    assert.equal(bench.receive(concat(burst)), Status.OK);
+    assert.equal(bench.netCloses, 0);
+    assert.deepEqual(bench.messages.map((m) => m.topic), ids.map((id) => `q/${id}`));
+    assert.deepEqual(bench.sentOfType(PacketType.PUBREC).map(packetIdOf), ids);
+    assert.equal(bench.stat(Stat.inboundQos2Used), slots);
+    assert.equal(bench.stat(Stat.inboundQos2Overflow), 8);
+    // the ids still held are the newest: their resends before PUBREL are not delivered again
+    const held = ids.slice(-slots);
+    assert.equal(bench.receive(concat(held.map((id) => publish({ topic: `q/${id}`, payload: "x", qos: 2, packetId: id, dup: true })))), Status.OK);
+    assert.equal(bench.messages.length, ids.length, "a held message was delivered twice");
+    assert.equal(bench.receive(concat(ids.map((id) => pubrel(id)))), Status.OK);
+    assert.deepEqual(bench.sentOfType(PacketType.PUBCOMP).map(packetIdOf), ids);
+    assert.equal(bench.stat(Stat.inboundQos2Used), 0);
   });
 
   it("waits for room in the transmit ring before answering, losing no acknowledgement", () => {
@@ -322,5 +338,188 @@ describe("receive path", () => {
       bench.sentOfType(PacketType.PUBACK).map(packetIdOf),
       Array.from({ length: 1000 }, (_, i) => i + 1),
     );
+  });
+});
+
+describe("SUBACK and UNSUBACK must answer a request exactly", () => {
+  /** A bench with SUBSCRIBE 2 of two filters outstanding (SUBSCRIBE 1 was answered). */
+  function twoFiltersOutstanding(): ModuleBench {
+    const bench = connected();
+    assert.equal(bench.subscribe([["first", 0]]), 1);
+    assert.equal(bench.receive(suback(1, [0])), Status.OK);
+    assert.equal(bench.subscribe([["a/#", 1], ["b", 2]]), 2);
+    return bench;
+  }
+  const subacksFor = (bench: ModuleBench, id: number) =>
+    bench.eventsOf(Event.SUBACK).filter((e) => (e.arg & 0xffff) === id).map((e) => [e.code, e.arg >>> 16]);
+
+  for (const code of [0x01, 0x80, 0x00]) {
+    for (const sessionPresent of [false, true]) {
+      it(`a SUBACK with one return code (0x${code.toString(16).padStart(2, "0")}) for two filters is PROTOCOL_ERROR; the reconnect resends both (session present ${sessionPresent})`, () => {
+        const bench = twoFiltersOutstanding();
+        assert.equal(bench.receive(Uint8Array.from([0x90, 0x03, 0x00, 0x02, code])), Status.PROTOCOL_ERROR);
+        assert.deepEqual(bench.eventsOf(Event.CONNECTION_LOST).map((e) => e.code), [Status.PROTOCOL_ERROR]);
+        assert.deepEqual(subacksFor(bench, 2), [], "half a SUBACK was applied");
+        const before = bench.sentOfType(PacketType.SUBSCRIBE).length;
+        reconnect(bench, sessionPresent);
+        for (let i = 0; i < 10; i++) bench.advance(10);
+        const after = bench.sentOfType(PacketType.SUBSCRIBE).slice(before).map(parseSubscribe);
+        assert.ok(after.every((p) => p.filters.length > 0), `a SUBSCRIBE without a filter: ${JSON.stringify(after)}`);
+        // with no session the answered "first" is subscribed again too, in its own SUBSCRIBE
+        assert.deepEqual(after.map((p) => p.filters.map((f) => f.topic)).sort(), (sessionPresent ? [["a/#", "b"]] : [["a/#", "b"], ["first"]]));
+        assert.deepEqual(after.find((p) => p.packetId === 2)?.filters, [{ topic: "a/#", qos: 1 }, { topic: "b", qos: 2 }]);
+        assert.equal(bench.receive(suback(2, [1, 2])), Status.OK);
+        assert.deepEqual(subacksFor(bench, 2), [[1, 0], [2, 1]]);
+        assert.ok(bench.subscribe([["a/#", 0], ["b", 0]]) > 0, "the filters cannot be subscribed again");
+      });
+    }
+  }
+
+  it("a SUBACK with more return codes than filters is PROTOCOL_ERROR and changes nothing", () => {
+    const bench = twoFiltersOutstanding();
+    assert.equal(bench.receive(suback(2, [1, 1, 1])), Status.PROTOCOL_ERROR);
+    assert.deepEqual(subacksFor(bench, 2), []);
+    reconnect(bench, true);
+    assert.deepEqual(bench.sentOfType(PacketType.SUBSCRIBE).map(parseSubscribe).at(-1)?.filters.map((f) => f.topic), ["a/#", "b"]);
+  });
+
+  for (const [name, id] of [["no SUBSCRIBE ever had", 9], ["a SUBSCRIBE already answered", 1]] as const) {
+    it(`a SUBACK for a packet id ${name} is PROTOCOL_ERROR; the outstanding SUBSCRIBE is kept and resent`, () => {
+      const bench = twoFiltersOutstanding();
+      const events = bench.events.length;
+      assert.equal(bench.receive(suback(id, [0])), Status.PROTOCOL_ERROR);
+      assert.deepEqual(bench.events.slice(events).map((e) => e.kind), [Event.CONNECTION_LOST, Event.BACKOFF]);
+      reconnect(bench, true);
+      assert.equal(bench.sentOfType(PacketType.SUBSCRIBE).map(parseSubscribe).at(-1)?.packetId, 2);
+      assert.equal(bench.receive(suback(2, [1, 1])), Status.OK);
+      assert.deepEqual(subacksFor(bench, 2), [[1, 0], [1, 1]]);
+    });
+  }
+
+  it("an UNSUBACK for a packet id no UNSUBSCRIBE awaits is PROTOCOL_ERROR; the right one frees the filters", () => {
+    const bench = connected();
+    assert.equal(bench.subscribe([["a", 0], ["b", 0]]), 1);
+    assert.equal(bench.receive(suback(1, [0, 0])), Status.OK);
+    const id = bench.unsubscribe(["a", "b"]);
+    assert.ok(id > 0);
+    assert.equal(bench.receive(unsuback(id + 1)), Status.PROTOCOL_ERROR);
+    assert.equal(bench.eventsOf(Event.UNSUBACK).length, 0);
+    assert.equal(bench.stat(Stat.subscriptionUsed), 2);
+    reconnect(bench, true);
+    assert.equal(bench.receive(unsuback(id)), Status.OK);
+    assert.deepEqual(bench.eventsOf(Event.UNSUBACK).map((e) => e.arg), [id]);
+    assert.equal(bench.stat(Stat.subscriptionUsed), 0);
+    assert.equal(bench.receive(unsuback(id)), Status.PROTOCOL_ERROR, "a repeated UNSUBACK");
+  });
+});
+
+describe("acknowledgements of our PUBLISHes: each flow ends exactly once", () => {
+  /** PUBLISH_DONE events for packet id `id`. */
+  const doneCount = (bench: ModuleBench, id: number) => bench.eventsOf(Event.PUBLISH_DONE).filter((e) => e.arg === id).length;
+
+  it("a broker answering QoS 2 with PUBACK: 20 publishes in a row each complete once, counted, none resent after a reconnect", () => {
+    const bench = connected({ profile: "nodemcu", flags: 0 });
+    const ids = Array.from({ length: 20 }, (_, i) => bench.publish("t", `m${i}`, 2));
+    assert.ok(ids.every((id) => id > 0));
+    let answered = 0;
+    while (answered < ids.length) {
+      const fresh = bench.sentOfType(PacketType.PUBLISH).slice(answered);
+      assert.ok(fresh.length > 0, `nothing more sent after ${answered} (in flight ${bench.stat(Stat.inflightUsed)})`);
+      for (const p of fresh) {
+        assert.equal(bench.receive(puback(idOf(p))), Status.OK);
+        answered++;
+      }
+    }
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => e.arg), ids);
+    assert.equal(bench.stat(Stat.inflightUsed), 0);
+    assert.equal(bench.stat(Stat.outboxUsed), 0);
+    assert.equal(bench.stat(Stat.qos2Downgraded), 20);
+    assert.equal(bench.sentOfType(PacketType.PUBREL).length, 0);
+    bench.exports.netDown(bench.now, 0);
+    const before = bench.sent.length;
+    reconnect(bench, true);
+    bench.advance(10);
+    assert.deepEqual(bench.sent.slice(before).map((p) => p.type), [PacketType.CONNECT], "something was sent again");
+  });
+
+  it("a PUBACK for a QoS 2 publish awaiting PUBCOMP completes it once; the PUBCOMP after it is ignored", () => {
+    const bench = connected();
+    const id = bench.publish("t", "x", 2);
+    assert.equal(bench.receive(pubrec(id)), Status.OK);
+    assert.equal(bench.sentOfType(PacketType.PUBREL).length, 1);
+    assert.equal(bench.receive(puback(id)), Status.OK);
+    assert.equal(doneCount(bench, id), 1);
+    assert.equal(bench.stat(Stat.inflightUsed), 0);
+    assert.equal(bench.stat(Stat.qos2Downgraded), 1);
+    assert.equal(bench.receive(pubcomp(id)), Status.OK);
+    assert.equal(doneCount(bench, id), 1);
+  });
+
+  const contradicting: [string, number, (bench: ModuleBench, id: number) => void, (id: number) => Uint8Array][] = [
+    ["PUBREC for a QoS 1 publish", 1, () => {}, pubrec],
+    ["PUBCOMP for a QoS 1 publish", 1, () => {}, pubcomp],
+    ["PUBCOMP for a QoS 2 publish awaiting PUBREC", 2, () => {}, pubcomp],
+  ];
+  for (const [name, qos, prepare, ack] of contradicting) {
+    it(`${name} is PROTOCOL_ERROR; the PUBLISH is resent with DUP and its flow then completes once`, () => {
+      const bench = connected({ flags: 0 });
+      const id = bench.publish("t", "x", qos);
+      const other = bench.publish("u", "y", 1);
+      prepare(bench, id);
+      assert.equal(bench.receive(ack(id)), Status.PROTOCOL_ERROR);
+      assert.deepEqual(bench.eventsOf(Event.CONNECTION_LOST).map((e) => e.code), [Status.PROTOCOL_ERROR]);
+      assert.equal(doneCount(bench, id), 0);
+      const before = bench.sent.length;
+      reconnect(bench, true);
+      const resent = bench.sent.slice(before + 1);
+      assert.deepEqual(resent.map((p) => [p.type, idOf(p), (p.flags & 8) !== 0]), [[PacketType.PUBLISH, id, true], [PacketType.PUBLISH, other, true]]);
+      assert.equal(bench.stat(Stat.inflightUsed), 2);
+      if (qos === 2) {
+        assert.equal(bench.receive(pubrec(id)), Status.OK);
+        assert.equal(bench.receive(pubcomp(id)), Status.OK);
+      } else {
+        assert.equal(bench.receive(puback(id)), Status.OK);
+      }
+      assert.equal(bench.receive(puback(other)), Status.OK);
+      assert.equal(doneCount(bench, id), 1);
+      assert.equal(doneCount(bench, other), 1);
+      assert.equal(bench.stat(Stat.inflightUsed), 0);
+    });
+  }
+
+  it("repeated acks are ignored: a second PUBACK or PUBCOMP completes nothing more; a repeated PUBREC gets its PUBREL again", () => {
+    const bench = connected();
+    const one = bench.publish("t", "1", 1);
+    const two = bench.publish("t", "2", 2);
+    assert.equal(bench.receive(concat([puback(one), puback(one)])), Status.OK);
+    assert.equal(bench.receive(pubrec(two)), Status.OK);
+    assert.equal(bench.receive(pubrec(two)), Status.OK);
+    assert.deepEqual(bench.sentOfType(PacketType.PUBREL).map(packetIdOf), [two, two]);
+    assert.equal(bench.stat(Stat.inflightUsed), 1);
+    assert.equal(bench.receive(concat([pubcomp(two), pubcomp(two), pubrec(two), puback(two)])), Status.OK);
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => e.arg), [one, two]);
+    assert.equal(bench.sentOfType(PacketType.PUBREL).length, 2, "a PUBREL for a finished flow");
+    assert.equal(bench.stat(Stat.inflightUsed), 0);
+    assert.equal(bench.stat(Stat.qos2Downgraded), 0);
+    assert.equal(bench.eventsOf(Event.CONNECTION_LOST).length, 0);
+  });
+
+  it("acks for ids no flow under way holds are ignored, also for a PUBLISH not yet sent", () => {
+    const bench = connected({ profile: "nodemcu" });
+    const slots = bench.stat(Stat.inflightCapacity);
+    const ids = Array.from({ length: slots + 1 }, () => bench.publish("t", "x", 2));
+    const waiting = ids.at(-1)!;
+    assert.equal(bench.sentOfType(PacketType.PUBLISH).length, slots, "the last one waits for an in-flight slot");
+    const sent = bench.sent.length;
+    assert.equal(bench.receive(concat([puback(999), pubrec(999), pubcomp(999), puback(waiting), pubrec(waiting), pubcomp(waiting)])), Status.OK);
+    assert.equal(bench.sent.length, sent, "something was sent for an unknown id");
+    assert.equal(bench.eventsOf(Event.PUBLISH_DONE).length, 0);
+    assert.equal(bench.stat(Stat.inflightUsed), slots);
+    assert.equal(bench.receive(puback(ids[0])), Status.OK);
+    const last = bench.sentOfType(PacketType.PUBLISH).at(-1)!;
+    assert.equal(idOf(last), waiting, "the waiting PUBLISH went out once a slot was free");
+    assert.equal(bench.receive(concat([pubrec(waiting), pubcomp(waiting)])), Status.OK);
+    assert.equal(doneCount(bench, waiting), 1);
+    assert.equal(bench.stat(Stat.inflightUsed), slots - 1);
   });
 });

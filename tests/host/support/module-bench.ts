@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { ModuleExports } from "../../../host/module.ts";
+import { STATS_FIELDS, type ModuleExports } from "../../../host/module.ts";
 import { Status } from "../../../host/status.ts";
 import { PacketSplitter, type Packet } from "./mqtt-packets.ts";
 
@@ -26,11 +26,14 @@ export const Stat = {
   inflightCapacity: 10,
   inflightUsed: 11,
   subscriptionUsed: 13,
+  inboundQos2Capacity: 14,
   inboundQos2Used: 15,
   messagesDelivered: 20,
   reconnects: 21,
   state: 24,
   protocolErrors: 27,
+  qos2Downgraded: 33,
+  inboundQos2Overflow: 34,
 } as const;
 
 export interface RecordedEvent {
@@ -180,6 +183,17 @@ export class ModuleBench {
     return this.exports.subscribe(entries.length, this.now);
   }
 
+  /** Queues an UNSUBSCRIBE of the filters; returns unsubscribe()'s result. */
+  unsubscribe(filters: string[]): number {
+    const parts: number[] = [];
+    for (const filter of filters) {
+      const bytes = encoder.encode(filter);
+      parts.push(bytes.length & 0xff, bytes.length >> 8, ...bytes);
+    }
+    this.stage(Uint8Array.from(parts));
+    return this.exports.unsubscribe(filters.length, this.now);
+  }
+
   /** Advances virtual time by ms (wrapping at 2^32) and ticks once. */
   advance(ms: number): number {
     this.now = (this.now + ms) >>> 0;
@@ -199,7 +213,7 @@ export class ModuleBench {
 
   /** One u32 of the stats block. */
   stat(index: number): number {
-    return new Uint32Array(this.exports.memory.buffer, this.exports.statsBuffer(), 30)[index];
+    return new Uint32Array(this.exports.memory.buffer, this.exports.statsBuffer(), STATS_FIELDS)[index];
   }
 
   /** Sent packets of one type. */

@@ -87,11 +87,15 @@ export function mosquittoSubStart(broker: Broker, args: string[], opts: SubOptio
   return { clientId, ready, done };
 }
 
-/** Runs `mosquitto_pub -h 127.0.0.1 -p <port> <args>`; rejects with its stderr on failure. */
-export async function mosquittoPub(broker: Broker, args: string[]): Promise<void> {
+/**
+ * Runs `mosquitto_pub -h 127.0.0.1 -p <port> <args>`, with `stdin` written to it and closed
+ * when given (for `-l` / `-s`); rejects with its stderr on failure.
+ */
+export async function mosquittoPub(broker: Broker, args: string[], stdin?: string): Promise<void> {
   const child = spawnTracked(findExecutable("mosquitto_pub", ["/usr/bin"]), [...brokerArgs(broker), ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: [stdin === undefined ? "ignore" : "pipe", "ignore", "pipe"],
   });
+  if (stdin !== undefined) child.stdin?.end(stdin);
   const result = await collect(child, 10_000);
   if (result.code !== 0) throw new Error(`mosquitto_pub exited with ${result.code}: ${result.stderr}`);
 }
