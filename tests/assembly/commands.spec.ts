@@ -130,6 +130,8 @@ const IGNORED: CommandCase[] = [
   new CommandCase("trailing comma in an array", ignored(utf8("[1,]")), REFUSED),
   new CommandCase("unclosed array", ignored(utf8("[1")), REFUSED),
   new CommandCase("no value", ignored([]), REFUSED),
+  new CommandCase("a repeated name does not hide a bad earlier value", ignored(utf8('{"a":"\\uDD1E","a":1}')), REFUSED),
+  new CommandCase("a repeated name does not hide an earlier depth", ignored(utf8('{"a":').concat(repeat(0x5b, <i32>MAX_JSON_DEPTH)).concat(repeat(0x5d, <i32>MAX_JSON_DEPTH)).concat(utf8(',"a":1}'))), REFUSED),
 ];
 
 const COMMANDS: CommandCase[] = [

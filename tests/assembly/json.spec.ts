@@ -178,6 +178,7 @@ const TEXTS: TextCase[] = [
   new TextCase("lone low surrogate", utf8('"\\uDD1E"'), false),
   new TextCase("high surrogate before a non-surrogate", utf8('"\\uD834\\u0041"'), false),
   new TextCase("high surrogate before a character", utf8('"\\uD834x"'), false),
+  new TextCase("high surrogate, a character, then a low half unescaped", utf8('"\\uD834xuDD1E"'), false),
   new TextCase("two high surrogates", utf8('"\\uD834\\uD834"'), false),
   new TextCase("two low surrogates", utf8('"\\uDD1E\\uDD1E"'), false),
   new TextCase("pair in the wrong order", utf8('"\\uDD1E\\uD834"'), false),
