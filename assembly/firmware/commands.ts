@@ -78,15 +78,12 @@ function readMember(ptr: usize, len: u32, i: u32, member: u32): u32 {
   if ((command.present & member) != 0) return JSON_INVALID;
   command.present |= member;
   if (member == COMMAND_INTERVAL) return readInterval(ptr, len, i);
-  if (member == COMMAND_READ) return skipLiteral(ptr, len, i, "true");
-  let on = true;
-  let end = skipLiteral(ptr, len, i, "true");
-  if (end == JSON_INVALID) {
-    on = false;
-    end = skipLiteral(ptr, len, i, "false");
-  }
-  if (member == COMMAND_RELAY) command.relay = on;
-  else command.led = on;
+  let end = skipLiteral(ptr, len, i);
+  if (end == JSON_INVALID) return JSON_INVALID;
+  let literal = load<u8>(ptr + i); // 't', 'f' or 'n'
+  if (literal == 0x6e || member == COMMAND_READ && literal != 0x74) return JSON_INVALID; // null; read: true only
+  if (member == COMMAND_RELAY) command.relay = literal == 0x74;
+  else if (member == COMMAND_LED) command.led = literal == 0x74;
   return end;
 }
 

@@ -57,7 +57,7 @@ export const JSON_INVALID: u32 = u32.MAX_VALUE;
 
 /**
  * Arrays and objects skipValue lets a value nest (RFC 8259 §9 lets a parser limit
- * nesting): one bit each in a u64 says object or array, so no recursion and no stack.
+ * nesting). Instead of recursing it keeps one bit per level in a u64: object or array.
  */
 export const MAX_JSON_DEPTH: u32 = 64;
 
@@ -81,14 +81,18 @@ export function skipSpace(ptr: usize, len: u32, i: u32): u32 {
   return i;
 }
 
-/** The index after `literal` (true, false, null) when its bytes are at i; else JSON_INVALID. */
-export function skipLiteral(ptr: usize, len: u32, i: u32, literal: string): u32 {
-  let n = <u32>literal.length;
-  if (i >= len || len - i < n) return JSON_INVALID;
-  for (let k: u32 = 0; k < n; k++) {
-    if (<u32>load<u8>(ptr + i + k) != <u32>literal.charCodeAt(k)) return JSON_INVALID;
+/** The index after the literal true, false or null at i (RFC 8259 §3), or JSON_INVALID. */
+export function skipLiteral(ptr: usize, len: u32, i: u32): u32 {
+  if (i >= len) return JSON_INVALID;
+  let first = load<u8>(ptr + i);
+  // the bytes after the first letter, the next one lowest: "rue", "alse", "ull"
+  let rest: u32 = first == 0x74 ? 0x657572 : first == 0x66 ? 0x65736c61 : first == 0x6e ? 0x6c6c75 : 0;
+  if (rest == 0) return JSON_INVALID;
+  for (i++; rest != 0; rest >>= 8) {
+    if (i >= len || <u32>load<u8>(ptr + i) != (rest & 0xff)) return JSON_INVALID;
+    i++;
   }
-  return i + n;
+  return i;
 }
 
 /**
@@ -207,10 +211,7 @@ function skipName(ptr: usize, len: u32, i: u32): u32 {
 function skipScalar(ptr: usize, len: u32, i: u32, b: u8): u32 {
   if (b == QUOTE) return skipString(ptr, len, i);
   if (b == MINUS || isDigit(b)) return skipNumber(ptr, len, i);
-  if (b == 0x74) return skipLiteral(ptr, len, i, "true"); // 't'
-  if (b == 0x66) return skipLiteral(ptr, len, i, "false"); // 'f'
-  if (b == 0x6e) return skipLiteral(ptr, len, i, "null"); // 'n'
-  return JSON_INVALID;
+  return skipLiteral(ptr, len, i);
 }
 
 /** The index after the number at i (RFC 8259 §6: -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?), or JSON_INVALID. */

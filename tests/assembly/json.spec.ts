@@ -232,6 +232,12 @@ describe("skipValue", () => {
     let ptr = place(utf8("[1]"));
     expect(skipValue(ptr, 2, 0)).toBe(JSON_INVALID, "[1");
     expect(skipValue(ptr, 3, 0)).toBe(3);
+    expect(skipValue(place(utf8("true")), 3, 0)).toBe(JSON_INVALID, "tru");
+    expect(skipValue(place(utf8("false")), 4, 0)).toBe(JSON_INVALID, "fals");
+    expect(skipValue(place(utf8("1e5")), 2, 0)).toBe(JSON_INVALID, "1e");
+    expect(skipValue(place(utf8('"ab"')), 3, 0)).toBe(JSON_INVALID, '"ab');
+    expect(skipValue(place(utf8('"\\u0041"')), 6, 0)).toBe(JSON_INVALID, '"\\u004');
+    expect(skipValue(place(utf8('"\\uD834\\uDD1E"')), 12, 0)).toBe(JSON_INVALID, '"\\uD834\\uDD1');
   });
 });
 
