@@ -79,11 +79,11 @@ function readMember(ptr: usize, len: u32, i: u32, member: u32): u32 {
   command.present |= member;
   if (member == COMMAND_INTERVAL) return readInterval(ptr, len, i);
   let end = skipLiteral(ptr, len, i);
-  if (end == JSON_INVALID) return JSON_INVALID;
-  let literal = load<u8>(ptr + i); // 't', 'f' or 'n'
-  if (literal == 0x6e || member == COMMAND_READ && literal != 0x74) return JSON_INVALID; // null; read: true only
-  if (member == COMMAND_RELAY) command.relay = literal == 0x74;
-  else if (member == COMMAND_LED) command.led = literal == 0x74;
+  if (end == JSON_INVALID || load<u8>(ptr + i) == 0x6e) return JSON_INVALID; // 'n': null
+  let on = load<u8>(ptr + i) == 0x74; // 't': true, else false
+  if (member == COMMAND_READ) return on ? end : JSON_INVALID;
+  if (member == COMMAND_RELAY) command.relay = on;
+  else command.led = on;
   return end;
 }
 
