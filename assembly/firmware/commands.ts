@@ -1,9 +1,12 @@
-// Commands from devices/<id>/cmd: one flat JSON object, read in place without
-// allocation. Recognised members (any order, others ignored):
-//   "interval_s": 1 … 86400   reading interval in seconds
+// Commands from devices/<id>/cmd: one JSON object (RFC 8259), read in place without
+// allocation. Recognised members (any order, each at most once):
+//   "interval_s": 1 … 86400   reading interval in seconds, digits only
 //   "read": true              read and publish now
 //   "relay": true | false     switch the relay output
 //   "led": true | false       switch the LED output
+// Other members are ignored whatever their (valid) value. A command is all or nothing:
+// one fault anywhere refuses it whole.
+import { JSON_INVALID, skipColon, skipLiteral, skipSpace, skipString, skipValue, stringEquals } from "./json";
 
 /** What a command payload asked for; fields stay as they were when absent. */
 @unmanaged
@@ -25,102 +28,81 @@ export const MAX_INTERVAL_SEC: u32 = 86400;
 
 export const command = changetype<Command>(memory.data(offsetof<Command>()));
 
-const QUOTE: u8 = 0x22;
-const COLON: u8 = 0x3a;
-
-/** True when the len bytes at ptr equal the ASCII literal. */
-function equalsAscii(ptr: usize, len: u32, literal: string): bool {
-  if (len != <u32>literal.length) return false;
-  for (let i: u32 = 0; i < len; i++) {
-    if (<u32>load<u8>(ptr + i) != <u32>literal.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
-/** True for the JSON whitespace bytes. */
-// @ts-ignore: decorator
-@inline function isSpace(b: u8): bool {
-  return b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d;
-}
-
-/** Index of the first non-space byte at or after i. */
-function skipSpace(ptr: usize, len: u32, i: u32): u32 {
-  while (i < len && isSpace(load<u8>(ptr + i))) i++;
-  return i;
-}
-
 /**
- * Parses a command payload into `command`. Returns true when at least one recognised
- * member had a valid value; false for anything else (not an object, bad values),
- * leaving the device as it was.
+ * Parses a command payload into `command`. Returns true when the payload is one JSON
+ * object (whitespace around it allowed) with at least one recognised member, none given
+ * twice and each with a valid value; false for anything else, with `command.present` 0.
  */
 export function parseCommand(ptr: usize, len: u32): bool {
   command.present = 0;
-  let i = skipSpace(ptr, len, 0);
-  if (i >= len || load<u8>(ptr + i) != 0x7b) return false; // '{'
-  i++;
-  while (i < len) {
+  let end = readObject(ptr, len, skipSpace(ptr, len, 0));
+  if (end != JSON_INVALID && skipSpace(ptr, len, end) == len && command.present != 0) return true;
+  command.present = 0;
+  return false;
+}
+
+/** Reads the object that opens at i into `command`; the index after it, or JSON_INVALID. */
+function readObject(ptr: usize, len: u32, i: u32): u32 {
+  if (i >= len || load<u8>(ptr + i) != 0x7b) return JSON_INVALID; // '{'
+  i = skipSpace(ptr, len, i + 1);
+  if (i < len && load<u8>(ptr + i) == 0x7d) return i + 1; // '}'
+  while (true) {
+    let nameEnd = skipString(ptr, len, i);
+    if (nameEnd == JSON_INVALID) return JSON_INVALID;
+    let member = memberNamed(ptr, i, nameEnd);
+    i = skipColon(ptr, len, nameEnd);
+    i = member == 0 ? skipValue(ptr, len, i) : readMember(ptr, len, i, member);
     i = skipSpace(ptr, len, i);
-    if (i >= len || load<u8>(ptr + i) != QUOTE) break;
-    let keyStart = i + 1;
-    let keyEnd = keyStart;
-    while (keyEnd < len && load<u8>(ptr + keyEnd) != QUOTE) keyEnd++;
-    if (keyEnd >= len) return false;
-    i = skipSpace(ptr, len, keyEnd + 1);
-    if (i >= len || load<u8>(ptr + i) != COLON) return false;
+    if (i >= len) return JSON_INVALID;
+    let b = load<u8>(ptr + i);
+    if (b == 0x7d) return i + 1; // '}'
+    if (b != 0x2c) return JSON_INVALID; // ','
     i = skipSpace(ptr, len, i + 1);
-    let valueStart = i;
-    while (i < len) {
-      let b = load<u8>(ptr + i);
-      if (b == 0x2c || b == 0x7d || isSpace(b)) break; // ',' '}'
-      i++;
-    }
-    if (!readMember(ptr + keyStart, keyEnd - keyStart, ptr + valueStart, i - valueStart)) return false;
-    i = skipSpace(ptr, len, i);
-    if (i < len && load<u8>(ptr + i) == 0x2c) i++;
   }
-  return command.present != 0;
 }
 
-/** Applies one member to `command`. Returns false when a recognised member has a bad value. */
-function readMember(key: usize, keyLen: u32, value: usize, valueLen: u32): bool {
-  if (equalsAscii(key, keyLen, "interval_s")) {
-    let seconds = parseUint(value, valueLen);
-    if (seconds < 1 || seconds > <i64>MAX_INTERVAL_SEC) return false;
-    command.intervalSec = <u32>seconds;
-    command.present |= COMMAND_INTERVAL;
-  } else if (equalsAscii(key, keyLen, "read")) {
-    if (!equalsAscii(value, valueLen, "true")) return false;
-    command.present |= COMMAND_READ;
-  } else if (equalsAscii(key, keyLen, "relay")) {
-    let on = parseBool(value, valueLen);
-    if (on < 0) return false;
-    command.relay = on == 1;
-    command.present |= COMMAND_RELAY;
-  } else if (equalsAscii(key, keyLen, "led")) {
-    let on = parseBool(value, valueLen);
-    if (on < 0) return false;
-    command.led = on == 1;
-    command.present |= COMMAND_LED;
-  }
-  return true;
+/** The COMMAND_* bit of the member name from start to end (as skipString returned), or 0 for others. */
+function memberNamed(ptr: usize, start: u32, end: u32): u32 {
+  if (stringEquals(ptr, start, end, "interval_s")) return COMMAND_INTERVAL;
+  if (stringEquals(ptr, start, end, "read")) return COMMAND_READ;
+  if (stringEquals(ptr, start, end, "relay")) return COMMAND_RELAY;
+  if (stringEquals(ptr, start, end, "led")) return COMMAND_LED;
+  return 0;
 }
 
-/** A decimal of 1–9 digits, or -1. */
-function parseUint(ptr: usize, len: u32): i64 {
-  if (len == 0 || len > 9) return -1;
-  let value: i64 = 0;
-  for (let i: u32 = 0; i < len; i++) {
-    let digit = <i32>load<u8>(ptr + i) - 0x30;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
+/**
+ * Reads the value at i of a recognised member into `command`. Returns the index after
+ * it, or JSON_INVALID for a repeated member or a value of the wrong type or range.
+ */
+function readMember(ptr: usize, len: u32, i: u32, member: u32): u32 {
+  if ((command.present & member) != 0) return JSON_INVALID;
+  command.present |= member;
+  if (member == COMMAND_INTERVAL) return readInterval(ptr, len, i);
+  let end = skipLiteral(ptr, len, i);
+  if (end == JSON_INVALID || load<u8>(ptr + i) == 0x6e) return JSON_INVALID; // 'n': null
+  let on = load<u8>(ptr + i) == 0x74; // 't': true, else false
+  if (member == COMMAND_READ) return on ? end : JSON_INVALID;
+  if (member == COMMAND_RELAY) command.relay = on;
+  else command.led = on;
+  return end;
 }
 
-/** 1 for true, 0 for false, -1 otherwise. */
-function parseBool(ptr: usize, len: u32): i32 {
-  if (equalsAscii(ptr, len, "true")) return 1;
-  if (equalsAscii(ptr, len, "false")) return 0;
-  return -1;
+/**
+ * Reads an interval of 1…MAX_INTERVAL_SEC written as plain digits; the index after them,
+ * or JSON_INVALID. A fraction or exponent after the digits is left for the caller to refuse.
+ */
+function readInterval(ptr: usize, len: u32, i: u32): u32 {
+  if (i >= len) return JSON_INVALID;
+  let digit = <u32>load<u8>(ptr + i) - 0x31;
+  if (digit > 8) return JSON_INVALID; // 1–9: no zero, sign or leading zero
+  let seconds: u32 = 0;
+  while (i < len) {
+    digit = <u32>load<u8>(ptr + i) - 0x30;
+    if (digit > 9) break;
+    if (seconds <= MAX_INTERVAL_SEC) seconds = seconds * 10 + digit; // stays above once above
+    i++;
+  }
+  if (seconds > MAX_INTERVAL_SEC) return JSON_INVALID;
+  command.intervalSec = seconds;
+  return i;
 }
