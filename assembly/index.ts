@@ -3,7 +3,7 @@
 import { STAGING_CAPACITY } from "./config";
 import { OK, INVALID_ARGUMENT } from "./status";
 import { validateTopicName, validateTopicFilter } from "./topic";
-import { RX_BASE, STAGING_BASE, client, resetClient, clientTick } from "./client";
+import { RX_BASE, STAGING_BASE, DROPPED_BASE, client, resetClient, clientTick } from "./client";
 import { refreshStats } from "./stats";
 import { appTick, appStats, resetTelemetry } from "./firmware/telemetry";
 
@@ -53,6 +53,11 @@ export function checkTopicName(len: u32): i32 {
 export function checkTopicFilter(len: u32): i32 {
   if (len > <u32>STAGING_CAPACITY) return INVALID_ARGUMENT;
   return validateTopicFilter(STAGING_BASE, len);
+}
+
+/** The record of the last PUBLISH skipped for its size: flags, topic length, topic (layout in boards/ABI.md). */
+export function droppedMessage(): usize {
+  return DROPPED_BASE;
 }
 
 /** The stats block, refreshed now (layout in boards/ABI.md). */
