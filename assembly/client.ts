@@ -645,8 +645,7 @@ function handleConnack(body: usize, len: u32, now: u32): i32 {
 }
 
 /** onMessage's flags (bit 0 retain, bit 1 dup, bits 2–3 QoS) from a PUBLISH fixed header byte (§3.3.1). */
-// @ts-ignore: decorator
-@inline function messageFlags(header: u8): u32 {
+function messageFlags(header: u8): u32 {
   return (<u32>header & 1) | ((<u32>header >> 2) & 2) | (((<u32>header >> 1) & 3) << 2);
 }
 
