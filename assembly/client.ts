@@ -650,7 +650,7 @@ function messageFlags(header: u8): u32 {
 }
 
 /**
- * QoS 2 (§4.3.3): holds the packet id of a new message until its PUBLISH; a resend of a
+ * QoS 2 (§4.3.3): holds the packet id of a new message until its PUBREL; a resend of a
  * held one is answered PUBREC here. Returns OK (a new message, or QoS 0/1), 1 (a resend,
  * answered) or RECEIVE_MAXIMUM_EXCEEDED.
  */

@@ -55,7 +55,7 @@ export function checkTopicFilter(len: u32): i32 {
   return validateTopicFilter(STAGING_BASE, len);
 }
 
-/** The record of the last PUBLISH skipped for its size: flags, topic length, topic (layout in boards/ABI.md). */
+/** The record of the last PUBLISH skipped for its size: flags, topic length, size, topic (layout in boards/ABI.md). */
 export function droppedMessage(): usize {
   return DROPPED_BASE;
 }
