@@ -6,7 +6,7 @@
 import { STAGING_CAPACITY } from "./config";
 import { INVALID_ARGUMENT } from "./status";
 import { validateTopicName, validateTopicFilter } from "./topic";
-import { RX_BASE, STAGING_BASE, client } from "./client";
+import { RX_BASE, STAGING_BASE, DROPPED_BASE, client } from "./client";
 import { refreshStats } from "./stats";
 
 export {
@@ -44,6 +44,11 @@ export function checkTopicName(len: u32): i32 {
 export function checkTopicFilter(len: u32): i32 {
   if (len > <u32>STAGING_CAPACITY) return INVALID_ARGUMENT;
   return validateTopicFilter(STAGING_BASE, len);
+}
+
+/** The record of the last PUBLISH skipped for its size: flags, topic length, size, topic (layout in boards/ABI.md). */
+export function droppedMessage(): usize {
+  return DROPPED_BASE;
 }
 
 /** The stats block, refreshed now (layout in boards/ABI.md). */

@@ -4,7 +4,7 @@
 // events and received bytes. Times are only ever subtracted, so the wrap is harmless.
 import {
   RX_CAPACITY, TX_CAPACITY, OUTBOX_CAPACITY, STAGING_CAPACITY, CONNECT_CAPACITY,
-  INFLIGHT_SLOTS, SUBSCRIPTION_SLOTS, INBOUND_QOS2_SLOTS,
+  INFLIGHT_SLOTS, SUBSCRIPTION_SLOTS, INBOUND_QOS2_SLOTS, MAX_TOPIC_LENGTH,
   DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RECONNECT_MIN_MS, DEFAULT_RECONNECT_MAX_MS, MAX_TICK_DELAY_MS,
 } from "./config";
 import {
@@ -15,7 +15,7 @@ import {
 import {
   CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT,
   CONNECT_FLAG_CLEAN_SESSION, CONNECT_FLAG_WILL, CONNECT_FLAG_WILL_RETAIN, CONNECT_FLAG_PASSWORD, CONNECT_FLAG_USERNAME,
-  NEED_MORE, decoded, decodeRemainingLength, checkServerHeader, decodeConnack, decodePublish, decodeAck,
+  NEED_MORE, decoded, decodeRemainingLength, checkServerHeader, decodeConnack, decodePublish, decodePublishHead, decodeAck, readU16,
   decodeSuback, decodePingresp, connectRemainingLength, writeConnectHeader, writeFixedHeader, writeField,
   publishRemainingLength, encodePublish, encodeAck, encodeEmpty, packetSize, packetIdOf, remainingLengthOf,
 } from "./codec";
@@ -30,7 +30,7 @@ import { backoffDelay } from "./backoff";
 import {
   netOpen, netSend, netClose, onEvent, onPacket, random,
   EVENT_CONNECTED, EVENT_CONNECT_FAILED, EVENT_CONNECTION_LOST, EVENT_RECONNECTING, EVENT_PUBLISH_DONE,
-  EVENT_CLOSED, EVENT_BACKOFF, PACKET_IN, PACKET_OUT,
+  EVENT_CLOSED, EVENT_BACKOFF, EVENT_MESSAGE_DROPPED, PACKET_IN, PACKET_OUT,
 } from "./host";
 import { sendRequests, handleSuback, handleUnsuback, resetRequests } from "./requests";
 import { deliver } from "./app";
@@ -62,6 +62,12 @@ const TX_BASE = memory.data(TX_CAPACITY);
 const OUTBOX_BASE = memory.data(OUTBOX_CAPACITY);
 const INBOUND_QOS2_BASE = memory.data(INBOUND_QOS2_SLOTS << 1);
 const SUBSCRIPTIONS_BASE = memory.data(SUBSCRIPTION_SLOTS * SLOT_SIZE);
+/**
+ * The last PUBLISH skipped for its size (boards/ABI.md, "Oversized messages"): u32 flags
+ * as onMessage's, u32 topic length, u32 packet size, then the topic when it is at most
+ * MAX_TOPIC_LENGTH bytes.
+ */
+export const DROPPED_BASE = memory.data(12 + MAX_TOPIC_LENGTH);
 
 /** Everything the client remembers between calls. */
 @unmanaged
@@ -85,6 +91,13 @@ export class Client {
   nextPacketId: u32;
   rxLength: u32;
   rxHighWater: u32;
+  /** Received bytes of a skipped PUBLISH still to discard as they arrive. */
+  rxDiscard: u32;
+  /** The fixed header byte of a PUBLISH being skipped until its packet id is read and it is answered (0: none). */
+  skipHeader: u32;
+  /** Its bytes after the packet id. */
+  skipTail: u32;
+  rxOversizeDropped: u32;
   connectLength: u32;
   outboxRejected: u32;
   packetsSent: u32;
@@ -301,6 +314,8 @@ function openConnection(now: u32): void {
 function closed(state: u32): void {
   client.state = state;
   client.rxLength = 0;
+  client.rxDiscard = 0;
+  client.skipHeader = 0;
   client.pingOutstanding = false;
   tx.clear();
 }
@@ -319,9 +334,13 @@ function connectionLost(now: u32, status: i32): void {
   scheduleReconnect(now, status);
 }
 
-/** Closes a connection because of what came over it: counted, then reported like any loss. */
+/**
+ * Closes a connection because of what came over it: counted, then reported like any loss.
+ * Answers already owed for earlier packets go to netSend first, as far as it takes them.
+ */
 function rejectInput(now: u32, status: i32): void {
   client.protocolErrors++;
+  flush(now);
   if (client.state == STATE_AWAIT_CONNACK) connectFailed(now, status, 0);
   else connectionLost(now, status);
 }
@@ -499,7 +518,7 @@ export function rxSpace(): u32 {
  * Takes n bytes the host wrote at RX_BASE + rxLength and handles every complete
  * packet. Returns OK, INVALID_ARGUMENT (n > rxSpace()), or the status the connection
  * was closed with because of the input (MALFORMED_PACKET, PROTOCOL_ERROR,
- * PACKET_TOO_LARGE).
+ * PACKET_TOO_LARGE, a CONNACK_REFUSED_* refusal).
  */
 export function rxCommit(n: u32, now: u32): i32 {
   if (n > rxSpace()) return INVALID_ARGUMENT;
@@ -514,28 +533,49 @@ export function rxCommit(n: u32, now: u32): i32 {
 
 /**
  * Handles the complete packets at the start of the receive buffer and keeps a partial
- * one for later. Stops early, leaving bytes in place, while the tx ring lacks room for
- * an answer. Returns OK or the status the connection was closed with.
+ * one for later; discards the bytes of a skipped PUBLISH (skipPublish) as they come. Stops
+ * early, leaving bytes in place, while the tx ring lacks room for an answer. Returns OK or
+ * the status the connection was closed with.
  */
 function parseReceived(now: u32): i32 {
   let offset: u32 = 0;
   while (isOpen()) {
+    let discard = min(client.rxLength - offset, client.rxDiscard);
+    offset += discard;
+    client.rxDiscard -= discard;
     let available = client.rxLength - offset;
-    if (available == 0) break;
     let p = RX_BASE + offset;
+    let status: i32;
+    let skipping = client.skipHeader;
+    if (skipping != 0 && client.rxDiscard == 0) {
+      // a skipped PUBLISH after its topic: its packet id (QoS 1/2), then the answer
+      let idLength: u32 = (skipping & 6) != 0 ? 2 : 0;
+      if (available < idLength || !roomForAnswer(now)) break;
+      let packetId = idLength > 0 ? readU16(p) : 0;
+      if (idLength > 0 && packetId == 0) return closeFor(now, MALFORMED_PACKET);
+      recordSkipped(packetId, now);
+      offset += idLength;
+      client.rxDiscard = client.skipTail;
+      continue;
+    }
+    if (available == 0) break;
     let header = load<u8>(p);
-    let status = checkServerHeader(header);
+    status = checkServerHeader(header);
     if (status == OK) status = decodeRemainingLength(p + 1, available - 1);
     if (status == NEED_MORE) break;
     if (status != OK) return closeFor(now, status);
     let bodyLength = decoded.remainingLength;
-    let size = bodyLength + decoded.lengthBytes + 1;
-    if (size > <u32>RX_CAPACITY) return closeFor(now, PACKET_TOO_LARGE);
-    if (size > available) break;
-    flush(now);
-    if (tx.free() < ANSWER_BYTES) break;
-    status = handlePacket(header, p + 1 + decoded.lengthBytes, bodyLength, now);
-    if (status != OK) return closeFor(now, status);
+    let headLength = decoded.lengthBytes + 1;
+    let size = bodyLength + headLength;
+    if (size > <u32>RX_CAPACITY) {
+      status = skipPublish(header, p + headLength, headLength, available - headLength, bodyLength);
+      if (status == NEED_MORE) break;
+      if (status != OK) return closeFor(now, status);
+      continue;
+    }
+    if (size > available || !roomForAnswer(now)) break;
+    status = handlePacket(header, p + headLength, bodyLength, now);
+    if (status != OK) return isOpen() ? closeFor(now, status) : status;
     offset += size;
   }
   if (isOpen() && offset > 0) {
@@ -545,18 +585,29 @@ function parseReceived(now: u32): i32 {
   return OK;
 }
 
+/** Hands queued bytes to netSend; true when the tx ring then has room for the answer to one inbound packet. */
+function roomForAnswer(now: u32): bool {
+  flush(now);
+  return tx.free() >= ANSWER_BYTES;
+}
+
 function closeFor(now: u32, status: i32): i32 {
   rejectInput(now, status);
   return status;
 }
 
-/** One whole packet from the server. Returns OK or why the connection must close. */
-function handlePacket(header: u8, body: usize, len: u32, now: u32): i32 {
-  let type = header >> 4;
-  onPacket(PACKET_IN, header, packetIdOf(header, body, len), len);
+/** Reports a packet as received: trace, counter, keepalive clock (any packet answers a PINGREQ). */
+function received(header: u8, packetId: u32, remainingLength: u32, now: u32): void {
+  onPacket(PACKET_IN, header, packetId, remainingLength);
   client.packetsReceived++;
   client.lastReceivedAt = now;
   client.pingOutstanding = false;
+}
+
+/** One whole packet from the server. Returns OK or why the connection must close (a CONNACK refusal has closed it already). */
+function handlePacket(header: u8, body: usize, len: u32, now: u32): i32 {
+  let type = header >> 4;
+  received(header, packetIdOf(header, body, len), len, now);
   if (client.state == STATE_AWAIT_CONNACK) {
     return type == CONNACK ? handleConnack(body, len, now) : PROTOCOL_ERROR;
   }
@@ -573,13 +624,17 @@ function handlePacket(header: u8, body: usize, len: u32, now: u32): i32 {
   return PROTOCOL_ERROR; // a second CONNACK
 }
 
-/** CONNACK (§3.2): a refusal ends the attempt; acceptance resumes or restarts the session. */
+/**
+ * CONNACK (§3.2): a refusal ends the attempt; acceptance resumes or restarts the session.
+ * Returns OK, MALFORMED_PACKET, or the CONNACK_REFUSED_* status the attempt ended with.
+ */
 function handleConnack(body: usize, len: u32, now: u32): i32 {
   if (decodeConnack(body, len) != OK) return MALFORMED_PACKET;
   let code = decoded.returnCode;
   if (code != 0) {
-    connectFailed(now, CONNACK_REFUSED_BASE - <i32>code, code);
-    return OK;
+    let status = CONNACK_REFUSED_BASE - <i32>code;
+    connectFailed(now, status, code);
+    return status;
   }
   let sessionPresent = decoded.sessionPresent;
   client.state = STATE_CONNECTED;
@@ -592,23 +647,91 @@ function handleConnack(body: usize, len: u32, now: u32): i32 {
   return OK;
 }
 
+/** onMessage's flags (bit 0 retain, bit 1 dup, bits 2–3 QoS) from a PUBLISH fixed header byte (§3.3.1). */
+function messageFlags(header: u8): u32 {
+  return (<u32>header & 1) | ((<u32>header >> 2) & 2) | (((<u32>header >> 1) & 3) << 2);
+}
+
+/**
+ * QoS 2 (§4.3.3): holds the packet id of a new message until its PUBREL; a resend of a
+ * held one is answered PUBREC here and not delivered again. Returns true for a message
+ * to deliver (new, or QoS 0/1), false for a resend already answered.
+ */
+function admit(qos: u32, packetId: u32, now: u32): bool {
+  if (qos != 2) return true;
+  if (inboundQos2.holds(packetId)) {
+    sendAck(PUBREC, packetId, now);
+    return false;
+  }
+  inboundQos2.hold(packetId);
+  return true;
+}
+
+/** Answers an inbound PUBLISH (§4.3): PUBACK at QoS 1, PUBREC at QoS 2, nothing at QoS 0. */
+function acknowledge(qos: u32, packetId: u32, now: u32): void {
+  if (qos > 0) sendAck(qos == 1 ? PUBACK : PUBREC, packetId, now);
+}
+
 /** Inbound PUBLISH (§3.3, §4.3): delivered once; QoS 2 ids held until PUBREL so a resend is not delivered again. */
 function handlePublish(header: u8, body: usize, len: u32, now: u32): i32 {
   if (decodePublish(header, body, len) != OK) return MALFORMED_PACKET;
   if (!isWellFormedTopicName(decoded.topicPtr, decoded.topicLen)) return MALFORMED_PACKET;
   let qos = decoded.qos;
   let packetId = decoded.packetId;
-  if (qos == 2 && inboundQos2.holds(packetId)) {
-    sendAck(PUBREC, packetId, now);
-    return OK;
-  }
-  if (qos == 2) inboundQos2.hold(packetId);
-  let flags = (decoded.retain ? 1 : 0) | (decoded.dup ? 2 : 0) | (qos << 2);
-  deliver(decoded.topicPtr, decoded.topicLen, decoded.payloadPtr, decoded.payloadLen, flags);
+  if (!admit(qos, packetId, now)) return OK;
+  deliver(decoded.topicPtr, decoded.topicLen, decoded.payloadPtr, decoded.payloadLen, messageFlags(header));
   client.messagesDelivered++;
-  if (qos == 1) sendAck(PUBACK, packetId, now);
-  else if (qos == 2) sendAck(PUBREC, packetId, now);
+  acknowledge(qos, packetId, now);
   return OK;
+}
+
+/**
+ * A packet whose fixed header of headLength bytes announced `len` body bytes, too many for
+ * the receive buffer ever to hold; `present` of them are at body so far. A PUBLISH on a
+ * running session is skipped, the connection staying up: its topic is read and checked like
+ * a delivered one's as soon as it is in, and recorded at DROPPED_BASE; the bytes up to the
+ * packet id are then discarded (parseReceived reads the id and calls recordSkipped), and
+ * the rest as it arrives. A topic too long for the buffer is discarded unread, recorded by
+ * its length. Returns OK (the skip is set up from the packet's first byte), NEED_MORE (the
+ * topic is still to come), or why the connection must close: PACKET_TOO_LARGE (anything but
+ * a PUBLISH, or before CONNACK), MALFORMED_PACKET.
+ */
+function skipPublish(header: u8, body: usize, headLength: u32, present: u32, len: u32): i32 {
+  if (header >> 4 != PUBLISH || client.state != STATE_CONNECTED) return PACKET_TOO_LARGE;
+  let status = decodePublishHead(header, body, present, len);
+  if (status == MALFORMED_PACKET || present < 2) return status;
+  let topicLength = decoded.topicLen;
+  let idAt = headLength + 2 + topicLength; // where the packet id (QoS 1/2) or the payload starts
+  if (idAt + 2 <= <u32>RX_CAPACITY) {
+    if (status == NEED_MORE) return NEED_MORE;
+    if (!isWellFormedTopicName(decoded.topicPtr, topicLength)) return MALFORMED_PACKET;
+    if (topicLength <= <u32>MAX_TOPIC_LENGTH) memory.copy(DROPPED_BASE + 12, decoded.topicPtr, topicLength);
+  }
+  let size = headLength + len;
+  store<u32>(DROPPED_BASE, messageFlags(header));
+  store<u32>(DROPPED_BASE, topicLength, 4);
+  store<u32>(DROPPED_BASE, size, 8);
+  client.skipHeader = header;
+  client.rxDiscard = idAt;
+  client.skipTail = size - idAt - ((header & 6) != 0 ? 2 : 0);
+  return OK;
+}
+
+/**
+ * Answers the PUBLISH being skipped (client.skipHeader, DROPPED_BASE) per its QoS and
+ * reports it: counted, MESSAGE_DROPPED with its size. The resend of a QoS 2 message already
+ * held is only answered, like a delivered one.
+ */
+function recordSkipped(packetId: u32, now: u32): void {
+  let header = <u8>client.skipHeader;
+  let size = load<u32>(DROPPED_BASE, 8);
+  client.skipHeader = 0;
+  received(header, packetId, remainingLengthOf(size), now);
+  let qos = (<u32>header >> 1) & 3;
+  if (!admit(qos, packetId, now)) return;
+  client.rxOversizeDropped++;
+  onEvent(EVENT_MESSAGE_DROPPED, PACKET_TOO_LARGE, size);
+  acknowledge(qos, packetId, now);
 }
 
 /**

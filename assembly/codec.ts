@@ -235,26 +235,39 @@ export function decodeConnack(body: usize, len: u32): i32 {
  * MALFORMED_PACKET (truncated topic, zero packet id). The topic is not validated here.
  */
 export function decodePublish(header: u8, body: usize, len: u32): i32 {
-  let qos = (<u32>header >> 1) & 3;
+  return decodePublishHead(header, body, len, len);
+}
+
+/**
+ * The variable header (§3.3.2: topic name, packet id) of a PUBLISH whose body has len
+ * bytes, of which only the first `present` are at body yet. Returns OK (decoded as by
+ * decodePublish; the payload may extend past the present bytes), NEED_MORE while the topic
+ * or packet id is not all present (decoded.topicLen set once its two length bytes are), or
+ * MALFORMED_PACKET (topic or packet id run past len, zero packet id). Writes no result on
+ * MALFORMED_PACKET. The topic is not validated here.
+ */
+export function decodePublishHead(header: u8, body: usize, present: u32, len: u32): i32 {
   if (len < 2) return MALFORMED_PACKET;
+  if (present < 2) return NEED_MORE;
+  let qos = (<u32>header >> 1) & 3;
   let topicLen = readU16(body);
   let at: u32 = 2 + topicLen;
-  if (at > len) return MALFORMED_PACKET;
-  let packetId: u32 = 0;
-  if (qos > 0) {
-    if (at + 2 > len) return MALFORMED_PACKET;
-    packetId = readU16(body + at);
-    if (packetId == 0) return MALFORMED_PACKET;
-    at += 2;
+  let end = at + (qos > 0 ? 2 : 0);
+  if (end > len) return MALFORMED_PACKET;
+  if (end > present) {
+    decoded.topicLen = topicLen;
+    return NEED_MORE;
   }
+  let packetId: u32 = qos > 0 ? readU16(body + at) : 0;
+  if (qos > 0 && packetId == 0) return MALFORMED_PACKET;
   decoded.qos = qos;
   decoded.retain = (header & 1) != 0;
   decoded.dup = (header & 8) != 0;
   decoded.topicPtr = body + 2;
   decoded.topicLen = topicLen;
   decoded.packetId = packetId;
-  decoded.payloadPtr = body + at;
-  decoded.payloadLen = len - at;
+  decoded.payloadPtr = body + end;
+  decoded.payloadLen = len - end;
   return OK;
 }
 

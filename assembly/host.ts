@@ -25,6 +25,7 @@ export const EVENT_SUBACK: u32 = 6;
 export const EVENT_UNSUBACK: u32 = 7;
 export const EVENT_CLOSED: u32 = 8;
 export const EVENT_BACKOFF: u32 = 9;
+export const EVENT_MESSAGE_DROPPED: u32 = 10;
 
 /** onPacket directions. */
 export const PACKET_IN: u32 = 0;

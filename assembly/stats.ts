@@ -3,7 +3,7 @@ import {
   RX_CAPACITY, TX_CAPACITY, OUTBOX_CAPACITY, STAGING_CAPACITY, INFLIGHT_SLOTS, SUBSCRIPTION_SLOTS,
   INBOUND_QOS2_SLOTS, MAX_TOPIC_LENGTH,
 } from "./config";
-import { client, tx, outbox, inboundQos2, subscriptions } from "./client";
+import { client, tx, outbox, inboundQos2, subscriptions, DROPPED_BASE } from "./client";
 
 /** Number of u32 fields in the block. */
 export const STATS_FIELDS: u32 = 35;
@@ -46,10 +46,9 @@ export function refreshStats(): usize {
   put(27, client.protocolErrors);
   put(28, client.backoffMs);
   put(29, client.keepaliveMs / 1000);
-  // rx oversize fields: added on the recv branch
-  put(30, 0);
-  put(31, 0);
-  put(32, 0);
+  put(30, client.rxOversizeDropped);
+  put(31, load<u32>(DROPPED_BASE, 4));
+  put(32, load<u32>(DROPPED_BASE, 8));
   put(33, client.qos2Downgraded);
   put(34, inboundQos2.overflows);
   return STATS;

@@ -28,7 +28,7 @@ import {
 } from "./errors.ts";
 import { ModuleLink } from "./link.ts";
 import {
-  ConfigureFlag, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, packetTypeName,
+  ConfigureFlag, type DroppedMessage, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, packetTypeName,
 } from "./module.ts";
 import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
 import type { Transport } from "./transport.ts";
@@ -95,6 +95,13 @@ export type ClientEvents = {
   error: [error: WasmqttError];
   /** An application message; `payload` is the client's own copy. */
   message: [topic: string, payload: Buffer, meta: MessageMeta];
+  /**
+   * A message too large for the profile's receive buffer: the module acknowledged it per
+   * its QoS (so the broker does not send it again) and discarded it; the connection stays
+   * up. `topic` is undefined when it is longer than the profile's `maxTopicLength`;
+   * `size` is the whole PUBLISH packet's, in bytes (see `stats().rx`).
+   */
+  "message-dropped": [topic: string | undefined, size: number, meta: MessageMeta];
   packet: [trace: PacketTrace];
 };
 
@@ -361,7 +368,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
       clock: this.clock,
       imports: { random: () => getRandomValues(new Uint32Array(1))[0] },
       handlers: {
-        onEvent: (event, code, arg) => this.handleEvent(event, code, arg),
+        onEvent: (event, code, arg, dropped) => this.handleEvent(event, code, arg, dropped),
         onMessage: (topic, payload, flags) => this.handleMessage(topic, payload, flags),
         onPacket: (direction, header, packetId, remainingLength) => this.handlePacket(direction, header, packetId, remainingLength),
       },
@@ -431,11 +438,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
   }
 
   private handleMessage(topic: string, payload: Buffer, flags: number): void {
-    this.queue("message", topic, payload, {
-      qos: ((flags >> MessageFlag.QOS_SHIFT) & MessageFlag.QOS_MASK) as QoS,
-      retain: (flags & MessageFlag.RETAIN) !== 0,
-      dup: (flags & MessageFlag.DUP) !== 0,
-    });
+    this.queue("message", topic, payload, messageMeta(flags));
   }
 
   private handlePacket(direction: number, header: number, packetId: number, remainingLength: number): void {
@@ -448,7 +451,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     });
   }
 
-  private handleEvent(event: number, code: number, arg: number): void {
+  private handleEvent(event: number, code: number, arg: number, dropped: DroppedMessage | undefined): void {
     switch (event) {
       case EventKind.CONNECTED:
         this.lastSessionPresent = arg === 1;
@@ -490,6 +493,9 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
         return;
       case EventKind.CLOSED:
         this.finish(code);
+        return;
+      case EventKind.MESSAGE_DROPPED:
+        this.queue("message-dropped", dropped?.topic, arg, messageMeta(dropped?.flags ?? 0));
         return;
     }
   }
@@ -676,6 +682,15 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
 }
 
 // ---- small helpers ---------------------------------------------------------------
+
+/** The PUBLISH fields of `onMessage`-style flags. */
+function messageMeta(flags: number): MessageMeta {
+  return {
+    qos: ((flags >> MessageFlag.QOS_SHIFT) & MessageFlag.QOS_MASK) as QoS,
+    retain: (flags & MessageFlag.RETAIN) !== 0,
+    dup: (flags & MessageFlag.DUP) !== 0,
+  };
+}
 
 function stoppedError(why: string): WasmqttError {
   return new WasmqttError("CLIENT_STOPPED", why, { status: Status.CLIENT_STOPPED });

@@ -20,13 +20,13 @@
  * link.start();                        // settle what start() reported and begin ticking
  */
 import type { Clock } from "./clock.ts";
-import { type ModuleExports, type ModuleHost, ModuleInstance, type ModuleKind, NetDownReason, type Profile } from "./module.ts";
+import { type DroppedMessage, type ModuleExports, type ModuleHost, ModuleInstance, type ModuleKind, NetDownReason, type Profile } from "./module.ts";
 import type { CloseReason, Transport } from "./transport.ts";
 
 /** What the module reported, handed over in order after the export that reported it returned. */
 export interface LinkHandlers {
-  /** `onEvent(kind, code, arg)` (boards/ABI.md, "Events"). */
-  onEvent?(kind: number, code: number, arg: number): void;
+  /** `onEvent(kind, code, arg)` (boards/ABI.md, "Events"); `dropped` with `MESSAGE_DROPPED`, read while the event was reported. */
+  onEvent?(kind: number, code: number, arg: number, dropped?: DroppedMessage): void;
   /** An application message; `payload` is a copy the handler may keep. */
   onMessage?(topic: string, payload: Buffer, flags: number): void;
   /** The trace of one packet: `direction` 0 in, 1 out; `header` the fixed header's first byte. */
@@ -56,7 +56,7 @@ export interface ModuleLinkOptions {
 
 /** What an import recorded, settled after the export returns. */
 type ImportRecord =
-  | { kind: "event"; event: number; code: number; arg: number }
+  | { kind: "event"; event: number; code: number; arg: number; dropped: DroppedMessage | undefined }
   | { kind: "message"; topic: string; payload: Buffer; flags: number }
   | { kind: "packet"; direction: number; header: number; packetId: number; remainingLength: number };
 
@@ -199,7 +199,7 @@ export class ModuleLink {
       netSend: (bytes) => this.netSend(bytes),
       netClose: () => this.netClose(),
       onMessage: (topic, payload, flags) => this.records.push({ kind: "message", topic, payload, flags }),
-      onEvent: (event, code, arg) => this.records.push({ kind: "event", event, code, arg }),
+      onEvent: (event, code, arg, dropped) => this.records.push({ kind: "event", event, code, arg, dropped }),
       onPacket: (direction, header, packetId, remainingLength) =>
         this.records.push({ kind: "packet", direction, header, packetId, remainingLength }),
       random: imports.random,
@@ -211,7 +211,7 @@ export class ModuleLink {
   private dispatch(record: ImportRecord): void {
     switch (record.kind) {
       case "event":
-        this.handlers.onEvent?.(record.event, record.code, record.arg);
+        this.handlers.onEvent?.(record.event, record.code, record.arg, record.dropped);
         return;
       case "message":
         this.handlers.onMessage?.(record.topic, record.payload, record.flags);

@@ -54,6 +54,7 @@ export interface ModuleExports {
   checkTopicName(len: number): number;
   checkTopicFilter(len: number): number;
   statsBuffer(): number;
+  droppedMessage(): number;
   staticDataEnd(): number;
 }
 
@@ -76,7 +77,7 @@ const FIRMWARE_EXPORT_NAMES: readonly (keyof FirmwareExports)[] = ["boardConfigu
 const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
-  "checkTopicFilter", "statsBuffer", "staticDataEnd",
+  "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd",
 ];
 
 /** `onEvent` kinds (boards/ABI.md, "Events"). */
@@ -90,6 +91,7 @@ export const EventKind = {
   UNSUBACK: 7,
   CLOSED: 8,
   BACKOFF: 9,
+  MESSAGE_DROPPED: 10,
 } as const;
 
 /** `onMessage` flags: bit 0 retain, bit 1 dup, bits 2–3 QoS. */
@@ -116,6 +118,21 @@ export function packetTypeName(header: number): PacketType {
 }
 
 /**
+ * A PUBLISH the module skipped because it cannot fit the receive buffer (boards/ABI.md,
+ * "Oversized messages"): acknowledged per its QoS, not delivered. Read from the module's
+ * record during the `MESSAGE_DROPPED` event.
+ */
+export interface DroppedMessage {
+  /** undefined when the topic is longer than the profile's `maxTopicLength` (not kept). */
+  topic: string | undefined;
+  topicLength: number;
+  /** The whole packet's size in bytes. */
+  size: number;
+  /** As `onMessage`'s ({@link MessageFlag}). */
+  flags: number;
+}
+
+/**
  * What the module asks of its host, with pointers already resolved: strings decoded and
  * message payloads copied. Called synchronously from inside an export; an implementation
  * must not call back into the module (queue the work instead).
@@ -127,7 +144,8 @@ export interface ModuleHost {
   netClose(): void;
   /** `payload` is a copy the host may keep. */
   onMessage(topic: string, payload: Buffer, flags: number): void;
-  onEvent(kind: number, code: number, arg: number): void;
+  /** `dropped` comes with `MESSAGE_DROPPED` only. */
+  onEvent(kind: number, code: number, arg: number, dropped?: DroppedMessage): void;
   onPacket(direction: number, header: number, packetId: number, remainingLength: number): void;
   /** Entropy for backoff jitter: a u32. */
   random(): number;
@@ -153,7 +171,8 @@ export interface ModuleStats {
   /** The first byte the module never uses: its whole RAM need. */
   staticBytes: number;
   state: ClientState;
-  rx: { capacity: number; highWater: number };
+  /** `oversizeDropped`: PUBLISHes skipped because they cannot fit the buffer; the last one's size and topic length. */
+  rx: { capacity: number; highWater: number; oversizeDropped: number; lastDroppedSize: number; lastDroppedTopicLength: number };
   tx: RegionStats;
   outbox: RegionStats & { rejected: number };
   inflight: { capacity: number; used: number };
@@ -236,7 +255,7 @@ export function decodeStats(block: Uint32Array): ModuleStats {
   return {
     staticBytes: f(0),
     state: STATES[f(24)] ?? "idle",
-    rx: { capacity: f(1), highWater: f(2) },
+    rx: { capacity: f(1), highWater: f(2), oversizeDropped: f(30), lastDroppedSize: f(32), lastDroppedTopicLength: f(31) },
     tx: { capacity: f(3), used: f(5), highWater: f(4) },
     outbox: { capacity: f(6), used: f(7), highWater: f(8), rejected: f(9) },
     inflight: { capacity: f(10), used: f(11) },
@@ -340,6 +359,8 @@ export class ModuleInstance {
   readonly stagingCapacity: number;
   /** The telemetry firmware's exports, guarded like `exports`; undefined in a client module. */
   readonly firmware: FirmwareExports | undefined;
+  private readonly droppedPtr: number;
+  private readonly maxTopicLength: number;
 
   private constructor(profile: Profile, kind: ModuleKind, instance: WebAssembly.Instance) {
     this.profile = profile;
@@ -362,6 +383,8 @@ export class ModuleInstance {
     this.exports.init();
     this.stagingPtr = this.exports.stagingBuffer();
     this.stagingCapacity = this.exports.stagingCapacity();
+    this.droppedPtr = this.exports.droppedMessage();
+    this.maxTopicLength = this.stats().maxTopicLength;
   }
 
   /** Instantiates a module (compiled once per process) with `host` behind its imports, and calls `init()`. */
@@ -379,7 +402,8 @@ export class ModuleInstance {
         netClose: () => host.netClose(),
         onMessage: (topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, flags: number) =>
           host.onMessage(memory().text(topicPtr, topicLen), memory().copy(payloadPtr, payloadLen), flags),
-        onEvent: (kind: number, code: number, arg: number) => host.onEvent(kind, code | 0, arg >>> 0),
+        onEvent: (kind: number, code: number, arg: number) =>
+          host.onEvent(kind, code | 0, arg >>> 0, kind === EventKind.MESSAGE_DROPPED ? memory().droppedMessage() : undefined),
         onPacket: (direction: number, header: number, packetId: number, remainingLength: number) =>
           host.onPacket(direction, header, packetId, remainingLength >>> 0),
         random: () => host.random() >>> 0,
@@ -457,6 +481,16 @@ export class ModuleInstance {
   stats(): ModuleStats {
     const ptr = this.exports.statsBuffer();
     return decodeStats(new Uint32Array(this.memory.buffer.slice(ptr, ptr + STATS_FIELDS * 4)));
+  }
+
+  /**
+   * The module's record of the last PUBLISH it skipped for its size (boards/ABI.md,
+   * "Oversized messages"). Reads memory only, so an import may call it.
+   */
+  droppedMessage(): DroppedMessage {
+    const [flags, topicLength, size] = new Uint32Array(this.memory.buffer.slice(this.droppedPtr, this.droppedPtr + 12));
+    const topic = topicLength <= this.maxTopicLength ? this.text(this.droppedPtr + 12, topicLength) : undefined;
+    return { topic, topicLength, size, flags };
   }
 
   /** The telemetry firmware's stats block, named; undefined in a client module. */

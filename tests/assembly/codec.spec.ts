@@ -7,7 +7,7 @@ import {
   MAX_REMAINING_LENGTH, NEED_MORE, Decoded, decoded,
   remainingLengthSize, encodeRemainingLength, decodeRemainingLength, writeField, writeFixedHeader, packetSize,
   connectRemainingLength, writeConnectHeader, publishRemainingLength, encodePublish, setDup, encodeAck, encodeEmpty,
-  checkServerHeader, decodeConnack, decodePublish, decodeAck, decodeSuback, decodePingresp,
+  checkServerHeader, decodeConnack, decodePublish, decodePublishHead, decodeAck, decodeSuback, decodePingresp,
   remainingLengthOf, packetIdOf,
 } from "../../assembly/codec";
 import { OK, MALFORMED_PACKET, PROTOCOL_ERROR } from "../../assembly/status";
@@ -510,6 +510,60 @@ describe("decodePublish", () => {
         expect(decoded.topicLen).toBe(0xaaaaaaaa, c.name + ": no result on failure");
       }
     }
+  });
+});
+
+/** The first 9 body bytes of a QoS 1 PUBLISH whose body is 3000 bytes long. */
+const HEAD: u8[] = [
+  0x00, 0x03, 0x61, 0x2f, 0x62, // topic name "a/b"
+  0x01, 0x90, // packet id 0x0190
+  0x68, 0x69, // the first payload bytes
+];
+const QOS_1_RETAIN: u8 = 0x33; // PUBLISH QoS 1, retain
+
+describe("decodePublishHead", () => {
+  test("needs the topic length, then the topic and packet id, before it decodes anything", () => {
+    let body = place(HEAD);
+    for (let present: u32 = 0; present < 7; present++) {
+      clearDecoded();
+      expect(decodePublishHead(QOS_1_RETAIN, body, present, 3000)).toBe(NEED_MORE, "present " + present.toString());
+      expect(decoded.topicLen).toBe(present < 2 ? 0xaaaaaaaa : 3, "topic length once known, present " + present.toString());
+      expect(decoded.packetId).toBe(0xaaaaaaaa, "no packet id yet, present " + present.toString());
+    }
+  });
+
+  test("decodes the head as soon as it is present, the payload running past the present bytes", () => {
+    let body = place(HEAD);
+    for (let present: u32 = 7; present <= 9; present++) {
+      clearDecoded();
+      expect(decodePublishHead(QOS_1_RETAIN, body, present, 3000)).toBe(OK, "present " + present.toString());
+      expect(decoded.qos).toBe(1);
+      expect(decoded.retain).toBe(true);
+      expect(decoded.dup).toBe(false);
+      expect(decoded.packetId).toBe(0x0190);
+      expect(bytesAt(decoded.topicPtr, decoded.topicLen)).toStrictEqual(TOPIC_A_B);
+      expect(decoded.payloadPtr).toBe(body + 7);
+      expect(decoded.payloadLen).toBe(3000 - 7);
+    }
+  });
+
+  test("refuses at once a head that cannot fit the body, or a zero packet id, writing no result", () => {
+    let body = place(HEAD);
+    clearDecoded();
+    expect(decodePublishHead(QOS_1_RETAIN, body, 2, 6)).toBe(MALFORMED_PACKET, "topic and packet id run past a 6-byte body");
+    expect(decodePublishHead(QOS_1_RETAIN, body, 0, 1)).toBe(MALFORMED_PACKET, "a 1-byte body has no topic length");
+    let zero = place([0x00, 0x01, 0x61, 0x00, 0x00]); // topic "a", packet id 0
+    expect(decodePublishHead(QOS_1_RETAIN, zero, 5, 3000)).toBe(MALFORMED_PACKET, "packet id 0");
+    expect(decoded.topicLen).toBe(0xaaaaaaaa, "no result on failure");
+  });
+
+  test("at QoS 0 the payload starts right after the topic", () => {
+    let body = place(HEAD);
+    clearDecoded();
+    expect(decodePublishHead(0x30, body, 5, 3000)).toBe(OK);
+    expect(decoded.packetId).toBe(0);
+    expect(decoded.payloadPtr).toBe(body + 5);
+    expect(decoded.payloadLen).toBe(3000 - 5);
   });
 });
 

@@ -322,7 +322,7 @@ test("nodemcu: more unreleased inbound QoS 2 messages than slots: each delivered
 });
 
 for (const [profile, capacity] of [["desktop", 16384], ["nodemcu", 1536]] as const) {
-  test(`${profile}: a packet of exactly the rx capacity (${capacity}) is delivered, one byte more is PACKET_TOO_LARGE`, async (t) => {
+  test(`${profile}: a packet of exactly the rx capacity (${capacity}) is delivered; a PUBLISH one byte more is skipped, a SUBACK is PACKET_TOO_LARGE`, async (t) => {
     const topic = "big/packet";
     /** A QoS 0 PUBLISH of exactly `size` bytes on the wire. */
     const payloadLength = (size: number) => {
@@ -338,15 +338,22 @@ for (const [profile, capacity] of [["desktop", 16384], ["nodemcu", 1536]] as con
       conn.send(sized(capacity, 0x11));
       await sleep(50);
       conn.send(sized(capacity + 1, 0x22));
+      conn.send(publish({ topic: "after/big", payload: "small" }));
+      await sleep(50);
+      conn.send(suback(1, new Array<number>(capacity).fill(0)));
     }));
     const opened = await openClient(t, fake.url, { clientId: uniqueId("big"), profile });
     assert.equal(opened.client.stats().rx.capacity, capacity);
-    const [message] = await opened.rec.waitForMessages(1);
+    const [message, after] = await opened.rec.waitForMessages(2);
     assert.equal(message.payload.length, payloadLength(capacity));
     assert.ok(message.payload.every((b) => b === 0x11));
+    assert.equal(after.topic, "after/big");
+    assert.deepEqual(opened.rec.all("message-dropped").map((e) => e.args), [[topic, capacity + 1, { qos: 0, retain: false, dup: false }]]);
+    assert.equal(opened.rec.all("offline").length, 0, "the skipped PUBLISH closed the connection");
     await expectRecovery(fake, opened, "PACKET_TOO_LARGE");
-    assert.equal(opened.rec.messages().length, 1, "the oversized packet was delivered");
+    assert.equal(opened.rec.messages().length, 2, "the oversized packet was delivered");
     assert.equal(opened.client.stats().rx.highWater <= capacity, true);
+    assert.equal(opened.client.stats().rx.oversizeDropped, 1);
   });
 }
 

@@ -277,7 +277,13 @@ describe("receive path", () => {
     ["a PINGRESP with a body", packet(0xd0, [0]), Status.MALFORMED_PACKET],
     ["a second CONNACK", connack(false, 0), Status.PROTOCOL_ERROR],
     ["a SUBSCRIBE from the server", packet(0x82, [0, 1, 0, 1, 0x61, 0]), Status.PROTOCOL_ERROR],
-    ["a packet larger than the receive buffer", packet(0x30, new Uint8Array(2000)), Status.PACKET_TOO_LARGE],
+    ["an oversized PUBLISH with an empty topic", packet(0x30, new Uint8Array(2000)), Status.MALFORMED_PACKET],
+    ["an oversized PUBLISH whose topic has a wildcard", publish({ topic: "a/#", payload: new Uint8Array(2000) }), Status.MALFORMED_PACKET],
+    ["an oversized PUBLISH with packet id 0", publish({ topic: "a", payload: new Uint8Array(2000), qos: 1, packetId: 0 }), Status.MALFORMED_PACKET],
+    ["an oversized PUBLISH whose topic runs past the packet", packet(0x30, [0xff, 0xff, ...new Uint8Array(2000)]), Status.MALFORMED_PACKET],
+    ["a SUBACK larger than the receive buffer", suback(1, new Array<number>(2000).fill(1)), Status.PACKET_TOO_LARGE],
+    ["an UNSUBACK larger than the receive buffer", packet(0xb0, new Uint8Array(2000)), Status.PACKET_TOO_LARGE],
+    ["a CONNACK larger than the receive buffer", packet(0x20, new Uint8Array(2000)), Status.PACKET_TOO_LARGE],
   ];
 
   for (const [name, bytes, status] of bad) {
@@ -522,4 +528,169 @@ describe("acknowledgements of our PUBLISHes: each flow ends exactly once", () =>
     assert.equal(doneCount(bench, waiting), 1);
     assert.equal(bench.stat(Stat.inflightUsed), slots - 1);
   });
+});
+
+describe("oversized messages (larger than the receive buffer)", () => {
+  const PAYLOAD = new Uint8Array(3000).map((_, i) => i);
+  const BIG_ID = 0x0123;
+  const NEXT = publish({ topic: "next", payload: "small", qos: 1, packetId: 7 });
+  /** What the module sends back after the CONNECT. */
+  const answers = (bench: ModuleBench) => bench.sent.slice(1).map((p) => [p.type, idOf(p)]);
+
+  for (const qos of [0, 1, 2] as const) {
+    for (const chunkSize of [1, 7, Infinity]) {
+      it(`skips a QoS ${qos} PUBLISH fed in ${chunkSize}-byte chunks, answers it, reports it, and delivers the next message`, () => {
+        const bench = connected({ profile: "nodemcu" });
+        const big = publish({ topic: "big/t", payload: PAYLOAD, qos, packetId: qos > 0 ? BIG_ID : undefined, retain: true });
+        assert.ok(big.length > bench.exports.rxSpace());
+        assert.equal(bench.stream(concat([big, NEXT]), chunkSize), Status.OK);
+        assert.equal(bench.netCloses, 0, "the connection was closed");
+        assert.equal(bench.stat(Stat.state), STATE_CONNECTED);
+        assert.deepEqual(bench.messages.map((m) => m.topic), ["next"], "only the small message is delivered");
+        const ack = qos === 1 ? [[PacketType.PUBACK, BIG_ID]] : qos === 2 ? [[PacketType.PUBREC, BIG_ID]] : [];
+        assert.deepEqual(answers(bench), [...ack, [PacketType.PUBACK, 7]]);
+        assert.deepEqual(bench.eventsOf(Event.MESSAGE_DROPPED).map((e) => [e.code, e.arg]), [[Status.PACKET_TOO_LARGE, big.length]]);
+        assert.deepEqual(bench.drops, [{ flags: 1 | (qos << 2), topicLength: 5, size: big.length, topic: "big/t" }]);
+        assert.equal(bench.stat(Stat.rxOversizeDropped), 1);
+        assert.equal(bench.stat(Stat.lastDroppedTopicLength), 5);
+        assert.equal(bench.stat(Stat.lastDroppedSize), big.length);
+        assert.equal(bench.stat(Stat.protocolErrors), 0);
+        assert.ok(bench.stat(Stat.rxHighWater) <= bench.exports.rxSpace(), "the receive buffer overflowed");
+      });
+    }
+  }
+
+  it("discards the rest of a skipped PUBLISH without keeping it: rxSpace() stays the whole buffer", () => {
+    const bench = connected({ profile: "nodemcu" });
+    const capacity = bench.exports.rxSpace();
+    const big = publish({ topic: "t", payload: new Uint8Array(5 * capacity), qos: 1, packetId: 3 });
+    for (let at = 0; at < big.length; at += capacity) {
+      assert.equal(bench.stream(big.subarray(at, Math.min(at + capacity, big.length))), Status.OK);
+      assert.equal(bench.exports.rxSpace(), capacity, `bytes kept after ${at + capacity}`);
+    }
+    assert.deepEqual(answers(bench), [[PacketType.PUBACK, 3]]);
+  });
+
+  it("holds a skipped QoS 2 id like a delivered one: a resend is answered but not reported again, PUBREL gets PUBCOMP", () => {
+    const bench = connected({ profile: "nodemcu" });
+    const big = publish({ topic: "big/2", payload: PAYLOAD, qos: 2, packetId: BIG_ID });
+    const resent = publish({ topic: "big/2", payload: PAYLOAD, qos: 2, packetId: BIG_ID, dup: true });
+    assert.equal(bench.stream(concat([big, resent]), 100), Status.OK);
+    assert.equal(bench.stat(Stat.inboundQos2Used), 1);
+    assert.equal(bench.stream(concat([pubrel(BIG_ID), NEXT])), Status.OK);
+    assert.deepEqual(answers(bench), [
+      [PacketType.PUBREC, BIG_ID],
+      [PacketType.PUBREC, BIG_ID],
+      [PacketType.PUBCOMP, BIG_ID],
+      [PacketType.PUBACK, 7],
+    ]);
+    assert.equal(bench.eventsOf(Event.MESSAGE_DROPPED).length, 1, "the resend was reported again");
+    assert.equal(bench.stat(Stat.rxOversizeDropped), 1);
+    assert.equal(bench.stat(Stat.inboundQos2Used), 0);
+    assert.deepEqual(bench.messages.map((m) => m.topic), ["next"]);
+  });
+
+  for (const chunkSize of [1, 7, Infinity]) {
+    it(`skips a PUBLISH whose topic alone is too long for the buffer (${chunkSize}-byte chunks), reading its packet id after it`, () => {
+      const bench = connected({ profile: "nodemcu" });
+      const topic = "x".repeat(2000);
+      const big = publish({ topic, payload: "p", qos: 1, packetId: 0x0777 });
+      const empty = publish({ topic, qos: 0 }); // nothing after the topic
+      assert.equal(bench.stream(concat([big, empty, NEXT]), chunkSize), Status.OK);
+      assert.equal(bench.netCloses, 0);
+      assert.deepEqual(answers(bench), [[PacketType.PUBACK, 0x0777], [PacketType.PUBACK, 7]]);
+      assert.deepEqual(bench.drops, [
+        { flags: 1 << 2, topicLength: 2000, size: big.length, topic: undefined },
+        { flags: 0, topicLength: 2000, size: empty.length, topic: undefined },
+      ]);
+      assert.equal(bench.stat(Stat.lastDroppedTopicLength), 2000);
+      assert.deepEqual(bench.messages.map((m) => m.topic), ["next"]);
+    });
+  }
+
+  it("reports a topic that fits the buffer but not the record by its length only", () => {
+    const bench = connected({ profile: "nodemcu" });
+    const topic = "y".repeat(bench.stat(Stat.maxTopicLength) + 1);
+    const big = publish({ topic, payload: PAYLOAD });
+    assert.equal(bench.stream(big), Status.OK);
+    assert.deepEqual(bench.drops, [{ flags: 0, topicLength: topic.length, size: big.length, topic: undefined }]);
+  });
+
+  it("skips a resent QoS 2 PUBLISH with a topic too long for the buffer once, answering both", () => {
+    const bench = connected({ profile: "nodemcu" });
+    const topic = "z".repeat(1600);
+    const first = publish({ topic, payload: "p", qos: 2, packetId: 9 });
+    const again = publish({ topic, payload: "p", qos: 2, packetId: 9, dup: true });
+    assert.equal(bench.stream(concat([first, again, pubrel(9)]), 7), Status.OK);
+    assert.deepEqual(answers(bench), [[PacketType.PUBREC, 9], [PacketType.PUBREC, 9], [PacketType.PUBCOMP, 9]]);
+    assert.equal(bench.stat(Stat.rxOversizeDropped), 1);
+  });
+
+  it("waits for room in the transmit ring before answering a skipped PUBLISH", () => {
+    const bench = connected({ profile: "nodemcu" });
+    bench.sendAllowance = 0;
+    const small = Array.from({ length: 400 }, (_, i) => publish({ topic: "q", payload: "x", qos: 1, packetId: i + 1 }));
+    const big = publish({ topic: "big", payload: PAYLOAD, qos: 1, packetId: 1000 });
+    const bytes = concat([...small, big, NEXT]);
+    let at = 0;
+    while (at < bytes.length && bench.exports.rxSpace() > 0) {
+      const n = Math.min(bench.exports.rxSpace(), bytes.length - at);
+      assert.equal(bench.stream(bytes.subarray(at, at + n)), Status.OK);
+      at += n;
+    }
+    assert.ok(at < bytes.length, "the transmit ring never filled");
+    bench.sendAllowance = Infinity;
+    bench.advance(1);
+    assert.equal(bench.stream(bytes.subarray(at), 512), Status.OK);
+    bench.advance(1);
+    const acks = bench.sentOfType(PacketType.PUBACK).map(packetIdOf);
+    assert.deepEqual(acks, [...Array.from({ length: 400 }, (_, i) => i + 1), 1000, 7]);
+    assert.equal(bench.stat(Stat.rxOversizeDropped), 1);
+  });
+
+  it("still closes with PACKET_TOO_LARGE for an oversized PUBLISH or CONNACK before the CONNACK", () => {
+    for (const bytes of [publish({ topic: "t", payload: PAYLOAD }), packet(0x20, new Uint8Array(2000))]) {
+      const bench = new ModuleBench("nodemcu");
+      bench.connectTo();
+      assert.equal(bench.stream(bytes), Status.PACKET_TOO_LARGE);
+      assert.deepEqual(bench.eventsOf(Event.CONNECT_FAILED).map((e) => e.code), [Status.PACKET_TOO_LARGE]);
+      assert.equal(bench.eventsOf(Event.MESSAGE_DROPPED).length, 0);
+      assert.equal(bench.netCloses, 1);
+    }
+  });
+});
+
+describe("answers owed when the connection is closed for bad input", () => {
+  it("sends the PUBACK of a delivered message before closing for the malformed packet after it (finding 3)", () => {
+    const bench = connected();
+    const bytes = Uint8Array.from([0x32, 0x0d, 0x00, 0x03, 0x67, 0x2f, 0x31, 0x01, 0x90, 0x62, 0x65, 0x66, 0x6f, 0x72, 0x65, 0x00, 0x00]);
+    assert.equal(bench.receive(bytes), Status.MALFORMED_PACKET);
+    assert.deepEqual(bench.messages.map((m) => [m.topic, new TextDecoder().decode(m.payload)]), [["g/1", "before"]]);
+    const puback = bench.sent.findIndex((p) => p.type === PacketType.PUBACK && packetIdOf(p) === 0x0190);
+    assert.ok(puback >= 0, "the PUBACK for 0x0190 never reached netSend");
+    assert.deepEqual(bench.sentAtClose, [puback + 1], "netClose came before the PUBACK");
+  });
+
+  it("sends what netSend takes, and no more, before closing", () => {
+    const bench = connected();
+    bench.sendAllowance = 2;
+    const bytes = concat([publish({ topic: "a", payload: "1", qos: 1, packetId: 1 }), Uint8Array.from([0xf0, 0x00])]);
+    assert.equal(bench.receive(bytes), Status.MALFORMED_PACKET);
+    assert.equal(bench.netCloses, 1);
+    assert.equal(bench.sendAllowance, 0, "the PUBACK was not offered to netSend");
+  });
+});
+
+describe("CONNACK refusal", () => {
+  for (const code of [1, 2, 3, 4, 5]) {
+    it(`returns the refusal status from rxCommit for return code ${code} (finding 6), reported once`, () => {
+      const bench = new ModuleBench();
+      bench.connectTo();
+      assert.equal(bench.receive(connack(false, code)), -20 - code);
+      assert.deepEqual(bench.eventsOf(Event.CONNECT_FAILED).map((e) => [e.code, e.arg]), [[-20 - code, code]]);
+      assert.equal(bench.eventsOf(Event.CONNECTION_LOST).length, 0);
+      assert.equal(bench.netCloses, 1);
+      assert.equal(bench.stat(Stat.protocolErrors), 0, "a refusal is not bad input");
+    });
+  }
 });

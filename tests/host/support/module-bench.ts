@@ -7,12 +7,12 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { STATS_FIELDS, type ModuleExports } from "../../../host/module.ts";
+import { EventKind, STATS_FIELDS, type ModuleExports } from "../../../host/module.ts";
 import { Status } from "../../../host/status.ts";
 import { PacketSplitter, type Packet } from "./mqtt-packets.ts";
 
 /** onEvent kinds and status codes, as the host knows them. */
-export { EventKind as Event } from "../../../host/module.ts";
+export { EventKind as Event };
 export { Status };
 
 /** Stats block indexes (boards/ABI.md, "Stats block"). */
@@ -31,7 +31,11 @@ export const Stat = {
   messagesDelivered: 20,
   reconnects: 21,
   state: 24,
+  maxTopicLength: 26,
   protocolErrors: 27,
+  rxOversizeDropped: 30,
+  lastDroppedTopicLength: 31,
+  lastDroppedSize: 32,
   qos2Downgraded: 33,
   inboundQos2Overflow: 34,
 } as const;
@@ -41,6 +45,15 @@ export interface RecordedEvent {
   code: number;
   arg: number;
   at: number;
+}
+
+/** The module's record of a skipped PUBLISH (boards/ABI.md, "Oversized messages"), read during its MESSAGE_DROPPED event. */
+export interface RecordedDrop {
+  flags: number;
+  topicLength: number;
+  size: number;
+  /** undefined when topicLength is above the profile's maxTopicLength (not kept). */
+  topic: string | undefined;
 }
 
 export interface RecordedMessage {
@@ -74,8 +87,12 @@ export class ModuleBench {
   readonly sent: Packet[] = [];
   readonly events: RecordedEvent[] = [];
   readonly messages: RecordedMessage[] = [];
+  /** One per MESSAGE_DROPPED event. */
+  readonly drops: RecordedDrop[] = [];
   netOpens = 0;
   netCloses = 0;
+  /** For each netClose, how many packets netSend had taken by then. */
+  readonly sentAtClose: number[] = [];
   /** What adcRead(channel) returns, per channel (0 when unset). */
   readonly adc = new Map<number, number>();
   /** The last level written to each GPIO. */
@@ -105,6 +122,7 @@ export class ModuleBench {
       },
       netClose: () => {
         this.netCloses++;
+        this.sentAtClose.push(this.sent.length);
       },
       onMessage: (topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, flags: number) => {
         const topic = new TextDecoder().decode(memoryBytes(topicPtr, topicLen));
@@ -112,6 +130,7 @@ export class ModuleBench {
       },
       onEvent: (kind: number, code: number, arg: number) => {
         this.events.push({ kind, code, arg: arg >>> 0, at: this.now });
+        if (kind === EventKind.MESSAGE_DROPPED) this.drops.push(this.readDrop());
       },
       onPacket: () => {},
       adcRead: (channel: number): number => this.adc.get(channel) ?? 0,
@@ -125,6 +144,18 @@ export class ModuleBench {
     };
     this.exports = new WebAssembly.Instance(module, { host }).exports as unknown as Exports;
     this.exports.init();
+    this.droppedPtr = this.exports.droppedMessage();
+    this.maxTopicLength = this.stat(Stat.maxTopicLength);
+  }
+
+  private readonly droppedPtr: number;
+  private readonly maxTopicLength: number;
+
+  /** The dropped-message record, read from memory only (an import must not call an export). */
+  private readDrop(): RecordedDrop {
+    const [flags, topicLength, size] = new Uint32Array(this.exports.memory.buffer.slice(this.droppedPtr, this.droppedPtr + 12));
+    const topic = topicLength > this.maxTopicLength ? undefined : new TextDecoder().decode(new Uint8Array(this.exports.memory.buffer, this.droppedPtr + 12, topicLength));
+    return { flags, topicLength, size, topic };
   }
 
   /** Writes bytes into the staging buffer. */
@@ -159,6 +190,22 @@ export class ModuleBench {
       if (status !== 0) return status;
     }
     return status;
+  }
+
+  /**
+   * Delivers bytes as a host does: each rxCommit takes at most `chunkSize` bytes and at most
+   * rxSpace(). Returns the first status that is not OK, or OK; throws when rxSpace() stays 0.
+   */
+  stream(bytes: Uint8Array, chunkSize = bytes.length): number {
+    for (let at = 0; at < bytes.length; ) {
+      const n = Math.min(chunkSize, this.exports.rxSpace(), bytes.length - at);
+      if (n === 0) throw new Error(`rxSpace() is 0 with ${bytes.length - at} bytes left`);
+      new Uint8Array(this.exports.memory.buffer, this.exports.rxBuffer(), n).set(bytes.subarray(at, at + n));
+      const status = this.exports.rxCommit(n, this.now);
+      if (status !== 0) return status;
+      at += n;
+    }
+    return 0;
   }
 
   /** Queues a PUBLISH; returns publish()'s result. */
