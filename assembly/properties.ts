@@ -200,6 +200,11 @@ const TABLE = memory.data<u32>([
 // @ts-ignore: decorator
 @inline const LAST_IDENTIFIER: u32 = 0x2a;
 
+/** True when a property with this table entry may appear in this packet type (0..15); false for no property. */
+function isAllowed(entry: u32, packetType: u32): bool {
+  return packetType <= 15 && ((entry >> (16 + packetType)) & 1) != 0;
+}
+
 /** The table entry of an identifier byte, 0 when no property has it. */
 function entryOf(identifier: u32): u32 {
   return identifier <= LAST_IDENTIFIER ? load<u32>(TABLE + (identifier << 2)) : 0;
@@ -288,7 +293,7 @@ export function decodeProperties(packetType: u32, ptr: usize, len: u32): u32 {
   while (at < end) {
     let identifier = <u32>load<u8>(at);
     let entry = entryOf(identifier);
-    if (entry == 0 || ((entry >> (16 + packetType)) & 1) == 0) return REASON_MALFORMED_PACKET;
+    if (!isAllowed(entry, packetType)) return REASON_MALFORMED_PACKET;
     let size = valueSize(entry & 0xf, at + 1, end);
     if (size == 0) return REASON_MALFORMED_PACKET;
     if (hasProperty(identifier) && !mayRepeat(identifier, packetType)) return REASON_PROTOCOL_ERROR;

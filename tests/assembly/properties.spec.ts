@@ -462,10 +462,12 @@ describe("allowed properties", () => {
     }
   });
 
-  test("PINGREQ and PINGRESP carry no property", () => {
+  test("PINGREQ, PINGRESP and types beyond 15 carry no property", () => {
     let ptr = place(singleProperty(USER_PROPERTY));
     expect(decodeProperties(PINGREQ, ptr, 8)).toBe(REASON_MALFORMED_PACKET);
     expect(decodeProperties(PINGRESP, ptr, 8)).toBe(REASON_MALFORMED_PACKET);
+    expect(decodeProperties(16, ptr, 8)).toBe(REASON_MALFORMED_PACKET, "type 16");
+    expect(decodeProperties(48, ptr, 8)).toBe(REASON_MALFORMED_PACKET, "type 48");
   });
 
   test("an unknown identifier is malformed (§2.2.2.2)", () => {
