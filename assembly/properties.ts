@@ -123,9 +123,7 @@ export const properties = changetype<Properties>(memory.data(offsetof<Properties
 // @ts-ignore: decorator
 @inline const UTF8_STRING_PAIR: u32 = 7;
 
-// Value rules beyond the data type.
-// @ts-ignore: decorator
-@inline const ANY: u32 = 0;
+// Value rules beyond the data type (none: 0).
 /** 0 is a Protocol Error: Receive Maximum, Maximum Packet Size, Subscription Identifier. */
 // @ts-ignore: decorator
 @inline const NON_ZERO: u32 = 1 << 4;
@@ -268,8 +266,8 @@ function mayRepeat(identifier: u32, packetType: u32): bool {
  * Decodes the property block at ptr: its Property Length (a Variable Byte Integer,
  * §2.2.2.1), then that many bytes of properties, which must lie within the len bytes.
  * packetType is the control packet type (§2.1.2) or WILL_PROPERTIES. Returns
- * REASON_SUCCESS (`properties` set; properties.size is the bytes the block took) or the
- * Reason Code to DISCONNECT with:
+ * REASON_SUCCESS (`properties` set; properties.size is the bytes the block took) or, with
+ * `properties` empty, the Reason Code to DISCONNECT with:
  * - REASON_MALFORMED_PACKET: the length or a value runs past the bytes, a Variable Byte
  *   Integer takes five bytes (§1.5.5), an unknown identifier or one this packet may not
  *   carry (§2.2.2.2), a string that is not well-formed UTF-8 or holds U+0000 (§1.5.4);
@@ -281,6 +279,13 @@ function mayRepeat(identifier: u32, packetType: u32): bool {
  */
 export function decodeProperties(packetType: u32, ptr: usize, len: u32): u32 {
   clearProperties();
+  let reason = decodeBlock(packetType, ptr, len);
+  if (reason != REASON_SUCCESS) clearProperties(); // nothing of a bad block stays behind
+  return reason;
+}
+
+/** decodeProperties' work; on failure `properties` holds part of the block. */
+function decodeBlock(packetType: u32, ptr: usize, len: u32): u32 {
   if (decodeRemainingLength(ptr, len) != OK) return REASON_MALFORMED_PACKET;
   let lengthBytes = decoded.lengthBytes;
   let contentLen = decoded.remainingLength;

@@ -586,13 +586,22 @@ describe("malformed and invalid blocks", () => {
     expect(bytesAt(properties.correlationDataPtr, properties.correlationDataLen)).toStrictEqual([0xff, 0x00] as u8[]);
   });
 
-  test("a bad block clears what an earlier decode found", () => {
+  test("a bad block leaves nothing behind, of itself or of an earlier block", () => {
     let good = place([0x03, 0x21, 0x00, 0x0a]); // Receive Maximum 10
     expect(decodeProperties(CONNACK, good, 4)).toBe(REASON_SUCCESS);
     expect(hasProperty(RECEIVE_MAXIMUM)).toBe(true);
     let bad = place([0x80]);
     expect(decodeProperties(CONNACK, bad, 1)).toBe(REASON_MALFORMED_PACKET);
     expect(hasProperty(RECEIVE_MAXIMUM)).toBe(false);
+    let badLate = place([
+      0x0b, // property length 11
+      0x26, 0x00, 0x01, 0x6b, 0x00, 0x01, 0x76, // User Property "k" = "v"
+      0x21, 0x00, 0x05, // Receive Maximum 5
+      0x24, // Maximum QoS without its byte
+    ]);
+    expect(decodeProperties(CONNACK, badLate, 12)).toBe(REASON_MALFORMED_PACKET);
+    expect(properties.present).toBe(0, "nothing of the bad block stays");
     expect(properties.userPropertyCount).toBe(0);
+    expect(nextUserProperty(0)).toBe(0, "no user property to walk");
   });
 });
