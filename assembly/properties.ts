@@ -2,7 +2,8 @@
 // that validates a whole property block and records what it found, and the writers the
 // encoders use. Pure: no state but the decode results below; every read is checked
 // against the bytes present. A Variable Byte Integer is the Remaining Length encoding
-// (§1.5.5), so codec.ts's Remaining Length functions read and write it.
+// (§1.5.5), so codec.ts's Remaining Length functions read and write it; reading one
+// overwrites decoded.remainingLength / lengthBytes, which the receive path has used by then.
 import { OK } from "./status";
 import { PUBLISH, decoded, decodeRemainingLength, encodeRemainingLength, remainingLengthSize, readU16, writeU16, writeField } from "./codec";
 import { REASON_SUCCESS, REASON_MALFORMED_PACKET, REASON_PROTOCOL_ERROR, REASON_TOPIC_ALIAS_INVALID } from "./reasons";
