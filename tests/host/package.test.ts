@@ -27,9 +27,15 @@ let dir: string;
 let project: string;
 let packed: string[];
 
-/** The environment for npm in the temp project: without the npm_* variables of an enclosing `npm test`. */
+/**
+ * The environment of a user's shell: without the npm_* variables of an enclosing `npm test`
+ * and without its node_modules/.bin on PATH (a dependency of a dev tool brings an old npm
+ * there, which would run instead of the user's).
+ */
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith("npm_")));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith("npm_")));
+  env.PATH = (env.PATH ?? "").split(path.delimiter).filter((entry) => !entry.endsWith(path.join("node_modules", ".bin"))).join(path.delimiter);
+  return env;
 }
 
 /** Runs `command` in the temp project; rejects with its output when it exits non-zero. */
