@@ -1,0 +1,353 @@
+/**
+ * The oracle: plays one {@link Input} against a fresh module instance and the
+ * {@link Reference} side by side, and throws a {@link Finding} at the first check the
+ * module fails. After every rxCommit the module's status, deliveries, answers,
+ * PUBLISH_DONE and connection events must be the reference's; every outbound packet
+ * goes through {@link OutboundCheck}; after every step the stats invariants hold; after
+ * the input the memory invariants hold, and a reconnect (netDown → netUp → CONNACK)
+ * must bring every unfinished message out again and complete it, after which a new
+ * publish goes out.
+ */
+import { Status } from "../host/support/module-bench.ts";
+import { PacketType, concat, connack, puback, pubcomp, pubrec, suback, unsuback, type Packet } from "../host/support/mqtt-packets.ts";
+import { Device, Stat, State, type RecordedEvent } from "./device.ts";
+import { Finding } from "./finding.ts";
+import type { Input, Step } from "./input.ts";
+import { checkMemory, checkStats } from "./invariants.ts";
+import { OutboundCheck } from "./outbound.ts";
+import { EVENT_CONNECTION_LOST, EVENT_CONNECT_FAILED, EVENT_MESSAGE_DROPPED, RULES, Reference, isTopicName, type Rules, type Verdict } from "./reference.ts";
+
+const EVENT_BACKOFF = 9;
+const EVENT_PUBLISH_DONE = 5;
+const EVENT_SUBACK = 6;
+const EVENT_UNSUBACK = 7;
+const EVENT_CLOSED = 8;
+/** Reconnect backoff bounds for every input: short, so a reconnect costs little virtual time. */
+const BACKOFF_MS = 100;
+/** Rounds of answering the resent packets before the drain gives up. */
+const DRAIN_ROUNDS = 64;
+/** Attempts to bring a connection up before that counts as a stall. */
+const CONNECT_ATTEMPTS = 8;
+/** The board of tests/host/firmware.test.ts (nodemcu-v3) for the telemetry module. */
+const BOARD = [10, 1000, 3200, 0, 1, 767, 352, 2, 5, 1] as const;
+const encoder = new TextEncoder();
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Plays `input`; returns the first finding, or undefined when the module passed every check. */
+export function runInput(input: Input, rules: Rules = RULES): Finding | undefined {
+  const run = new Run(input, rules);
+  try {
+    run.play();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof Finding)) throw error;
+    if (error.rules.length === 0) error.rules = [...run.rulesUsed]; // failed outside a commit: every rule the input relied on
+    return error;
+  }
+}
+
+class Run {
+  private readonly device: Device;
+  private readonly reference: Reference;
+  private readonly outbound: OutboundCheck;
+  private readonly memorySize: number;
+  private stats: Uint32Array;
+  /** Every rule under change a verdict of this input depended on. */
+  readonly rulesUsed = new Set<string>();
+  /** Outbound packets held back while publish() runs, until the message is known. */
+  private deferred: Packet[] | undefined;
+
+  constructor(private readonly input: Input, rules: Rules) {
+    this.device = new Device(input.kind, input.profile);
+    this.stats = this.device.stats();
+    this.memorySize = this.device.exports.memory.buffer.byteLength;
+    this.reference = new Reference({ rx: this.stats[Stat.rxCapacity], inboundQos2: this.stats[Stat.inboundQos2Capacity] }, rules);
+    this.outbound = new OutboundCheck(this.reference, this.stats[Stat.inflightCapacity], input.kind === "client");
+    this.device.onPacketSent = (p) => (this.deferred ? this.deferred.push(p) : this.outbound.sent(p));
+    this.device.onNetOpen = () => this.outbound.opening();
+  }
+
+  play(): void {
+    this.setUp();
+    for (const step of this.input.steps) {
+      this.step(step);
+      this.stats = checkStats(this.device, this.stats, this.device.messages.length);
+    }
+    checkMemory(this.device, this.memorySize);
+    this.drain();
+    checkMemory(this.device, this.memorySize);
+  }
+
+  /** Configures and starts the module, then netUp: the CONNECT is out, the CONNACK is the input's. */
+  private setUp(): void {
+    const d = this.device;
+    const e = d.exports;
+    const expectOk = (what: string, status: number): void => {
+      if (status !== Status.OK) throw new Error(`${what} returned ${status}: the fuzzer's set-up is wrong`);
+    };
+    expectOk("setReconnect", d.call("setReconnect", (x) => x.setReconnect(BACKOFF_MS, BACKOFF_MS, 1)));
+    if (this.input.kind === "client") {
+      const id = encoder.encode("fuzz");
+      d.stage(id);
+      expectOk("configure", d.call("configure", (x) => x.configure(id.length, 0, 0, 0, 0, 0, 0))); // persistent session, no keepalive
+      expectOk("start", d.call("start", (x) => x.start(d.now)));
+    } else {
+      if (e.boardConfigure === undefined || e.appConfigure === undefined || e.appStart === undefined) throw new Error(`${d.compiled.path} lacks the firmware exports`);
+      expectOk("boardConfigure", d.call("boardConfigure", (x) => x.boardConfigure!(...BOARD)));
+      const id = encoder.encode("fuzz");
+      d.stage(id);
+      expectOk("appConfigure", d.call("appConfigure", (x) => x.appConfigure!(id.length, 1, 0, 0, 0, 1)));
+      expectOk("appStart", d.call("appStart", (x) => x.appStart!(d.now)));
+    }
+    this.netUp();
+  }
+
+  private step(step: Step): void {
+    switch (step.op) {
+      case "rx": return this.receive(step.bytes);
+      case "publish": return this.publish(step);
+      case "subscribe": return this.request(step.filters, true);
+      case "unsubscribe": return this.request(step.filters.map((f) => [f, 0]), false);
+      case "reconnect":
+        this.bringDown();
+        return this.bringUp(step.sessionPresent);
+      case "tick":
+        return this.watchCloses(() => {
+          this.device.now = (this.device.now + step.ms) >>> 0;
+          this.device.call("tick", (x) => x.tick(this.device.now));
+        });
+    }
+  }
+
+  /** Feeds bytes as the host would: at most rxSpace() per rxCommit, checking each commit against the reference. */
+  private receive(bytes: Uint8Array): void {
+    const d = this.device;
+    let at = 0;
+    while (at < bytes.length) {
+      const space = d.call("rxSpace", (x) => x.rxSpace());
+      if (space === 0) throw new Finding("stall", `rxSpace() is 0 with ${bytes.length - at} bytes to deliver and netSend taking everything`);
+      const chunk = bytes.subarray(at, at + Math.min(space, bytes.length - at));
+      at += chunk.length;
+      this.commit(chunk);
+    }
+  }
+
+  private commit(chunk: Uint8Array): void {
+    const d = this.device;
+    const expected = this.reference.commit(chunk);
+    if (expected.connected) this.outbound.connackAccepted();
+    const sent = d.sent.length;
+    const events = d.events.length;
+    const messages = d.messages.length;
+    for (const rule of expected.rules) this.rulesUsed.add(rule);
+    try {
+      const status = d.commit(chunk);
+      if (expected.close) this.outbound.connectionClosed();
+      const label = `rxCommit of ${hex(chunk)}`;
+      if (status !== expected.status) throw new Finding("status", `${label} returned ${status}, expected ${expected.status}`);
+      this.compare(label, expected, d.sent.slice(sent), d.events.slice(events), d.messages.slice(messages));
+    } catch (error) {
+      if (error instanceof Finding) {
+        error.rules = [...expected.rules];
+        error.rulesOfCommit = true;
+      }
+      throw error;
+    }
+  }
+
+  /** The commit's effects against the verdict. */
+  private compare(label: string, v: Verdict, sent: Packet[], events: RecordedEvent[], messages: Device["messages"]): void {
+    const deliveries = messages.map((m) => `${hex(m.topic)}:${hex(m.payload)}:${m.flags}`);
+    const expectedDeliveries = v.deliveries.map((m) => `${hex(m.topic)}:${hex(m.payload)}:${m.flags}`);
+    if (deliveries.join() !== expectedDeliveries.join()) {
+      throw new Finding("deliveries", `${label}: delivered [${deliveries}] (topic:payload:flags), expected [${expectedDeliveries}]`);
+    }
+    const answers = sent.filter((p) => p.type === PacketType.PUBACK || p.type === PacketType.PUBREC || p.type === PacketType.PUBCOMP).map(answerName);
+    const expectedAnswers = v.answers.map((a) => `${typeName(a.type)} ${a.id}`);
+    if (answers.join() !== expectedAnswers.join()) throw new Finding("answers", `${label}: answered [${answers}], expected [${expectedAnswers}]`);
+    if (v.close === undefined && this.reference.phase === "connected") {
+      const pubrels = new Set(sent.filter((p) => p.type === PacketType.PUBREL).map((p) => (p.body[0] << 8) | p.body[1]));
+      const missing = v.pubrelsDue.filter((id) => !pubrels.has(id));
+      if (missing.length > 0) throw new Finding("answers", `${label}: no PUBREL for ${missing} after their PUBREC`);
+    }
+    const done = events.filter((e) => e.kind === EVENT_PUBLISH_DONE).map((e) => e.arg);
+    if (done.join() !== v.done.join()) throw new Finding("publish-done", `${label}: PUBLISH_DONE for [${done}], expected [${v.done}]`);
+    for (const id of done) this.outbound.completed(id);
+    const closes = events.filter((e) => e.kind === EVENT_CONNECT_FAILED || e.kind === EVENT_CONNECTION_LOST || e.kind === EVENT_CLOSED);
+    const expectedCloses = v.close ? [v.close] : [];
+    const show = (list: { kind: number; code: number; arg: number }[]): string => list.map((e) => `${e.kind}/${e.code}/${e.arg}`).join();
+    if (show(closes) !== show(expectedCloses)) throw new Finding("events", `${label}: connection events [${show(closes)}] (kind/code/arg), expected [${show(expectedCloses)}]`);
+    // SUBACK/UNSUBACK events for requests the client sent, in order; a SUBACK for an id no request awaits may add its own
+    const subackEvents = events.filter((e) => e.kind === EVENT_SUBACK).map((e) => `${e.arg & 0xffff}#${e.arg >>> 16}=${e.code}`);
+    const expectedSubacks = v.subacks.flatMap(([id, codes]) => codes.map((c, i) => `${id}#${i}=${c}`));
+    if (!isSubsequence(expectedSubacks, subackEvents)) throw new Finding("events", `${label}: SUBACK events [${subackEvents}], expected [${expectedSubacks}] among them`);
+    const unsubacks = events.filter((e) => e.kind === EVENT_UNSUBACK).map((e) => String(e.arg));
+    if (!isSubsequence(v.unsubacks.map(String), unsubacks)) throw new Finding("events", `${label}: UNSUBACK events [${unsubacks}], expected [${v.unsubacks}] among them`);
+    const dropped = events.filter((e) => e.kind === EVENT_MESSAGE_DROPPED).length;
+    if (dropped !== v.dropped) throw new Finding("events", `${label}: ${dropped} MESSAGE_DROPPED events, expected ${v.dropped}`);
+    const stats = this.device.stats();
+    if (stats[Stat.protocolErrors] !== this.reference.protocolErrors) {
+      throw new Finding("status", `${label}: protocolErrors ${stats[Stat.protocolErrors]}, expected ${this.reference.protocolErrors}`);
+    }
+    const state = stats[Stat.state];
+    const expectedState = { awaitConnack: State.awaitConnack, connected: State.connected, closed: State.backoff }[this.reference.phase];
+    if (state !== expectedState) throw new Finding("status", `${label}: state ${state} after the commit, expected ${expectedState} (${this.reference.phase})`);
+  }
+
+  private publish(step: Extract<Step, { op: "publish" }>): void {
+    const d = this.device;
+    if (this.input.kind !== "client") throw new Error("publish steps are for the client module");
+    const topic = encoder.encode(step.topic);
+    const payload = encoder.encode(step.payload);
+    d.stage(concat([topic, payload]));
+    const out: Packet[] = [];
+    this.deferred = out;
+    let result: number;
+    try {
+      result = d.call("publish", (x) => x.publish(topic.length, payload.length, step.qos, step.retain ? 1 : 0, d.now));
+    } finally {
+      this.deferred = undefined;
+    }
+    const valid = isTopicName(topic) && topic.length <= this.stats[Stat.maxTopicLength];
+    const label = `publish("${step.topic}", ${payload.length} bytes, QoS ${step.qos})`;
+    if (step.qos > 2) {
+      if (result !== Status.INVALID_QOS) throw new Finding("status", `${label} returned ${result}, expected INVALID_QOS`);
+    } else if (!valid) {
+      if (result !== Status.INVALID_TOPIC) throw new Finding("status", `${label} returned ${result}, expected INVALID_TOPIC`);
+    } else if (result >= 0) {
+      if ((step.qos === 0) !== (result === 0)) throw new Finding("status", `${label} returned ${result}`);
+      this.outbound.published(step.qos, result, topic, payload, step.retain);
+    } else if (![Status.OUTBOX_FULL, Status.NO_PACKET_ID, Status.PACKET_TOO_LARGE].includes(result as -4)) {
+      throw new Finding("status", `${label} returned ${result}`);
+    }
+    for (const p of out) this.outbound.sent(p); // the packets publish() sent, now that the message is known
+  }
+
+  private request(filters: [string, number][], subscribing: boolean): void {
+    const d = this.device;
+    if (this.input.kind !== "client") throw new Error("subscribe steps are for the client module");
+    const parts: number[] = [];
+    for (const [filter, qos] of filters) {
+      const bytes = encoder.encode(filter);
+      parts.push(bytes.length & 0xff, bytes.length >> 8, ...bytes);
+      if (subscribing) parts.push(qos);
+    }
+    d.stage(Uint8Array.from(parts));
+    const name = subscribing ? "subscribe" : "unsubscribe";
+    const result = d.call(name, (x) => (subscribing ? x.subscribe : x.unsubscribe)(filters.length, d.now));
+    const allowed = [Status.INVALID_FILTER, Status.INVALID_QOS, Status.SUBSCRIPTIONS_FULL, Status.INVALID_ARGUMENT, Status.INVALID_STATE, Status.PACKET_TOO_LARGE, Status.NO_PACKET_ID];
+    if (result <= 0 && !allowed.includes(result as -6)) throw new Finding("status", `${name}(${JSON.stringify(filters)}) returned ${result}`);
+  }
+
+  /** netUp while the module is connecting: the reference sees a new connection. */
+  private netUp(): void {
+    this.device.call("netUp", (x) => x.netUp(this.device.now));
+    if (this.device.stats()[Stat.state] === State.awaitConnack) this.reference.opened();
+  }
+
+  /** netDown on an open or opening connection. */
+  private bringDown(): void {
+    const state = this.device.stats()[Stat.state];
+    if (state !== State.connecting && state !== State.awaitConnack && state !== State.connected) return;
+    this.device.call("netDown", (x) => x.netDown(this.device.now, 0));
+    this.reference.closed();
+    this.outbound.connectionClosed();
+  }
+
+  /** Lets the backoff run out, netUp, and accepts with a CONNACK, until connected. */
+  private bringUp(sessionPresent: boolean): void {
+    for (let attempt = 0; attempt < CONNECT_ATTEMPTS; attempt++) {
+      const state = this.device.stats()[Stat.state];
+      if (state === State.connected) return;
+      if (state === State.backoff) {
+        const backoff = this.device.events.filter((e) => e.kind === EVENT_BACKOFF).at(-1);
+        this.step({ op: "tick", ms: backoff?.arg ?? BACKOFF_MS });
+      } else if (state === State.connecting) this.netUp();
+      else if (state === State.awaitConnack) this.receive(connack(sessionPresent, 0));
+      else throw new Finding("stall", `state ${state}: the module will not reconnect`);
+    }
+    throw new Finding("stall", `not connected after ${CONNECT_ATTEMPTS} steps of reconnecting`);
+  }
+
+  /** Runs fn; a connection it ends (timeouts) closes the reference's too. */
+  private watchCloses(fn: () => void): void {
+    const events = this.device.events.length;
+    fn();
+    if (this.device.events.slice(events).some((e) => e.kind === EVENT_CONNECT_FAILED || e.kind === EVENT_CONNECTION_LOST)) {
+      this.reference.closed();
+      this.outbound.connectionClosed();
+    }
+  }
+
+  /**
+   * The resend check: reconnect, then answer every PUBLISH, PUBREL and request as a
+   * broker would until nothing new goes out. Every message accepted must be complete,
+   * the outbox empty, and a new publish must go out at once.
+   */
+  private drain(): void {
+    const d = this.device;
+    this.bringDown();
+    const before = d.sent.length;
+    this.bringUp(true);
+    let answered = before;
+    for (let round = 0; round < DRAIN_ROUNDS && answered < d.sent.length; round++) {
+      const fresh = d.sent.slice(answered);
+      answered = d.sent.length;
+      const answers = fresh.map(answerTo).filter((a): a is Uint8Array => a !== undefined);
+      if (answers.length > 0) this.receive(concat(answers));
+      if (this.reference.phase !== "connected") throw new Finding("resend", `the connection closed while the resent packets were answered correctly`);
+    }
+    const open = this.outbound.messages.filter((m) => !m.done);
+    if (open.length > 0) {
+      const m = open[0];
+      throw new Finding("resend", `after a reconnect and every packet answered, message seq ${m.seq} (QoS ${m.qos}, id ${m.id}, ${m.firstBytes ? "sent before" : "never sent"}) is not complete`);
+    }
+    const stats = d.stats();
+    if (stats[Stat.outboxUsed] !== 0 || stats[Stat.inflightUsed] !== 0) {
+      throw new Finding("resend", `every message complete, yet outboxUsed ${stats[Stat.outboxUsed]}, inflightUsed ${stats[Stat.inflightUsed]}`);
+    }
+    if (this.input.kind !== "client") return;
+    const sent = d.sent.length;
+    this.publish({ op: "publish", topic: "fuzz/after", payload: "x", qos: 1, retain: false });
+    const fresh = d.sent.slice(sent).filter((p) => p.type === PacketType.PUBLISH);
+    const expected = encoder.encode("fuzz/after");
+    if (fresh.length !== 1 || !same(fresh[0].body.subarray(2, 2 + expected.length), expected)) {
+      throw new Finding("resend", `a publish after the reconnect did not go out (${fresh.length} PUBLISH sent)`);
+    }
+  }
+}
+
+/** What a broker answers to a client packet (§4.3, §3.9, §3.11), or undefined. */
+function answerTo(p: Packet): Uint8Array | undefined {
+  const id = (at: number): number => (p.body[at] << 8) | p.body[at + 1];
+  if (p.type === PacketType.PUBLISH) {
+    const qos = (p.flags >> 1) & 3;
+    if (qos === 0) return undefined;
+    const packetId = id(2 + id(0));
+    return qos === 1 ? puback(packetId) : pubrec(packetId);
+  }
+  if (p.type === PacketType.PUBREL) return pubcomp(id(0));
+  if (p.type === PacketType.UNSUBSCRIBE) return unsuback(id(0));
+  if (p.type === PacketType.SUBSCRIBE) {
+    const codes: number[] = [];
+    for (let at = 2; at < p.body.length; at += 3 + id(at)) codes.push(p.body[at + 2 + id(at)]);
+    return suback(id(0), codes);
+  }
+  return undefined;
+}
+
+/** True when every item of `wanted` occurs in `list`, in order. */
+function isSubsequence(wanted: string[], list: string[]): boolean {
+  let at = 0;
+  for (const item of list) if (at < wanted.length && item === wanted[at]) at++;
+  return at === wanted.length;
+}
+
+function typeName(type: number): string {
+  return Object.entries(PacketType).find(([, value]) => value === type)?.[0] ?? `type ${type}`;
+}
+
+function answerName(p: Packet): string {
+  return `${typeName(p.type)} ${(p.body[0] << 8) | p.body[1]}`;
+}
