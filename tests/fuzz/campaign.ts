@@ -21,6 +21,8 @@ export interface CampaignOptions {
   deadline?: number;
   /** Where reproducers go; undefined writes none. */
   out?: string;
+  /** Minimize each distinct failure (default true); false keeps the failing input as generated. */
+  minimize?: boolean;
   rules?: Rules;
 }
 
@@ -74,7 +76,7 @@ export function runCampaign(options: CampaignOptions): CampaignResult {
       known.count++;
       continue;
     }
-    const small = minimize(input, finding, (i) => runInput(i, rules));
+    const small = options.minimize === false ? input : minimize(input, finding, (i) => runInput(i, rules));
     const reproducer = toReproducer(small, runInput(small, rules) ?? finding);
     const report: FailureReport = { signature, reproducer, count: 1 };
     if (options.out !== undefined) report.path = writeReproducer(options.out, reproducer);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FirmwareExports, ModuleExports } from "../../host/module.ts";
 import { PacketSplitter, type Packet } from "../host/support/mqtt-packets.ts";
-import { activeDataSegments, type DataSegment } from "./wasm-data.ts";
+import { activeDataSegments, mutableGlobals, type DataSegment } from "./wasm-data.ts";
 import { Finding } from "./finding.ts";
 
 /** Which module: the MQTT client alone, or the telemetry firmware around it. */
@@ -67,6 +67,18 @@ export interface CompiledModule {
   module: WebAssembly.Module;
   /** The string literals: active data segments, never written by the module. */
   segments: DataSegment[];
+  /** True when all the module's state is in memory (its one mutable global is the stack pointer, back in place after every call that returns). */
+  recyclable: boolean;
+  /** Instances whose every call returned normally, for reuse once their memory is restored. */
+  spare: Pooled[];
+  /** The memory of a fresh instance. */
+  initialMemory?: Uint8Array;
+}
+
+/** An instance and the device its imports currently report to. */
+interface Pooled {
+  exports: Exports;
+  owner: { device?: Device };
 }
 
 const compiled = new Map<string, CompiledModule>();
@@ -77,13 +89,42 @@ export function compile(kind: ModuleKind, profile: string): CompiledModule {
   if (entry === undefined) {
     const path = modulePath(kind, profile);
     const bytes = readFileSync(path);
-    entry = { path, module: new WebAssembly.Module(bytes), segments: activeDataSegments(bytes) };
+    entry = { path, module: new WebAssembly.Module(bytes), segments: activeDataSegments(bytes), recyclable: mutableGlobals(bytes) <= 1, spare: [] };
     compiled.set(`${kind}/${profile}`, entry);
   }
   return entry;
 }
 
-/** A fresh instance with recording imports, `init()` called. */
+/** A new instance whose imports report to its current owner. */
+function instantiate(compiled: CompiledModule): Pooled {
+  const owner: Pooled["owner"] = {};
+  const on = <A extends unknown[], R>(fn: (d: Device, ...args: A) => R) => (...args: A): R => {
+    const device = owner.device!;
+    device.importCall();
+    return fn(device, ...args);
+  };
+  const host = {
+    netOpen: on((d) => d.netOpen()),
+    netSend: on((d, ptr: number, len: number) => d.netSend(ptr, len)),
+    netClose: on((d) => {
+      d.netCloses++;
+    }),
+    onMessage: on((d, topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, flags: number) => {
+      d.messages.push({ topic: d.bytes(topicPtr, topicLen), payload: d.bytes(payloadPtr, payloadLen), flags });
+    }),
+    onEvent: on((d, kind: number, code: number, arg: number) => {
+      d.events.push({ kind, code, arg: arg >>> 0 });
+    }),
+    onPacket: on(() => {}),
+    random: on((d) => d.random()),
+    adcRead: on((_d, channel: number) => (channel === 0 ? 240 : 560)),
+    gpioWrite: on(() => {}),
+  };
+  const exports = new WebAssembly.Instance(compiled.module, { host }).exports as unknown as Exports;
+  return { exports, owner };
+}
+
+/** An instance with recording imports (fresh, or recycled with its memory as instantiated), `init()` called. */
 export class Device {
   readonly exports: Exports;
   readonly compiled: CompiledModule;
@@ -103,47 +144,59 @@ export class Device {
   private splitter = new PacketSplitter();
   private importCalls = 0;
   private entropy = 0x2545f491;
+  private readonly pooled: Pooled;
+  /** An export call ended in an exception: the instance's stack pointer may be off. */
+  private unwound = false;
 
   constructor(kind: ModuleKind, profile: string) {
     this.compiled = compile(kind, profile);
-    const bytes = (ptr: number, len: number): Uint8Array => new Uint8Array(this.exports.memory.buffer, ptr, len).slice();
-    const counted = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
-      this.importCalls++;
-      return fn(...args);
-    };
-    const host = {
-      netOpen: counted(() => {
-        this.netOpens++;
-        this.splitter = new PacketSplitter();
-        this.onNetOpen();
-      }),
-      netSend: counted((ptr: number, len: number): number => {
-        for (const p of this.splitter.push(bytes(ptr, len))) {
-          this.sent.push(p);
-          this.onPacketSent(p);
-        }
-        return len;
-      }),
-      netClose: counted(() => {
-        this.netCloses++;
-      }),
-      onMessage: counted((topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, flags: number) => {
-        this.messages.push({ topic: bytes(topicPtr, topicLen), payload: bytes(payloadPtr, payloadLen), flags });
-      }),
-      onEvent: counted((kind: number, code: number, arg: number) => {
-        this.events.push({ kind, code, arg: arg >>> 0 });
-      }),
-      onPacket: counted(() => {}),
-      random: counted(() => {
-        this.entropy = (Math.imul(this.entropy, 1664525) + 1013904223) >>> 0;
-        return this.entropy;
-      }),
-      adcRead: counted((channel: number) => (channel === 0 ? 240 : 560)),
-      gpioWrite: counted(() => {}),
-    };
-    this.exports = new WebAssembly.Instance(this.compiled.module, { host }).exports as unknown as Exports;
+    this.pooled = this.compiled.spare.pop() ?? instantiate(this.compiled);
+    this.pooled.owner.device = this;
+    this.exports = this.pooled.exports;
+    const memory = new Uint8Array(this.exports.memory.buffer);
+    if (this.compiled.initialMemory === undefined) this.compiled.initialMemory = memory.slice();
+    else memory.set(this.compiled.initialMemory);
     this.exports.init();
-    this.importBudget = 2 * this.stats()[Stat.rxCapacity] + 1000;
+    this.importBudget = 2 * this.stat(Stat.rxCapacity) + 1000;
+  }
+
+  /**
+   * Hands the instance back for reuse by a later Device, when the module keeps all its
+   * state in memory and no call of this one ended in an exception (which would leave
+   * the stack pointer where the call was). The Device must not be used afterwards.
+   */
+  release(): void {
+    this.pooled.owner.device = undefined;
+    if (this.compiled.recyclable && !this.unwound) this.compiled.spare.push(this.pooled);
+  }
+
+  /** Copies of module memory, for the imports. */
+  bytes(ptr: number, len: number): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer, ptr, len).slice();
+  }
+
+  /** The imports' work: recording (called through the pooled instance's owner). */
+  importCall(): void {
+    this.importCalls++;
+  }
+
+  netOpen(): void {
+    this.netOpens++;
+    this.splitter = new PacketSplitter();
+    this.onNetOpen();
+  }
+
+  netSend(ptr: number, len: number): number {
+    for (const p of this.splitter.push(this.bytes(ptr, len))) {
+      this.sent.push(p);
+      this.onPacketSent(p);
+    }
+    return len;
+  }
+
+  random(): number {
+    this.entropy = (Math.imul(this.entropy, 1664525) + 1013904223) >>> 0;
+    return this.entropy;
   }
 
   /**
@@ -156,6 +209,7 @@ export class Device {
     try {
       result = fn(this.exports);
     } catch (error) {
+      this.unwound = true;
       if (error instanceof Finding) throw error;
       throw new Finding("trap", `${name} trapped: ${(error as Error).message}`);
     }
@@ -165,9 +219,14 @@ export class Device {
     return result;
   }
 
-  /** The stats block, refreshed. */
+  /** A copy of the stats block, refreshed. */
   stats(): Uint32Array {
     return new Uint32Array(this.exports.memory.buffer, this.exports.statsBuffer(), STATS_FIELDS).slice();
+  }
+
+  /** One field of the stats block, refreshed. */
+  stat(index: number): number {
+    return new Uint32Array(this.exports.memory.buffer, this.exports.statsBuffer() + 4 * index, 1)[0];
   }
 
   /** Writes bytes into the staging buffer (throws when they do not fit). */

@@ -44,6 +44,8 @@ export function runInput(input: Input, rules: Rules = RULES): Finding | undefine
     if (!(error instanceof Finding)) throw error;
     if (error.rules.length === 0) error.rules = [...run.rulesUsed]; // failed outside a commit: every rule the input relied on
     return error;
+  } finally {
+    run.release();
   }
 }
 
@@ -68,13 +70,17 @@ class Run {
     this.device.onNetOpen = () => this.outbound.opening();
   }
 
+  /** Gives the module instance back for reuse. */
+  release(): void {
+    this.device.release();
+  }
+
   play(): void {
     this.setUp();
     for (const step of this.input.steps) {
       this.step(step);
       this.stats = checkStats(this.device, this.stats, this.device.messages.length);
     }
-    checkMemory(this.device, this.memorySize);
     this.drain();
     checkMemory(this.device, this.memorySize);
   }
@@ -186,11 +192,11 @@ class Run {
     if (!isSubsequence(v.unsubacks.map(String), unsubacks)) throw new Finding("events", `${label}: UNSUBACK events [${unsubacks}], expected [${v.unsubacks}] among them`);
     const dropped = events.filter((e) => e.kind === EVENT_MESSAGE_DROPPED).length;
     if (dropped !== v.dropped) throw new Finding("events", `${label}: ${dropped} MESSAGE_DROPPED events, expected ${v.dropped}`);
-    const stats = this.device.stats();
-    if (stats[Stat.protocolErrors] !== this.reference.protocolErrors) {
-      throw new Finding("status", `${label}: protocolErrors ${stats[Stat.protocolErrors]}, expected ${this.reference.protocolErrors}`);
+    const protocolErrors = this.device.stat(Stat.protocolErrors);
+    if (protocolErrors !== this.reference.protocolErrors) {
+      throw new Finding("status", `${label}: protocolErrors ${protocolErrors}, expected ${this.reference.protocolErrors}`);
     }
-    const state = stats[Stat.state];
+    const state = this.device.stat(Stat.state);
     const expectedState = { awaitConnack: State.awaitConnack, connected: State.connected, closed: State.backoff }[this.reference.phase];
     if (state !== expectedState) throw new Finding("status", `${label}: state ${state} after the commit, expected ${expectedState} (${this.reference.phase})`);
   }
@@ -243,12 +249,12 @@ class Run {
   /** netUp while the module is connecting: the reference sees a new connection. */
   private netUp(): void {
     this.device.call("netUp", (x) => x.netUp(this.device.now));
-    if (this.device.stats()[Stat.state] === State.awaitConnack) this.reference.opened();
+    if (this.device.stat(Stat.state) === State.awaitConnack) this.reference.opened();
   }
 
   /** netDown on an open or opening connection. */
   private bringDown(): void {
-    const state = this.device.stats()[Stat.state];
+    const state = this.device.stat(Stat.state);
     if (state !== State.connecting && state !== State.awaitConnack && state !== State.connected) return;
     this.device.call("netDown", (x) => x.netDown(this.device.now, 0));
     this.reference.closed();
@@ -258,7 +264,7 @@ class Run {
   /** Lets the backoff run out, netUp, and accepts with a CONNACK, until connected. */
   private bringUp(sessionPresent: boolean): void {
     for (let attempt = 0; attempt < CONNECT_ATTEMPTS; attempt++) {
-      const state = this.device.stats()[Stat.state];
+      const state = this.device.stat(Stat.state);
       if (state === State.connected) return;
       if (state === State.backoff) {
         const backoff = this.device.events.filter((e) => e.kind === EVENT_BACKOFF).at(-1);
@@ -344,8 +350,10 @@ function isSubsequence(wanted: string[], list: string[]): boolean {
   return at === wanted.length;
 }
 
+const TYPE_NAMES = Object.fromEntries(Object.entries(PacketType).map(([name, value]) => [value, name]));
+
 function typeName(type: number): string {
-  return Object.entries(PacketType).find(([, value]) => value === type)?.[0] ?? `type ${type}`;
+  return TYPE_NAMES[type] ?? `type ${type}`;
 }
 
 function answerName(p: Packet): string {

@@ -11,6 +11,7 @@ export interface DataSegment {
   bytes: Uint8Array;
 }
 
+const GLOBAL_SECTION = 6;
 const DATA_SECTION = 11;
 const I32_CONST = 0x41;
 const END = 0x0b;
@@ -27,6 +28,40 @@ export function activeDataSegments(wasm: Uint8Array): DataSegment[] {
     reader.at = end;
   }
   return [];
+}
+
+/** How many of the module's own globals are mutable (a module whose only one is the stack pointer keeps all other state in memory). */
+export function mutableGlobals(wasm: Uint8Array): number {
+  const reader = new Reader(wasm);
+  reader.at = 8;
+  while (!reader.done) {
+    const id = reader.byte();
+    const size = reader.u32();
+    const end = reader.at + size;
+    if (id === GLOBAL_SECTION) {
+      let mutable = 0;
+      const count = reader.u32();
+      for (let i = 0; i < count; i++) {
+        reader.byte(); // value type
+        if (reader.byte() === 1) mutable++;
+        skipConstant(reader);
+      }
+      return mutable;
+    }
+    reader.at = end;
+  }
+  return 0;
+}
+
+/** Skips a constant expression: one i32/i64/f32/f64.const or global.get, then end. */
+function skipConstant(reader: Reader): void {
+  const op = reader.byte();
+  if (op === I32_CONST || op === 0x23) reader.u32();
+  else if (op === 0x42) while (reader.byte() & 0x80);
+  else if (op === 0x43) reader.take(4);
+  else if (op === 0x44) reader.take(8);
+  else throw new Error(`global initializer opcode 0x${op.toString(16)} is not a constant`);
+  if (reader.byte() !== END) throw new Error("global initializer longer than one instruction");
 }
 
 function readSegments(reader: Reader, end: number): DataSegment[] {
