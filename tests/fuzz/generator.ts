@@ -19,6 +19,7 @@ import {
 } from "../host/support/mqtt-packets.ts";
 import type { ModuleKind } from "./device.ts";
 import type { Input, Step } from "./input.ts";
+import type { StatusName } from "../../host/status.ts";
 
 export const CLASSES = ["random-bytes", "mutated-corpus", "malformed", "chunking", "app-interleaved"] as const;
 export type InputClass = (typeof CLASSES)[number];
@@ -100,9 +101,10 @@ function validPacket(d: Draw, ids: Ids, kind: ModuleKind): Uint8Array {
   }
 }
 
-/** One malformed case: its name (README table) and the steps that deliver it. */
+/** One malformed case: its name and the status the reference closes with (README table, checked by tests/host/fuzz.test.ts), and the steps that deliver it. */
 export interface MalformedCase {
   name: string;
+  status: StatusName | "OK" | "CONNACK_*";
   make(d: Draw, ids: Ids, shape: Shape): { before?: Step[]; bytes: Uint8Array; connack?: false };
 }
 
@@ -110,59 +112,59 @@ const ack = (type: number, flags: number, body: number[]): Uint8Array => packet(
 
 /** Every malformed class, each a packet the module must refuse (or, for the rules under change, treat as the rule says). */
 export const MALFORMED: readonly MalformedCase[] = [
-  { name: "reserved packet type 0", make: () => ({ bytes: Uint8Array.from([0x00, 0x00]) }) },
-  { name: "reserved packet type 15", make: () => ({ bytes: Uint8Array.from([0xf0, 0x00]) }) },
-  { name: "CONNECT from the server", make: () => ({ bytes: packet(0x10, [0, 4, 77, 81, 84, 84, 4, 2, 0, 0, 0, 0]) }) },
-  { name: "SUBSCRIBE from the server", make: () => ({ bytes: packet(0x82, [0, 1, 0, 1, 0x61, 0]) }) },
-  { name: "UNSUBSCRIBE from the server", make: () => ({ bytes: packet(0xa2, [0, 1, 0, 1, 0x61]) }) },
-  { name: "PINGREQ from the server", make: () => ({ bytes: packet(0xc0) }) },
-  { name: "DISCONNECT from the server", make: () => ({ bytes: packet(0xe0) }) },
-  { name: "PUBLISH with QoS 3", make: () => ({ bytes: packet(0x36, [0, 1, 0x61, 0, 1]) }) },
-  { name: "PUBLISH with DUP at QoS 0", make: () => ({ bytes: packet(0x38, [0, 1, 0x61]) }) },
-  { name: "bad fixed-header flags (PUBACK 0x41, PUBREL 0x60, SUBACK 0x91, PINGRESP 0xd2, CONNACK 0x21)", make: (d) => ({
+  { name: "reserved packet type 0", status: "MALFORMED_PACKET", make: () => ({ bytes: Uint8Array.from([0x00, 0x00]) }) },
+  { name: "reserved packet type 15", status: "MALFORMED_PACKET", make: () => ({ bytes: Uint8Array.from([0xf0, 0x00]) }) },
+  { name: "CONNECT from the server", status: "PROTOCOL_ERROR", make: () => ({ bytes: packet(0x10, [0, 4, 77, 81, 84, 84, 4, 2, 0, 0, 0, 0]) }) },
+  { name: "SUBSCRIBE from the server", status: "PROTOCOL_ERROR", make: () => ({ bytes: packet(0x82, [0, 1, 0, 1, 0x61, 0]) }) },
+  { name: "UNSUBSCRIBE from the server", status: "PROTOCOL_ERROR", make: () => ({ bytes: packet(0xa2, [0, 1, 0, 1, 0x61]) }) },
+  { name: "PINGREQ from the server", status: "PROTOCOL_ERROR", make: () => ({ bytes: packet(0xc0) }) },
+  { name: "DISCONNECT from the server", status: "PROTOCOL_ERROR", make: () => ({ bytes: packet(0xe0) }) },
+  { name: "PUBLISH with QoS 3", status: "MALFORMED_PACKET", make: () => ({ bytes: packet(0x36, [0, 1, 0x61, 0, 1]) }) },
+  { name: "PUBLISH with DUP at QoS 0", status: "MALFORMED_PACKET", make: () => ({ bytes: packet(0x38, [0, 1, 0x61]) }) },
+  { name: "bad fixed-header flags (PUBACK 0x41, PUBREL 0x60, SUBACK 0x91, PINGRESP 0xd2, CONNACK 0x21)", status: "MALFORMED_PACKET", make: (d) => ({
     bytes: d.pick([ack(4, 1, [0, 1]), ack(6, 0, [0, 1]), ack(9, 1, [0, 1, 0]), packet(0xd2), ack(2, 1, [0, 0])]),
   }) },
-  { name: "Remaining Length of five bytes", make: () => ({ bytes: Uint8Array.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x7f]) }) },
-  { name: "packet id 0 (PUBLISH QoS 1/2, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK)", make: (d) => ({
+  { name: "Remaining Length of five bytes", status: "MALFORMED_PACKET", make: () => ({ bytes: Uint8Array.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x7f]) }) },
+  { name: "packet id 0 (PUBLISH QoS 1/2, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK)", status: "MALFORMED_PACKET", make: (d) => ({
     bytes: d.pick([packet(0x32, [0, 1, 0x61, 0, 0]), packet(0x34, [0, 1, 0x61, 0, 0, 9]), ack(4, 0, [0, 0]), ack(5, 0, [0, 0]), ack(6, 2, [0, 0]), ack(7, 0, [0, 0]), ack(9, 0, [0, 0, 1]), ack(11, 0, [0, 0])]),
   }) },
-  { name: "PUBLISH whose topic runs past the packet", make: () => ({ bytes: packet(0x30, [0, 9, 0x61]) }) },
-  { name: "PUBLISH QoS 1 without its packet id", make: () => ({ bytes: packet(0x32, [0, 1, 0x61, 0]) }) },
-  { name: "PUBLISH with an empty topic", make: () => ({ bytes: packet(0x30, [0, 0, 0x78]) }) },
-  { name: "PUBLISH topic not UTF-8 (overlong, lone continuation, surrogate, past U+10FFFF, truncated)", make: (d) => {
+  { name: "PUBLISH whose topic runs past the packet", status: "MALFORMED_PACKET", make: () => ({ bytes: packet(0x30, [0, 9, 0x61]) }) },
+  { name: "PUBLISH QoS 1 without its packet id", status: "MALFORMED_PACKET", make: () => ({ bytes: packet(0x32, [0, 1, 0x61, 0]) }) },
+  { name: "PUBLISH with an empty topic", status: "MALFORMED_PACKET", make: () => ({ bytes: packet(0x30, [0, 0, 0x78]) }) },
+  { name: "PUBLISH topic not UTF-8 (overlong, lone continuation, surrogate, past U+10FFFF, truncated)", status: "MALFORMED_PACKET", make: (d) => {
     const bad = d.pick([[0xc0, 0x80], [0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff]]);
     return { bytes: packet(0x30, [0, bad.length + 1, 0x61, ...bad, 0x78]) };
   } },
-  { name: "PUBLISH topic with U+0000", make: () => ({ bytes: packet(0x30, [0, 3, 0x61, 0, 0x62]) }) },
-  { name: "PUBLISH topic with a wildcard", make: (d) => ({ bytes: publish({ topic: d.pick(["a/+", "#", "a/#", "+"]), payload: "x" }) }) },
-  { name: "acknowledgement of the wrong length (PUBACK 3 bytes, PUBCOMP 1, UNSUBACK 0)", make: (d) => ({
+  { name: "PUBLISH topic with U+0000", status: "MALFORMED_PACKET", make: () => ({ bytes: packet(0x30, [0, 3, 0x61, 0, 0x62]) }) },
+  { name: "PUBLISH topic with a wildcard", status: "MALFORMED_PACKET", make: (d) => ({ bytes: publish({ topic: d.pick(["a/+", "#", "a/#", "+"]), payload: "x" }) }) },
+  { name: "acknowledgement of the wrong length (PUBACK 3 bytes, PUBCOMP 1, UNSUBACK 0)", status: "MALFORMED_PACKET", make: (d) => ({
     bytes: d.pick([ack(4, 0, [0, 1, 0]), ack(7, 0, [1]), ack(11, 0, [])]),
   }) },
-  { name: "PINGRESP with a body", make: () => ({ bytes: packet(0xd0, [0]) }) },
-  { name: "SUBACK with a bad return code (3, 0x7f, 0x81)", make: (d) => ({ bytes: suback(1, [0, d.pick([3, 0x7f, 0x81])]) }) },
-  { name: "SUBACK without return codes", make: () => ({ bytes: ack(9, 0, [0, 1]) }) },
-  { name: "SUBACK with fewer/more codes than filters", make: (d, ids) => {
+  { name: "PINGRESP with a body", status: "MALFORMED_PACKET", make: () => ({ bytes: packet(0xd0, [0]) }) },
+  { name: "SUBACK with a bad return code (3, 0x7f, 0x81)", status: "MALFORMED_PACKET", make: (d) => ({ bytes: suback(1, [0, d.pick([3, 0x7f, 0x81])]) }) },
+  { name: "SUBACK without return codes", status: "MALFORMED_PACKET", make: () => ({ bytes: ack(9, 0, [0, 1]) }) },
+  { name: "SUBACK with fewer/more codes than filters", status: "PROTOCOL_ERROR", make: (d, ids) => {
     const id = ids.take();
     return { before: [{ op: "subscribe", filters: [["f/1", 1], ["f/2", 0]] }], bytes: suback(id, d.chance(0.5) ? [1] : [1, 0, 2]) };
   } },
-  { name: "CONNACK with reserved flags (0x02, 0x80)", make: (d) => ({ connack: false, bytes: packet(0x20, [d.pick([2, 0x80]), 0]) }) },
-  { name: "CONNACK return code above 5", make: (d) => ({ connack: false, bytes: packet(0x20, [0, d.pick([6, 0x80, 0xff])]) }) },
-  { name: "CONNACK refusal with session present", make: (d) => ({ connack: false, bytes: packet(0x20, [1, d.between(1, 5)]) }) },
-  { name: "CONNACK of the wrong length", make: (d) => ({ connack: false, bytes: packet(0x20, d.pick([[0], [0, 0, 0]])) }) },
-  { name: "CONNACK refusal, return codes 1–5", make: (d) => ({ connack: false, bytes: connack(false, d.between(1, 5)) }) },
-  { name: "a packet other than CONNACK first", make: (d) => ({ connack: false, bytes: d.pick([pingresp(), puback(1), publish({ topic: "a", payload: "x" })]) }) },
-  { name: "a second CONNACK", make: (d) => ({ bytes: connack(d.chance(0.5), 0) }) },
-  { name: "PUBLISH larger than the receive buffer", make: (d, _ids, shape) => {
+  { name: "CONNACK with reserved flags (0x02, 0x80)", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, [d.pick([2, 0x80]), 0]) }) },
+  { name: "CONNACK return code above 5", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, [0, d.pick([6, 0x80, 0xff])]) }) },
+  { name: "CONNACK refusal with session present", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, [1, d.between(1, 5)]) }) },
+  { name: "CONNACK of the wrong length", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, d.pick([[0], [0, 0, 0]])) }) },
+  { name: "CONNACK refusal, return codes 1–5", status: "CONNACK_*", make: (d) => ({ connack: false, bytes: connack(false, d.between(1, 5)) }) },
+  { name: "a packet other than CONNACK first", status: "PROTOCOL_ERROR", make: (d) => ({ connack: false, bytes: d.pick([pingresp(), puback(1), publish({ topic: "a", payload: "x" })]) }) },
+  { name: "a second CONNACK", status: "PROTOCOL_ERROR", make: (d) => ({ bytes: connack(d.chance(0.5), 0) }) },
+  { name: "PUBLISH larger than the receive buffer", status: "OK", make: (d, _ids, shape) => {
     const qos = d.int(3) as 0 | 1 | 2;
     return { bytes: publish({ topic: "big", payload: new Uint8Array(shape.rxCapacity + d.int(64)), qos, packetId: qos > 0 ? d.between(1, 9) : undefined }) };
   } },
-  { name: "other packet larger than the receive buffer", make: (d, _ids, shape) => ({
+  { name: "other packet larger than the receive buffer", status: "PACKET_TOO_LARGE", make: (d, _ids, shape) => ({
     bytes: d.chance(0.5) ? suback(1, new Array(shape.rxCapacity).fill(0)) : Uint8Array.from([0x40, ...encodeRemainingLength(shape.rxCapacity + 100)]),
   }) },
-  { name: "more unreleased QoS 2 PUBLISHes than inbound slots", make: (_d, _ids, shape) => ({
+  { name: "more unreleased QoS 2 PUBLISHes than inbound slots", status: "RECEIVE_MAXIMUM_EXCEEDED", make: (_d, _ids, shape) => ({
     bytes: concat(Array.from({ length: shape.inboundQos2Slots + 1 }, (_, i) => publish({ topic: "q", payload: "x", qos: 2, packetId: 100 + i }))),
   }) },
-  { name: "PUBACK for a QoS 2 PUBLISH", make: (_d, ids) => {
+  { name: "PUBACK for a QoS 2 PUBLISH", status: "OK", make: (_d, ids) => {
     const id = ids.take();
     return { before: [{ op: "publish", topic: "q2", payload: "x", qos: 2, retain: false }], bytes: puback(id) };
   } },
@@ -264,8 +266,10 @@ function malformed(d: Draw, ids: Ids, kind: ModuleKind, shape: Shape, bad: Malfo
     for (let n = d.int(3); n > 0; n--) prefix.push(d.pick([publish({ topic: "p", payload: "1", qos: 1, packetId: d.between(1, 9) }), publish({ topic: "p", payload: "2", qos: 2, packetId: d.between(10, 19) }), pubrel(d.between(20, 29))]));
   }
   const after = Array.from({ length: d.int(3) }, () => validPacket(d, ids, kind));
+  // a case answering a request delivers the CONNACK alone: the request goes out when that rxCommit returns
+  const connackAlone: Step[] = before.length > 0 ? [{ op: "rx", bytes: prefix.shift()! }] : [];
   const bytes = concat([...prefix, made.bytes, ...after]);
-  return [...before, ...(d.chance(0.7) ? [{ op: "rx", bytes } as Step] : chunked(d, bytes))];
+  return [...before, ...connackAlone, ...(d.chance(0.7) ? [{ op: "rx", bytes } as Step] : chunked(d, bytes))];
 }
 
 /** 64 consecutive inputs share a stream, derived from the group, and take every chunk size from 1 to 64. */

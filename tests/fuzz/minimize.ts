@@ -1,10 +1,12 @@
 /**
  * Shrinks a failing input by delta debugging (Zeller's ddmin, complements only): first
- * whole steps are dropped, then bytes of each rx step, as long as the same check still
- * fails for the same rules. The result is 1-minimal within the run budget.
+ * whole steps are dropped, then whole packets of each rx step, then single bytes, as
+ * long as the same failure remains. The result is 1-minimal within the run budget.
  */
 import type { Finding } from "./finding.ts";
 import type { Input, Step } from "./input.ts";
+import { concat } from "../host/support/mqtt-packets.ts";
+import { remainingLength } from "./reference.ts";
 
 /** Most inputs one minimization runs. */
 const RUN_BUDGET = 1500;
@@ -28,19 +30,35 @@ export function minimize(input: Input, finding: Finding, run: (input: Input) => 
     return sameFailure(run({ ...input, steps }), finding);
   };
   let steps = ddmin(input.steps, fails);
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i];
-    if (step.op !== "rx" || step.bytes.length < 2) continue;
-    const bytes = ddmin([...step.bytes], (kept) => {
-      if (kept.length === 0) return false;
-      const trial = steps.slice();
-      trial[i] = { op: "rx", bytes: Uint8Array.from(kept) };
-      return fails(trial);
-    });
-    steps = steps.slice();
-    steps[i] = { op: "rx", bytes: Uint8Array.from(bytes) };
+  // whole packets of each rx step first, then single bytes
+  for (const split of [packetsOf, (bytes: Uint8Array) => [...bytes].map((b) => Uint8Array.of(b))]) {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      if (step.op !== "rx" || step.bytes.length < 2) continue;
+      const kept = ddmin(split(step.bytes), (pieces) => {
+        if (pieces.length === 0) return false;
+        const trial = steps.slice();
+        trial[i] = { op: "rx", bytes: concat(pieces) };
+        return fails(trial);
+      });
+      steps = steps.slice();
+      steps[i] = { op: "rx", bytes: concat(kept) };
+    }
   }
   return { ...input, steps };
+}
+
+/** The bytes cut where each packet ends (as far as the Remaining Lengths can be read); the rest is one piece. */
+function packetsOf(bytes: Uint8Array): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const length = remainingLength(bytes, at + 1);
+    const end = typeof length === "string" ? bytes.length : Math.min(bytes.length, at + 1 + length.bytes + length.value);
+    pieces.push(bytes.subarray(at, end));
+    at = end;
+  }
+  return pieces;
 }
 
 /** ddmin over the complements of ever finer partitions: the items whose removal keeps `fails` true go. */

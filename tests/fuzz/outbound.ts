@@ -203,8 +203,8 @@ export class OutboundCheck {
   private openFlows(): number {
     let n = 0;
     for (const m of this.byId.values()) {
-      const flow = this.reference.flows.get(m.id);
-      if (flow === "pubrelDue" || flow === "pubcomp" || (m.sentOn === this.connection && flow !== "queued")) n++;
+      const flow = this.reference.flows.get(m.id); // undefined: completed by an ack whose PUBLISH_DONE is still to be seen
+      if (flow === "pubrelDue" || flow === "pubcomp" || (m.sentOn === this.connection && (flow === "puback" || flow === "pubrec"))) n++;
     }
     return n;
   }
