@@ -36,6 +36,8 @@ export interface FailureReport {
 
 export interface CampaignResult {
   inputs: number;
+  /** Inputs that became ones no broker sends (an ack for a packet still in the tx ring): neither passed nor failed. */
+  inconclusive: number;
   elapsedMs: number;
   perClass: Record<InputClass, { inputs: number; findings: number }>;
   failures: FailureReport[];
@@ -61,13 +63,14 @@ export function runCampaign(options: CampaignOptions): CampaignResult {
   const failures = new Map<string, FailureReport>();
   const deadline = options.deadline ?? Infinity;
   const started = Date.now();
+  const counts = { inconclusive: 0 };
   let n = 0;
   for (; n < options.inputs; n++) {
     if (n % 64 === 0 && Date.now() >= deadline) break;
     const cls = CLASSES[n % CLASSES.length];
     const input = generate(options.seed, cls, Math.floor(n / CLASSES.length), options.profile, options.kind, shape);
     perClass[cls].inputs++;
-    const finding = runInput(input, rules);
+    const finding = runInput(input, rules, counts);
     if (finding === undefined) continue;
     perClass[cls].findings++;
     const signature = signatureOf(finding);
@@ -82,5 +85,5 @@ export function runCampaign(options: CampaignOptions): CampaignResult {
     if (options.out !== undefined) report.path = writeReproducer(options.out, reproducer);
     failures.set(signature, report);
   }
-  return { inputs: n, elapsedMs: Date.now() - started, perClass, failures: [...failures.values()] };
+  return { inputs: n, inconclusive: counts.inconclusive, elapsedMs: Date.now() - started, perClass, failures: [...failures.values()] };
 }

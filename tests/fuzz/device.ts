@@ -130,6 +130,8 @@ export class Device {
   readonly compiled: CompiledModule;
   /** Virtual time in ms (u32). */
   now = 0;
+  /** Bytes netSend takes per call; 0 takes everything. */
+  sendLimit = 0;
   /** Most imports one export call may make before it counts as a runaway. */
   readonly importBudget: number;
   readonly sent: Packet[] = [];
@@ -187,11 +189,12 @@ export class Device {
   }
 
   netSend(ptr: number, len: number): number {
-    for (const p of this.splitter.push(this.bytes(ptr, len))) {
+    const taken = this.sendLimit > 0 ? Math.min(len, this.sendLimit) : len;
+    for (const p of this.splitter.push(this.bytes(ptr, taken))) {
       this.sent.push(p);
       this.onPacketSent(p);
     }
-    return len;
+    return taken;
   }
 
   random(): number {

@@ -20,3 +20,6 @@ export class Finding extends Error {
     this.name = "Finding";
   }
 }
+
+/** The input became one no broker sends (an ack for a packet still in the module's tx ring): it proves nothing either way. */
+export class Inconclusive extends Error {}

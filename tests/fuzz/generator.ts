@@ -10,8 +10,9 @@
  *   followed by valid packets that must be ignored.
  * - chunking: a valid or malformed stream delivered in every chunk size from one byte
  *   up (64 consecutive inputs share a stream and take sizes 1…64), or at random cuts.
- * - app-interleaved: application publishes, subscribes, unsubscribes, reconnects and
- *   ticks with the broker's answers to them, some wrong.
+ * - app-interleaved: application publishes, subscribes, unsubscribes, reconnects,
+ *   stop/start, ticks and a throttled network (netSend taking a few bytes per call),
+ *   with the broker's answers to them, some wrong.
  */
 import { Random } from "../../host/sim/random.ts";
 import {
@@ -212,6 +213,7 @@ function corpusStream(d: Draw, ids: Ids, kind: ModuleKind): Uint8Array[] {
 
 function mutatedCorpus(d: Draw, ids: Ids, kind: ModuleKind): Step[] {
   const before: Step[] = kind === "client" ? appRequests(d, ids, d.int(4)) : [];
+  if (d.chance(0.15)) before.unshift({ op: "throttle", bytes: d.between(1, 16) });
   const packets = corpusStream(d, ids, kind);
   for (let n = d.between(1, 3); n > 0; n--) mutate(d, packets, ids, kind);
   return [...before, ...chunked(d, concat(packets))];
@@ -333,6 +335,10 @@ function appInterleaved(d: Draw, ids: Ids, kind: ModuleKind): Step[] {
       steps.push({ op: "reconnect", sessionPresent: d.chance(0.6) });
     } else if (roll === 6) {
       steps.push({ op: "tick", ms: d.int(kind === "telemetry" ? 3000 : 500) });
+    } else if (roll === 7 && d.chance(0.5)) {
+      steps.push({ op: "throttle", bytes: d.chance(0.4) ? 0 : d.between(1, 64) });
+    } else if (roll === 8 && d.chance(0.2)) {
+      steps.push({ op: "restart", sessionPresent: d.chance(0.5) });
     } else {
       steps.push(...chunked(d, brokerAnswers(d, ids, kind)));
     }

@@ -16,7 +16,11 @@ export type Step =
   /** netDown, the backoff runs out, netUp, and a CONNACK accepting with sessionPresent. */
   | { op: "reconnect"; sessionPresent: boolean }
   /** Virtual time passes and tick() runs. */
-  | { op: "tick"; ms: number };
+  | { op: "tick"; ms: number }
+  /** From now on netSend takes at most `bytes` per call (0: everything); 0 also waits, ticking, until the module has caught up. */
+  | { op: "throttle"; bytes: number }
+  /** stop(), then start(), netUp and a CONNACK accepting with sessionPresent. */
+  | { op: "restart"; sessionPresent: boolean };
 
 /** A whole input and where it came from: input `index` of class `cls` for `seed`. */
 export interface Input {
@@ -44,7 +48,7 @@ export function stepsFromJson(json: unknown): Step[] {
       if (typeof s.hex !== "string" || !/^([0-9a-f]{2})*$/i.test(s.hex)) throw new Error(`step ${i}: rx needs "hex", got ${JSON.stringify(s.hex)}`);
       return { op: "rx", bytes: Uint8Array.from(Buffer.from(s.hex, "hex")) };
     }
-    if (!["publish", "subscribe", "unsubscribe", "reconnect", "tick"].includes(s.op)) throw new Error(`step ${i}: unknown op "${s.op}"`);
+    if (!["publish", "subscribe", "unsubscribe", "reconnect", "tick", "throttle", "restart"].includes(s.op)) throw new Error(`step ${i}: unknown op "${s.op}"`);
     return s as Step;
   });
 }

@@ -25,6 +25,8 @@ export interface Message {
   /** The connection it was last sent on (0: never). */
   sentOn: number;
   done: boolean;
+  /** A connection ended while the network was throttled after it was accepted: it may have gone partly out (so a resend has DUP), and at QoS 0 it may be lost. */
+  interrupted?: boolean;
 }
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -62,9 +64,10 @@ export class OutboundCheck {
     this.accepted = true;
   }
 
-  /** The connection ended. */
-  connectionClosed(): void {
+  /** The connection ended; `throttled`: netSend may have left written packets unsent. */
+  connectionClosed(throttled = false): void {
     this.accepted = false;
+    if (throttled) for (const m of this.messages) if (!m.done && m.firstBytes === undefined) m.interrupted = true;
   }
 
   /** A PUBLISH_DONE event for id. */
@@ -88,7 +91,6 @@ export class OutboundCheck {
         if ((b[7] & 1) !== 0) bad("CONNECT reserved flag set (§3.1.2.3)");
         if (this.sentOnThisConnection > 0) bad("a second CONNECT on one connection");
         this.connection++;
-        this.accepted = false;
         this.lastSeqOnConnection = -1;
         this.sentOnThisConnection = 1;
         return;
@@ -137,7 +139,13 @@ export class OutboundCheck {
     const id = qos > 0 ? u16(b, 2 + topic.length) : 0;
     if (qos > 0 && id === 0) bad("PUBLISH with packet id 0");
     let m = qos > 0 ? this.byId.get(id) : undefined;
-    if (dup) {
+    if (dup && m !== undefined && m.firstBytes === undefined && m.interrupted) {
+      // its first attempt was cut off with the connection: this is its first whole send
+      const plain = p.bytes.slice();
+      plain[0] &= ~8;
+      this.checkFirstSend(m, qos, id, topic, b, p.flags, bad);
+      m.firstBytes = plain;
+    } else if (dup) {
       if (m === undefined || m.firstBytes === undefined) bad(`DUP PUBLISH for packet id ${id}, never sent before`);
       if (m.sentOn === this.connection) bad(`PUBLISH ${id} sent twice on one connection`);
       const expected = m.firstBytes.slice();
@@ -146,11 +154,14 @@ export class OutboundCheck {
     } else {
       if (m?.firstBytes !== undefined) bad(`PUBLISH ${id} resent without DUP`);
       if (this.knowsCalls) {
-        m = this.messages.find((x) => !x.done && x.firstBytes === undefined);
-        if (m === undefined) bad("PUBLISH that no publish() call asked for");
-        if (m.qos !== qos || m.id !== id || !same(m.topic!, topic) || !same(m.payload!, b.subarray(2 + topic.length + (qos > 0 ? 2 : 0))) || m.retain !== ((p.flags & 1) === 1)) {
-          bad(`first PUBLISH is not the oldest unsent message (seq ${m.seq}, qos ${m.qos}, id ${m.id}) as given to publish()`);
+        // the oldest unsent message, past QoS 0 ones an interrupted connection may have lost
+        for (;;) {
+          m = this.messages.find((x) => !x.done && x.firstBytes === undefined);
+          if (m === undefined) bad("PUBLISH that no publish() call asked for");
+          if (!(m.qos === 0 && m.interrupted && !this.matches(m, qos, id, topic, b, p.flags))) break;
+          m.done = true;
         }
+        this.checkFirstSend(m, qos, id, topic, b, p.flags, bad);
       } else {
         if (qos > 0 && this.byId.has(id)) bad(`PUBLISH ${id} while that id is in use`);
         m = { seq: this.seq++, qos, id, sentOn: 0, done: false };
@@ -168,6 +179,17 @@ export class OutboundCheck {
     }
     this.reference.flows.set(id, qos === 1 ? "puback" : "pubrec");
     if (this.openFlows() > this.inflightSlots) bad(`more than ${this.inflightSlots} QoS 1/2 flows open`);
+  }
+
+  private matches(m: Message, qos: number, id: number, topic: Uint8Array, body: Uint8Array, flags: number): boolean {
+    return m.qos === qos && m.id === id && same(m.topic!, topic) && same(m.payload!, body.subarray(2 + topic.length + (qos > 0 ? 2 : 0))) && m.retain === ((flags & 1) === 1);
+  }
+
+  /** A first send must be the message as publish() was given it (client API). */
+  private checkFirstSend(m: Message, qos: number, id: number, topic: Uint8Array, body: Uint8Array, flags: number, bad: (why: string) => never): void {
+    if (this.knowsCalls && !this.matches(m, qos, id, topic, body, flags)) {
+      bad(`first PUBLISH is not the oldest unsent message (seq ${m.seq}, qos ${m.qos}, id ${m.id}) as given to publish()`);
+    }
   }
 
   private pubrel(id: number, bad: (why: string) => never): void {
@@ -197,6 +219,11 @@ export class OutboundCheck {
     const id = u16(b, 0);
     if (subscribing) this.reference.subscribes.set(id, count);
     else this.reference.unsubscribes.add(id);
+  }
+
+  /** Messages not complete: QoS 0 ones an interrupted connection may have lost do not count. */
+  unfinished(): Message[] {
+    return this.messages.filter((m) => !m.done && !(m.qos === 0 && m.interrupted));
   }
 
   /** QoS 1/2 flows under way on this connection: PUBLISHes sent on it and PUBREL phases. */

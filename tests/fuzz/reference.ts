@@ -67,6 +67,8 @@ export interface Verdict {
   dropped: number;
   /** The {@link RULES} (by name) this verdict depends on: a disagreement here may be a rule not merged yet. */
   rules: (keyof Rules)[];
+  /** An ack for a flow whose packet may still sit in the module's tx ring (only while {@link Reference.lenient}): no broker sends one, and the module may take it either way. */
+  ambiguous?: boolean;
   /** The connection-ending event, when the input ends it. */
   close?: { kind: number; code: number; arg: number; counted: boolean };
   /** A CONNACK accepted the connection. */
@@ -97,6 +99,10 @@ export class Reference {
   readonly unsubscribes = new Set<number>();
   /** Inbound QoS 2 packet ids delivered and not yet released. */
   readonly inboundQos2 = new Set<number>();
+  /** The network is throttled: a packet the client wrote may not be on the wire yet (see Verdict.ambiguous). */
+  lenient = false;
+  /** The module publishes by itself (the telemetry firmware): a flow may exist before its PUBLISH is seen. */
+  publishesUnseen = false;
   /** Connections closed because of their input (the stats' protocolErrors). */
   protocolErrors = 0;
   private pending: number[] = [];
@@ -166,6 +172,7 @@ export class Reference {
       if (status !== Status.OK) return this.reject(v, status);
     }
     this.pending = this.pending.slice(at);
+    v.rules = [...new Set(v.rules)];
     return v;
   }
 
@@ -173,6 +180,7 @@ export class Reference {
   private reject(v: Verdict, status: number): Verdict {
     const refusal = status <= CONNACK_REFUSED_BASE - 1 && status >= CONNACK_REFUSED_BASE - 5;
     if (refusal) v.rules.push("connackRefusalStatus");
+    v.rules = [...new Set(v.rules)];
     if (v.answers.length > 0) v.rules.push("answersBeforeClose");
     v.status = refusal && !this.rules.connackRefusalStatus ? Status.OK : status;
     const kind = this.phase === "awaitConnack" ? EVENT_CONNECT_FAILED : EVENT_CONNECTION_LOST;
@@ -191,11 +199,13 @@ export class Reference {
       case PacketType.PUBLISH: return this.publish(header, body, v);
       case PacketType.PUBACK: return this.ack(body, (id) => {
         const flow = this.flows.get(id);
+        this.mayBeInTxRing(flow, v);
         if (flow === "pubrec") v.rules.push("pubackCompletesQos2");
         if (flow === "puback" || (flow === "pubrec" && this.rules.pubackCompletesQos2)) this.complete(id, v);
       });
       case PacketType.PUBREC: return this.ack(body, (id) => {
         const flow = this.flows.get(id);
+        this.mayBeInTxRing(flow, v);
         if (flow === "pubrec" || flow === "pubcomp") {
           this.flows.set(id, "pubrelDue");
           v.pubrelsDue.push(id);
@@ -206,6 +216,7 @@ export class Reference {
         v.answers.push({ type: PacketType.PUBCOMP, id });
       });
       case PacketType.PUBCOMP: return this.ack(body, (id) => {
+        this.mayBeInTxRing(this.flows.get(id), v);
         if (this.flows.get(id) === "pubcomp") this.complete(id, v);
       });
       case PacketType.SUBACK: return this.suback(body, v);
@@ -284,6 +295,11 @@ export class Reference {
     this.subscribes.delete(id);
     v.subacks.push([id, codes]);
     return Status.OK;
+  }
+
+  /** Marks the verdict ambiguous when the flow's PUBLISH or PUBREL may be written but not yet sent. */
+  private mayBeInTxRing(flow: FlowState | undefined, v: Verdict): void {
+    if (this.lenient && (flow === "queued" || flow === "pubrelDue" || (flow === undefined && this.publishesUnseen))) v.ambiguous = true;
   }
 
   private complete(id: number, v: Verdict): void {
