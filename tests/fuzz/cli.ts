@@ -69,7 +69,7 @@ if (values.replay !== undefined) {
   const result = runCampaign({ seed, profile, kind, inputs, out, deadline: minutes === undefined ? undefined : Date.now() + minutes * 60_000 });
   const seconds = result.elapsedMs / 1000;
   console.log(`${result.inputs} inputs in ${seconds.toFixed(1)} s: ${Math.round(result.inputs / seconds)} inputs/s (${kind}, ${profile}, seed ${seed})`);
-  if (result.inconclusive > 0) console.log(`  (${result.inconclusive} inconclusive: an ack for a packet still in the tx ring of a throttled network)`);
+  if (result.inconclusive > 0) console.log(`  (${result.inconclusive} inconclusive: an ack for a packet that may still be in the tx ring of a throttled network)`);
   for (const [cls, c] of Object.entries(result.perClass)) console.log(`  ${cls.padEnd(16)} ${String(c.inputs).padStart(8)} inputs  ${String(c.findings).padStart(7)} failing`);
   for (const f of result.failures) {
     console.log(`\n${f.count}× ${f.reproducer.check}${f.reproducer.rules.length ? ` (rules under change: ${f.reproducer.rules.join(", ")})` : " (NEW)"}: ${f.reproducer.message}`);

@@ -1,9 +1,11 @@
 /**
  * One instance of the module under test, driven straight through its ABI
  * (boards/ABI.md) with test imports that record every call: bytes given to netSend
- * (split into packets per connection), messages, events, netOpen/netClose, GPIO. Every
- * export call goes through {@link Device.call}, which turns a trap into a finding and
- * counts the imports the call made (a runaway loop calls them without end).
+ * (split into packets per connection, optionally a few bytes per call), messages,
+ * events, netOpen/netClose. Every export call goes through {@link Device.call}, which
+ * turns a trap into a finding and counts the imports the call made (a runaway loop
+ * calls them without end). Instances are recycled when all the module's state is in
+ * its memory: restoring the memory as instantiated makes a used one fresh.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -52,8 +52,3 @@ export function stepsFromJson(json: unknown): Step[] {
     return s as Step;
   });
 }
-
-/** Total rx bytes of the steps (a minimized input's size). */
-export function rxBytes(steps: Step[]): number {
-  return steps.reduce((n, s) => n + (s.op === "rx" ? s.bytes.length : 0), 0);
-}

@@ -3,7 +3,8 @@
  * {@link Reference} side by side, and throws a {@link Finding} at the first check the
  * module fails. After every rxCommit the module's status, deliveries, answers,
  * PUBLISH_DONE and connection events must be the reference's; every outbound packet
- * goes through {@link OutboundCheck}; after every step the stats invariants hold; after
+ * goes through {@link OutboundCheck}; while netSend is throttled the comparison is
+ * cumulative (the module may answer in a later tick); after every step the stats invariants hold; after
  * the input the memory invariants hold, and a reconnect (netDown → netUp → CONNACK)
  * must bring every unfinished message out again and complete it, after which a new
  * publish goes out.

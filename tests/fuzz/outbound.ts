@@ -8,7 +8,7 @@
  */
 import { PacketType, type Packet } from "../host/support/mqtt-packets.ts";
 import { Finding } from "./finding.ts";
-import { isMqttString, isTopicFilter, isTopicName, type Reference } from "./reference.ts";
+import { isTopicFilter, isTopicName, type Reference } from "./reference.ts";
 
 /** One message the module accepted for publishing, from publish() or first seen on the wire. */
 export interface Message {
@@ -210,7 +210,7 @@ export class OutboundCheck {
       const end = at + 2 + len + (subscribing ? 1 : 0);
       if (end > b.length) bad("request entry runs past the packet");
       const filter = b.subarray(at + 2, at + 2 + len);
-      if (!isTopicFilter(filter) || !isMqttString(filter)) bad("request with an invalid topic filter");
+      if (!isTopicFilter(filter)) bad("request with an invalid topic filter");
       if (subscribing && b[end - 1] > 2) bad("SUBSCRIBE requesting QoS > 2 or reserved bits set (§3.8.3.1)");
       at = end;
       count++;

@@ -67,7 +67,7 @@ export interface Verdict {
   dropped: number;
   /** The {@link RULES} (by name) this verdict depends on: a disagreement here may be a rule not merged yet. */
   rules: (keyof Rules)[];
-  /** An ack for a flow whose packet may still sit in the module's tx ring (only while {@link Reference.lenient}): no broker sends one, and the module may take it either way. */
+  /** An ack (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK) for a packet that may still sit in the module's tx ring (only while {@link Reference.lenient}): no broker sends one, and the module may take it either way. */
   ambiguous?: boolean;
   /** The connection-ending event, when the input ends it. */
   close?: { kind: number; code: number; arg: number; counted: boolean };
@@ -222,6 +222,7 @@ export class Reference {
       case PacketType.SUBACK: return this.suback(body, v);
       case PacketType.UNSUBACK: return this.ack(body, (id) => {
         if (this.unsubscribes.delete(id)) v.unsubacks.push(id);
+        else if (this.lenient) v.ambiguous = true;
       });
       case PacketType.PINGRESP: return body.length === 0 ? Status.OK : Status.MALFORMED_PACKET;
     }
@@ -289,6 +290,7 @@ export class Reference {
     const codes = [...body.subarray(2)];
     if (id === 0 || codes.some((c) => c > 2 && c !== 0x80)) return Status.MALFORMED_PACKET;
     const count = this.subscribes.get(id);
+    if (count === undefined && this.lenient) v.ambiguous = true; // its SUBSCRIBE may still be in the tx ring
     if (count === undefined) return Status.OK; // no such SUBSCRIBE on this connection: ignored
     if (count !== codes.length) v.rules.push("subackCountMismatch");
     if (count !== codes.length && this.rules.subackCountMismatch !== null) return this.rules.subackCountMismatch;
