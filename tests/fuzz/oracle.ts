@@ -111,7 +111,8 @@ class Run {
     const expectOk = (what: string, status: number): void => {
       if (status !== Status.OK) throw new Error(`${what} returned ${status}: the fuzzer's set-up is wrong`);
     };
-    expectOk("setReconnect", d.call("setReconnect", (x) => x.setReconnect(BACKOFF_MS, BACKOFF_MS, 1)));
+    // a split telemetry module may keep its own backoff settings: bringUp() waits out whatever BACKOFF says
+    if (typeof e.setReconnect === "function") expectOk("setReconnect", d.call("setReconnect", (x) => x.setReconnect(BACKOFF_MS, BACKOFF_MS, 1)));
     if (this.input.kind === "client") {
       const id = encoder.encode("fuzz");
       d.stage(id);
@@ -182,13 +183,15 @@ class Run {
     throw new Finding("stall", `the tx ring did not empty in ${SETTLE_TICKS} ticks at ${this.device.sendLimit} bytes per netSend`);
   }
 
-  /** stop(): CLOSED(CLIENT_STOPPED); then start(), netUp and the CONNACK. */
+  /** stop() (appStop() for the firmware): CLOSED(CLIENT_STOPPED); then start() (appStart()), netUp and the CONNACK. */
   private restart(sessionPresent: boolean): void {
     const d = this.device;
     this.settle();
     const marks = this.marks();
-    const status = d.call("stop", (x) => x.stop(d.now));
+    const firmware = this.input.kind === "telemetry" && typeof d.exports.appStop === "function";
+    const status = firmware ? d.call("appStop", (x) => x.appStop!(d.now)) : d.call("stop", (x) => x.stop(d.now));
     this.reference.closed();
+    this.outbound.connectionClosed(d.sendLimit > 0); // a throttled netSend may have cut off what stop() wrote
     const closes = this.effectsSince(marks).closes;
     if (status !== Status.OK || closes.join() !== `${EVENT_CLOSED}/${Status.CLIENT_STOPPED}/0`) {
       throw new Finding("events", `stop() returned ${status} with connection events [${closes}], expected OK and [${EVENT_CLOSED}/${Status.CLIENT_STOPPED}/0]`);
