@@ -21,11 +21,19 @@ as_root() {
 
 # The tests start their own brokers on free loopback ports, so a system mosquitto
 # service that the package may start (on 1883) is never used and does not matter.
-if ! have_mosquitto; then
+# The native build (scripts/build-native.mjs) needs wasm2c and its runtime header (wabt)
+# and both C compilers its glue is held to. Each package is installed only when missing.
+missing=()
+have_mosquitto || missing+=(mosquitto mosquitto-clients)
+command -v wasm2c >/dev/null || missing+=(wabt)
+command -v gcc >/dev/null || missing+=(gcc)
+command -v clang >/dev/null || missing+=(clang)
+if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto mosquitto-clients
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
 node scripts/build.mjs --quiet
+node scripts/build-native.mjs --quiet
 node scripts/aspect.mjs
 npm run --silent test:host
