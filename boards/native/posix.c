@@ -242,10 +242,12 @@ void posix_step(struct pollfd* extra, int extra_count, uint32_t max_wait_ms) {
   if (first_extra == 0 || fds[0].revents == 0) return;
   if (connecting) {
     connect_finished();
-    return;
+  } else {
+    if (fds[0].revents & POLLOUT) want_write = false;  // the next tick offers the rest
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) receive();
   }
-  if (fds[0].revents & POLLOUT) want_write = false;  // the next tick offers the rest
-  if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) receive();
+  // so the caller sees what the connection's end or start led to before the next wait
+  report_pending();
 }
 
 static void on_signal(int signal) {

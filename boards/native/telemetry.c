@@ -26,7 +26,8 @@ static const char* const HELP =
     "telemetry-" WASMQTT_PROFILE ": the wasmqtt telemetry firmware (" WASMQTT_PROFILE " profile), compiled to native code by wasm2c.\n\n"
     "Usage: telemetry-" WASMQTT_PROFILE " --id ID --board BITS,REF_MV,DIVIDER_PERMILLE,TMP36_CH,MOISTURE_CH,DRY_RAW,WET_RAW,LED_GPIO,RELAY_GPIO,FLAGS\n"
     "                 [-h host] [-p port] [--adc FILE|-] [--interval SEC] [--qos 0|1|2] [-k keepalive]\n"
-    "                 [--deadband CENTI_C,PERCENT] [-d]\n\n"
+    "                 [--deadband CENTI_C,PERCENT] [-d]\n"
+    "       telemetry-" WASMQTT_PROFILE " --memory\n\n"
     " -h, --host HOST        broker host (default localhost)\n"
     " -p, --port PORT        broker port (default 1883)\n"
     "     --id ID            device id: 1-32 of A-Z a-z 0-9 - _ (topics devices/ID/...)\n"
@@ -41,7 +42,8 @@ static const char* const HELP =
     " -k, --keepalive SEC    keepalive (default 60)\n"
     "     --deadband C,P     publish only when the temperature moved C hundredths of a degree or\n"
     "                        the moisture P percent (default 0,0: every reading)\n"
-    " -d, --debug            print the module's events on stderr\n\n"
+    " -d, --debug            print the module's events on stderr\n"
+    "     --memory           print the linear memory size and the module's static data end\n\n"
     "GPIO writes are printed on stdout as \"gpio PIN LEVEL\".";
 
 static bool debug;
@@ -88,6 +90,12 @@ void app_packet(uint32_t direction, uint32_t header, uint32_t packet_id, uint32_
 }
 
 int main(int argc, char** argv) {
+  if (argc == 2 && strcmp(argv[1], "--memory") == 0) {
+    link_open();
+    printf("linear memory %u bytes, __heap_base %u, staticDataEnd() %u\n", (unsigned)wasmqtt_memory_bytes(),
+           (unsigned)*Z_wasmqttZ___heap_base(link_module()), (unsigned)Z_wasmqttZ_staticDataEnd(link_module()));
+    return 0;
+  }
   const char* host = "localhost";
   const char* port = "1883";
   const char* id = NULL;
