@@ -11,21 +11,28 @@
  * Also writes build/native/gen/wasmqtt-abi.h: the status codes and event kinds, from
  * host/status.ts and assembly/host.ts, so the C prints the same names.
  *
+ * With --size (`npm run size`) it builds nothing to run: it compiles the generated C
+ * and the device glue (boards/native/device.c over a byte stream instead of sockets)
+ * with -Os for x86-64, Cortex-M4, Cortex-M0+ and rv32imc, and prints text / data / bss
+ * of the module's C alone, of the glue, and the linear memory, per profile and target.
+ *
  * Usage: node scripts/build-native.mjs [--profile desktop|esp32|nodemcu] [--cc gcc|clang]
- *          [--kind client|telemetry] [--out DIR] [--memory-bytes N] [--quiet]
+ *          [--kind client|telemetry] [--out DIR] [--memory-bytes N] [--quiet] [--size]
  * --memory-bytes overrides the linear memory size (for the test that shows a smaller
  * memory traps); --out defaults to build/native. CC in the environment picks the compiler too.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const PROFILES = ["desktop", "esp32", "nodemcu"];
 const NATIVE = join(ROOT, "boards/native");
+/** The wasm2c whose output's names the glue uses (boards/native/README.md). */
+const WASM2C_VERSION = "1.0.32";
 
 /** The C each program is made of, besides the generated module (boards/native/). */
 const PROGRAMS = {
@@ -35,6 +42,34 @@ const PROGRAMS = {
     sources: ["wasm-rt-static.c", "link.c", "posix.c", "firmware.c", "board-linux.c", "telemetry.c"],
   },
 };
+
+/**
+ * The glue of a device that reaches the broker over a byte stream (stream.h), per module
+ * kind: what --size measures besides the module. The board's own stream, ADC and GPIO
+ * drivers come on top.
+ */
+const DEVICE_GLUE = {
+  client: ["wasm-rt-static.c", "link.c", "device.c"],
+  telemetry: ["wasm-rt-static.c", "link.c", "device.c", "firmware.c"],
+};
+
+/**
+ * The targets --size compiles for, with the Debian packages that provide their compilers.
+ * The module needs only <string.h>, <stdint.h>, <setjmp.h> and <alloca.h> from a C library.
+ */
+const TARGETS = {
+  "x86-64": { cc: "gcc", size: "size", flags: [], packages: "gcc" },
+  "cortex-m4": { cc: "arm-none-eabi-gcc", size: "arm-none-eabi-size", flags: ["-mcpu=cortex-m4", "-mthumb"], packages: "gcc-arm-none-eabi libnewlib-arm-none-eabi" },
+  "cortex-m0+": { cc: "arm-none-eabi-gcc", size: "arm-none-eabi-size", flags: ["-mcpu=cortex-m0plus", "-mthumb"], packages: "gcc-arm-none-eabi libnewlib-arm-none-eabi" },
+  rv32imc: {
+    cc: "riscv64-unknown-elf-gcc",
+    size: "riscv64-unknown-elf-size",
+    flags: ["-march=rv32imc", "-mabi=ilp32", "--specs=picolibc.specs"],
+    packages: "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf",
+  },
+};
+/** How --size compiles: for size, each function and object in a section of its own. */
+const SIZE_FLAGS = ["-Os", "-ffunction-sections", "-fdata-sections"];
 
 /** The glue is held to these; -D_GNU_SOURCE for getopt_long, getrandom and SOCK_NONBLOCK. */
 const HOST_FLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE"];
@@ -56,6 +91,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     "memory-bytes": { type: "string" },
     quiet: { type: "boolean" },
+    size: { type: "boolean" },
   },
   strict: true,
 });
@@ -70,13 +106,16 @@ try {
 async function main() {
   const profiles = pick(values.profile, PROFILES, "profile");
   const kinds = pick(values.kind, Object.keys(PROGRAMS), "kind");
-  const cc = values.cc ?? process.env.CC ?? "gcc";
   const out = values.out ?? join(ROOT, "build/native");
   const runtimeInclude = findRuntimeHeader();
-  requireTool("wasm2c", "apt-get install wabt");
-  requireTool(cc, `apt-get install ${cc}`);
   await mkdir(join(out, "gen"), { recursive: true });
   await writeAbiHeader(join(out, "gen/wasmqtt-abi.h"));
+  if (values.size) {
+    await sizeReport({ profiles, kinds, out, runtimeInclude });
+    return;
+  }
+  const cc = values.cc ?? process.env.CC ?? "gcc";
+  requireTool(cc, `apt-get install ${cc}`);
   const built = [];
   for (const profile of profiles) {
     for (const kind of kinds) built.push(await buildProgram({ profile, kind, cc, out, runtimeInclude }));
@@ -86,30 +125,43 @@ async function main() {
   }
 }
 
-/** One program: wasm2c, compile each source, link. Returns its path and memory size. */
-async function buildProgram({ profile, kind, cc, out, runtimeInclude }) {
+/** wasm2c on build/<kind>-<profile>.wasm into <out>/gen/<kind>-<profile>/wasmqtt.{c,h}; returns the dir and the module's layout. */
+async function generate(profile, kind, out) {
   const wasm = join(ROOT, `build/${kind}-${profile}.wasm`);
   if (!existsSync(wasm)) throw new Error(`${wasm} is missing: run node scripts/build.mjs first`);
   const gen = join(out, "gen", `${kind}-${profile}`);
-  await mkdir(gen, { recursive: true });
-  run("wasm2c", [wasm, "-o", join(gen, "wasmqtt.c"), "-n", "wasmqtt"]);
-  const generated = await readFile(join(gen, "wasmqtt.c"), "utf8");
-  const layout = moduleLayout(generated, wasm);
-  const memoryBytes = values["memory-bytes"] === undefined ? layout.heapBase : Number(values["memory-bytes"]);
-  if (!Number.isInteger(memoryBytes) || memoryBytes < 1) throw new Error(`--memory-bytes ${values["memory-bytes"]}: a whole number > 0`);
-  const defines = [
+  await mkdir(join(gen, "obj"), { recursive: true });
+  run(findWasm2c(), [wasm, "-o", join(gen, "wasmqtt.c"), "-n", "wasmqtt"]);
+  const layout = moduleLayout(await readFile(join(gen, "wasmqtt.c"), "utf8"), wasm);
+  return { gen, layout };
+}
+
+/** The -D and -I flags every compile of one module's C takes. */
+function moduleFlags({ gen, out, runtimeInclude, profile, memoryBytes, layout }) {
+  return [
     ...RUNTIME_DEFINES,
     `-DWASMQTT_MEMORY_BYTES=${memoryBytes}`,
     `-DWASMQTT_TABLE_ELEMENTS=${Math.max(1, layout.tableElements)}`,
+    `-DWASMQTT_FUNC_TYPES=${Math.max(1, layout.funcTypes)}`,
+    `-DWASMQTT_FUNC_VALUES=${Math.max(1, layout.funcValues)}`,
     `-DWASMQTT_PROFILE="${profile}"`,
+    `-I${gen}`,
+    `-I${join(out, "gen")}`,
+    `-I${NATIVE}`,
+    `-I${runtimeInclude}`,
   ];
-  const includes = [`-I${gen}`, `-I${join(out, "gen")}`, `-I${NATIVE}`, `-I${runtimeInclude}`];
+}
+
+/** One program: wasm2c, compile each source, link. Returns its path and memory size. */
+async function buildProgram({ profile, kind, cc, out, runtimeInclude }) {
+  const { gen, layout } = await generate(profile, kind, out);
+  const memoryBytes = values["memory-bytes"] === undefined ? layout.heapBase : Number(values["memory-bytes"]);
+  if (!Number.isInteger(memoryBytes) || memoryBytes < 1) throw new Error(`--memory-bytes ${values["memory-bytes"]}: a whole number > 0`);
+  const common = moduleFlags({ gen, out, runtimeInclude, profile, memoryBytes, layout });
   const objects = [];
-  const objectDir = join(gen, "obj");
-  await mkdir(objectDir, { recursive: true });
   const compile = (source, flags) => {
-    const object = join(objectDir, source.replace(/^.*\//, "").replace(/\.c$/, ".o"));
-    run(cc, [...flags, ...defines, ...includes, "-c", source, "-o", object]);
+    const object = join(gen, "obj", source.replace(/^.*\//, "").replace(/\.c$/, ".o"));
+    run(cc, [...flags, ...common, "-c", source, "-o", object]);
     objects.push(object);
   };
   compile(join(gen, "wasmqtt.c"), GENERATED_FLAGS);
@@ -119,14 +171,78 @@ async function buildProgram({ profile, kind, cc, out, runtimeInclude }) {
   return { path, memoryBytes };
 }
 
-/** __heap_base and the table size, read from the generated C (its init_globals / init_tables). */
+/**
+ * --size: for each profile, kind and target, compiles the module's C and the device glue
+ * with -Os and prints their text / data / bss (from the target's `size`) and the linear
+ * memory. The glue's bss is shown without the linear memory array it holds.
+ */
+async function sizeReport({ profiles, kinds, out, runtimeInclude }) {
+  const targets = Object.entries(TARGETS).filter(([name, target]) => {
+    const present = spawnSync(target.cc, ["--version"]).error === undefined;
+    if (!present) say(`${name}: skipped, ${target.cc} not found (apt-get install ${target.packages})`);
+    return present;
+  });
+  const rows = [["profile", "kind", "target", "module text", "data", "bss", "glue text", "data", "bss", "linear memory"]];
+  for (const profile of profiles) {
+    for (const kind of kinds) {
+      const { gen, layout } = await generate(profile, kind, out);
+      const common = moduleFlags({ gen, out, runtimeInclude, profile, memoryBytes: layout.heapBase, layout });
+      const measured = await Promise.all(targets.map(async ([name, target]) => {
+        const dir = join(out, "size", name.replace("+", "plus"), `${kind}-${profile}`);
+        await mkdir(dir, { recursive: true });
+        const compile = async (source, flags) => {
+          const object = join(dir, source.replace(/^.*\//, "").replace(/\.c$/, ".o"));
+          await runAsync(target.cc, [...target.flags, ...flags.filter((flag) => flag !== "-O2"), ...SIZE_FLAGS, ...common, "-c", source, "-o", object]);
+          return object;
+        };
+        const module = await compile(join(gen, "wasmqtt.c"), GENERATED_FLAGS);
+        const glue = [];
+        for (const source of DEVICE_GLUE[kind]) glue.push(await compile(join(NATIVE, source), HOST_FLAGS.filter((flag) => flag !== "-D_GNU_SOURCE")));
+        const moduleSize = sizes(target.size, [module]);
+        const glueSize = sizes(target.size, glue);
+        return [profile, kind, name, moduleSize.text, moduleSize.data, moduleSize.bss, glueSize.text, glueSize.data, glueSize.bss - layout.heapBase, layout.heapBase];
+      }));
+      rows.push(...measured.map((row) => row.map(String)));
+    }
+  }
+  say(formatTable(rows));
+}
+
+/** text / data / bss summed over `objects`, from binutils `size` (Berkeley format: rodata counts as text). */
+function sizes(tool, objects) {
+  const result = spawnSync(tool, objects, { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`${tool}: ${result.stderr}`);
+  const total = { text: 0, data: 0, bss: 0 };
+  for (const line of result.stdout.trim().split("\n").slice(1)) {
+    const [text, data, bss] = line.trim().split(/\s+/).map(Number);
+    total.text += text;
+    total.data += data;
+    total.bss += bss;
+  }
+  return total;
+}
+
+/** Left-aligned text columns, right-aligned numbers. */
+function formatTable(rows) {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const pad = (cell, column) => (column < 3 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]));
+  return rows.map((row) => row.map(pad).join("  ")).join("\n");
+}
+
+/** __heap_base, the table size and the function types' count and widest arity, read from the generated C. */
 function moduleLayout(generated, wasm) {
   const heapBase = /instance->w2c___heap_base = (\d+)u;/.exec(generated);
   if (heapBase === null) throw new Error(`${wasm}: no __heap_base global in the wasm2c output`);
   const memory = /wasm_rt_allocate_memory\(&instance->w2c_memory, (\d+), (\d+)\)/.exec(generated);
   if (memory === null || memory[1] !== "1" || memory[2] !== "1") throw new Error(`${wasm}: expected one memory of one page, min = max`);
   const table = /wasm_rt_allocate_funcref_table\(&instance->w2c_T0, (\d+), (\d+)\)/.exec(generated);
-  return { heapBase: Number(heapBase[1]), tableElements: table === null ? 0 : Number(table[2]) };
+  const types = [...generated.matchAll(/wasm_rt_register_func_type\((\d+), (\d+)/g)].map((m) => Number(m[1]) + Number(m[2]));
+  return {
+    heapBase: Number(heapBase[1]),
+    tableElements: table === null ? 0 : Number(table[2]),
+    funcTypes: types.length,
+    funcValues: Math.max(0, ...types),
+  };
 }
 
 /** The status codes (host/status.ts, mirroring assembly/status.ts) and event kinds (assembly/host.ts) as C. */
@@ -178,6 +294,21 @@ function block(text, opening) {
   return text.slice(start, text.indexOf("\n}", start));
 }
 
+/**
+ * Debian's wasm2c: the first on PATH outside node_modules (npm's `wabt` package puts a
+ * newer one, with other names in its output, into node_modules/.bin under `npm run`).
+ */
+function findWasm2c() {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const candidate = join(dir, "wasm2c");
+    if (dir.includes("node_modules") || !existsSync(candidate)) continue;
+    const version = spawnSync(candidate, ["--version"], { encoding: "utf8" }).stdout?.trim();
+    if (version === WASM2C_VERSION) return candidate;
+    throw new Error(`${candidate} is wasm2c ${version}; the glue in boards/native/ is written for wasm2c ${WASM2C_VERSION} (Debian bookworm's wabt)`);
+  }
+  throw new Error(`wasm2c ${WASM2C_VERSION} not found: apt-get install wabt`);
+}
+
 /** Where wasm-rt.h lives (Debian's wabt: /usr/src/wasm2c or /usr/include). */
 function findRuntimeHeader() {
   for (const dir of ["/usr/src/wasm2c", "/usr/include", "/usr/local/include"]) {
@@ -189,6 +320,18 @@ function findRuntimeHeader() {
 function requireTool(name, hint) {
   const result = spawnSync(name, ["--version"], { encoding: "utf8" });
   if (result.error !== undefined) throw new Error(`${name} not found: ${hint}`);
+}
+
+/** Like run(), without blocking, so the targets compile side by side. */
+function runAsync(command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("error", (error) => reject(new Error(`${command}: ${error.message}`)));
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")}\n${output}`))));
+  });
 }
 
 function run(command, args) {

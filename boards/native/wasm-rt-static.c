@@ -11,12 +11,13 @@
  *   traps at or above it. The module never executes memory.size or memory.grow
  *   (tests/host/portability.test.ts), so the declared page count is never observed.
  * - The function table is a static array of WASMQTT_TABLE_ELEMENTS entries.
- * - Function types are kept in a static table (call_indirect compares their indices).
+ * - Function types are kept in a static table of WASMQTT_FUNC_TYPES entries of up to
+ *   WASMQTT_FUNC_VALUES parameters + results (call_indirect compares their indices).
  * - A trap is fatal: wasmqtt_trap() (the platform's) reports it and never returns.
  *   The module is written never to trap, so a trap means a bug or too little memory.
  *
- * Build with -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 -DWASMQTT_MEMORY_BYTES=<n>
- * -DWASMQTT_TABLE_ELEMENTS=<n> (scripts/build-native.mjs reads both from the module).
+ * Build with -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0 and the four sizes
+ * (scripts/build-native.mjs reads them from the generated C).
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -35,6 +36,9 @@
 #ifndef WASMQTT_TABLE_ELEMENTS
 #error "define WASMQTT_TABLE_ELEMENTS: the module's table size"
 #endif
+#if !defined(WASMQTT_FUNC_TYPES) || !defined(WASMQTT_FUNC_VALUES)
+#error "define WASMQTT_FUNC_TYPES and WASMQTT_FUNC_VALUES: the module's function types and their widest arity"
+#endif
 
 /** The module's whole RAM. Aligned for the widest access the module makes (i64). */
 static uint8_t linear_memory[WASMQTT_MEMORY_BYTES] __attribute__((aligned(8)));
@@ -43,17 +47,13 @@ static bool memory_taken;
 static wasm_rt_funcref_t table_elements[WASMQTT_TABLE_ELEMENTS];
 static bool table_taken;
 
-/** The most function types and parameters a module may declare (the telemetry module: 15 types, 10 parameters). */
-#define MAX_FUNC_TYPES 32
-#define MAX_FUNC_VALUES 16
-
 typedef struct {
   uint8_t params;
   uint8_t results;
-  uint8_t types[MAX_FUNC_VALUES];
+  uint8_t types[WASMQTT_FUNC_VALUES];
 } func_type_t;
 
-static func_type_t func_types[MAX_FUNC_TYPES];
+static func_type_t func_types[WASMQTT_FUNC_TYPES];
 static uint32_t func_type_count;
 static bool initialized;
 
@@ -102,7 +102,7 @@ const char* wasm_rt_strerror(wasm_rt_trap_t trap) {
 
 /** Returns the type's index + 1 (0 is never a valid type); traps when the table is full. */
 uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
-  if (params + results > MAX_FUNC_VALUES) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  if (params + results > WASMQTT_FUNC_VALUES) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
   func_type_t type;
   memset(&type, 0, sizeof type);
   type.params = (uint8_t)params;
@@ -114,7 +114,7 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   for (uint32_t i = 0; i < func_type_count; i++) {
     if (memcmp(&func_types[i], &type, sizeof type) == 0) return i + 1;
   }
-  if (func_type_count == MAX_FUNC_TYPES) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  if (func_type_count == WASMQTT_FUNC_TYPES) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
   func_types[func_type_count++] = type;
   return func_type_count;
 }

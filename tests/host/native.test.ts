@@ -4,8 +4,9 @@
  * mosquitto_sub as peers (QoS 0/1/2 both ways, binary payloads, a broker restart under a
  * persistent session, exit statuses), and build/native/telemetry-<profile> publishing
  * readings and switching its relay on command. Also: the linear memory is exactly the
- * module's static data end, a smaller one traps, and the glue builds with clang under
- * -Wall -Wextra -Werror as it does with gcc.
+ * module's static data end, a smaller one traps, the glue builds with clang under
+ * -Wall -Wextra -Werror as it does with gcc, and the firmware cross-compiles for
+ * Cortex-M4, Cortex-M0+ and rv32imc.
  *
  * Assumes `npm run build:native` ran (scripts/test.sh runs it after the wasm build).
  */
@@ -302,6 +303,20 @@ describe("native telemetry firmware", () => {
 });
 
 describe("native build", () => {
+  test("the telemetry firmware's C cross-compiles for Cortex-M4, Cortex-M0+ and rv32imc (npm run size)", () => {
+    const report = spawnSync(process.execPath, [
+      path.join(ROOT, "scripts", "build-native.mjs"), "--size", "--profile", "nodemcu", "--kind", "telemetry", "--out", path.join(scratch, "size"),
+    ], { encoding: "utf8" });
+    assert.equal(report.status, 0, report.stderr);
+    const rows = report.stdout.trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/));
+    assert.deepEqual(rows.map((row) => row[2]), ["x86-64", "cortex-m4", "cortex-m0+", "rv32imc"], report.stdout);
+    const memory = String(staticDataEnd("telemetry", "nodemcu"));
+    for (const row of rows) {
+      assert.ok(Number(row[3]) > 10_000, `module text of ${row[2]}: ${row[3]}`);
+      assert.equal(row[9], memory, `linear memory of ${row[2]}`);
+    }
+  });
+
   test("the glue and the wasm2c output compile with clang under -Wall -Wextra -Werror", async () => {
     const out = path.join(scratch, "clang");
     const build = spawnSync(process.execPath, [
