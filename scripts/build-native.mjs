@@ -16,8 +16,12 @@
  * with -Os for x86-64, Cortex-M4, Cortex-M0+ and rv32imc, and prints text / data / bss
  * of the module's C alone, of the glue, and the linear memory, per profile and target.
  *
+ * With --image it builds build/native/telemetry-<profile>-mps2-an386.elf: the telemetry
+ * firmware as a bare-metal image for QEMU's `-M mps2-an386` (Cortex-M4), its broker
+ * connection framed over UART0 (boards/native/mps2-an386/).
+ *
  * Usage: node scripts/build-native.mjs [--profile desktop|esp32|nodemcu] [--cc gcc|clang]
- *          [--kind client|telemetry] [--out DIR] [--memory-bytes N] [--quiet] [--size]
+ *          [--kind client|telemetry] [--out DIR] [--memory-bytes N] [--quiet] [--size | --image]
  * --memory-bytes overrides the linear memory size (for the test that shows a smaller
  * memory traps); --out defaults to build/native. CC in the environment picks the compiler too.
  */
@@ -68,6 +72,15 @@ const TARGETS = {
     packages: "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf",
   },
 };
+/** The bare-metal image for QEMU's mps2-an386: the telemetry device glue, the board's files, its linker script. */
+const IMAGE = {
+  target: "cortex-m4",
+  sources: [...DEVICE_GLUE.telemetry, "mps2-an386/startup.c", "mps2-an386/board-mps2.c", "mps2-an386/main.c"],
+  linkerScript: join(NATIVE, "mps2-an386/mps2-an386.ld"),
+  // newlib (nano) for memcpy / memset / memcmp only; no startup files, no system calls
+  linkFlags: ["-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections"],
+};
+
 /** How --size compiles: for size, each function and object in a section of its own. */
 const SIZE_FLAGS = ["-Os", "-ffunction-sections", "-fdata-sections"];
 
@@ -92,6 +105,7 @@ const { values } = parseArgs({
     "memory-bytes": { type: "string" },
     quiet: { type: "boolean" },
     size: { type: "boolean" },
+    image: { type: "boolean" },
   },
   strict: true,
 });
@@ -112,6 +126,13 @@ async function main() {
   await writeAbiHeader(join(out, "gen/wasmqtt-abi.h"));
   if (values.size) {
     await sizeReport({ profiles, kinds, out, runtimeInclude });
+    return;
+  }
+  if (values.image) {
+    for (const profile of profiles) {
+      const path = await buildImage({ profile, out, runtimeInclude });
+      if (!values.quiet) say(spawnSync(TARGETS[IMAGE.target].size, [path], { encoding: "utf8" }).stdout.trimEnd());
+    }
     return;
   }
   const cc = values.cc ?? process.env.CC ?? "gcc";
@@ -169,6 +190,27 @@ async function buildProgram({ profile, kind, cc, out, runtimeInclude }) {
   const path = join(out, PROGRAMS[kind].output(profile));
   run(cc, ["-o", path, ...objects]);
   return { path, memoryBytes };
+}
+
+/** --image: the telemetry firmware of `profile` linked for the MPS2 AN386; returns the ELF's path. */
+async function buildImage({ profile, out, runtimeInclude }) {
+  const target = TARGETS[IMAGE.target];
+  requireTool(target.cc, `apt-get install ${target.packages}`);
+  const { gen, layout } = await generate(profile, "telemetry", out);
+  const common = moduleFlags({ gen, out, runtimeInclude, profile, memoryBytes: layout.heapBase, layout });
+  const dir = join(gen, "mps2-an386");
+  await mkdir(dir, { recursive: true });
+  const flags = (base) => [...target.flags, ...base.filter((flag) => flag !== "-O2" && flag !== "-D_GNU_SOURCE"), ...SIZE_FLAGS, ...common];
+  const objects = [join(dir, "wasmqtt.o")];
+  run(target.cc, [...flags(GENERATED_FLAGS), "-c", join(gen, "wasmqtt.c"), "-o", objects[0]]);
+  for (const source of IMAGE.sources) {
+    const object = join(dir, source.replace(/^.*\//, "").replace(/\.c$/, ".o"));
+    run(target.cc, [...flags(HOST_FLAGS), "-c", join(NATIVE, source), "-o", object]);
+    objects.push(object);
+  }
+  const path = join(out, `telemetry-${profile}-mps2-an386.elf`);
+  run(target.cc, [...target.flags, "-T", IMAGE.linkerScript, ...IMAGE.linkFlags, "-o", path, ...objects]);
+  return path;
 }
 
 /**

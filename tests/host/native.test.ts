@@ -277,6 +277,7 @@ describe("native telemetry firmware", () => {
     writeFileSync(adc, `991 ${Math.floor((dryRaw + wetRaw) / 2)}\n`);
     const readings = mosquittoSubStart(broker, ["-t", `devices/${id}/telemetry`], { count: 1, timeoutMs: WATCH_MS });
     await readings.ready;
+    const subscribed = broker.waitForLog(`Sending SUBACK to ${id}`, WATCH_MS);
     const device = start(telemetry("esp32"), [
       ...brokerArgs(broker), "--id", id, "--board", boardArgument(board), "--adc", adc, "--interval", "1",
     ], { limitMs: 20_000 });
@@ -288,6 +289,7 @@ describe("native telemetry firmware", () => {
 
     const relayOn = `gpio ${board.gpio.relay.gpio} 1`;
     assert.ok(!device.output().split("\n").includes(relayOn), device.output());
+    await subscribed; // to devices/<id>/cmd: a command sent before would reach no one
     await mosquittoPub(broker, ["-t", `devices/${id}/cmd`, "-m", '{"relay":true}', "-q", "1"]);
     await until(`"${relayOn}" on stdout`, () => device.output().split("\n").includes(relayOn));
     const after = mosquittoSubStart(broker, ["-t", `devices/${id}/telemetry`], { count: 1, timeoutMs: WATCH_MS });
