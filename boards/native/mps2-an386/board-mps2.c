@@ -56,6 +56,8 @@ static uint8_t rx[RX_SIZE];
 static volatile uint32_t rx_head, rx_tail;
 static volatile bool escaped;
 static volatile enum stream_state state = STREAM_CLOSED;
+/** Set by the interrupt when bytes arrive or the connection changes: the main loop must not sleep. */
+static volatile bool woken;
 
 void systick_handler(void) {
   millis++;
@@ -73,6 +75,7 @@ static void rx_drain(void) {
       return;
     }
     uint8_t byte = (uint8_t)UART0->data;
+    woken = true;
     if (escaped) {
       escaped = false;
       if (byte == UP) state = STREAM_OPEN;
@@ -125,11 +128,14 @@ void board_init(void) {
   SYST_CSR = SYST_ENABLE | SYST_TICKINT | SYST_CLKSOURCE_CPU;
 }
 
-/** Sleeps until an interrupt (SysTick at least every ms) unless received bytes wait. */
+void board_arm_wait(void) {
+  woken = false;
+}
+
+/** Sleeps in wfi (SysTick wakes it every ms) until `ms` passed or UART0 brought something since board_arm_wait. */
 void board_wait(uint32_t ms) {
   uint32_t start = millis;
-  enum stream_state seen = state;
-  while (millis - start < ms && rx_head == rx_tail && state == seen) __asm__ volatile("wfi");
+  while (millis - start < ms && !woken) __asm__ volatile("wfi");
 }
 
 void board_print(const char* text) {

@@ -9,7 +9,10 @@
 /** Starts the UARTs, the UART0 receive interrupt and SysTick at 1 kHz. */
 void board_init(void);
 
-/** Sleeps until `ms` passed, bytes arrived or the connection changed state. */
+/** Starts watching UART0: call before the step whose delay board_wait then sleeps. */
+void board_arm_wait(void);
+
+/** Sleeps until `ms` passed, or bytes arrived or the connection changed since board_arm_wait(). */
 void board_wait(uint32_t ms);
 
 /** Writes `text` on the console (UART1). */

@@ -6,7 +6,9 @@
  * all of MQTT.
  *
  * Usage: node boards/native/mps2-an386/bridge.mjs --broker HOST:PORT [--listen PORT]
- * Prints "listening <port>" once QEMU may connect (-serial tcp:127.0.0.1:<port>).
+ * Prints "listening <port>" once QEMU may connect: -chardev socket,id=mqtt,host=127.0.0.1,
+ * port=<port>,nodelay=on -serial chardev:mqtt (without nodelay, Nagle holds each small
+ * write for the peer's delayed ACK, ~40 ms).
  */
 import net from "node:net";
 import { parseArgs } from "node:util";
@@ -27,6 +29,7 @@ const [, brokerHost, brokerPort] = match;
 
 /** One device on the serial line: at most one broker connection at a time. */
 function serve(serial) {
+  serial.setNoDelay(true);
   let broker;
   let escaped = false;
 
@@ -34,6 +37,7 @@ function serve(serial) {
   const open = () => {
     broker?.destroy();
     const connection = net.connect(Number(brokerPort), brokerHost);
+    connection.setNoDelay(true);
     broker = connection;
     let up = false;
     connection.on("connect", () => {

@@ -50,5 +50,9 @@ int main(void) {
     board_print("firmware_start refused the configuration\n");
     return 1;
   }
-  for (;;) board_wait(device_step());
+  for (;;) {
+    // armed first, so what UART0 brings while the step runs cuts the sleep after it short
+    board_arm_wait();
+    board_wait(device_step());
+  }
 }
