@@ -267,7 +267,10 @@ static void parse(int argc, char** argv) {
         if (options.is_pub) {
           options.topic = optarg;
         } else {
-          if (options.filter_count == MAX_FILTERS) usage_error("At most %d topic filters (-t).", MAX_FILTERS);
+          bool again = false;  // a filter given twice is subscribed once, as the Node CLI does
+          for (uint32_t i = 0; i < options.filter_count; i++) again = again || strcmp(options.filters[i], optarg) == 0;
+          if (again) break;
+          if (options.filter_count == MAX_FILTERS) usage_error("At most %d topic filters (-t): '%s' is one too many.", MAX_FILTERS, optarg);
           options.filters[options.filter_count++] = optarg;
         }
         break;
@@ -486,7 +489,6 @@ static int run_pub(void) {
     }
     bool done = options.qos == 0 ? seen.ever_connected && link_stat(STAT_MESSAGES_ACKNOWLEDGED) >= 1 : seen.published;
     if (done) finish(EXIT_OK);
-    if (posix_interrupted()) finish(EXIT_ERROR);
   }
 }
 

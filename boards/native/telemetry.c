@@ -138,11 +138,14 @@ int main(int argc, char** argv) {
   posix_catch_signals();
   link_open();
   int32_t status = firmware_start(&board, &app);
-  if (status < 0) {
-    static const char* const CALLS[] = {"", "boardConfigure refused --board", "appConfigure refused --id, --interval, --deadband, -k or --qos", "appStart refused"};
-    usage_error("%s (%s): the id must be 1-32 of A-Z a-z 0-9 - _, the interval 1-86400 s, the QoS 0-2.", CALLS[firmware_refused_by],
-                wasmqtt_status_name(status));
+  if (status < 0 && firmware_refused_by == 1) {
+    usage_error("boardConfigure refused --board '%s' (%s): inconsistent ADC, calibration or wiring.", board_text, wasmqtt_status_name(status));
   }
+  if (status < 0 && firmware_refused_by == 2) {
+    usage_error("appConfigure refused --id '%s' --interval %u --qos %u (%s): the id must be 1-32 of A-Z a-z 0-9 - _, the interval 1-86400 s, the QoS 0-2.",
+                id, (unsigned)interval, (unsigned)qos, wasmqtt_status_name(status));
+  }
+  if (status < 0) usage_error("appStart refused (%s).", wasmqtt_status_name(status));
   struct pollfd input = {.fd = STDIN_FILENO, .events = POLLIN, .revents = 0};
   bool reading_stdin = board_linux_reads_stdin();
   while (!posix_interrupted()) {
