@@ -21,11 +21,25 @@ as_root() {
 
 # The tests start their own brokers on free loopback ports, so a system mosquitto
 # service that the package may start (on 1883) is never used and does not matter.
-if ! have_mosquitto; then
+# The native build (scripts/build-native.mjs) needs wasm2c and its runtime header (wabt)
+# and both C compilers its glue is held to; its cross-compiled sizes (npm run size) need
+# the Arm and RISC-V bare-metal toolchains with a C library, and its bare-metal image
+# (tests/host/native-qemu.test.ts) QEMU's Arm system emulator. Each package is installed
+# only when missing (the toolchains without their recommended C++ libraries).
+missing=()
+have_mosquitto || missing+=(mosquitto mosquitto-clients)
+[ -x /usr/bin/wasm2c ] || missing+=(wabt)
+command -v gcc >/dev/null || missing+=(gcc)
+command -v clang >/dev/null || missing+=(clang)
+command -v arm-none-eabi-gcc >/dev/null || missing+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+command -v riscv64-unknown-elf-gcc >/dev/null || missing+=(gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf)
+command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
+if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto mosquitto-clients
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
 node scripts/build.mjs --quiet
+node scripts/build-native.mjs --quiet
 node scripts/aspect.mjs
 npm run --silent test:host

@@ -1,0 +1,95 @@
+/**
+ * The telemetry firmware as a bare-metal Cortex-M4 image (boards/native/mps2-an386/,
+ * `node scripts/build-native.mjs --image`) booted in QEMU's `-M mps2-an386`: its UART0
+ * joined to Mosquitto by bridge.mjs, its console on UART1. It boots, connects,
+ * publishes a reading and switches its relay on command.
+ */
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, test } from "node:test";
+import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
+import { findExecutable, removeTempDir, spawnTracked, trackTempDir } from "../../host/processes.ts";
+import { mosquittoPub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** main.c's default device id. */
+const DEVICE_ID = "mps2-an386";
+/** How long booting, connecting and a command's effect may take. */
+const WATCH_MS = 15_000;
+
+let broker: Broker;
+let scratch: string;
+const children: ChildProcess[] = [];
+
+/** A child with its stdout gathered as text. */
+function startChild(command: string, args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawnTracked(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let text = "";
+  child.stdout?.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+  return { child, output: () => text };
+}
+
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + WATCH_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+before(async () => {
+  broker = await startMosquitto({ websockets: false });
+  scratch = mkdtempSync(path.join(tmpdir(), "wasmqtt-qemu-"));
+  trackTempDir(scratch);
+});
+
+after(async () => {
+  for (const child of children) child.kill("SIGTERM");
+  await broker?.stop();
+  if (scratch !== undefined) removeTempDir(scratch);
+});
+
+test("the mps2-an386 image boots in QEMU, publishes a reading over the bridged UART and obeys {\"relay\":true}", async () => {
+  const qemu = findExecutable("qemu-system-arm", ["/usr/bin"], "apt-get install qemu-system-arm");
+  const build = spawnSync(process.execPath, [
+    path.join(ROOT, "scripts", "build-native.mjs"), "--image", "--profile", "nodemcu", "--out", scratch, "--quiet",
+  ], { encoding: "utf8" });
+  assert.equal(build.status, 0, build.stderr);
+
+  const bridge = startChild(process.execPath, [
+    path.join(ROOT, "boards", "native", "mps2-an386", "bridge.mjs"), "--broker", `127.0.0.1:${broker.port}`,
+  ]);
+  await until("the bridge to listen", () => /listening \d+\n/.test(bridge.output()));
+  const port = /listening (\d+)/.exec(bridge.output())?.[1];
+
+  const readings = mosquittoSubStart(broker, ["-t", `devices/${DEVICE_ID}/telemetry`], { count: 1, timeoutMs: WATCH_MS });
+  await readings.ready;
+  const subscribed = broker.waitForLog(`Sending SUBACK to ${DEVICE_ID}`, WATCH_MS);
+  const device = startChild(qemu, [
+    "-M", "mps2-an386", "-display", "none", "-monitor", "none",
+    "-chardev", `socket,id=mqtt,host=127.0.0.1,port=${port},nodelay=on`, "-serial", "chardev:mqtt", "-serial", "stdio",
+    "-kernel", path.join(scratch, "telemetry-nodemcu-mps2-an386.elf"),
+  ]);
+  await until("the console to say connected", () => device.output().includes("connected\n"));
+  assert.match(device.output(), /^wasmqtt telemetry on mps2-an386\n/);
+  await subscribed; // to devices/<id>/cmd: a command sent before would reach no one
+
+  await mosquittoPub(broker, ["-t", `devices/${DEVICE_ID}/cmd`, "-m", '{"relay":true}', "-q", "1"]);
+  // nodemcu-v3's relay is GPIO5, active high
+  await until('"gpio 5 1" on the console', () => device.output().split("\n").includes("gpio 5 1"));
+  const first = JSON.parse((await readings.done).lines[0]) as Record<string, unknown>;
+  assert.equal(first.seq, 1);
+  // board-mps2.c's constant readings: 240 is 25 °C on the nodemcu-v3, 559 halfway between dry and wet
+  assert.ok(Math.abs((first.temperature_c as number) - 25) < 0.5, `temperature_c ${first.temperature_c}`);
+  assert.equal(first.moisture_pct, 50);
+  assert.equal(first.relay, false);
+  // the reading after the command (at the next tick, or the next interval's) reports the relay on
+  const later = await mosquittoSubStart(broker, ["-t", `devices/${DEVICE_ID}/telemetry`], { count: 1, timeoutMs: WATCH_MS }).done;
+  assert.equal((JSON.parse(later.lines[0]) as Record<string, unknown>).relay, true);
+});
