@@ -25,46 +25,12 @@ import {
   decodeDisconnect5, decodeAuth,
 } from "../../assembly/codec5";
 import { place, utf8, bytesAt, resetFixtures } from "./support/bytes";
-
-/** Encoder output; filled with GUARD before each encoding to catch writes past the end. */
-const OUT_CAPACITY: u32 = 512;
-const out = memory.data(OUT_CAPACITY);
-const GUARD: u8 = 0xee;
-
-function clearOut(): void {
-  memory.fill(out, GUARD, OUT_CAPACITY);
-}
+import { out, clearOut, expectEncoded, Packet, placePacket } from "./support/packets";
 
 /** Fills the decode results with a pattern no decoder writes, so stale values cannot pass. */
 function clearDecoded(): void {
   memory.fill(changetype<usize>(decoded), 0xaa, offsetof<Decoded>());
   memory.fill(changetype<usize>(decoded5), 0xaa, offsetof<Decoded5>());
-}
-
-/** Checks the n bytes an encoder wrote at out, and that it wrote nothing after them. */
-function expectEncoded(n: u32, expected: u8[], name: string): void {
-  expect(n).toBe(<u32>expected.length, name + ": bytes written");
-  expect(bytesAt(out, n)).toStrictEqual(expected, name + ": bytes");
-  expect(load<u8>(out + n)).toBe(GUARD, name + ": nothing written past the packet");
-}
-
-/** A placed packet: its fixed header byte and the body its Remaining Length covers. */
-class Packet {
-  header: u8 = 0;
-  body: usize = 0;
-  len: u32 = 0;
-}
-
-/** Places a whole packet and finds its body, checking the fixture's Remaining Length against its size. */
-function placePacket(bytes: u8[], name: string): Packet {
-  let ptr = place(bytes);
-  let packet = new Packet();
-  packet.header = bytes[0];
-  expect(decodeRemainingLength(ptr + 1, bytes.length - 1)).toBe(OK, name + ": fixture remaining length");
-  packet.body = ptr + 1 + decoded.lengthBytes;
-  packet.len = decoded.remainingLength;
-  expect(1 + decoded.lengthBytes + packet.len).toBe(<u32>bytes.length, name + ": fixture size");
-  return packet;
 }
 
 /** The Topic Alias Maximum the specs' client announced. */
