@@ -8,7 +8,6 @@
  * Every CLI run costs about a second of tsx start-up, so the cases run a few at a time.
  */
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -20,6 +19,7 @@ import { freePort } from "../../host/net/ports.ts";
 import { exited, findExecutable, spawnTracked } from "../../host/processes.ts";
 import { PacketType, parsePublish, puback, scriptWith, startFakeBroker } from "./support/fake-broker.ts";
 import { mosquittoPub, mosquittoSub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
+import { type ProgramResult, type ProgramRun, startProgram } from "./support/program-runs.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = path.join(ROOT, "host", "cli.ts");
@@ -41,57 +41,23 @@ const WATCH_MS = 20_000;
 const SUITE_CONCURRENCY = 2;
 const CONCURRENCY = 3;
 
-/** What a finished CLI run left behind. */
-interface CliResult {
-  /** Exit status, or the signal name that ended it ("SIGKILL" when it hit its time limit). */
-  code: number | string;
-  stdout: Buffer;
-  stderr: string;
-  elapsedMs: number;
-}
-
-/** A CLI run in progress. */
-interface CliRun {
-  child: ChildProcess;
-  done: Promise<CliResult>;
-}
-
 /** Starts `node --import tsx host/cli.ts <args>`; `stdin` is written and closed (default: no stdin). */
-function startCli(args: string[], options: { stdin?: string | Buffer; limitMs?: number } = {}): CliRun {
-  const started = Date.now();
-  const child = spawnTracked(process.execPath, ["--import", "tsx", CLI, ...args], {
+function startCli(args: string[], options: { stdin?: string | Buffer; limitMs?: number } = {}): ProgramRun {
+  return startProgram(process.execPath, ["--import", "tsx", CLI, ...args], {
     cwd: ROOT,
-    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
+    stdin: options.stdin,
+    limitMs: options.limitMs ?? CLI_LIMIT_MS,
   });
-  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
-  child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
-  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.limitMs ?? CLI_LIMIT_MS);
-  const done = (async () => {
-    const code = await exited(child);
-    await closed;
-    clearTimeout(timer);
-    return {
-      code,
-      stdout: Buffer.concat(stdout),
-      stderr: Buffer.concat(stderr).toString("utf8"),
-      elapsedMs: Date.now() - started,
-    };
-  })();
-  return { child, done };
 }
 
 /** Runs the CLI to the end. */
-function runCli(args: string[], options: { stdin?: string | Buffer; limitMs?: number } = {}): Promise<CliResult> {
+function runCli(args: string[], options: { stdin?: string | Buffer; limitMs?: number } = {}): Promise<ProgramResult> {
   return startCli(args, options).done;
 }
 
 /** Asserts the exit status, showing the run's output when it differs. */
-function assertExit(result: CliResult, code: number | string): void {
+function assertExit(result: ProgramResult, code: number | string): void {
   assert.equal(result.code, code, `exit status ${result.code}, expected ${code}\nstdout: ${result.stdout.toString()}\nstderr: ${result.stderr}`);
 }
 

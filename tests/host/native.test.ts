@@ -11,7 +11,6 @@
  * Assumes `npm run build:native` ran (scripts/test.sh runs it after the wasm build).
  */
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +19,8 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { type Board, loadBoard } from "../../host/boards.ts";
 import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
-import { exited, removeTempDir, spawnTracked, trackTempDir } from "../../host/processes.ts";
+import { removeTempDir, trackTempDir } from "../../host/processes.ts";
+import { type ProgramRun, startProgram } from "./support/program-runs.ts";
 import { mosquittoPub, mosquittoSub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
 import { allByteValues, uniqueId, uniqueTopic } from "./support/client-helpers.ts";
 
@@ -32,37 +32,9 @@ const RUN_LIMIT_MS = 10_000;
 /** How long a watcher (mosquitto_sub, a broker log line) may wait. */
 const WATCH_MS = 8_000;
 
-/** What a finished native run left behind. */
-interface RunResult {
-  code: number | string;
-  stdout: Buffer;
-  stderr: string;
-}
-
-interface Run {
-  child: ChildProcess;
-  /** stdout so far, as text. */
-  output(): string;
-  done: Promise<RunResult>;
-}
-
 /** Starts a native program; `stdin` is written and closed (default: no stdin). */
-function start(program: string, args: string[], options: { stdin?: Buffer; limitMs?: number } = {}): Run {
-  const child = spawnTracked(program, args, { stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
-  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
-  child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
-  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.limitMs ?? RUN_LIMIT_MS);
-  const done = (async () => {
-    const code = await exited(child);
-    await closed;
-    clearTimeout(timer);
-    return { code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString("utf8") };
-  })();
-  return { child, output: () => Buffer.concat(stdout).toString("utf8"), done };
+function start(program: string, args: string[], options: { stdin?: Buffer; limitMs?: number } = {}): ProgramRun {
+  return startProgram(program, args, { stdin: options.stdin, limitMs: options.limitMs ?? RUN_LIMIT_MS });
 }
 
 function client(profile: string): string {
