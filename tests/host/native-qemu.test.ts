@@ -2,7 +2,8 @@
  * The telemetry firmware as a bare-metal Cortex-M4 image (boards/native/mps2-an386/,
  * `node scripts/build-native.mjs --image`) booted in QEMU's `-M mps2-an386`: its UART0
  * joined to Mosquitto by bridge.mjs, its console on UART1. It boots, connects,
- * publishes a reading and switches its relay on command.
+ * publishes a reading, switches its relay on command, reconnects on its own after the
+ * bridge drops the broker connection, and its painted C stack shows how deep it went.
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
@@ -21,6 +22,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DEVICE_ID = "mps2-an386";
 /** How long booting, connecting and a command's effect may take. */
 const WATCH_MS = 15_000;
+/** The C stack mps2-an386.ld guarantees (it fails the link with less). */
+const STACK_BYTES = 4096;
 
 let broker: Broker;
 let scratch: string;
@@ -55,7 +58,12 @@ after(async () => {
   if (scratch !== undefined) removeTempDir(scratch);
 });
 
-test("the mps2-an386 image boots in QEMU, publishes a reading over the bridged UART and obeys {\"relay\":true}", async () => {
+/** Lines of the console that are exactly `line`. */
+function count(output: string, line: string): number {
+  return output.split("\n").filter((entry) => entry === line).length;
+}
+
+test("the mps2-an386 image boots in QEMU, publishes over the bridged UART, obeys {\"relay\":true}, reconnects after a drop", async (t) => {
   const qemu = findExecutable("qemu-system-arm", ["/usr/bin"], "apt-get install qemu-system-arm");
   const build = spawnSync(process.execPath, [
     path.join(ROOT, "scripts", "build-native.mjs"), "--image", "--profile", "nodemcu", "--out", scratch, "--quiet",
@@ -91,5 +99,21 @@ test("the mps2-an386 image boots in QEMU, publishes a reading over the bridged U
   assert.equal(first.relay, false);
   // the reading after the command (at the next tick, or the next interval's) reports the relay on
   const later = await mosquittoSubStart(broker, ["-t", `devices/${DEVICE_ID}/telemetry`], { count: 1, timeoutMs: WATCH_MS }).done;
-  assert.equal((JSON.parse(later.lines[0]) as Record<string, unknown>).relay, true);
+  const relayOn = JSON.parse(later.lines[0]) as Record<string, unknown>;
+  assert.equal(relayOn.relay, true);
+
+  // the bridge loses the broker, as a modem losing its network: the firmware reconnects by itself
+  const afterDrop = mosquittoSubStart(broker, ["-t", `devices/${DEVICE_ID}/telemetry`], { count: 1, timeoutMs: 3 * WATCH_MS });
+  await afterDrop.ready;
+  bridge.child.kill("SIGUSR1");
+  await until("the console to say the connection was lost", () => count(device.output(), "connection lost") === 1);
+  await until("the console to say connected again", () => count(device.output(), "connected") === 2);
+  const resumed = JSON.parse((await afterDrop.done).lines[0]) as Record<string, unknown>;
+  assert.ok((resumed.seq as number) > (relayOn.seq as number), `seq ${resumed.seq} after the drop, ${relayOn.seq} before`);
+
+  const marks = [...device.output().matchAll(/^stack (\d+)$/gm)].map((match) => Number(match[1]));
+  assert.ok(marks.length > 0, "the firmware printed no stack mark");
+  const deepest = Math.max(...marks);
+  assert.ok(deepest > 0 && deepest < STACK_BYTES, `C stack high-water ${deepest} B, the link guarantees ${STACK_BYTES} B`);
+  t.diagnostic(`C stack high-water: ${deepest} B`);
 });

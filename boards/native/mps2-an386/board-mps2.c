@@ -142,6 +142,10 @@ void board_print(const char* text) {
   console_print(text);
 }
 
+void board_print_uint(uint32_t value) {
+  console_number(value);
+}
+
 // ---- stream.h -----------------------------------------------------------------
 
 void stream_open(void) {

@@ -18,4 +18,10 @@ void board_wait(uint32_t ms);
 /** Writes `text` on the console (UART1). */
 void board_print(const char* text);
 
+/** Writes `value` in decimal on the console. */
+void board_print_uint(uint32_t value);
+
+/** The most bytes of C stack used since reset (startup.c paints it; the deepest overwritten word tells). */
+uint32_t stack_high_water(void);
+
 #endif

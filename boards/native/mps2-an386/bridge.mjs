@@ -8,7 +8,8 @@
  * Usage: node boards/native/mps2-an386/bridge.mjs --broker HOST:PORT [--listen PORT]
  * Prints "listening <port>" once QEMU may connect: -chardev socket,id=mqtt,host=127.0.0.1,
  * port=<port>,nodelay=on -serial chardev:mqtt (without nodelay, Nagle holds each small
- * write for the peer's delayed ACK, ~40 ms).
+ * write for the peer's delayed ACK, ~40 ms). SIGUSR1 drops every broker connection, as a
+ * modem losing its network does: the device sees ESC 'D' and reconnects on its own.
  */
 import net from "node:net";
 import { parseArgs } from "node:util";
@@ -27,6 +28,9 @@ if (match === null) {
 }
 const [, brokerHost, brokerPort] = match;
 
+/** The broker connections open now, one per device, so SIGUSR1 can drop them. */
+const connections = new Set();
+
 /** One device on the serial line: at most one broker connection at a time. */
 function serve(serial) {
   serial.setNoDelay(true);
@@ -39,6 +43,7 @@ function serve(serial) {
     const connection = net.connect(Number(brokerPort), brokerHost);
     connection.setNoDelay(true);
     broker = connection;
+    connections.add(connection);
     let up = false;
     connection.on("connect", () => {
       up = true;
@@ -47,6 +52,7 @@ function serve(serial) {
     connection.on("data", (bytes) => serial.write(escape(bytes)));
     connection.on("error", () => {});
     connection.on("close", () => {
+      connections.delete(connection);
       if (broker !== connection) return; // closed by the device, or replaced: it knows
       broker = undefined;
       control(DOWN);
@@ -97,3 +103,7 @@ server.listen(Number(values.listen), "127.0.0.1", () => {
   process.stdout.write(`listening ${server.address().port}\n`);
 });
 process.on("SIGTERM", () => process.exit(0));
+process.on("SIGUSR1", () => {
+  for (const connection of connections) connection.destroy();
+  process.stdout.write("dropped\n");
+});
