@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
+import { loadBoard } from "../../host/boards.ts";
 import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
 import { findExecutable, removeTempDir, spawnTracked, trackTempDir } from "../../host/processes.ts";
 import { mosquittoPub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
@@ -24,6 +25,8 @@ const DEVICE_ID = "mps2-an386";
 const WATCH_MS = 15_000;
 /** The C stack mps2-an386.ld guarantees (it fails the link with less). */
 const STACK_BYTES = 4096;
+/** The flash of the smallest board the image is meant to fit (a 64 KB part). */
+const FLASH_BYTES = 65536;
 
 let broker: Broker;
 let scratch: string;
@@ -116,4 +119,14 @@ test("the mps2-an386 image boots in QEMU, publishes over the bridged UART, obeys
   const deepest = Math.max(...marks);
   assert.ok(deepest > 0 && deepest < STACK_BYTES, `C stack high-water ${deepest} B, the link guarantees ${STACK_BYTES} B`);
   t.diagnostic(`C stack high-water: ${deepest} B`);
+
+  // the whole image on a board: code and initial data in flash, data + bss + the stack it used in RAM
+  const size = spawnSync("arm-none-eabi-size", [path.join(scratch, "telemetry-nodemcu-mps2-an386.elf")], { encoding: "utf8" });
+  assert.equal(size.status, 0, size.stderr);
+  const [text, data, bss] = size.stdout.trim().split("\n")[1].trim().split(/\s+/).map(Number);
+  const ram = data + bss + deepest;
+  const budget = loadBoard("nodemcu-v3").ramBudgetBytes;
+  assert.ok(text + data <= FLASH_BYTES, `flash ${text + data} B, more than ${FLASH_BYTES} B`);
+  assert.ok(ram <= budget, `RAM ${ram} B (data ${data}, bss ${bss}, stack ${deepest}), nodemcu-v3's budget ${budget} B`);
+  t.diagnostic(`image: flash ${text + data} B, RAM ${ram} B of nodemcu-v3's ${budget} B`);
 });
