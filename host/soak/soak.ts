@@ -28,7 +28,8 @@ import { type VirtualEnvironment, installVirtualEnvironment } from "./environmen
 import { FAULT_WARMUP_MS, type FaultKind, type FaultSpec, planFaults } from "./faults.ts";
 import type { FaultRecord } from "./injector.ts";
 import { type InvariantName, Invariants, type Violation } from "./invariants.ts";
-import type { DeliveryTotals, LatencyFigures } from "./ledger.ts";
+import type { DeliveryTotals } from "./ledger.ts";
+import type { LatencyFigures } from "./latency.ts";
 import { HostMemory, type MemoryTrend } from "./memory.ts";
 import type { MonitorCounts, MonitorSettings } from "./monitor.ts";
 import type { ObserverStats } from "./observer.ts";

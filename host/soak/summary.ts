@@ -28,7 +28,7 @@ export function formatSummary(result: SoakResult): string[] {
     ...(delivery.lostWithBrokerStateDetail.length === 0
       ? []
       : [["", `(e.g. ${delivery.lostWithBrokerStateDetail[0].device} seq ${delivery.lostWithBrokerStateDetail[0].seq}: ${delivery.lostWithBrokerStateDetail[0].why})`] as [string, string]]),
-    ["latency", latency.count === 0 ? "no readings delivered" : `p50 ≤ ${ms(latency.p50Ms)}, p99 ≤ ${ms(latency.p99Ms)}, max ${ms(latency.maxMs)} (reading to observer, queueing while offline included)`],
+    ["latency", latency.count === 0 ? "no readings delivered" : `p50 ${latency.exact ? "" : "≤ "}${ms(latency.p50Ms)}, p99 ${latency.exact ? "" : "≤ "}${ms(latency.p99Ms)}, max ${ms(latency.maxMs)} (reading to observer, queueing while offline included)`],
     ["reconnects", `${result.reconnects} (all devices)`],
     ...brokerRows(result),
     ["faults injected", Object.entries(faults).filter(([, count]) => count > 0).map(([kind, count]) => `${kind} ${count}`).join(", ") || "none"],
