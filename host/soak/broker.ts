@@ -28,6 +28,7 @@ import type { Duplex } from "node:stream";
 import type { AedesPublishPacket, Client, Subscription } from "aedes";
 import { type AedesBroker, type AedesModules, type MemoryPersistence, type StoredPacket, aedesModules, patchMemoryStore } from "../aedes-store.ts";
 import type { VirtualClock } from "../sim/clock.ts";
+import type { Random } from "../sim/random.ts";
 import { readSeq, telemetryDevice } from "./telemetry.ts";
 
 /** What the broker reports to the soak. */
@@ -58,6 +59,12 @@ export interface SoakBrokerOptions {
   patchAedes?: boolean;
   /** Longest client id accepted (default 64). */
   maxClientIdLength?: number;
+  /**
+   * The stream behind `Math.random()` while aedes takes a connection (it draws the
+   * client's first packet id there): a broker of its own per device then draws the same
+   * ids whichever other brokers share the process. Default: the process's `Math.random`.
+   */
+  random?: Random;
 }
 
 /** Counters for the report. */
@@ -96,6 +103,9 @@ export function loadAedes(virtualTimers: () => number): AedesModules {
   return modules;
 }
 
+/** aedes's `$SYS` heartbeat interval (its default is a minute). */
+const HEARTBEAT_MS = 3_600_000;
+
 /** A restartable aedes broker on the virtual clock. */
 export class SoakBroker {
   readonly stats: BrokerStats = {
@@ -115,6 +125,7 @@ export class SoakBroker {
   private readonly held = new Map<string, Map<number, number>>();
   private readonly patchAedes: boolean;
   private readonly maxClientIdLength: number;
+  private readonly random: Random | undefined;
 
   constructor(
     private readonly modules: AedesModules,
@@ -124,6 +135,7 @@ export class SoakBroker {
   ) {
     this.patchAedes = options.patchAedes ?? true;
     this.maxClientIdLength = options.maxClientIdLength ?? 64;
+    this.random = options.random;
     this.persistence = this.newPersistence();
     this.broker = this.startBroker();
   }
@@ -144,7 +156,18 @@ export class SoakBroker {
     this.stats.connections++;
     this.connections.add(connection);
     connection.once("close", () => this.connections.delete(connection));
-    this.broker.handle(connection);
+    const random = this.random;
+    if (random === undefined) {
+      this.broker.handle(connection);
+      return;
+    }
+    const processRandom = Math.random;
+    Math.random = () => random.float();
+    try {
+      this.broker.handle(connection);
+    } finally {
+      Math.random = processRandom;
+    }
   }
 
   /**
@@ -183,6 +206,8 @@ export class SoakBroker {
       id: `soak-broker-${this.generation}`,
       persistence: this.persistence,
       maxClientsIdLength: this.maxClientIdLength,
+      // the heartbeat serves clustered brokers; once an hour keeps a broker per device cheap
+      heartbeatInterval: HEARTBEAT_MS,
       authorizePublish: (client, packet, callback) => {
         const deviceId = telemetryDevice(packet.topic);
         if (client !== null && deviceId !== undefined) this.hooks.onReceived?.(deviceId, readSeq(packet.payload as Buffer) ?? -1);

@@ -5,7 +5,9 @@
  * the kept values (exact); beyond that from the histogram — the upper bound of the
  * bucket holding the quantile, capped by the max, so no percentile exceeds the max.
  * {@link LatencyData} merges (devices, workers, shards) into the same figures a single
- * recorder of every value would give.
+ * recorder of every value would give: values are kept to the microsecond and summed as
+ * whole microseconds, so the sum does not depend on the order of the additions (exact
+ * up to 2^53 µs, 285 years of summed latency).
  *
  * @example
  * const recorder = new LatencyRecorder();
@@ -32,8 +34,8 @@ export interface LatencyFigures {
 /** What a recorder holds, in a form that merges (and travels as JSON). */
 export interface LatencyData {
   count: number;
-  /** Integer ms, so sums are exact whatever the order. */
-  sumMs: number;
+  /** Whole microseconds, so sums are exact whatever the order. */
+  sumUs: number;
   maxMs: number;
   histogram: number[];
   /** Every observed value while count ≤ `keep`; undefined beyond. */
@@ -52,8 +54,10 @@ export class LatencyRecorder {
   /** `keep`: values kept for exact percentiles (default {@link KEPT_VALUES}). */
   constructor(private readonly keep = KEPT_VALUES) {}
 
-  /** Adds one latency (ms ≥ 0). */
-  add(ms: number): void {
+  /** Adds one latency (ms ≥ 0, kept to the microsecond). */
+  add(latencyMs: number): void {
+    const us = Math.round(latencyMs * 1000);
+    const ms = us / 1000;
     if (this.values !== undefined) {
       if (this.count >= this.keep) this.values = undefined;
       else {
@@ -66,7 +70,7 @@ export class LatencyRecorder {
       }
     }
     this.count++;
-    this.sum += ms;
+    this.sum += us;
     this.max = Math.max(this.max, ms);
     this.histogram[bucketOf(ms)]++;
   }
@@ -75,7 +79,7 @@ export class LatencyRecorder {
   data(): LatencyData {
     return {
       count: this.count,
-      sumMs: this.sum,
+      sumUs: this.sum,
       maxMs: this.max,
       histogram: Array.from(this.histogram),
       values: this.values === undefined ? undefined : Array.from(this.values.subarray(0, this.count)),
@@ -91,7 +95,7 @@ function bucketOf(ms: number): number {
 
 /** Empty data (the identity of {@link mergeLatency}). */
 export function emptyLatency(keep = KEPT_VALUES): LatencyData {
-  return { count: 0, sumMs: 0, maxMs: 0, histogram: new Array<number>(BUCKETS).fill(0), values: [], keep };
+  return { count: 0, sumUs: 0, maxMs: 0, histogram: new Array<number>(BUCKETS).fill(0), values: [], keep };
 }
 
 /** Data of several recorders as one: values stay kept only while the total is within `keep`. */
@@ -102,7 +106,7 @@ export function mergeLatency(parts: readonly LatencyData[]): LatencyData {
   let kept = true;
   for (const part of parts) {
     merged.count += part.count;
-    merged.sumMs += part.sumMs;
+    merged.sumUs += part.sumUs;
     merged.maxMs = Math.max(merged.maxMs, part.maxMs);
     for (let i = 0; i < BUCKETS; i++) merged.histogram[i] += part.histogram[i] ?? 0;
     if (part.values === undefined) kept = false;
@@ -114,8 +118,8 @@ export function mergeLatency(parts: readonly LatencyData[]): LatencyData {
 
 /** The figures: exact percentiles from the kept values, else histogram bounds capped by the max. */
 export function latencyFigures(data: LatencyData): LatencyFigures {
-  const { count, sumMs, maxMs } = data;
-  const base = { count, meanMs: count === 0 ? 0 : sumMs / count, maxMs };
+  const { count, sumUs, maxMs } = data;
+  const base = { count, meanMs: count === 0 ? 0 : sumUs / count / 1000, maxMs };
   if (count === 0) return { ...base, p50Ms: 0, p99Ms: 0, exact: true };
   if (data.values !== undefined) {
     const sorted = Float64Array.from(data.values).sort();

@@ -311,11 +311,11 @@ export class DeliveryLedger {
     return latencyFigures(this.latency.data());
   }
 
-  /** Mean and max latency since the last call (for the plot), then starts a new window. */
-  takeWindow(): { count: number; meanMs: number; maxMs: number } {
+  /** Count, sum (whole µs, exact in any order) and max of the latencies since the last call (for the plot), then starts a new window. */
+  takeWindow(): { count: number; sumUs: number; maxMs: number } {
     const { count, sum, max } = this.window;
     this.window = { count: 0, sum: 0, max: 0 };
-    return { count, meanMs: count === 0 ? 0 : sum / count, maxMs: max };
+    return { count, sumUs: sum, maxMs: max };
   }
 
   // ---- helpers ---------------------------------------------------------------------
@@ -393,7 +393,7 @@ export class DeliveryLedger {
     const ms = now - readAt;
     this.latency.add(ms);
     this.window.count++;
-    this.window.sum += ms;
+    this.window.sum += Math.round(ms * 1000);
     this.window.max = Math.max(this.window.max, ms);
   }
 }
