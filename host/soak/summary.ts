@@ -21,7 +21,7 @@ export function formatSummary(result: SoakResult): string[] {
     ["devices", `${settings.devices} × ${settings.boards.join(", ")} (QoS ${settings.qos.join("/")} round robin), a reading every ${settings.intervalSec} s, keepalive ${settings.keepaliveSec} s, seed ${settings.seed}`],
     [real ? "time" : "virtual time", `${days(settings.days * DAY_MS)} of faults (${settings.profile}${settings.scheduleFiles.length > 0 ? ` + ${settings.scheduleFiles.join(", ")}` : ""}) + ${formatWall(settings.drainMs / 1000)} drain = ${days(result.virtualMs)}`],
     ["u32 counter", `starts at ${settings.u32StartMs}; ${result.u32.wraps.length === 0 ? "did NOT wrap" : `wrapped at ${result.u32.wraps.map((wrap) => wrap.at).join(", ")}`}`],
-    ["wall time", `${formatWall(result.wallSeconds)} (+ ${result.setupSeconds.toFixed(1)} s setup)`],
+    ["wall time", `${formatWall(result.wallSeconds)} (+ ${result.setupSeconds.toFixed(1)} s setup)${execution(result)}`],
     ["speed", real ? `real time: ${formatWall(result.virtualMs / 1000)} of device time in ${formatWall(result.wallSeconds)}` : `${result.deviceDaysPerSecond.toFixed(2)} device-days per wall second`],
     ["readings", `accepted ${delivery.accepted}, refused (OUTBOX_FULL) ${delivery.refused}, delivered ${delivery.delivered}, duplicates ${delivery.duplicates}`],
     ["", `lost with the broker's state ${delivery.lostWithBrokerState}, in flight at the end ${delivery.inFlightAtEnd}`],
@@ -58,9 +58,15 @@ function brokerRows({ broker, settings }: SoakResult): [string, string][] {
     ];
   }
   return [
-    ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions, ${broker.restartsLosingSessions} losing them; ${broker.refusedWhileDown} connections reset while down, ${broker.keepaliveTimeouts} keepalive timeouts`],
+    ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions, ${broker.restartsLosingSessions} losing them (each device's own aedes); ${broker.refusedWhileDown} connections reset while down, ${broker.keepaliveTimeouts} keepalive timeouts`],
     ["aedes patches", settings.patchAedes ? `on: ${broker.unknownPubrelsAnswered} PUBREL(s) for unknown ids answered with PUBCOMP` : "off (aedes as it is)"],
   ];
+}
+
+/** How the run was split, when it was. */
+function execution({ execution: split }: SoakResult): string {
+  if (split.workers <= 1 && split.shards <= 1) return "";
+  return `, ${split.shards > 1 ? `${split.shards} shards, ` : ""}${split.workers} worker${split.workers === 1 ? "" : "s"}`;
 }
 
 function verdict(result: SoakResult, failed: number): string {
