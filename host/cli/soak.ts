@@ -25,6 +25,7 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { type Board, BoardError, listBoards, loadBoard } from "../boards.ts";
+import { parseBrokerUrl } from "../sim/broker.ts";
 import { FAULT_KINDS, FaultSpecError, PROFILE_NAMES, parseFaultSpec } from "../soak/faults.ts";
 import { INVARIANTS } from "../soak/invariants.ts";
 import { TREND_MIN_BYTES_PER_DEVICE, TREND_MIN_FRACTION, TREND_MIN_R2 } from "../soak/memory.ts";
@@ -55,6 +56,9 @@ Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [optio
                          a drain period without new faults follows
      --minutes N         the same in minutes, instead of --days (--real's default: ${REAL_DEFAULTS.minutes})
      --real              real time against a real Mosquitto (see below)
+     --broker URL        with --real: the devices and the observer use your broker at
+                         mqtt://host:port instead; the soak does not control it, so
+                         faults come only from the fault proxies (no restarts)
      --devices N         number of devices (default ${SOAK_DEFAULTS.devices}, at most ${MAX_DEVICES})
      --seed N            seed of everything random (default ${SOAK_DEFAULTS.seed}): same seed, same run
      --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json
@@ -103,6 +107,12 @@ schedule's restart with "keepSessions": false is a crash (SIGKILL, persistence d
 whose losses fail the run, and "lose" is not available. The delivery, order and QoS 2
 checks rest on the observer, which connects to Mosquitto directly.
 
+--real --broker mqtt://host:port: the same against your broker, which the soak neither
+starts nor restarts: its proxies forward to it, the observer connects to it, the
+profiles draw no restarts and a schedule's "restart" is refused; the report lists the
+faults that were possible. Device and observer ids get a prefix of the run's own
+(s<hex>-nodemcu-v3-1), and their sessions stay on the broker after the run.
+
 Ctrl-C stops the run and prints what ran (a second Ctrl-C exits at once).
 Exit status: 0 every invariant held, 1 a violation, a usage error or a failure,
 130 interrupted.`;
@@ -124,6 +134,7 @@ const SOAK_OPTIONS = {
   minutes: { type: "string" },
   workers: { type: "string" },
   shard: { type: "string" },
+  broker: { type: "string" },
   quiet: { type: "boolean" },
 } as const;
 
@@ -273,7 +284,9 @@ function parseSoakArgs(argv: string[]): { options: SoakOptions; reportDir: strin
     real,
     workers: values.workers === undefined ? (real ? 1 : availableParallelism()) : number(values.workers, "--workers", { min: 1, max: 1024, integer: true }),
     shard: values.shard === undefined ? undefined : shard(values.shard),
+    brokerUrl: values.broker === undefined ? undefined : brokerUrl(values.broker),
   };
+  if (!real && options.brokerUrl !== undefined) throw new SoakUsageError("--broker runs the devices against your broker in real time: it needs --real");
   if (real && options.workers !== 1) throw new SoakUsageError("--real runs one Mosquitto in real time in this process: --workers must be 1");
   if (real && options.shard !== undefined) throw new SoakUsageError("--shard splits a virtual-time run; --real runs in this process");
   if (options.shard !== undefined && values.report === undefined) throw new SoakUsageError("--shard writes a partial report: give --report DIR");
@@ -286,6 +299,16 @@ function duration(days: string | undefined, minutes: string | undefined, real: b
   if (minutes !== undefined) return number(minutes, "--minutes", { min: 0, exclusiveMin: true, max: MAX_DAYS * 1440 }) / 1440;
   if (days !== undefined) return number(days, "--days", { min: 0, exclusiveMin: true, max: MAX_DAYS });
   return real ? REAL_DEFAULTS.minutes / 1440 : SOAK_DEFAULTS.days;
+}
+
+/** `--broker URL`: an mqtt:// URL (host and port). */
+function brokerUrl(text: string): string {
+  try {
+    parseBrokerUrl(text);
+  } catch (error) {
+    throw new SoakUsageError(`--broker: ${(error as Error).message}`);
+  }
+  return text;
 }
 
 /** `--shard I/N`: shard I (from 0) of N. */

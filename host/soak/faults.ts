@@ -19,7 +19,8 @@
  *
  * The 32-bit wrap is not a step: every run starts its counter so that it wraps (`--u32-start`).
  * The `real` profile draws minutes' worth of faults for `--real`; with `--real` no profile
- * draws restarts that lose sessions.
+ * draws restarts that lose sessions, and with `--real --broker URL` (a broker the soak
+ * does not control) none at all.
  *
  * JSON schedule (`--faults file.json`), times in seconds of virtual time (or `"day D hh:mm:ss"`):
  *
@@ -267,6 +268,14 @@ function nonNegative(value: unknown, where: string): number {
   return value;
 }
 
+/** The soak's broker: aedes in process, Mosquitto the soak started (`--real`), or the user's (`--real --broker URL`), which it cannot restart. */
+export type SoakBrokerKind = "aedes" | "mosquitto" | "external";
+
+/** The fault kinds a broker allows: `lose` needs aedes's hooks, `restart` a broker the soak controls. */
+export function possibleFaults(broker: SoakBrokerKind): FaultKind[] {
+  return FAULT_KINDS.filter((kind) => !(kind === "lose" && broker !== "aedes") && !(kind === "restart" && broker === "external"));
+}
+
 /** What {@link planFaults} needs. */
 export interface PlanOptions {
   spec: FaultSpec;
@@ -280,7 +289,7 @@ export interface PlanOptions {
    * The soak's broker (default aedes). With `mosquitto` (`--real`) the profile draws only
    * restarts that keep sessions, and `lose` steps, which need aedes's hooks, are refused.
    */
-  broker?: "aedes" | "mosquitto";
+  broker?: SoakBrokerKind;
   /** Each device has a broker of its own (virtual time): restarts are drawn per device and carry it. Default false (one broker). */
   brokerPerDevice?: boolean;
 }
@@ -289,16 +298,18 @@ export interface PlanOptions {
  * The plan of one run: the profile's faults drawn from `random` (each kind and device its
  * own stream, so the same seed gives the same plan), with at least one of every kind the
  * profile has when the run is long enough, plus the custom steps. Sorted by time (stable).
- * Throws {@link FaultSpecError} for a custom step naming an unknown device, or a `lose`
- * step with Mosquitto.
+ * Throws {@link FaultSpecError} for a custom step naming an unknown device, a `lose`
+ * step with Mosquitto, or a `restart` step with the user's broker.
  */
 export function planFaults(options: PlanOptions): FaultStep[] {
   const { spec, deviceIds, durationMs, random } = options;
-  const mosquitto = options.broker === "mosquitto";
+  const broker = options.broker ?? "aedes";
   const profile = spec.profile === "none" ? undefined : PROFILES[spec.profile];
-  const steps: FaultStep[] = profile === undefined ? [] : drawProfile(mosquitto ? { ...profile, restartFresh: 0 } : profile, deviceIds.length, durationMs, options.warmupMs ?? FAULT_WARMUP_MS, random, options.brokerPerDevice === true);
+  const drawn = profile === undefined ? undefined : broker === "external" ? { ...profile, restartKeep: 0, restartFresh: 0 } : broker === "mosquitto" ? { ...profile, restartFresh: 0 } : profile;
+  const steps: FaultStep[] = drawn === undefined ? [] : drawProfile(drawn, deviceIds.length, durationMs, options.warmupMs ?? FAULT_WARMUP_MS, random, options.brokerPerDevice === true);
   for (const custom of spec.steps) {
-    if (mosquitto && custom.kind === "lose") throw new FaultSpecError(`a "lose" step needs the in-process broker's hooks: --real cannot inject it`);
+    if (broker !== "aedes" && custom.kind === "lose") throw new FaultSpecError(`a "lose" step needs the in-process broker's hooks: --real cannot inject it`);
+    if (broker === "external" && custom.kind === "restart") throw new FaultSpecError(`a "restart" step needs a broker the soak controls: --broker names one it does not`);
     const targets = resolveDevices(custom, deviceIds);
     for (const device of targets) steps.push({ ...custom, device });
   }

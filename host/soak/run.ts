@@ -19,7 +19,8 @@ import { DeviceFault } from "../sim/device.ts";
 import { Random } from "../sim/random.ts";
 import { loadAedes } from "./broker.ts";
 import { type VirtualEnvironment, installVirtualEnvironment } from "./environment.ts";
-import { type FaultStep, planEnd, planFaults } from "./faults.ts";
+import { randomBytes } from "node:crypto";
+import { type FaultStep, type SoakBrokerKind, planEnd, planFaults, possibleFaults } from "./faults.ts";
 import { FaultInjector } from "./injector.ts";
 import { Invariants, type Violation } from "./invariants.ts";
 import { LatencyRecorder } from "./latency.ts";
@@ -82,12 +83,13 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
   // readings accepted this close to the end may still be on their way
   const tailMs = 2 * options.intervalSec * 1000 + timing.tailSlackMs;
   const indexes = partDevices(options.devices, selection);
+  const brokerKind: SoakBrokerKind = !real ? "aedes" : options.brokerUrl === undefined ? "mosquitto" : "external";
 
   // the plan of the whole run (every part draws the same), then this part's steps
   const allIds = Array.from({ length: options.devices }, (_, index) => deviceId(options.boards, index));
   const plan = planFaults({
     spec: options.faults, deviceIds: allIds, durationMs, random: random.fork("faults"),
-    warmupMs: timing.warmupMs, broker: real ? "mosquitto" : "aedes", brokerPerDevice: !real,
+    warmupMs: timing.warmupMs, broker: brokerKind, brokerPerDevice: !real,
   });
   const endMs = Math.max(durationMs, planEnd(plan)) + drainMs;
 
@@ -103,7 +105,9 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
     const expectedReadings = Math.ceil((durationMs + drainMs) / (options.intervalSec * 1000)) + 16;
     const common = { clock, invariants, settings, boards: options.boards, qos: options.qos, intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec, expectedReadings, latency };
     if (real) {
-      worlds.push(await SoakWorld.create({ ...common, random, devices: indexes, broker: { kind: "mosquitto" } }));
+      // on the user's broker, ids of this run's own: no session of another run or client is taken over
+      const idPrefix = options.brokerUrl === undefined ? undefined : `s${randomBytes(3).toString("hex")}-`;
+      worlds.push(await SoakWorld.create({ ...common, random, devices: indexes, broker: { kind: "mosquitto", url: options.brokerUrl }, idPrefix }));
     } else {
       const modules = loadAedes(() => environment?.timersCreated() ?? 0);
       const broker = { kind: "aedes", patchAedes: options.patchAedes ?? true, modules } as const;
@@ -169,6 +173,7 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
         drainMs: endMs - durationMs,
         patchAedes: options.patchAedes ?? true,
         thresholds: settings,
+        faultsPossible: possibleFaults(brokerKind),
       },
       endMs,
       virtualMs: clock.now(),

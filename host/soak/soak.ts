@@ -62,6 +62,8 @@ export interface SoakOptions {
   patchAedes?: boolean;
   /** Real time against Mosquitto through a fault proxy per device (`--real`), not virtual time against aedes. */
   real?: boolean;
+  /** With `real`: the user's broker at this mqtt:// URL instead of a Mosquitto of the soak's own (`--broker`); nothing restarts it. */
+  brokerUrl?: string;
   /** Child processes the devices run in (host/soak/workers.ts); default 1, this process. */
   workers?: number;
   /** Run only shard `index` of `count` (devices with index mod count = index); default the whole run. */
@@ -166,6 +168,8 @@ export interface SoakResult {
     drainMs: number;
     patchAedes: boolean;
     thresholds: MonitorSettings;
+    /** The fault kinds this broker allows (the user's broker cannot be restarted; only aedes can lose a message on purpose). */
+    faultsPossible: FaultKind[];
   };
   /** How the run was split: the same devices, faults and figures whatever it says. */
   execution: { workers: number; shards: number; perWorker: { worker: number; workers: number; shard: number; devices: number; wallSeconds: number }[] };
@@ -240,13 +244,13 @@ export function runIdentity(options: SoakOptions): RunIdentity {
   const profiles = [...new Set(options.boards.map((board) => board.profile))].sort();
   for (const profile of profiles) digest.update(readFileSync(wasmPath(profile, "telemetry")));
   digest.update(readFileSync(wasmPath("desktop", "client")));
-  const { days, devices, faults, boards, qos, intervalSec, keepaliveSec, u32StartMs, patchAedes, real } = options;
+  const { days, devices, faults, boards, qos, intervalSec, keepaliveSec, u32StartMs, patchAedes, real, brokerUrl } = options;
   return {
     version: `wasmqtt ${version}, modules ${digest.digest("hex").slice(0, 12)}`,
     seed: options.seed,
     options: JSON.stringify({
       mode: real === true ? "real" : "virtual", days, devices, faults: { profile: faults.profile, steps: faults.steps },
-      boards, qos, intervalSec, keepaliveSec, u32StartMs: u32StartMs ?? null, patchAedes: patchAedes ?? true,
+      boards, qos, intervalSec, keepaliveSec, u32StartMs: u32StartMs ?? null, patchAedes: patchAedes ?? true, brokerUrl: brokerUrl ?? null,
     }),
   };
 }

@@ -34,8 +34,8 @@ import { Observer } from "./observer.ts";
 export type WorldBroker =
   /** aedes in process, loaded on the virtual timers by `loadAedes` (host/soak/broker.ts). */
   | { kind: "aedes"; patchAedes: boolean; modules: AedesModules }
-  /** A real Mosquitto behind a fault proxy per device (`--real`). */
-  | { kind: "mosquitto" };
+  /** A real Mosquitto behind a fault proxy per device (`--real`); with `url`, the user's broker there (`--broker`), which the soak does not control. */
+  | { kind: "mosquitto"; url?: string };
 
 /** The broker's figures for the report. */
 export type BrokerReport = ({ name: "aedes" } & BrokerStats) | ({ name: "mosquitto" } & MosquittoStats);
@@ -72,6 +72,8 @@ export interface WorldOptions {
   broker: WorldBroker;
   /** Where the ledger records delivery latencies (shared by the worlds of one run). */
   latency?: LatencyRecorder;
+  /** Put before every device id and the observer's client id (a broker shared with others: `--broker`). */
+  idPrefix?: string;
 }
 
 /** A device and what watches it. */
@@ -102,7 +104,7 @@ export class SoakWorld {
   static async create(options: WorldOptions): Promise<SoakWorld> {
     const { clock, random, invariants, settings, boards } = options;
     const indexes = options.devices;
-    const deviceIds = indexes.map((index) => deviceId(boards, index));
+    const deviceIds = indexes.map((index) => `${options.idPrefix ?? ""}${deviceId(boards, index)}`);
     const qosOf = (i: number): 0 | 1 | 2 => options.qos[indexes[i] % options.qos.length];
     const aedes = options.broker.kind === "aedes";
     // the hooks below reach these once they exist; nothing calls them before the clock runs
@@ -119,13 +121,14 @@ export class SoakWorld {
     });
     const side = options.broker.kind === "aedes"
       ? aedesSide(options, options.broker, ledger, () => observer?.clientId, () => injector)
-      : await mosquittoSide(options);
+      : await mosquittoSide(options, options.broker.url);
     try {
       observer = await Observer.create({
         clock,
         random: random.fork("observer"),
         accept: (duplex) => side.observerAccept(duplex),
         onTelemetry: (deviceId, seq, uptimeSec) => ledger.observed(deviceId, seq, uptimeSec),
+        clientId: `${options.idPrefix ?? ""}soak-observer`,
       });
       const health = {
         healthySince: (index: number) => injector?.healthySince(index) ?? 0,
@@ -238,9 +241,9 @@ function aedesSide(
   };
 }
 
-/** Mosquitto behind a fault proxy per device; the observer connects directly. */
-async function mosquittoSide(options: WorldOptions): Promise<BrokerSide> {
-  const mosquitto = await SoakMosquitto.start(options.devices.length);
+/** Mosquitto (or the user's broker at `url`) behind a fault proxy per device; the observer connects directly. */
+async function mosquittoSide(options: WorldOptions, url: string | undefined): Promise<BrokerSide> {
+  const mosquitto = url === undefined ? await SoakMosquitto.start(options.devices.length) : await SoakMosquitto.external(options.devices.length, url);
   return {
     broker: mosquitto,
     deviceAccept: (index) => mosquitto.deviceAccept(index),

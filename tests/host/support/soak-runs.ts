@@ -92,8 +92,8 @@ function readJson<T>(file: string, run: { code: number | string; stdout: string;
   }
 }
 
-/** Spawns soak-main.ts with `args` and collects its output. */
-async function spawnSoak(args: string[], options: SoakRunOptions): Promise<{ code: number | string; stdout: string; stderr: string }> {
+/** Spawns soak-main.ts with `args` and collects its output (for runs that write no report). */
+export async function spawnSoak(args: string[], options: SoakRunOptions): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const node = ["--import", "tsx", ...(options.preloadAedes === true ? ["--import", "aedes"] : []), SOAK_MAIN];
   const child = spawnTracked(process.execPath, [...node, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
