@@ -83,6 +83,11 @@ export class FaultInjector implements HealthSource {
     this.baseline = { latencyMs: 20, sendBufferBytes: 5744, ...targets.baseline };
   }
 
+  /** Applies a step now, to each of `devices` (indexes; undefined for a broker- or clock-wide step). */
+  inject(step: Omit<FaultStep, "device">, devices: readonly (number | undefined)[]): void {
+    for (const device of devices) this.apply({ ...step, device });
+  }
+
   /** Sets a timer for every step. */
   schedule(plan: readonly FaultStep[]): void {
     for (const step of plan) this.targets.clock.setTimer(step.atMs, () => this.apply(step));
