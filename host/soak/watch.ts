@@ -1,5 +1,5 @@
 /**
- * What the soak does on its own timers: every virtual minute (every 100 ms with `--real`)
+ * What the soak does on its own timers, over every world on one clock: every virtual minute (every 100 ms with `--real`)
  * the cheap checks (each device's silence and progress, and whether the firmware's 32-bit
  * counter wrapped), and
  * about {@link SERIES_POINTS} times a run the samples — each module's stats block against
@@ -7,7 +7,7 @@
  * host memory — that make the report's series.
  *
  * @example
- * const watch = new Watch({ clock, world, memory, u32StartMs, endMs });
+ * const watch = new Watch({ clock, worlds, memory, u32StartMs, endMs, jumpTotal: (atMs) => clockFaults.jumpTotal(atMs) });
  * watch.schedule();                // then run the clock
  * watch.finish();                  // a last check and sample at the end
  */

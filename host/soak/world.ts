@@ -6,12 +6,14 @@
  * the broker and the clock. Nothing runs until {@link SoakWorld.powerOn} and the clock moves.
  *
  * The broker is aedes in process on the virtual clock ({@link SoakBroker}; faults act on
- * the devices' simulated links), or with `--real` a real Mosquitto behind a fault proxy
- * per device ({@link SoakMosquitto}; the observer connects to Mosquitto directly).
+ * the devices' simulated links) — one world per device, so that devices share nothing
+ * (host/soak/run.ts) — or with `--real` a real Mosquitto (or the user's broker) behind a
+ * fault proxy per device ({@link SoakMosquitto}; the observer connects to it directly),
+ * one world for every device.
  *
  * @example
- * const world = await SoakWorld.create({ clock, random, invariants, settings, broker: { kind: "mosquitto" }, … });
- * world.injector.schedule(planFaults({ spec, deviceIds: world.deviceIds, durationMs, random }));
+ * const world = await SoakWorld.create({ clock, random, invariants, settings, devices: [0, 1, 2], broker: { kind: "mosquitto" }, … });
+ * world.injector.schedule(planFaults({ spec, deviceIds: world.deviceIds, durationMs, random, broker: "mosquitto" }));
  * world.powerOn();
  */
 import type { Duplex } from "node:stream";
