@@ -99,8 +99,9 @@ export function runWorkers(options: SoakOptions, workers: number, launch: Launch
  * reported).
  */
 export async function serveWorker(options: SoakOptions, identity: RunIdentity, selection: PartSelection): Promise<number> {
+  // a parent that went away (a second Ctrl-C) hears nothing more: nothing to send it
   const send = (message: FromWorker): Promise<void> => new Promise((resolve) => {
-    if (process.send === undefined) resolve();
+    if (process.send === undefined || !process.connected) resolve();
     else process.send(message, undefined, {}, () => resolve());
   });
   const stop = new AbortController();
