@@ -139,9 +139,8 @@ export function checkShards(parts: readonly SoakPartial[], sources: readonly str
   return [...parts].sort((a, b) => Math.min(...a.shards) - Math.min(...b.shards));
 }
 
-/** Parts of one run as one part (workers of a shard, or shards of a run). */
+/** Parts of one run as one part (workers of a shard, or shards of a run; one part comes back with its lists sorted and cut). */
 export function mergePartials(parts: readonly SoakPartial[]): SoakPartial {
-  if (parts.length === 1) return parts[0];
   const [first] = parts;
   const sum = sumFields;
   const deliveries = parts.map((part) => part.delivery);

@@ -26,7 +26,7 @@ import { Invariants, type Violation } from "./invariants.ts";
 import { LatencyRecorder } from "./latency.ts";
 import type { DeliveryTotals } from "./ledger.ts";
 import { HostMemory } from "./memory.ts";
-import { PARTIAL_FORMAT, type PartViolation, type RunIdentity, type SoakPartial, addCounts, sumFields } from "./partial.ts";
+import { PARTIAL_FORMAT, type PartViolation, type RunIdentity, type SoakPartial, addCounts, mergePartials, sumFields } from "./partial.ts";
 import { CONNECT_TIMEOUT_MS, type DeviceSummary, type ModeTiming, REAL_TIMING, type SoakOptions, VIRTUAL_TIMING, monitorSettings } from "./soak.ts";
 import { Watch } from "./watch.ts";
 import { type BrokerReport, type Member, SoakWorld, deviceId } from "./world.ts";
@@ -201,7 +201,8 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
       violations: invariants.violations.map((violation): PartViolation => ({ ...violation, ...where })),
       series: watch.series,
     };
-    return part;
+    // the worlds' lists (fault logs, excused losses, violations) sorted and cut as a merge cuts them
+    return mergePartials([part]);
   } finally {
     // the brokers go first (aedes closes on the virtual timers, Mosquitto is stopped), then the globals come back
     for (const world of worlds) await world.close();
