@@ -103,9 +103,6 @@ export function loadAedes(virtualTimers: () => number): AedesModules {
   return modules;
 }
 
-/** aedes's `$SYS` heartbeat interval (its default is a minute). */
-const HEARTBEAT_MS = 3_600_000;
-
 /** A restartable aedes broker on the virtual clock. */
 export class SoakBroker {
   readonly stats: BrokerStats = {
@@ -206,8 +203,6 @@ export class SoakBroker {
       id: `soak-broker-${this.generation}`,
       persistence: this.persistence,
       maxClientsIdLength: this.maxClientIdLength,
-      // the heartbeat serves clustered brokers; once an hour keeps a broker per device cheap
-      heartbeatInterval: HEARTBEAT_MS,
       authorizePublish: (client, packet, callback) => {
         const deviceId = telemetryDevice(packet.topic);
         if (client !== null && deviceId !== undefined) this.hooks.onReceived?.(deviceId, readSeq(packet.payload as Buffer) ?? -1);
