@@ -3,18 +3,27 @@
  * telemetry firmware on virtual time and publish to an embedded broker (aedes, also on a
  * TCP port so `mosquitto_sub -t 'devices/#' -v` can watch) or to a real one (`--broker`),
  * shown live in the terminal. Ctrl-C shuts every device down cleanly (DISCONNECT).
+ * `--faults PROFILE|FILE.json` injects the soak's faults while it runs, and on a terminal
+ * the keys d (drop every device's network) and b (restart the embedded broker) do it on
+ * demand; without them the run is fault-free.
  *
  * @example
+ * wasmqtt sim --faults light --devices 3 --speed 600
  * wasmqtt sim --board esp32-c3 --devices 3 --speed 600
  * wasmqtt sim --broker mqtt://127.0.0.1:1883 --interval 5 --deadband-temp 0.5
  * wasmqtt sim --speed max --duration 86400 --seed 7 | tail
  */
 import { connect as connectSocket } from "node:net";
+import type { Duplex } from "node:stream";
 import { parseArgs } from "node:util";
 import { type Board, BoardError, listBoards, loadBoard } from "../boards.ts";
 import { type SimBroker, parseBrokerUrl, remoteBroker, startEmbeddedBroker } from "../sim/broker.ts";
 import { DEFAULT_INTERVAL_SEC, DEFAULT_KEEPALIVE_SEC } from "../sim/device.ts";
-import { Simulator } from "../sim/simulator.ts";
+import type { VirtualClock } from "../sim/clock.ts";
+import { Random } from "../sim/random.ts";
+import { Simulator, type SimulatorOptions } from "../sim/simulator.ts";
+import { type FaultSpec, FaultSpecError, parseFaultSpec, planFaults } from "../soak/faults.ts";
+import type { RestartableBroker } from "../soak/injector.ts";
 import { SimView, type ViewOutput } from "../sim/view.ts";
 import { EXIT_ERROR, EXIT_OK, describeError } from "./exit.ts";
 
@@ -38,7 +47,15 @@ Usage: wasmqtt sim [--board NAME] [--devices N] [--speed X|max] [--duration SEC]
      --port N                TCP port of the embedded broker (default 1883, or a free
                              one when 1883 is taken; 0 = a free one)
      --seed N                seed of every random stream (default 1): same seed, same run
+     --faults SPEC           inject the soak's faults while it runs: light | default |
+                             harsh | FILE.json | PROFILE,FILE.json (see wasmqtt soak
+                             --help; default: none). With --broker, no broker restarts
      --help                  this text
+
+Keys (on a terminal): d drops every device's network, b restarts the embedded broker
+(down 2 s; it keeps nothing: sessions and retained messages start afresh). Watch the
+devices reconnect, their outboxes fill and drain, and (with mosquitto_sub) the retained
+devices/<id>/status go offline (the will) and online again.
 
 Watch the devices:  mosquitto_sub -p PORT -t 'devices/#' -v
 Switch a relay:     mosquitto_pub -p PORT -t devices/nodemcu-v3-1/cmd -m '{"relay":true}'`;
@@ -56,12 +73,25 @@ const SIM_OPTIONS = {
   broker: { type: "string" },
   port: { type: "string" },
   seed: { type: "string" },
+  faults: { type: "string" },
 } as const;
 
 /** Where `runSim` writes; the process's streams by default. */
 export interface SimIo {
   stdout: ViewOutput;
   stderr: { write(text: string): unknown };
+  /** Where the keys come from (default: process.stdin when both it and stdout are terminals). */
+  stdin?: KeyInput;
+}
+
+/** A terminal's input, read key by key. */
+export interface KeyInput {
+  isTTY?: boolean;
+  setRawMode?(raw: boolean): unknown;
+  on(event: "data", listener: (data: Buffer | string) => void): unknown;
+  off(event: "data", listener: (data: Buffer | string) => void): unknown;
+  resume(): unknown;
+  pause(): unknown;
 }
 
 /** The command line, checked. */
@@ -77,6 +107,7 @@ interface SimSettings {
   brokerUrl: string | undefined;
   port: number | undefined;
   seed: number;
+  faults: FaultSpec | undefined;
 }
 
 /** A mistake on the command line. */
@@ -101,7 +132,7 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
   try {
     settings = parseSimArgs(argv);
   } catch (error) {
-    if (!(error instanceof SimUsageError) && !(error instanceof BoardError)) throw error;
+    if (!(error instanceof SimUsageError) && !(error instanceof BoardError) && !(error instanceof FaultSpecError)) throw error;
     io.stderr.write(`Error: ${error.message}\n\nUse 'wasmqtt sim --help' to see usage.\n`);
     return EXIT_ERROR;
   }
@@ -112,7 +143,8 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
   let broker: SimBroker | undefined;
   let sim: Simulator | undefined;
   try {
-    broker = await openBroker(settings);
+    const opened = await openBroker(settings);
+    broker = opened.port !== undefined ? new RestartableEmbeddedBroker({ ...opened, port: opened.port }) : opened;
     sim = await Simulator.create({
       board: settings.board,
       broker,
@@ -124,7 +156,9 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
       deadbandC: settings.deadbandC,
       deadbandPercent: settings.deadbandPercent,
       keepaliveSec: settings.keepaliveSec,
+      faults: faultsOf(settings, broker),
     });
+    if (broker instanceof RestartableEmbeddedBroker) broker.downtimeOn(sim.clock);
     await simulate(sim, broker, settings, io);
     return EXIT_OK;
   } catch (error) {
@@ -141,7 +175,11 @@ async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings
   const port = new URL(broker.url).port;
   const watch = `watch: mosquitto_sub -h ${new URL(broker.url).hostname} -p ${port} -t 'devices/#' -v`;
   const where = broker.kind === "embedded" ? `broker: embedded (aedes) on ${broker.url}` : `broker: ${broker.url}`;
-  const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`], footer: ["Ctrl-C to stop"], plainEverySec: plainEvery(settings) });
+  const stdin = io.stdin ?? (process.stdin.isTTY === true && io.stdout.isTTY === true ? process.stdin : undefined);
+  const keys = stdin?.isTTY === true && stdin.setRawMode !== undefined;
+  const restartable = broker instanceof RestartableEmbeddedBroker;
+  const footer = keys ? `d: drop the network${restartable ? "   b: restart the broker" : ""}   Ctrl-C: stop` : "Ctrl-C to stop";
+  const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`], footer: [footer], plainEverySec: plainEvery(settings) });
   if (!view.tty) io.stdout.write(`${where}\n${watch}\n`);
   let signals = 0;
   const onSignal = (): void => {
@@ -149,15 +187,105 @@ async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings
     if (signals > 1) process.exit(130); // a second Ctrl-C: give up on the clean shutdown
     sim.stop();
   };
+  // raw mode turns Ctrl-C into a key: it stops the run as the signal would
+  const onKey = (data: Buffer | string): void => {
+    for (const key of String(data)) {
+      if (key === "d") sim.dropNetwork();
+      else if (key === "b") sim.restartBroker();
+      else if (key === "\u0003") onSignal();
+    }
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  if (keys) {
+    stdin.setRawMode?.(true);
+    stdin.on("data", onKey);
+    stdin.resume();
+  }
   view.start();
   try {
     await sim.run();
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    if (keys) {
+      stdin.off("data", onKey);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+    }
     view.stop();
+  }
+}
+
+/** Virtual time a plan is drawn for when the run has no --duration. */
+const OPEN_PLAN_MS = 30 * 86_400_000;
+
+/** The simulator's faults: the plan of --faults over the run (30 days when open-ended); restarts only of the embedded broker. */
+function faultsOf(settings: SimSettings, broker: SimBroker): SimulatorOptions["faults"] {
+  const restartable = broker instanceof RestartableEmbeddedBroker ? broker : undefined;
+  if (settings.faults === undefined) return restartable === undefined ? undefined : { plan: [], broker: restartable };
+  const deviceIds = Array.from({ length: settings.devices }, (_, i) => `${settings.board.name}-${i + 1}`);
+  const plan = planFaults({
+    spec: settings.faults, deviceIds, durationMs: settings.durationMs ?? OPEN_PLAN_MS, random: new Random(settings.seed).fork("faults"),
+    warmupMs: SIM_FAULT_WARMUP_MS, broker: restartable === undefined ? "external" : "aedes",
+  });
+  // the embedded broker keeps nothing over a restart: every restart loses the sessions
+  return { profile: settings.faults.profile, plan: plan.map((step) => (step.kind === "restart" ? { ...step, keepSessions: false } : step)), broker: restartable };
+}
+
+/** No drawn fault starts in the first virtual minute: the devices connect first. */
+const SIM_FAULT_WARMUP_MS = 60_000;
+
+/**
+ * The embedded broker, restartable (`--faults`, key b): a restart closes aedes (every
+ * connection dropped) and starts a fresh one on the same port after the downtime, in
+ * virtual time once {@link RestartableEmbeddedBroker.downtimeOn} named the clock;
+ * connections made meanwhile are reset.
+ */
+class RestartableEmbeddedBroker implements SimBroker, RestartableBroker {
+  readonly kind = "embedded";
+  readonly url: string;
+  private current: (SimBroker & { port: number }) | undefined;
+  private restarting: Promise<void> = Promise.resolve();
+  private clock: VirtualClock | undefined;
+
+  private readonly port: number;
+
+  constructor(broker: SimBroker & { port: number }) {
+    this.current = broker;
+    this.url = broker.url;
+    this.port = broker.port;
+  }
+
+  accept(connection: Duplex): void {
+    if (this.current === undefined) connection.destroy();
+    else this.current.accept(connection);
+  }
+
+  /** Downtimes are virtual ms of this clock from now on. */
+  downtimeOn(clock: VirtualClock): void {
+    this.clock = clock;
+  }
+
+  /** Closes aedes now and starts a fresh one after `downtimeMs` (sessions are never kept). */
+  restart(options: { keepSessions: boolean; downtimeMs?: number }): void {
+    const stopping = this.current;
+    this.current = undefined;
+    const downtime = new Promise<void>((resolve) => {
+      if (this.clock === undefined) setTimeout(resolve, options.downtimeMs ?? 0);
+      else this.clock.after(options.downtimeMs ?? 0, resolve);
+    });
+    this.restarting = this.restarting.then(async () => {
+      await stopping?.close();
+      await downtime;
+      this.current ??= await startEmbeddedBroker({ port: this.port });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.restarting;
+    await this.current?.close();
+    this.current = undefined;
   }
 }
 
@@ -167,7 +295,7 @@ function plainEvery(settings: SimSettings): number {
 }
 
 /** The embedded broker (on --port, or 1883 falling back to a free port), or --broker after checking it answers. */
-async function openBroker(settings: SimSettings): Promise<SimBroker> {
+async function openBroker(settings: SimSettings): Promise<SimBroker & { port?: number }> {
   if (settings.brokerUrl !== undefined) {
     await checkReachable(settings.brokerUrl);
     return remoteBroker(settings.brokerUrl);
@@ -238,6 +366,7 @@ function parseSimArgs(argv: string[]): SimSettings | undefined {
     brokerUrl,
     port: values.port === undefined ? undefined : number(values.port, "--port", { min: 0, max: 65_535, integer: true }),
     seed: number(values.seed ?? "1", "--seed", { min: 0, max: 2 ** 32 - 1, integer: true }),
+    faults: values.faults === undefined ? undefined : parseFaultSpec(values.faults),
   };
 }
 

@@ -10,18 +10,29 @@
  * virtual time): it is meant to run in a process of its own, this command. `--real` runs
  * the same devices in real time against a real Mosquitto through fault proxies.
  *
+ * The devices run in `--workers` child processes (default: one per core), each device
+ * with a broker of its own, so the figures do not depend on the split; `--shard i/N`
+ * runs one shard of the devices and writes its partial report, and `wasmqtt soak merge`
+ * makes one report of the shards.
+ *
  * @example
  * wasmqtt soak --days 30 --devices 3 --faults default --report reports/soak
  * wasmqtt soak --days 2 --faults none,extra.json --seed 7
  * wasmqtt soak --real --minutes 5 --report reports/soak-real
+ * wasmqtt soak --days 30 --devices 3000 --shard 2/8 --report reports/shard-2
+ * wasmqtt soak merge --report reports/soak reports/shard-*
  */
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { type Board, BoardError, listBoards, loadBoard } from "../boards.ts";
+import { parseBrokerUrl } from "../sim/broker.ts";
 import { FAULT_KINDS, FaultSpecError, PROFILE_NAMES, parseFaultSpec } from "../soak/faults.ts";
 import { INVARIANTS } from "../soak/invariants.ts";
 import { TREND_MIN_BYTES_PER_DEVICE, TREND_MIN_FRACTION, TREND_MIN_R2 } from "../soak/memory.ts";
-import { writeReport } from "../soak/report.ts";
-import { REAL_DEFAULTS, REAL_TIMING, SOAK_DEFAULTS, type SoakOptions, VIRTUAL_TIMING, soak } from "../soak/soak.ts";
+import { MergeError, checkShards, finalize, mergePartials } from "../soak/partial.ts";
+import { readPartial, writePartial, writeReport } from "../soak/report.ts";
+import { REAL_DEFAULTS, REAL_TIMING, SOAK_DEFAULTS, type SoakOptions, VIRTUAL_TIMING, runIdentity, soakPart } from "../soak/soak.ts";
+import { type Launch, WORKER_ENV, serveWorker } from "../soak/workers.ts";
 import { formatSummary } from "../soak/summary.ts";
 import { EXIT_ERROR, EXIT_OK, describeError } from "./exit.ts";
 
@@ -39,11 +50,15 @@ with --real, in real time against Mosquitto through fault-injecting proxies.
 
 Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [options]
        wasmqtt soak --real [--minutes N] [options]
+       wasmqtt soak merge [--report OUT] DIR...
 
      --days N            virtual days of faults, decimals allowed (default ${SOAK_DEFAULTS.days});
                          a drain period without new faults follows
      --minutes N         the same in minutes, instead of --days (--real's default: ${REAL_DEFAULTS.minutes})
      --real              real time against a real Mosquitto (see below)
+     --broker URL        with --real: the devices and the observer use your broker at
+                         mqtt://host:port instead; the soak does not control it, so
+                         faults come only from the fault proxies (no restarts)
      --devices N         number of devices (default ${SOAK_DEFAULTS.devices}, at most ${MAX_DEVICES})
      --seed N            seed of everything random (default ${SOAK_DEFAULTS.seed}): same seed, same run
      --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json
@@ -59,8 +74,17 @@ Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [optio
                          a quarter of the run, at most an hour: it always wraps)
      --unpatched-aedes   run aedes without the soak's patches of its two QoS 2 bugs
                          (host/soak/broker.ts): the soak then catches them
+     --workers N         child processes the devices run in (default: the machine's cores,
+                         ${availableParallelism()} here; --real: 1); every device has a broker and an
+                         observer of its own, so the figures do not depend on N
+     --shard I/N         run only shard I of N (devices whose index mod N is I; I from 0)
+                         and write DIR/partial.json (needs --report DIR)
      --quiet             no progress line
      --help              this text
+
+wasmqtt soak merge [--report OUT] DIR...: one report.json and report.html (in OUT, default
+the current directory) from the partial reports of every shard of one run; refuses
+shards of different seeds, options or versions, and names a missing shard.
 
 Fault kinds: ${FAULT_KINDS.filter((kind) => kind !== "lose").join(", ")}
 (host/soak/faults.ts documents them and the JSON schedule format). QoS 0 readings are
@@ -83,6 +107,12 @@ schedule's restart with "keepSessions": false is a crash (SIGKILL, persistence d
 whose losses fail the run, and "lose" is not available. The delivery, order and QoS 2
 checks rest on the observer, which connects to Mosquitto directly.
 
+--real --broker mqtt://host:port: the same against your broker, which the soak neither
+starts nor restarts: its proxies forward to it, the observer connects to it, the
+profiles draw no restarts and a schedule's "restart" is refused; the report lists the
+faults that were possible. Device and observer ids get a prefix of the run's own
+(s<hex>-nodemcu-v3-1), and their sessions stay on the broker after the run.
+
 Ctrl-C stops the run and prints what ran (a second Ctrl-C exits at once).
 Exit status: 0 every invariant held, 1 a violation, a usage error or a failure,
 130 interrupted.`;
@@ -102,6 +132,9 @@ const SOAK_OPTIONS = {
   "unpatched-aedes": { type: "boolean" },
   real: { type: "boolean" },
   minutes: { type: "string" },
+  workers: { type: "string" },
+  shard: { type: "string" },
+  broker: { type: "string" },
   quiet: { type: "boolean" },
 } as const;
 
@@ -109,6 +142,8 @@ const SOAK_OPTIONS = {
 export interface SoakIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  /** How to start this command line again for workers (default: the process's own, when `argv` is its tail). */
+  launch?: Launch;
 }
 
 /** A mistake on the command line. */
@@ -124,6 +159,7 @@ class SoakUsageError extends Error {}
  *   Ctrl-C stopped it (the summary and report cover what ran)
  */
 export async function runSoak(argv: string[], io: SoakIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  if (argv[0] === "merge") return runMerge(argv.slice(1), io);
   let parsed: { options: SoakOptions; reportDir: string | undefined; quiet: boolean } | undefined;
   try {
     parsed = parseSoakArgs(argv);
@@ -137,6 +173,14 @@ export async function runSoak(argv: string[], io: SoakIo = { stdout: process.std
     return EXIT_OK;
   }
   const { options, reportDir, quiet } = parsed;
+  const worker = process.env[WORKER_ENV];
+  if (worker !== undefined) {
+    // a worker of a soak started with this command line (host/soak/workers.ts)
+    const { worker: index, workers } = JSON.parse(worker) as { worker: number; workers: number };
+    return serveWorker(options, runIdentity(options), { shard: options.shard ?? { index: 0, count: 1 }, worker: index, workers });
+  }
+  const launch = io.launch ?? ownLaunch(argv);
+  if (launch === undefined) options.workers = 1;
   // Ctrl-C: stop at the next step and report what ran; a second one exits at once
   const interrupt = new AbortController();
   const onSignal = (): void => {
@@ -145,13 +189,19 @@ export async function runSoak(argv: string[], io: SoakIo = { stdout: process.std
   };
   process.on("SIGINT", onSignal);
   try {
-    const result = await soak(options, {
+    const { part, wallSeconds, setupSeconds } = await soakPart(options, {
       progress: quiet ? undefined : io.stderr,
       signal: interrupt.signal,
-      onViolation: (violation) => io.stderr.write(`${io.stderr.isTTY === true ? "\n" : ""}${violation.message}\n`),
+      launch,
+      onViolation: (violation, index, workers) =>
+        io.stderr.write(`${io.stderr.isTTY === true ? "\n" : ""}${violation.message}${workers > 1 ? ` [worker ${index + 1} of ${workers}]` : ""}\n`),
     });
+    const result = finalize(part, { wallSeconds, setupSeconds });
+    const shard = options.shard;
+    if (shard !== undefined) io.stdout.write(`shard ${shard.index}/${shard.count} of the run (merge the shards' partial reports with 'wasmqtt soak merge'):\n`);
     io.stdout.write(`${formatSummary(result).join("\n")}\n`);
-    if (reportDir !== undefined) {
+    if (shard !== undefined && reportDir !== undefined) io.stdout.write(`partial report: ${await writePartial(reportDir, part)}\n`);
+    else if (reportDir !== undefined) {
       const { json, html } = await writeReport(reportDir, result);
       io.stdout.write(`report: ${json}, ${html}\n`);
     }
@@ -162,6 +212,46 @@ export async function runSoak(argv: string[], io: SoakIo = { stdout: process.std
   } finally {
     process.off("SIGINT", onSignal);
   }
+}
+
+/**
+ * `wasmqtt soak merge [--report OUT] DIR...`: the shards' partial reports as one report.
+ * Returns 0 when every invariant held, 1 for a violation, a refused merge (different
+ * runs, a missing or doubled shard: the message names it) or a usage error.
+ */
+async function runMerge(argv: string[], io: SoakIo): Promise<number> {
+  let values: { report?: string; help?: boolean };
+  let dirs: string[];
+  try {
+    ({ values, positionals: dirs } = parseArgs({ args: argv, options: { report: { type: "string" }, help: { type: "boolean" } }, allowPositionals: true, strict: true }));
+  } catch (error) {
+    io.stderr.write(`Error: ${(error as Error).message}\n\nUse 'wasmqtt soak --help' to see usage.\n`);
+    return EXIT_ERROR;
+  }
+  if (values.help === true) {
+    io.stdout.write(`${SOAK_HELP}\n`);
+    return EXIT_OK;
+  }
+  try {
+    const parts = await Promise.all(dirs.map((dir) => readPartial(dir)));
+    const result = finalize(mergePartials(checkShards(parts, dirs)));
+    io.stdout.write(`${formatSummary(result).join("\n")}\n`);
+    const { json, html } = await writeReport(values.report ?? ".", result);
+    io.stdout.write(`report: ${json}, ${html}\n`);
+    return result.passed ? EXIT_OK : EXIT_ERROR;
+  } catch (error) {
+    if (!(error instanceof MergeError)) throw error;
+    io.stderr.write(`Error: ${error.message}\n`);
+    return EXIT_ERROR;
+  }
+}
+
+/** This process's command line, when `argv` is its tail (the CLI, not a test calling runSoak): workers re-run it. */
+function ownLaunch(argv: string[]): Launch | undefined {
+  const args = process.argv.slice(2);
+  const tail = args.slice(args.length - argv.length);
+  if (process.argv[1] === undefined || tail.length !== argv.length || tail.some((arg, i) => arg !== argv[i])) return undefined;
+  return { script: process.argv[1], args, execArgv: process.execArgv };
 }
 
 /** Parses and checks the flags; undefined for --help. Throws SoakUsageError, BoardError or FaultSpecError. */
@@ -192,7 +282,14 @@ function parseSoakArgs(argv: string[]): { options: SoakOptions; reportDir: strin
     u32StartMs: values["u32-start"] === undefined ? undefined : number(values["u32-start"], "--u32-start", { min: 0, max: 2 ** 32 - 1, integer: true }),
     patchAedes: values["unpatched-aedes"] !== true,
     real,
+    workers: values.workers === undefined ? (real ? 1 : availableParallelism()) : number(values.workers, "--workers", { min: 1, max: 1024, integer: true }),
+    shard: values.shard === undefined ? undefined : shard(values.shard),
+    brokerUrl: values.broker === undefined ? undefined : brokerUrl(values.broker),
   };
+  if (!real && options.brokerUrl !== undefined) throw new SoakUsageError("--broker runs the devices against your broker in real time: it needs --real");
+  if (real && options.workers !== 1) throw new SoakUsageError("--real runs one Mosquitto in real time in this process: --workers must be 1");
+  if (real && options.shard !== undefined) throw new SoakUsageError("--shard splits a virtual-time run; --real runs in this process");
+  if (options.shard !== undefined && values.report === undefined) throw new SoakUsageError("--shard writes a partial report: give --report DIR");
   return { options, reportDir: values.report, quiet: values.quiet === true };
 }
 
@@ -202,6 +299,25 @@ function duration(days: string | undefined, minutes: string | undefined, real: b
   if (minutes !== undefined) return number(minutes, "--minutes", { min: 0, exclusiveMin: true, max: MAX_DAYS * 1440 }) / 1440;
   if (days !== undefined) return number(days, "--days", { min: 0, exclusiveMin: true, max: MAX_DAYS });
   return real ? REAL_DEFAULTS.minutes / 1440 : SOAK_DEFAULTS.days;
+}
+
+/** `--broker URL`: an mqtt:// URL (host and port). */
+function brokerUrl(text: string): string {
+  try {
+    parseBrokerUrl(text);
+  } catch (error) {
+    throw new SoakUsageError(`--broker: ${(error as Error).message}`);
+  }
+  return text;
+}
+
+/** `--shard I/N`: shard I (from 0) of N. */
+function shard(text: string): { index: number; count: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (match === null || count < 1 || count > MAX_DEVICES || index >= count) throw new SoakUsageError(`--shard must be I/N with 0 ≤ I < N ≤ ${MAX_DEVICES} (got '${text}')`);
+  return { index, count };
 }
 
 function board(name: string): Board {

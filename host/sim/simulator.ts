@@ -5,6 +5,11 @@
  * fast as the event loop allows), for `durationMs` or until `stop()`. Everything random
  * forks from `seed`, so a run with an in-process broker replays exactly.
  *
+ * With `faults` a plan of the soak's faults (host/soak/faults.ts: dropped connections,
+ * outages, black-holes, partial writes, latency spikes, broker restarts, clock jumps) acts
+ * on the devices' links, the broker and the clock while it runs (host/soak/injector.ts);
+ * {@link Simulator.dropNetwork} and {@link Simulator.restartBroker} do the same on demand.
+ *
  * @example
  * const broker = await startEmbeddedBroker();
  * const sim = await Simulator.create({ board: loadBoard("nodemcu-v3"), devices: 3, speed: 60, broker });
@@ -20,6 +25,8 @@ import type { SimBroker } from "./broker.ts";
 import { VirtualClock } from "./clock.ts";
 import { type DeviceSnapshot, SimDevice } from "./device.ts";
 import type { LinkOptions, ScriptStep } from "./network.ts";
+import type { FaultStep } from "../soak/faults.ts";
+import { FaultInjector, type FaultRecord, type RestartableBroker } from "../soak/injector.ts";
 import type { AirTemperatureOptions, SoilMoistureOptions } from "./physics.ts";
 import { Random } from "./random.ts";
 
@@ -59,6 +66,12 @@ export interface SimulatorOptions {
   soil?: SoilMoistureOptions;
   /** Devices start at seeded times within this many virtual ms of 0, not all at once (default 1000). */
   staggerMs?: number;
+  /**
+   * Faults while it runs: a plan (host/soak/faults.ts `planFaults`, device indexes into
+   * the devices), named `profile` in the view; `restart` steps and {@link Simulator.restartBroker}
+   * act on `broker` (none: a broker the simulator cannot restart).
+   */
+  faults?: { profile?: string; plan: readonly FaultStep[]; broker?: RestartableBroker };
 }
 
 /** The whole simulation at one moment. */
@@ -71,6 +84,8 @@ export interface SimSnapshot {
   wallMs: number;
   seed: number;
   devices: DeviceSnapshot[];
+  /** With faults (or after one asked for): the profile and what was injected so far, in order (the first 5000). */
+  faults?: { profile: string; injected: number; log: readonly FaultRecord[] };
 }
 
 /** Real ms of pacing per `runUntil` step: how quickly `stop()` takes effect. */
@@ -97,6 +112,9 @@ export class Simulator {
   /** performance.now() when the current `runUntil` step began; undefined between steps. */
   private stepWallStart: number | undefined;
   private running: Promise<void> | undefined;
+  private readonly injector: FaultInjector;
+  private readonly faultProfile: string | undefined;
+  private readonly broker: RestartableBroker | undefined;
 
   private constructor(options: SimulatorOptions, clock: VirtualClock, devices: SimDevice[]) {
     this.clock = clock;
@@ -106,6 +124,16 @@ export class Simulator {
     this.seed = options.seed ?? 1;
     this.staggerMs = options.staggerMs ?? 1000;
     this.random = new Random(this.seed).fork("simulator");
+    this.faultProfile = options.faults?.profile;
+    this.broker = options.faults?.broker;
+    const broker = this.broker;
+    this.injector = new FaultInjector({
+      clock,
+      links: devices.map((device) => device.network),
+      deviceIds: devices.map((device) => device.id),
+      broker: { restart: (restart) => broker?.restart(restart) },
+    });
+    if (options.faults !== undefined) this.injector.schedule(options.faults.plan.filter((step) => step.kind !== "restart" || broker !== undefined));
   }
 
   /**
@@ -185,8 +213,25 @@ export class Simulator {
     for (let turn = 0; turn < CLOSE_TURNS; turn++) await nextTurn();
   }
 
+  /** Drops every device's connection now (both ends told), as a `drop` fault. */
+  dropNetwork(): void {
+    this.injector.inject({ atMs: this.clock.now(), kind: "drop" }, this.devices.map((_, index) => index));
+  }
+
+  /**
+   * Restarts the broker now (down for `downtimeMs`), as a `restart` fault; returns false
+   * when the simulator has no broker it can restart (a remote one).
+   */
+  restartBroker(downtimeMs = 2000): boolean {
+    if (this.broker === undefined) return false;
+    this.injector.inject({ atMs: this.clock.now(), kind: "restart", keepSessions: false, downtimeMs }, [undefined]);
+    return true;
+  }
+
   /** Every device's state, read now. */
   snapshot(): SimSnapshot {
+    const injected = Object.values(this.injector.counts).reduce((sum, count) => sum + count, 0);
+    const faults = this.faultProfile === undefined && injected === 0 ? undefined : { profile: this.faultProfile ?? "none", injected, log: this.injector.log };
     return {
       virtualMs: this.clock.now(),
       speed: this.speed,
@@ -194,6 +239,7 @@ export class Simulator {
       wallMs: this.wallMs + (this.stepWallStart === undefined ? 0 : performance.now() - this.stepWallStart),
       seed: this.seed,
       devices: this.devices.map((device) => device.snapshot()),
+      faults,
     };
   }
 

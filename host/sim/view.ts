@@ -3,7 +3,9 @@
  * place (ANSI cursor movement) about four times a second of real time: a header with the
  * virtual time and speed, then one row per device. Elsewhere (a pipe, a log file) it
  * prints one plain line per device every `plainEverySec` virtual seconds, so the output
- * stays readable and, with an in-process broker, the same from run to run.
+ * stays readable and, with an in-process broker, the same from run to run. With faults
+ * (`wasmqtt sim --faults`) the header counts them and names the last one; plain output
+ * gives each fault a line of its own, before the devices' lines that follow it.
  *
  * @example
  * const view = new SimView(sim, { out: process.stdout, footer: ["Ctrl-C to stop"] });
@@ -11,6 +13,7 @@
  * await sim.run();
  * view.stop(); // a last frame (TTY) or a last line per device
  */
+import type { FaultRecord } from "../soak/injector.ts";
 import type { DeviceSnapshot } from "./device.ts";
 import type { SimSnapshot } from "./simulator.ts";
 
@@ -86,6 +89,8 @@ export class SimView {
   private drawnLines = 0;
   private started = false;
   private lastPlainAt = -1;
+  /** Fault log entries already printed as plain lines. */
+  private faultsPrinted = 0;
 
   constructor(
     private readonly source: ViewSource,
@@ -162,7 +167,9 @@ export class SimView {
     const snapshot = this.source.snapshot();
     if (snapshot.virtualMs === this.lastPlainAt) return; // stop() right after a scheduled print
     this.lastPlainAt = snapshot.virtualMs;
-    this.out.write(snapshot.devices.map((device) => `${formatPlainLine(snapshot.virtualMs, device)}\n`).join(""));
+    const faults = snapshot.faults?.log.slice(this.faultsPrinted) ?? [];
+    this.faultsPrinted += faults.length;
+    this.out.write([...faults.map(formatFaultLine), ...snapshot.devices.map((device) => formatPlainLine(snapshot.virtualMs, device))].map((line) => `${line}\n`).join(""));
   }
 }
 
@@ -172,7 +179,23 @@ export function formatHeader(snapshot: SimSnapshot, extra: readonly string[] = [
   const achieved = snapshot.wallMs > 0 ? ` (running at ${formatNumber(snapshot.virtualMs / snapshot.wallMs)}×)` : "";
   const until = snapshot.durationMs === undefined ? "" : ` of ${formatVirtualTime(snapshot.durationMs)}`;
   const count = `${snapshot.devices.length} device${snapshot.devices.length === 1 ? "" : "s"}`;
-  return [`wasmqtt board simulator  ${formatVirtualTime(snapshot.virtualMs)}${until}  speed ${asked}${achieved}  ${count}  seed ${snapshot.seed}`, ...extra];
+  const lines = [`wasmqtt board simulator  ${formatVirtualTime(snapshot.virtualMs)}${until}  speed ${asked}${achieved}  ${count}  seed ${snapshot.seed}`, ...extra];
+  const { faults } = snapshot;
+  if (faults !== undefined) {
+    const last = faults.log.at(-1);
+    lines.push(`faults: ${faults.profile}, ${faults.injected} injected${last === undefined ? "" : `, last ${describeFault(last)} at ${formatVirtualTime(last.atMs)}`}`);
+  }
+  return lines;
+}
+
+/** A fault as a plain line: `[day D HH:MM:SS] fault drop nodemcu-v3-1`. */
+export function formatFaultLine(fault: FaultRecord): string {
+  return `[${formatVirtualTime(fault.atMs)}] fault ${describeFault(fault)}`;
+}
+
+function describeFault(fault: FaultRecord): string {
+  const duration = fault.durationMs === undefined ? "" : ` for ${Math.round(fault.durationMs / 1000)} s`;
+  return `${fault.kind}${fault.device === undefined ? "" : ` ${fault.device}`}${duration}${fault.detail === undefined ? "" : ` (${fault.detail})`}`;
 }
 
 /** The device table: a title row, then one row per device. */

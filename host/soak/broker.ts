@@ -28,6 +28,7 @@ import type { Duplex } from "node:stream";
 import type { AedesPublishPacket, Client, Subscription } from "aedes";
 import { type AedesBroker, type AedesModules, type MemoryPersistence, type StoredPacket, aedesModules, patchMemoryStore } from "../aedes-store.ts";
 import type { VirtualClock } from "../sim/clock.ts";
+import type { Random } from "../sim/random.ts";
 import { readSeq, telemetryDevice } from "./telemetry.ts";
 
 /** What the broker reports to the soak. */
@@ -58,6 +59,12 @@ export interface SoakBrokerOptions {
   patchAedes?: boolean;
   /** Longest client id accepted (default 64). */
   maxClientIdLength?: number;
+  /**
+   * The stream behind `Math.random()` while aedes takes a connection (it draws the
+   * client's first packet id there): a broker of its own per device then draws the same
+   * ids whichever other brokers share the process. Default: the process's `Math.random`.
+   */
+  random?: Random;
 }
 
 /** Counters for the report. */
@@ -115,6 +122,7 @@ export class SoakBroker {
   private readonly held = new Map<string, Map<number, number>>();
   private readonly patchAedes: boolean;
   private readonly maxClientIdLength: number;
+  private readonly random: Random | undefined;
 
   constructor(
     private readonly modules: AedesModules,
@@ -124,6 +132,7 @@ export class SoakBroker {
   ) {
     this.patchAedes = options.patchAedes ?? true;
     this.maxClientIdLength = options.maxClientIdLength ?? 64;
+    this.random = options.random;
     this.persistence = this.newPersistence();
     this.broker = this.startBroker();
   }
@@ -144,7 +153,18 @@ export class SoakBroker {
     this.stats.connections++;
     this.connections.add(connection);
     connection.once("close", () => this.connections.delete(connection));
-    this.broker.handle(connection);
+    const random = this.random;
+    if (random === undefined) {
+      this.broker.handle(connection);
+      return;
+    }
+    const processRandom = Math.random;
+    Math.random = () => random.float();
+    try {
+      this.broker.handle(connection);
+    } finally {
+      Math.random = processRandom;
+    }
   }
 
   /**

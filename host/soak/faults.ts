@@ -13,13 +13,14 @@
  * | `blackhole` | for `durationMs` the open connection carries nothing, both ways, and nobody is told (half-open, until keepalive notices); new connections are refused | the proxy discards both ways and refuses; at the end it drops what lived through it |
  * | `partial` | for `durationMs` the device's send buffer is `bytes` long: writes are accepted partially | the same, on the device's simulated link |
  * | `latency` | for `durationMs` the link's latency is `latencyMs`, both ways | the proxy delays both ways |
- * | `restart` | broker-wide: the broker restarts after `downtimeMs`, keeping sessions or not | keeping: SIGTERM (persistence saves them), start again; not: SIGKILL and the persistence file deleted — a crash the soak cannot excuse (no broker hooks), so its losses fail the run |
+ * | `restart` | the broker restarts after `downtimeMs`, keeping sessions or not; in virtual time each device has a broker of its own (so that sharding changes nothing), and a step with `device` restarts that device's broker, one without every broker | keeping: SIGTERM (persistence saves them), start again; not: SIGKILL and the persistence file deleted — a crash the soak cannot excuse (no broker hooks), so its losses fail the run |
  * | `jump` | clock-wide: the firmware's millisecond counter jumps by `jumpMs` | the same |
  * | `lose` | test only: the broker silently drops the device's next telemetry message, on its way to the observer (`"stage": "forward"`, the default) or right after acknowledging it (`"stage": "publish"`) | refused: it needs aedes's hooks |
  *
  * The 32-bit wrap is not a step: every run starts its counter so that it wraps (`--u32-start`).
  * The `real` profile draws minutes' worth of faults for `--real`; with `--real` no profile
- * draws restarts that lose sessions.
+ * draws restarts that lose sessions, and with `--real --broker URL` (a broker the soak
+ * does not control) none at all.
  *
  * JSON schedule (`--faults file.json`), times in seconds of virtual time (or `"day D hh:mm:ss"`):
  *
@@ -64,7 +65,7 @@ export interface FaultStep {
 }
 
 /** The profiles `--faults` knows. */
-export const PROFILE_NAMES = ["none", "default", "harsh", "real"] as const;
+export const PROFILE_NAMES = ["none", "light", "default", "harsh", "real"] as const;
 /** A profile's name. */
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
@@ -74,7 +75,7 @@ interface Range {
   max: number;
 }
 
-/** How a profile draws faults: rates per device-day (per day for broker and clock faults). */
+/** How a profile draws faults: rates per device-day (per broker-day for restarts, per day for clock faults). */
 interface Profile {
   drop: number;
   outage: { rate: number; duration: Range };
@@ -95,6 +96,19 @@ const HOUR = 3_600_000;
 const PER_MINUTE = 1440;
 
 const PROFILES: Record<Exclude<ProfileName, "none">, Profile> = {
+  // a quarter of the default's rates, no long outages and no restarts losing sessions
+  light: {
+    drop: 1,
+    outage: { rate: 0.25, duration: { min: 0.5 * MINUTE, max: 5 * MINUTE } },
+    longOutage: { rate: 0, duration: { min: 1 * HOUR, max: 1 * HOUR } },
+    blackhole: { rate: 0.25, duration: { min: 2 * MINUTE, max: 4 * MINUTE } },
+    partial: { rate: 0.5, duration: { min: 2 * MINUTE, max: 10 * MINUTE }, bytes: { min: 8, max: 64 } },
+    latency: { rate: 0.75, duration: { min: 1 * MINUTE, max: 5 * MINUTE }, latency: { min: 200, max: 2000 } },
+    restartKeep: 0.25,
+    restartFresh: 0,
+    downtime: { min: 1000, max: 10_000 },
+    jump: { rate: 0.25, size: { min: 1000, max: 60_000 }, backward: false },
+  },
   default: {
     drop: 4,
     outage: { rate: 1, duration: { min: 0.5 * MINUTE, max: 10 * MINUTE } },
@@ -254,6 +268,14 @@ function nonNegative(value: unknown, where: string): number {
   return value;
 }
 
+/** The soak's broker: aedes in process, Mosquitto the soak started (`--real`), or the user's (`--real --broker URL`), which it cannot restart. */
+export type SoakBrokerKind = "aedes" | "mosquitto" | "external";
+
+/** The fault kinds a broker allows: `lose` needs aedes's hooks, `restart` a broker the soak controls. */
+export function possibleFaults(broker: SoakBrokerKind): FaultKind[] {
+  return FAULT_KINDS.filter((kind) => !(kind === "lose" && broker !== "aedes") && !(kind === "restart" && broker === "external"));
+}
+
 /** What {@link planFaults} needs. */
 export interface PlanOptions {
   spec: FaultSpec;
@@ -267,32 +289,41 @@ export interface PlanOptions {
    * The soak's broker (default aedes). With `mosquitto` (`--real`) the profile draws only
    * restarts that keep sessions, and `lose` steps, which need aedes's hooks, are refused.
    */
-  broker?: "aedes" | "mosquitto";
+  broker?: SoakBrokerKind;
+  /** Each device has a broker of its own (virtual time): restarts are drawn per device and carry it. Default false (one broker). */
+  brokerPerDevice?: boolean;
 }
 
 /**
  * The plan of one run: the profile's faults drawn from `random` (each kind and device its
  * own stream, so the same seed gives the same plan), with at least one of every kind the
  * profile has when the run is long enough, plus the custom steps. Sorted by time (stable).
- * Throws {@link FaultSpecError} for a custom step naming an unknown device, or a `lose`
- * step with Mosquitto.
+ * Throws {@link FaultSpecError} for a custom step naming an unknown device, a `lose`
+ * step with Mosquitto, or a `restart` step with the user's broker.
  */
 export function planFaults(options: PlanOptions): FaultStep[] {
   const { spec, deviceIds, durationMs, random } = options;
-  const mosquitto = options.broker === "mosquitto";
+  const broker = options.broker ?? "aedes";
   const profile = spec.profile === "none" ? undefined : PROFILES[spec.profile];
-  const steps: FaultStep[] = profile === undefined ? [] : drawProfile(mosquitto ? { ...profile, restartFresh: 0 } : profile, deviceIds.length, durationMs, options.warmupMs ?? FAULT_WARMUP_MS, random);
+  const drawn = profile === undefined ? undefined : broker === "external" ? { ...profile, restartKeep: 0, restartFresh: 0 } : broker === "mosquitto" ? { ...profile, restartFresh: 0 } : profile;
+  const steps: FaultStep[] = drawn === undefined ? [] : drawProfile(drawn, deviceIds.length, durationMs, options.warmupMs ?? FAULT_WARMUP_MS, random, options.brokerPerDevice === true);
   for (const custom of spec.steps) {
-    if (mosquitto && custom.kind === "lose") throw new FaultSpecError(`a "lose" step needs the in-process broker's hooks: --real cannot inject it`);
+    if (broker !== "aedes" && custom.kind === "lose") throw new FaultSpecError(`a "lose" step needs the in-process broker's hooks: --real cannot inject it`);
+    if (broker === "external" && custom.kind === "restart") throw new FaultSpecError(`a "restart" step needs a broker the soak controls: --broker names one it does not`);
     const targets = resolveDevices(custom, deviceIds);
     for (const device of targets) steps.push({ ...custom, device });
   }
   return steps.map((step, order) => ({ step, order })).sort((a, b) => a.step.atMs - b.step.atMs || a.order - b.order).map(({ step }) => step);
 }
 
+/** The virtual time by which every step of a plan has ended. */
+export function planEnd(plan: readonly FaultStep[]): number {
+  return plan.reduce((end, step) => Math.max(end, step.atMs + (step.durationMs ?? 0) + (step.downtimeMs ?? 0)), 0);
+}
+
 /** The device indexes a custom step applies to (undefined: a broker- or clock-wide step). */
 function resolveDevices(step: CustomStep, deviceIds: readonly string[]): (number | undefined)[] {
-  if (step.kind === "restart" || step.kind === "jump") return [undefined];
+  if (step.kind === "jump" || (step.kind === "restart" && step.device === undefined)) return [undefined];
   if (step.device === undefined) return deviceIds.map((_, index) => index);
   if (typeof step.device === "number") {
     if (step.device > deviceIds.length) throw new FaultSpecError(`a "${step.kind}" step names device ${step.device}, but there are ${deviceIds.length}`);
@@ -304,10 +335,13 @@ function resolveDevices(step: CustomStep, deviceIds: readonly string[]): (number
 }
 
 /** Draws a profile's faults: Poisson arrivals per kind (and device), durations uniform in their range. */
-function drawProfile(profile: Profile, devices: number, durationMs: number, warmupMs: number, random: Random): FaultStep[] {
+function drawProfile(profile: Profile, devices: number, durationMs: number, warmupMs: number, random: Random, brokerPerDevice: boolean): FaultStep[] {
   if (durationMs <= warmupMs) return [];
   const draw = new Drawing(durationMs, warmupMs, random);
-  return [...draw.deviceFaults(profile, devices), ...draw.restarts(profile, true), ...draw.restarts(profile, false), ...draw.jumps(profile)];
+  const restarts = brokerPerDevice
+    ? [...draw.deviceRestarts(profile, true, devices), ...draw.deviceRestarts(profile, false, devices)]
+    : [...draw.restarts(profile, true), ...draw.restarts(profile, false)];
+  return [...draw.deviceFaults(profile, devices), ...restarts, ...draw.jumps(profile)];
 }
 
 /** A fault kind that hits one device, and how one is made. */
@@ -357,6 +391,24 @@ class Drawing {
     const stream = this.random.fork(keepSessions ? "restart/keep" : "restart/fresh");
     const rate = keepSessions ? profile.restartKeep : profile.restartFresh;
     return this.atLeastOne(stream, rate).map((at) => ({ atMs: at, kind: "restart", keepSessions, downtimeMs: Math.round(uniform(stream, profile.downtime)) }));
+  }
+
+  /** Restarts of each device's own broker (keeping sessions or not), each device its own stream; at least one on a drawn device. */
+  deviceRestarts(profile: Profile, keepSessions: boolean, devices: number): FaultStep[] {
+    const label = keepSessions ? "restart/keep" : "restart/fresh";
+    const rate = keepSessions ? profile.restartKeep : profile.restartFresh;
+    const make = (atMs: number, stream: Random, device: number): FaultStep => ({ atMs, kind: "restart", device, keepSessions, downtimeMs: Math.round(uniform(stream, profile.downtime)) });
+    const steps: FaultStep[] = [];
+    for (let device = 0; device < devices; device++) {
+      const stream = this.random.fork(`${label}/${device}`);
+      for (const at of this.arrivals(stream, rate)) steps.push(make(at, stream, device));
+    }
+    if (steps.length === 0 && rate > 0) {
+      const stream = this.random.fork(`${label}/ensure`);
+      const device = Math.floor(stream.float() * devices);
+      steps.push(make(this.early(stream, 0.6), stream, device));
+    }
+    return steps;
   }
 
   /** Clock jumps, at least one; whole seconds, so readings keep whole-second uptimes and latencies stay exact. */

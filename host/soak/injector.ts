@@ -49,6 +49,8 @@ export interface InjectorTargets {
   broker: RestartableBroker;
   /** Called right after the broker went down for a restart. */
   onBrokerRestart?(keepSessions: boolean, atMs: number): void;
+  /** Called right after a clock jump (the run tells the other worlds on the same clock: {@link FaultInjector.noteJump}). */
+  onJump?(atMs: number, deltaMs: number): void;
   /** The link settings a fault's end restores (default: a NetworkLink's, 20 ms and 5744 B). */
   baseline?: Partial<{ latencyMs: number; sendBufferBytes: number }>;
 }
@@ -73,7 +75,6 @@ export class FaultInjector implements HealthSource {
   private globalTroubleUntil = 0;
   private readonly active: { partial: number; latency: number }[];
   private readonly pendingLoss = { forward: new Set<string>(), publish: new Set<string>() };
-  private latestEnd = 0;
   private readonly baseline: { latencyMs: number; sendBufferBytes: number };
 
   constructor(private readonly targets: InjectorTargets) {
@@ -82,17 +83,14 @@ export class FaultInjector implements HealthSource {
     this.baseline = { latencyMs: 20, sendBufferBytes: 5744, ...targets.baseline };
   }
 
-  /** Sets a timer for every step. */
-  schedule(plan: readonly FaultStep[]): void {
-    for (const step of plan) {
-      this.latestEnd = Math.max(this.latestEnd, step.atMs + (step.durationMs ?? 0) + (step.downtimeMs ?? 0));
-      this.targets.clock.setTimer(step.atMs, () => this.apply(step));
-    }
+  /** Applies a step now, to each of `devices` (indexes; undefined for a broker- or clock-wide step). */
+  inject(step: Omit<FaultStep, "device">, devices: readonly (number | undefined)[]): void {
+    for (const device of devices) this.apply({ ...step, device });
   }
 
-  /** The virtual time by which every planned fault has ended. */
-  get faultsEndBy(): number {
-    return this.latestEnd;
+  /** Sets a timer for every step. */
+  schedule(plan: readonly FaultStep[]): void {
+    for (const step of plan) this.targets.clock.setTimer(step.atMs, () => this.apply(step));
   }
 
   // ---- HealthSource -------------------------------------------------------------------
@@ -103,6 +101,12 @@ export class FaultInjector implements HealthSource {
 
   jumpedBetween(fromMs: number, toMs: number): boolean {
     return this.jumps.some((jump) => jump.atMs > fromMs && jump.atMs <= toMs);
+  }
+
+  /** A jump of the clock made elsewhere (another world's injector on the same clock): counts for health and reading times. */
+  noteJump(atMs: number, deltaMs: number): void {
+    this.jumps.push({ atMs, deltaMs });
+    this.globalTroubleUntil = Math.max(this.globalTroubleUntil, atMs);
   }
 
   /** The sum of the clock jumps up to `atMs`. */
@@ -190,14 +194,14 @@ export class FaultInjector implements HealthSource {
         this.targets.onBrokerRestart?.(keepSessions, now);
         this.globalTroubleUntil = Math.max(this.globalTroubleUntil, now + downtimeMs);
         this.restarts.push({ atMs: now, keepSessions });
-        this.record({ atMs: now, kind: "restart", detail: `${keepSessions ? "keeping" : "losing"} sessions, down ${(downtimeMs / 1000).toFixed(1)} s` });
+        this.record({ atMs: now, kind: "restart", device: id, detail: `${keepSessions ? "keeping" : "losing"} sessions, down ${(downtimeMs / 1000).toFixed(1)} s` });
         return;
       }
       case "jump": {
         const delta = step.jumpMs ?? 0;
         this.targets.clock.jump(delta);
-        this.jumps.push({ atMs: now, deltaMs: delta });
-        this.globalTroubleUntil = Math.max(this.globalTroubleUntil, now);
+        this.noteJump(now, delta);
+        this.targets.onJump?.(now, delta);
         this.record({ atMs: now, kind: "jump", detail: `${delta >= 0 ? "+" : ""}${(delta / 1000).toFixed(1)} s` });
         return;
       }

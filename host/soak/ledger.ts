@@ -28,6 +28,7 @@
 import { formatVirtualTime } from "../sim/view.ts";
 import type { AppStats } from "../module.ts";
 import type { Invariants } from "./invariants.ts";
+import { type LatencyFigures, LatencyRecorder, latencyFigures } from "./latency.ts";
 
 /** A device as the ledger knows it. */
 export interface LedgerDevice {
@@ -50,6 +51,8 @@ export interface LedgerOptions {
   readingTime(startMs: number, uptimeMs: number): number | undefined;
   /** False when the broker reports nothing (Mosquitto): messages then speak of the observer only. Default true. */
   brokerHooks?: boolean;
+  /** Where delivery latencies go (default: a recorder of the ledger's own; several ledgers may share one). */
+  latency?: LatencyRecorder;
 }
 
 /** Delivery figures over all devices. */
@@ -74,16 +77,6 @@ export interface DeliveryTotals {
   unreadable: number;
 }
 
-/** Delivery latency: a log₂ histogram (bucket i holds latencies in [2^(i-1), 2^i) ms) plus extremes. */
-export interface LatencyFigures {
-  count: number;
-  meanMs: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
-
-const BUCKETS = 40;
 /** Excused losses listed in full (the count covers the rest). */
 const DETAILS_KEPT = 50;
 /** Sequence samples kept per device, for "accepted between … and …". */
@@ -150,15 +143,14 @@ export class DeliveryLedger {
   private unreadable = 0;
   private readonly lostWithBrokerState: { device: string; seq: number; why: string }[] = [];
   private lostWithBrokerStateCount = 0;
-  private readonly histogram = new Float64Array(BUCKETS);
-  private latencyCount = 0;
-  private latencySum = 0;
-  private latencyMax = 0;
+  /** Every delivery latency. */
+  readonly latency: LatencyRecorder;
   /** Latency since the last `takeWindow()`: for the plot. */
   private window = { count: 0, sum: 0, max: 0 };
 
   constructor(private readonly options: LedgerOptions) {
     this.invariants = options.invariants;
+    this.latency = options.latency ?? new LatencyRecorder();
     const size = Math.max(16, Math.ceil(options.expectedReadings * 1.05) + 16);
     this.records = options.devices.map((device, index) => new DeviceRecord(index, device.id, device.qos, size));
     for (const record of this.records) this.byId.set(record.id, record);
@@ -240,7 +232,7 @@ export class DeliveryLedger {
     record.maxObserved = Math.max(record.maxObserved, seq);
     record.delivered++;
     record.transit.delete(seq);
-    this.latency(record, now, uptimeSec);
+    this.recordLatency(record, now, uptimeSec);
   }
 
   /** A restart without sessions: what the broker had forwarded but the observer not received is lost with its state. */
@@ -314,22 +306,16 @@ export class DeliveryLedger {
     return totals;
   }
 
-  /** Latency figures over the whole run. */
+  /** Latency figures over the whole run (of every ledger sharing the recorder). */
   latencyFigures(): LatencyFigures {
-    return {
-      count: this.latencyCount,
-      meanMs: this.latencyCount === 0 ? 0 : this.latencySum / this.latencyCount,
-      p50Ms: this.percentile(0.5),
-      p99Ms: this.percentile(0.99),
-      maxMs: this.latencyMax,
-    };
+    return latencyFigures(this.latency.data());
   }
 
-  /** Mean and max latency since the last call (for the plot), then starts a new window. */
-  takeWindow(): { count: number; meanMs: number; maxMs: number } {
+  /** Count, sum (whole µs, exact in any order) and max of the latencies since the last call (for the plot), then starts a new window. */
+  takeWindow(): { count: number; sumUs: number; maxMs: number } {
     const { count, sum, max } = this.window;
     this.window = { count: 0, sum: 0, max: 0 };
-    return { count, meanMs: count === 0 ? 0 : sum / count, maxMs: max };
+    return { count, sumUs: sum, maxMs: max };
   }
 
   // ---- helpers ---------------------------------------------------------------------
@@ -400,29 +386,14 @@ export class DeliveryLedger {
     return [before, after];
   }
 
-  private latency(record: DeviceRecord, now: number, uptimeSec: number | undefined): void {
+  private recordLatency(record: DeviceRecord, now: number, uptimeSec: number | undefined): void {
     if (uptimeSec === undefined || record.startMs === undefined) return;
     const readAt = this.options.readingTime(record.startMs, uptimeSec * 1000);
     if (readAt === undefined || readAt > now) return;
     const ms = now - readAt;
-    this.latencyCount++;
-    this.latencySum += ms;
-    this.latencyMax = Math.max(this.latencyMax, ms);
-    this.histogram[Math.min(BUCKETS - 1, ms < 1 ? 0 : Math.floor(Math.log2(ms)) + 1)]++;
+    this.latency.add(ms);
     this.window.count++;
-    this.window.sum += ms;
+    this.window.sum += Math.round(ms * 1000);
     this.window.max = Math.max(this.window.max, ms);
-  }
-
-  /** The upper bound of the histogram bucket holding the q-quantile. */
-  private percentile(q: number): number {
-    if (this.latencyCount === 0) return 0;
-    const target = q * this.latencyCount;
-    let seen = 0;
-    for (let i = 0; i < BUCKETS; i++) {
-      seen += this.histogram[i];
-      if (seen >= target) return i === 0 ? 1 : 2 ** i;
-    }
-    return this.latencyMax;
   }
 }

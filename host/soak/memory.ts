@@ -90,10 +90,13 @@ export class HostMemory {
    */
   sample(atMs: number, force: boolean | "if-none" = false): MemorySample | undefined {
     const natural = this.lastFullCollection();
+    const forced = force === true || (force === "if-none" && natural === undefined);
+    // process.memoryUsage() reads /proc (about a millisecond): only for a sample that is taken
+    if (!forced && natural === undefined) return undefined;
     const usage = process.memoryUsage();
     const external = usage.external / this.devices; // ArrayBuffers (arrayBuffers) are part of external
     let sample: MemorySample | undefined;
-    if (force === true || (force === "if-none" && natural === undefined)) {
+    if (forced) {
       this.profiler?.stop();
       this.gc?.();
       this.profiler?.start();

@@ -11,6 +11,10 @@
  * forwarded (no hooks, unlike aedes in host/soak/broker.ts), so nothing lost in a crash
  * can be excused: the ledger reports it.
  *
+ * `--broker mqtt://host:port` (`SoakMosquitto.external`): the user's own broker, which the
+ * soak does not control — the proxies forward to it, the observer connects to it, and
+ * nothing restarts it (the plan has no restarts; `restart` throws).
+ *
  * @example
  * const mosquitto = await SoakMosquitto.start(3);
  * const device = await SimDevice.create({ …, accept: mosquitto.deviceAccept(0) });
@@ -19,13 +23,14 @@
  * await mosquitto.close();
  */
 import { rmSync } from "node:fs";
+import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { performance } from "node:perf_hooks";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Broker, startMosquitto } from "../mosquitto.ts";
 import { type FaultProxy, startFaultProxy } from "../net/fault-proxy.ts";
-import { type SimBroker, remoteBroker } from "../sim/broker.ts";
+import { type SimBroker, parseBrokerUrl, remoteBroker } from "../sim/broker.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import type { NetworkLink } from "../sim/network.ts";
 import type { RestartableBroker } from "./injector.ts";
@@ -46,8 +51,10 @@ export interface MosquittoStats {
   refusedByProxies: number;
   /** Bytes the proxies discarded during black-holes. */
   bytesDiscarded: number;
-  /** Keepalive timeouts Mosquitto logged ("Client … has exceeded timeout"). */
+  /** Keepalive timeouts Mosquitto logged ("Client … has exceeded timeout"; not known of a broker the soak did not start). */
   keepaliveTimeouts: number;
+  /** False for the user's broker (`--broker`): the soak did not start it and cannot restart it. */
+  controlled: boolean;
 }
 
 /** Mosquitto's persistence file in its `persistence_location` (mosquitto.conf(5): `persistence_file` defaults to it). */
@@ -65,13 +72,15 @@ export class SoakMosquitto implements RestartableBroker {
   private closed = false;
 
   private constructor(
-    private readonly broker: Broker,
+    /** Mosquitto as the soak started it; undefined for the user's broker. */
+    private readonly broker: Broker | undefined,
+    private readonly url: string,
     private readonly proxies: readonly FaultProxy[],
   ) {
     this.devicePipes = proxies.map((proxy) => remoteBroker(proxy.url));
-    this.observerPipe = remoteBroker(broker.url);
-    this.version = /mosquitto version (\S+) starting/.exec(broker.logs())?.[1] ?? "unknown";
-    broker.onLog((line) => {
+    this.observerPipe = remoteBroker(url);
+    this.version = broker === undefined ? "unknown" : /mosquitto version (\S+) starting/.exec(broker.logs())?.[1] ?? "unknown";
+    broker?.onLog((line) => {
       if (line.includes("has exceeded timeout")) this.counts.keepaliveTimeouts++;
     });
   }
@@ -82,15 +91,23 @@ export class SoakMosquitto implements RestartableBroker {
    */
   static async start(devices: number): Promise<SoakMosquitto> {
     const broker = await startMosquitto({ websockets: false, persistence: true });
-    const proxies: FaultProxy[] = [];
     try {
-      for (let i = 0; i < devices; i++) proxies.push(await startFaultProxy(broker.port));
+      return new SoakMosquitto(broker, broker.url, await startProxies(devices, "127.0.0.1", broker.port));
     } catch (error) {
-      await Promise.all(proxies.map((proxy) => proxy.close()));
       await broker.stop();
       throw error;
     }
-    return new SoakMosquitto(broker, proxies);
+  }
+
+  /**
+   * The user's broker at `url` (`--broker`) and `devices` proxies in front of it. Rejects
+   * with a message naming the URL when it is not an mqtt:// URL or nothing accepts
+   * connections there.
+   */
+  static async external(devices: number, url: string): Promise<SoakMosquitto> {
+    const { host, port } = parseBrokerUrl(url);
+    if (!(await reachable(host, port))) throw new Error(`--broker ${url}: nothing accepts connections at ${host}:${port}`);
+    return new SoakMosquitto(undefined, remoteBroker(url).url, await startProxies(devices, host, port));
   }
 
   /** Serves device `index`'s connections: each piped to its proxy. */
@@ -115,19 +132,21 @@ export class SoakMosquitto implements RestartableBroker {
    * one after another; a failure is kept in `failure`.
    */
   restart(options: { keepSessions: boolean; downtimeMs?: number }): void {
+    const broker = this.broker;
+    if (broker === undefined) throw new Error(`the soak does not control the broker at ${this.url}: it cannot restart it`);
     const startAt = performance.now() + (options.downtimeMs ?? 0);
     if (options.keepSessions) this.counts.restartsKeepingSessions++;
     else this.counts.restartsLosingSessions++;
     this.restarting = this.restarting
       .then(async () => {
-        if (options.keepSessions) await this.broker.terminate();
+        if (options.keepSessions) await broker.terminate();
         else {
-          await this.broker.kill();
-          rmSync(path.join(this.broker.dir, PERSISTENCE_FILE), { force: true });
+          await broker.kill();
+          rmSync(path.join(broker.dir, PERSISTENCE_FILE), { force: true });
         }
         const wait = startAt - performance.now();
         if (wait > 0) await sleep(wait);
-        if (!this.closed) await this.broker.restart();
+        if (!this.closed) await broker.restart();
       })
       .catch((error: unknown) => {
         this.failure ??= error instanceof Error ? error : new Error(String(error));
@@ -139,20 +158,47 @@ export class SoakMosquitto implements RestartableBroker {
     const proxies = this.proxies.map((proxy) => proxy.stats);
     return {
       version: this.version,
-      url: this.broker.url,
+      url: this.url,
       ...this.counts,
+      controlled: this.broker !== undefined,
       connections: proxies.reduce((sum, stats) => sum + stats.connections, 0),
       refusedByProxies: proxies.reduce((sum, stats) => sum + stats.refused, 0),
       bytesDiscarded: proxies.reduce((sum, stats) => sum + stats.bytesDiscarded, 0),
     };
   }
 
-  /** Waits for a restart under way, closes the proxies and every connection, stops Mosquitto and deletes its directory. */
+  /** Waits for a restart under way, closes the proxies and every connection, stops Mosquitto (not the user's) and deletes its directory. */
   async close(): Promise<void> {
     this.closed = true;
     await this.restarting;
     await Promise.all(this.proxies.map((proxy) => proxy.close()));
-    await this.broker.stop();
+    await this.broker?.stop();
     await Promise.all([...this.devicePipes, this.observerPipe].map((pipe) => pipe.close()));
   }
+}
+
+/** `devices` fault proxies to `host:port`; none left running when one fails to start. */
+async function startProxies(devices: number, host: string, port: number): Promise<FaultProxy[]> {
+  const proxies: FaultProxy[] = [];
+  try {
+    for (let i = 0; i < devices; i++) proxies.push(await startFaultProxy(port, host));
+  } catch (error) {
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+    throw error;
+  }
+  return proxies;
+}
+
+/** True when a TCP connection to `host:port` opens within 5 s (it is closed again at once). */
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 5000 });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+    socket.once("timeout", () => done(false));
+  });
 }

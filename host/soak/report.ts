@@ -9,10 +9,11 @@
  * @example
  * const { json, html } = await writeReport("reports/soak-1", result);
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatVirtualTime } from "../sim/view.ts";
 import { escapeXml, linePlot } from "./plot.ts";
+import { MergeError, PARTIAL_FORMAT, type SoakPartial } from "./partial.ts";
 import type { SoakResult } from "./soak.ts";
 import { formatSummary } from "./summary.ts";
 
@@ -26,13 +27,44 @@ export async function writeReport(dir: string, result: SoakResult): Promise<{ js
   return { json, html };
 }
 
+/** Writes a shard's part as `dir/partial.json` (created if needed); returns its path. */
+export async function writePartial(dir: string, part: SoakPartial): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, "partial.json");
+  await writeFile(file, `${JSON.stringify(part)}\n`);
+  return file;
+}
+
+/** Reads `dir/partial.json` (or `dir` itself when it names a .json file). Throws {@link MergeError} naming what is wrong. */
+export async function readPartial(dir: string): Promise<SoakPartial> {
+  const file = dir.endsWith(".json") ? dir : join(dir, "partial.json");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new MergeError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file (was the shard run with --shard and --report?)" : (error as Error).message}`);
+  }
+  let part: SoakPartial;
+  try {
+    part = JSON.parse(text) as SoakPartial;
+  } catch (error) {
+    throw new MergeError(`${file} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof part !== "object" || part === null || part.format !== PARTIAL_FORMAT) throw new MergeError(`${file} is not a partial soak report (expected format ${PARTIAL_FORMAT})`);
+  return part;
+}
+
+/** Broker restart markers drawn at most (a broker per device can restart thousands of times). */
+const MARKERS = 200;
+
 /** The HTML page of a run. */
 export function renderHtml(result: SoakResult): string {
   const xMaxMs = result.virtualMs;
   const series = result.series;
   const restarts = result.faultLog
     .filter((entry) => entry.kind === "restart")
-    .map((entry) => ({ atMs: entry.atMs, color: entry.detail?.startsWith("losing") ? "#8e44ad" : "#7f8c8d", label: `broker restart ${formatVirtualTime(entry.atMs)}: ${entry.detail ?? ""}` }));
+    .slice(0, MARKERS)
+    .map((entry) => ({ atMs: entry.atMs, color: entry.detail?.startsWith("losing") ? "#8e44ad" : "#7f8c8d", label: `broker restart ${formatVirtualTime(entry.atMs)}${entry.device === undefined ? "" : ` (${entry.device}'s broker)`}: ${entry.detail ?? ""}` }));
   const memory = series.filter((point) => point.heapPerDevice !== undefined);
   const latency = series.filter((point) => point.latencyCount > 0);
   const time = result.settings.mode === "real" ? "real time" : "virtual time";

@@ -3,7 +3,10 @@
  * instance) against real aedes, in virtual time, with faults, invariants checked all the
  * time, and an observer checking delivery end to end. {@link soak} sets everything up,
  * runs `days` of virtual time, then a drain period with no new faults, then the final
- * delivery check, and returns what the report shows.
+ * delivery check, and returns what the report shows. In virtual time each device has a
+ * broker and an observer of its own (host/soak/run.ts), so the devices split over
+ * `workers` child processes (host/soak/workers.ts) or `shard`s on many machines
+ * (host/soak/partial.ts) with the same figures for every device.
  *
  * It replaces the process's timer, time and entropy globals while it runs (see
  * host/soak/environment.ts), so run it in a process of its own: `wasmqtt soak`.
@@ -19,22 +22,26 @@
  *   { progress: process.stderr });
  * process.exitCode = result.passed ? 0 : 1;
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Board } from "../boards.ts";
-import { VirtualClock } from "../sim/clock.ts";
-import { DeviceFault } from "../sim/device.ts";
-import { Random } from "../sim/random.ts";
-import { type VirtualEnvironment, installVirtualEnvironment } from "./environment.ts";
-import { FAULT_WARMUP_MS, type FaultKind, type FaultSpec, planFaults } from "./faults.ts";
+import { packageRoot, wasmPath } from "../module.ts";
+import { FAULT_WARMUP_MS, type FaultKind, type FaultSpec } from "./faults.ts";
 import type { FaultRecord } from "./injector.ts";
-import { type InvariantName, Invariants, type Violation } from "./invariants.ts";
-import type { DeliveryTotals, LatencyFigures } from "./ledger.ts";
-import { HostMemory, type MemoryTrend } from "./memory.ts";
+import type { InvariantName, Violation } from "./invariants.ts";
+import type { LatencyFigures } from "./latency.ts";
+import type { DeliveryTotals } from "./ledger.ts";
+import type { MemoryTrend } from "./memory.ts";
 import type { MonitorCounts, MonitorSettings } from "./monitor.ts";
 import type { ObserverStats } from "./observer.ts";
+import { type RunIdentity, type SoakPartial, finalize, mergePartials } from "./partial.ts";
 import { Progress, type ProgressOutput } from "./progress.ts";
-import { type SeriesPoint, Watch, type Wrap } from "./watch.ts";
-import { type BrokerReport, type Member, SoakWorld } from "./world.ts";
+import { partDevices, runPart } from "./run.ts";
+import type { SeriesPoint, Wrap } from "./watch.ts";
+import { type Launch, runWorkers } from "./workers.ts";
+import type { BrokerReport } from "./world.ts";
 
 /** How a soak runs. */
 export interface SoakOptions {
@@ -55,6 +62,12 @@ export interface SoakOptions {
   patchAedes?: boolean;
   /** Real time against Mosquitto through a fault proxy per device (`--real`), not virtual time against aedes. */
   real?: boolean;
+  /** With `real`: the user's broker at this mqtt:// URL instead of a Mosquitto of the soak's own (`--broker`); nothing restarts it. */
+  brokerUrl?: string;
+  /** Child processes the devices run in (host/soak/workers.ts); default 1, this process. */
+  workers?: number;
+  /** Run only shard `index` of `count` (devices with index mod count = index); default the whole run. */
+  shard?: { index: number; count: number };
 }
 
 /** Defaults of everything but the boards and faults. */
@@ -102,24 +115,23 @@ export const REAL_TIMING: ModeTiming = {
 };
 
 /** The module's connect timeout (assembly/config.ts). */
-const CONNECT_TIMEOUT_MS = 10_000;
-/** What `Date.now()` reads at virtual time 0 (fixed, so runs replay). */
-const EPOCH_MS = Date.UTC(2030, 0, 1);
-const DAY_MS = 86_400_000;
-/** Wall ms a runUntil step aims at, so progress and fail-fast stay responsive. */
-const STEP_WALL_MS = 250;
+export const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Where the soak reports progress. */
 export interface SoakIo {
   progress?: ProgressOutput;
   /** Stops the run early (Ctrl-C): the result is then `interrupted` and does not pass. */
   signal?: AbortSignal;
-  /** Called with each violation as it happens. */
-  onViolation?(violation: Violation): void;
+  /** Called with each violation as it happens, and the worker (0-based) of how many that saw it. */
+  onViolation?(violation: Violation, worker: number, workers: number): void;
+  /** How to start this soak's command line again: needed for `workers` > 1. */
+  launch?: Launch;
 }
 
 /** One device's figures at the end. */
 export interface DeviceSummary {
+  /** Its index in the whole soak (0-based; the id ends in index + 1). */
+  index: number;
   id: string;
   board: string;
   qos: number;
@@ -156,7 +168,11 @@ export interface SoakResult {
     drainMs: number;
     patchAedes: boolean;
     thresholds: MonitorSettings;
+    /** The fault kinds this broker allows (the user's broker cannot be restarted; only aedes can lose a message on purpose). */
+    faultsPossible: FaultKind[];
   };
+  /** How the run was split: the same devices, faults and figures whatever it says. */
+  execution: { workers: number; shards: number; perWorker: { worker: number; workers: number; shard: number; devices: number; wallSeconds: number }[] };
   /** Virtual ms simulated (faults + drain), and the wall time it took. */
   virtualMs: number;
   wallSeconds: number;
@@ -179,127 +195,64 @@ export interface SoakResult {
 }
 
 /**
- * Runs one soak (see the file comment). Rejects only on a harness failure (no build, no
- * Mosquitto, a Mosquitto that does not come back, a bug); violations are in the result.
+ * Runs one soak (see the file comment): the part of every worker, merged. Rejects only on
+ * a harness failure (no build, no Mosquitto, a Mosquitto that does not come back, a
+ * worker that died, a bug); violations are in the result.
  */
 export async function soak(options: SoakOptions, io: SoakIo = {}): Promise<SoakResult> {
-  const setupStart = performance.now();
-  const real = options.real === true;
-  const timing = real ? REAL_TIMING : VIRTUAL_TIMING;
-  const durationMs = Math.round(options.days * DAY_MS);
-  const u32StartMs = options.u32StartMs ?? 2 ** 32 - Math.min(3_600_000, Math.max(1000, Math.floor(durationMs / 4)));
-  const random = new Random(options.seed);
-  const settings = monitorSettings(options, timing);
-  const drainMs = timing.reconnect.maxDelayMs + CONNECT_TIMEOUT_MS + 2 * options.keepaliveSec * 1000 + 3 * options.intervalSec * 1000 + timing.slackMs;
-  // readings accepted this close to the end may still be on their way
-  const tailMs = 2 * options.intervalSec * 1000 + timing.tailSlackMs;
+  const { part, wallSeconds, setupSeconds } = await soakPart(options, io);
+  return finalize(part, { wallSeconds, setupSeconds });
+}
 
-  let environment: VirtualEnvironment | undefined;
-  const clock = real ? new VirtualClock({ u32StartMs, speed: 1 }) : new VirtualClock({ u32StartMs, settle: () => environment?.settle() });
-  // real sockets and Mosquitto need real timers: only virtual time replaces the globals
-  if (!real) environment = installVirtualEnvironment(clock, { epochMs: EPOCH_MS, random: random.fork("Math.random") });
-  let world: SoakWorld | undefined;
-  try {
-    const invariants = new Invariants();
-    if (io.onViolation !== undefined) invariants.onViolation(io.onViolation);
-    world = await SoakWorld.create({
-      clock, random, invariants, settings,
-      devices: options.devices, boards: options.boards, qos: options.qos,
-      intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec,
-      expectedReadings: Math.ceil((durationMs + drainMs) / (options.intervalSec * 1000)) + 16,
-      broker: real ? { kind: "mosquitto" } : { kind: "aedes", patchAedes: options.patchAedes ?? true, virtualTimers: () => environment?.timersCreated() ?? 0 },
-    });
-    const plan = planFaults({
-      spec: options.faults, deviceIds: world.deviceIds, durationMs, random: random.fork("faults"),
-      warmupMs: timing.warmupMs, broker: real ? "mosquitto" : "aedes",
-    });
-    world.injector.schedule(plan);
-    world.powerOn();
-    const endMs = Math.max(durationMs, world.injector.faultsEndBy) + drainMs;
-    const memory = new HostMemory(Math.max(1, options.devices));
-    const watch = new Watch({ clock, world, memory, u32StartMs, endMs, checkEveryMs: timing.checkEveryMs });
-    watch.schedule();
-    const members = world.members;
-    const ledger = world.ledger;
-    clock.setTimer(endMs - tailMs, () => ledger.checkpoint(members.map((member) => member.device.appStats().sequence)));
-
-    const setupSeconds = (performance.now() - setupStart) / 1000;
-    const progress = io.progress === undefined ? undefined : new Progress(io.progress, { totalMs: endMs, devices: options.devices, realTime: real });
-    const runStart = performance.now();
-    await runTo(clock, endMs, { invariants, world, timing, progress, signal: io.signal });
-    const wallSeconds = (performance.now() - runStart) / 1000;
-    progress?.done(clock.now());
-
-    // the end: a last check and sample, the delivery check, the host memory trend
-    watch.finish();
-    const appStats = world.members.map((member) => member.device.appStats());
-    const stoppedEarly = clock.now() < endMs;
-    const interrupted = stoppedEarly && !invariants.failed;
-    const delivery = stoppedEarly ? world.ledger.totals(appStats) : world.ledger.finalCheck(appStats);
-    memory.stop();
-    const trend = memory.trend();
-    if (trend.rising && !interrupted) invariants.violate("host-memory", "host", clock.now(), trend.summary);
-    const summaries = world.members.map((member, i) => summarize(member, appStats[i]));
-    const lastMemory = memory.samples.at(-1);
-    const maxOutbox = summaries.reduce((best, s) => (s.outboxHighWater / s.outboxCapacity > best.use ? { use: s.outboxHighWater / s.outboxCapacity, id: s.id } : best), { use: 0, id: "" });
-    return {
-      passed: !invariants.failed && !interrupted,
-      interrupted,
-      settings: {
-        mode: real ? "real" : "virtual",
-        days: options.days,
-        devices: options.devices,
-        seed: options.seed,
-        profile: options.faults.profile,
-        scheduleFiles: options.faults.sources,
-        boards: [...new Set(options.boards.map((board) => board.name))],
-        qos: [...options.qos],
-        intervalSec: options.intervalSec,
-        keepaliveSec: options.keepaliveSec,
-        u32StartMs,
-        reconnect: { ...timing.reconnect },
-        drainMs: endMs - durationMs,
-        patchAedes: options.patchAedes ?? true,
-        thresholds: settings,
-      },
-      virtualMs: clock.now(),
-      wallSeconds,
-      setupSeconds,
-      deviceDaysPerSecond: wallSeconds > 0 ? (options.devices * clock.now()) / DAY_MS / wallSeconds : 0,
-      delivery,
-      latency: world.ledger.latencyFigures(),
-      reconnects: summaries.reduce((sum, s) => sum + s.reconnects, 0),
-      faults: { ...world.injector.counts },
-      faultLog: world.injector.log,
-      broker: world.brokerReport(),
-      observer: world.observer.stats,
-      u32: { startMs: u32StartMs, wraps: watch.wraps },
-      module: {
-        memoryBytes: summaries.reduce((max, s) => Math.max(max, s.memoryBytes), 0),
-        staticBytes: summaries.reduce((max, s) => Math.max(max, s.staticBytes), 0),
-        maxOutboxUse: maxOutbox.use,
-        maxOutboxDevice: maxOutbox.id,
-      },
-      hostMemory: {
-        trend,
-        lastHeapPerDevice: lastMemory?.heapPerDevice ?? 0,
-        lastExternalPerDevice: lastMemory?.externalPerDevice ?? 0,
-        forcedGc: memory.collects,
-        rssBytes: lastMemory?.rssBytes ?? 0,
-      },
-      invariants: invariants.verdicts(),
-      violations: invariants.violations,
-      devices: summaries,
-      series: watch.series,
-    };
-  } finally {
-    // the broker goes first (aedes closes on the virtual timers, Mosquitto is stopped), then the globals come back
-    if (world !== undefined) {
-      await world.close();
-      await environment?.settle();
-    }
-    environment?.restore();
+/**
+ * Runs this process's part of a soak — the whole run, or with `shard` one shard — in
+ * `workers` child processes (or here, for one), and merges the workers' parts. Resolves
+ * with the part and the wall time of the run loop (the slowest worker's) and of the setup.
+ */
+export async function soakPart(options: SoakOptions, io: SoakIo = {}): Promise<{ part: SoakPartial; wallSeconds: number; setupSeconds: number }> {
+  const start = performance.now();
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const devices = partDevices(options.devices, { shard, worker: 0, workers: 1 }).length;
+  const workers = Math.max(1, Math.min(options.workers ?? 1, devices));
+  const identity = runIdentity(options);
+  let progress: Progress | undefined;
+  const onProgress = (doneMs: number, endMs: number): void => {
+    if (io.progress === undefined) return;
+    progress ??= new Progress(io.progress, { totalMs: endMs, devices, realTime: options.real === true, label: shard.count > 1 ? `soak shard ${shard.index}/${shard.count}` : undefined });
+    progress.update(doneMs);
+  };
+  let parts: SoakPartial[];
+  if (workers === 1) {
+    parts = [await runPart(options, { shard, worker: 0, workers: 1 }, identity, {
+      onProgress, signal: io.signal, onViolation: (violation) => io.onViolation?.(violation, 0, 1),
+    })];
+  } else {
+    if (io.launch === undefined) throw new Error("soak: more than one worker needs the command line to start them with (SoakIo.launch)");
+    parts = await runWorkers({ ...options, shard }, workers, io.launch, { onProgress, signal: io.signal, onViolation: io.onViolation });
   }
+  const part = mergePartials(parts);
+  progress?.done(part.virtualMs);
+  const wallSeconds = Math.max(...part.workers.map((worker) => worker.wallSeconds));
+  return { part, wallSeconds, setupSeconds: Math.max(0, (performance.now() - start) / 1000 - wallSeconds) };
+}
+
+/** What makes the parts of one run comparable: the version, the modules, the seed and the options. */
+export function runIdentity(options: SoakOptions): RunIdentity {
+  const root = packageRoot();
+  const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+  const digest = createHash("sha256");
+  const profiles = [...new Set(options.boards.map((board) => board.profile))].sort();
+  for (const profile of profiles) digest.update(readFileSync(wasmPath(profile, "telemetry")));
+  digest.update(readFileSync(wasmPath("desktop", "client")));
+  const { days, devices, faults, boards, qos, intervalSec, keepaliveSec, u32StartMs, patchAedes, real, brokerUrl } = options;
+  return {
+    version: `wasmqtt ${version}, modules ${digest.digest("hex").slice(0, 12)}`,
+    seed: options.seed,
+    options: JSON.stringify({
+      mode: real === true ? "real" : "virtual", days, devices, faults: { profile: faults.profile, steps: faults.steps },
+      boards, qos, intervalSec, keepaliveSec, u32StartMs: u32StartMs ?? null, patchAedes: patchAedes ?? true, brokerUrl: brokerUrl ?? null,
+    }),
+  };
 }
 
 /** Monitor thresholds from the options and the mode (documented in the report and the CLI help). */
@@ -313,58 +266,3 @@ export function monitorSettings(options: Pick<SoakOptions, "keepaliveSec" | "int
     stuckBoundMs: timing.reconnect.maxDelayMs + CONNECT_TIMEOUT_MS + 2 * keepaliveMs + 2 * options.intervalSec * 1000 + timing.slackMs,
   };
 }
-
-/** What the run loop watches. */
-interface RunContext {
-  invariants: Invariants;
-  world: SoakWorld;
-  timing: ModeTiming;
-  progress: Progress | undefined;
-  signal: AbortSignal | undefined;
-}
-
-/**
- * Runs the clock to `endMs` in steps of about STEP_WALL_MS of wall time; stops early on a
- * violation, a trap or the signal. Throws a broker failure (Mosquitto did not come back).
- */
-async function runTo(clock: VirtualClock, endMs: number, context: RunContext): Promise<void> {
-  const { invariants, world, timing, progress, signal } = context;
-  let stepMs = timing.firstStepMs;
-  while (clock.now() < endMs && !invariants.failed && signal?.aborted !== true) {
-    const target = Math.min(endMs, clock.now() + stepMs);
-    const wallStart = performance.now();
-    try {
-      await clock.runUntil(target);
-    } catch (error) {
-      // a trap is the module's failure; any other error escaping a device is the harness's
-      if (!(error instanceof DeviceFault) || !error.trap) throw error;
-      invariants.violate("trap", error.deviceId, clock.now(), `the module trapped: ${(error.cause as Error).message} — it is frozen where it stopped`);
-      return;
-    }
-    if (world.failure !== undefined) throw world.failure;
-    const wall = performance.now() - wallStart;
-    stepMs = Math.min(6 * 3_600_000, Math.max(timing.minStepMs, wall > 0 ? stepMs * Math.min(4, STEP_WALL_MS / wall) : stepMs * 4));
-    progress?.update(clock.now());
-  }
-}
-
-/** A device's figures at the end. */
-function summarize(member: Member, app: { sequence: number; rejected: number }): DeviceSummary {
-  const { device, monitor, qos } = member;
-  const stats = device.stats();
-  return {
-    id: device.id,
-    board: device.board.name,
-    qos,
-    accepted: app.sequence,
-    refused: app.rejected,
-    reconnects: stats.reconnects,
-    outboxHighWater: stats.outbox.highWater,
-    outboxCapacity: stats.outbox.capacity,
-    staticBytes: stats.staticBytes,
-    memoryBytes: device.memoryBytes(),
-    monitor: monitor.counts,
-    link: { connects: device.network.stats.connects, refused: device.network.stats.refused, drops: device.network.stats.drops },
-  };
-}
-

@@ -6,6 +6,7 @@
  * process.stdout.write(`${formatSummary(result).join("\n")}\n`);
  */
 import { formatVirtualTime } from "../sim/view.ts";
+import { FAULT_KINDS } from "./faults.ts";
 import { formatWall } from "./progress.ts";
 import type { SoakResult } from "./soak.ts";
 
@@ -17,20 +18,21 @@ export function formatSummary(result: SoakResult): string[] {
   const failed = result.invariants.filter((verdict) => !verdict.held);
   const real = settings.mode === "real";
   const rows: [string, string][] = [
-    ["mode", broker.name === "mosquitto" ? `real time against Mosquitto ${broker.version} (${broker.url}), a fault proxy per device, the observer direct` : "virtual time against aedes in process"],
+    ["mode", mode(result)],
     ["devices", `${settings.devices} × ${settings.boards.join(", ")} (QoS ${settings.qos.join("/")} round robin), a reading every ${settings.intervalSec} s, keepalive ${settings.keepaliveSec} s, seed ${settings.seed}`],
     [real ? "time" : "virtual time", `${days(settings.days * DAY_MS)} of faults (${settings.profile}${settings.scheduleFiles.length > 0 ? ` + ${settings.scheduleFiles.join(", ")}` : ""}) + ${formatWall(settings.drainMs / 1000)} drain = ${days(result.virtualMs)}`],
     ["u32 counter", `starts at ${settings.u32StartMs}; ${result.u32.wraps.length === 0 ? "did NOT wrap" : `wrapped at ${result.u32.wraps.map((wrap) => wrap.at).join(", ")}`}`],
-    ["wall time", `${formatWall(result.wallSeconds)} (+ ${result.setupSeconds.toFixed(1)} s setup)`],
+    ["wall time", `${formatWall(result.wallSeconds)} (+ ${result.setupSeconds.toFixed(1)} s setup)${execution(result)}`],
     ["speed", real ? `real time: ${formatWall(result.virtualMs / 1000)} of device time in ${formatWall(result.wallSeconds)}` : `${result.deviceDaysPerSecond.toFixed(2)} device-days per wall second`],
     ["readings", `accepted ${delivery.accepted}, refused (OUTBOX_FULL) ${delivery.refused}, delivered ${delivery.delivered}, duplicates ${delivery.duplicates}`],
     ["", `lost with the broker's state ${delivery.lostWithBrokerState}, in flight at the end ${delivery.inFlightAtEnd}`],
     ...(delivery.lostWithBrokerStateDetail.length === 0
       ? []
       : [["", `(e.g. ${delivery.lostWithBrokerStateDetail[0].device} seq ${delivery.lostWithBrokerStateDetail[0].seq}: ${delivery.lostWithBrokerStateDetail[0].why})`] as [string, string]]),
-    ["latency", latency.count === 0 ? "no readings delivered" : `p50 ≤ ${ms(latency.p50Ms)}, p99 ≤ ${ms(latency.p99Ms)}, max ${ms(latency.maxMs)} (reading to observer, queueing while offline included)`],
+    ["latency", latency.count === 0 ? "no readings delivered" : `p50 ${latency.exact ? "" : "≤ "}${ms(latency.p50Ms)}, p99 ${latency.exact ? "" : "≤ "}${ms(latency.p99Ms)}, max ${ms(latency.maxMs)} (reading to observer, queueing while offline included)`],
     ["reconnects", `${result.reconnects} (all devices)`],
     ...brokerRows(result),
+    ["faults possible", possible(result)],
     ["faults injected", Object.entries(faults).filter(([, count]) => count > 0).map(([kind, count]) => `${kind} ${count}`).join(", ") || "none"],
     ["max outbox use", module.maxOutboxDevice === "" ? "-" : `${(module.maxOutboxUse * 100).toFixed(1)} % (${module.maxOutboxDevice})`],
     ["module memory", `${module.memoryBytes} B linear memory per device (static data ${module.staticBytes} B)`],
@@ -49,18 +51,39 @@ export function formatSummary(result: SoakResult): string[] {
   return lines;
 }
 
+function mode({ broker }: SoakResult): string {
+  if (broker.name !== "mosquitto") return "virtual time against aedes in process (a broker and an observer per device)";
+  if (!broker.controlled) return `real time against the broker at ${broker.url} (not the soak's: never restarted), a fault proxy per device, the observer direct`;
+  return `real time against Mosquitto ${broker.version} (${broker.url}), a fault proxy per device, the observer direct`;
+}
+
+/** The fault kinds the broker allowed, and why the others were not. */
+function possible({ settings }: SoakResult): string {
+  const kinds = settings.faultsPossible.filter((kind) => kind !== "lose");
+  const not = FAULT_KINDS.filter((kind) => kind !== "lose" && !settings.faultsPossible.includes(kind));
+  return `${kinds.join(", ")}${not.length === 0 ? "" : ` (not ${not.join(", ")}: the soak does not control the broker)`}`;
+}
+
 /** What the broker and (with Mosquitto) the fault proxies went through. */
 function brokerRows({ broker, settings }: SoakResult): [string, string][] {
   if (broker.name === "mosquitto") {
     return [
-      ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions (SIGTERM, persistence), ${broker.restartsLosingSessions} losing them (SIGKILL, persistence deleted: nothing excused); ${broker.keepaliveTimeouts} keepalive timeouts logged`],
+      broker.controlled
+        ? ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions (SIGTERM, persistence), ${broker.restartsLosingSessions} losing them (SIGKILL, persistence deleted: nothing excused); ${broker.keepaliveTimeouts} keepalive timeouts logged`]
+        : ["broker restarts", "none (the user's broker)"],
       ["fault proxies", `${broker.connections} connections forwarded, ${broker.refusedByProxies} refused during outages and black-holes, ${broker.bytesDiscarded} B discarded by black-holes`],
     ];
   }
   return [
-    ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions, ${broker.restartsLosingSessions} losing them; ${broker.refusedWhileDown} connections reset while down, ${broker.keepaliveTimeouts} keepalive timeouts`],
+    ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions, ${broker.restartsLosingSessions} losing them (each device's own aedes); ${broker.refusedWhileDown} connections reset while down, ${broker.keepaliveTimeouts} keepalive timeouts`],
     ["aedes patches", settings.patchAedes ? `on: ${broker.unknownPubrelsAnswered} PUBREL(s) for unknown ids answered with PUBCOMP` : "off (aedes as it is)"],
   ];
+}
+
+/** How the run was split, when it was. */
+function execution({ execution: split }: SoakResult): string {
+  if (split.workers <= 1 && split.shards <= 1) return "";
+  return `, ${split.shards > 1 ? `${split.shards} shards, ` : ""}${split.workers} worker${split.workers === 1 ? "" : "s"}`;
 }
 
 function verdict(result: SoakResult, failed: number): string {

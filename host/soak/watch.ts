@@ -1,5 +1,5 @@
 /**
- * What the soak does on its own timers: every virtual minute (every 100 ms with `--real`)
+ * What the soak does on its own timers, over every world on one clock: every virtual minute (every 100 ms with `--real`)
  * the cheap checks (each device's silence and progress, and whether the firmware's 32-bit
  * counter wrapped), and
  * about {@link SERIES_POINTS} times a run the samples — each module's stats block against
@@ -7,14 +7,15 @@
  * host memory — that make the report's series.
  *
  * @example
- * const watch = new Watch({ clock, world, memory, u32StartMs, endMs });
+ * const watch = new Watch({ clock, worlds, memory, u32StartMs, endMs, jumpTotal: (atMs) => clockFaults.jumpTotal(atMs) });
  * watch.schedule();                // then run the clock
  * watch.finish();                  // a last check and sample at the end
  */
 import type { VirtualClock } from "../sim/clock.ts";
 import { formatVirtualTime } from "../sim/view.ts";
 import type { HostMemory } from "./memory.ts";
-import type { SoakWorld } from "./world.ts";
+import type { PartialPoint } from "./partial.ts";
+import type { Member, SoakWorld } from "./world.ts";
 
 /** How often the cheap checks run by default. */
 export const CHECK_EVERY_MS = 60_000;
@@ -23,7 +24,7 @@ export const SERIES_POINTS = 240;
 /** Forced collections (host/soak/memory.ts) in the second half of the run. */
 const FORCED_GCS = 10;
 
-/** One point of the series plotted over virtual time. */
+/** One point of the series plotted over virtual time (from a run's {@link PartialPoint}s). */
 export interface SeriesPoint {
   atMs: number;
   /** The largest module memory among the devices, bytes. */
@@ -50,7 +51,10 @@ export interface Wrap {
 /** What {@link Watch} needs. */
 export interface WatchOptions {
   clock: VirtualClock;
-  world: SoakWorld;
+  /** The worlds on this clock. */
+  worlds: readonly SoakWorld[];
+  /** The sum of the clock's jumps up to a virtual time. */
+  jumpTotal(atMs: number): number;
   memory: HostMemory;
   /** The firmware's counter at virtual time 0. */
   u32StartMs: number;
@@ -62,7 +66,7 @@ export interface WatchOptions {
 
 /** The soak's periodic checks and samples. */
 export class Watch {
-  readonly series: SeriesPoint[] = [];
+  readonly series: PartialPoint[] = [];
   readonly wraps: Wrap[] = [];
   private samples = 0;
   private lastWrap: number;
@@ -73,7 +77,10 @@ export class Watch {
     this.lastWrap = Math.floor(options.u32StartMs / 2 ** 32);
     this.checkEveryMs = options.checkEveryMs ?? CHECK_EVERY_MS;
     this.sampleEveryMs = Math.max(this.checkEveryMs, Math.floor(options.endMs / SERIES_POINTS));
+    this.members = options.worlds.flatMap((world) => world.members);
   }
+
+  private readonly members: readonly Member[];
 
   /** Sets the timers of the checks and the samples up to the end. */
   schedule(): void {
@@ -89,10 +96,10 @@ export class Watch {
 
   /** Silence and progress of every device; the wrap of the firmware's counter. */
   private check(): void {
-    const { clock, world, u32StartMs } = this.options;
+    const { clock, u32StartMs } = this.options;
     const now = clock.now();
-    for (const member of world.members) member.monitor.check(now);
-    const jumps = world.injector.jumpTotal(now);
+    for (const member of this.members) member.monitor.check(now);
+    const jumps = this.options.jumpTotal(now);
     const wrap = Math.floor((u32StartMs + now + jumps) / 2 ** 32);
     if (wrap > this.lastWrap) {
       const atMs = wrap * 2 ** 32 - u32StartMs - jumps;
@@ -103,42 +110,37 @@ export class Watch {
 
   /** Module stats against the monitors, outbox, reconnects, latency, host memory. */
   private sample(final: boolean): void {
-    const { clock, world, memory } = this.options;
+    const { clock, worlds, memory } = this.options;
     const now = clock.now();
-    let moduleMemoryBytes = 0;
-    let outboxSum = 0;
-    let outboxMax = 0;
-    let reconnects = 0;
-    const sequences: number[] = [];
-    for (const { device, monitor } of world.members) {
-      const stats = device.stats();
-      const memoryBytes = device.memoryBytes();
-      monitor.sampleModule(now, stats, memoryBytes);
-      moduleMemoryBytes = Math.max(moduleMemoryBytes, memoryBytes);
-      outboxSum += stats.outbox.used;
-      outboxMax = Math.max(outboxMax, stats.outbox.used);
-      reconnects += stats.reconnects;
-      sequences.push(device.appStats().sequence);
-    }
-    world.ledger.sampleSequences(now, sequences);
-    const latency = world.ledger.takeWindow();
-    const point: SeriesPoint = {
-      atMs: now,
-      moduleMemoryBytes,
-      outboxMeanBytes: world.members.length === 0 ? 0 : outboxSum / world.members.length,
-      outboxMaxBytes: outboxMax,
-      reconnects,
-      latencyMeanMs: latency.meanMs,
-      latencyMaxMs: latency.maxMs,
-      latencyCount: latency.count,
+    const point: PartialPoint = {
+      atMs: now, moduleMemoryBytes: 0, devices: this.members.length, outboxSumBytes: 0, outboxMaxBytes: 0, reconnects: 0,
+      latencyCount: 0, latencySumUs: 0, latencyMaxMs: 0,
     };
+    for (const world of worlds) {
+      const sequences: number[] = [];
+      for (const { device, monitor } of world.members) {
+        const stats = device.stats();
+        const memoryBytes = device.memoryBytes();
+        monitor.sampleModule(now, stats, memoryBytes);
+        point.moduleMemoryBytes = Math.max(point.moduleMemoryBytes, memoryBytes);
+        point.outboxSumBytes += stats.outbox.used;
+        point.outboxMaxBytes = Math.max(point.outboxMaxBytes, stats.outbox.used);
+        point.reconnects += stats.reconnects;
+        sequences.push(device.appStats().sequence);
+      }
+      world.ledger.sampleSequences(now, sequences);
+      const latency = world.ledger.takeWindow();
+      point.latencyCount += latency.count;
+      point.latencySumUs += latency.sumUs;
+      point.latencyMaxMs = Math.max(point.latencyMaxMs, latency.maxMs);
+    }
     // forced collections only in the second half, where the trend is fitted
     const half = SERIES_POINTS / 2;
     const forced = final || (this.samples >= half && (this.samples - half) % (half / FORCED_GCS) === 0);
     const taken = memory.sample(now, forced);
     if (taken !== undefined) {
-      point.heapPerDevice = taken.heapPerDevice;
-      point.externalPerDevice = taken.externalPerDevice;
+      point.heapBytes = taken.heapPerDevice * this.members.length;
+      point.externalBytes = taken.externalPerDevice * this.members.length;
     }
     this.samples++;
     this.series.push(point);

@@ -6,12 +6,14 @@
  * the broker and the clock. Nothing runs until {@link SoakWorld.powerOn} and the clock moves.
  *
  * The broker is aedes in process on the virtual clock ({@link SoakBroker}; faults act on
- * the devices' simulated links), or with `--real` a real Mosquitto behind a fault proxy
- * per device ({@link SoakMosquitto}; the observer connects to Mosquitto directly).
+ * the devices' simulated links) — one world per device, so that devices share nothing
+ * (host/soak/run.ts) — or with `--real` a real Mosquitto (or the user's broker) behind a
+ * fault proxy per device ({@link SoakMosquitto}; the observer connects to it directly),
+ * one world for every device.
  *
  * @example
- * const world = await SoakWorld.create({ clock, random, invariants, settings, broker: { kind: "mosquitto" }, … });
- * world.injector.schedule(planFaults({ spec, deviceIds: world.deviceIds, durationMs, random }));
+ * const world = await SoakWorld.create({ clock, random, invariants, settings, devices: [0, 1, 2], broker: { kind: "mosquitto" }, … });
+ * world.injector.schedule(planFaults({ spec, deviceIds: world.deviceIds, durationMs, random, broker: "mosquitto" }));
  * world.powerOn();
  */
 import type { Duplex } from "node:stream";
@@ -20,9 +22,11 @@ import type { VirtualClock } from "../sim/clock.ts";
 import { SimDevice } from "../sim/device.ts";
 import type { NetworkLink } from "../sim/network.ts";
 import type { Random } from "../sim/random.ts";
-import { type BrokerStats, SoakBroker, loadAedes } from "./broker.ts";
+import type { AedesModules } from "../aedes-store.ts";
+import { type BrokerStats, SoakBroker } from "./broker.ts";
 import { FaultInjector, type FaultLink, type RestartableBroker } from "./injector.ts";
 import type { Invariants } from "./invariants.ts";
+import type { LatencyRecorder } from "./latency.ts";
 import { DeliveryLedger } from "./ledger.ts";
 import { DeviceMonitor, type MonitorSettings } from "./monitor.ts";
 import { type MosquittoStats, SoakMosquitto } from "./mosquitto.ts";
@@ -30,10 +34,10 @@ import { Observer } from "./observer.ts";
 
 /** The broker a world runs against. */
 export type WorldBroker =
-  /** aedes in process; `virtualTimers` counts the virtual environment's timers (host/soak/environment.ts): proves aedes took them. */
-  | { kind: "aedes"; patchAedes: boolean; virtualTimers(): number }
-  /** A real Mosquitto behind a fault proxy per device (`--real`). */
-  | { kind: "mosquitto" };
+  /** aedes in process, loaded on the virtual timers by `loadAedes` (host/soak/broker.ts). */
+  | { kind: "aedes"; patchAedes: boolean; modules: AedesModules }
+  /** A real Mosquitto behind a fault proxy per device (`--real`); with `url`, the user's broker there (`--broker`), which the soak does not control. */
+  | { kind: "mosquitto"; url?: string };
 
 /** The broker's figures for the report. */
 export type BrokerReport = ({ name: "aedes" } & BrokerStats) | ({ name: "mosquitto" } & MosquittoStats);
@@ -58,8 +62,9 @@ export interface WorldOptions {
   random: Random;
   invariants: Invariants;
   settings: MonitorSettings;
-  devices: number;
-  /** Boards and telemetry QoS levels, assigned round robin. */
+  /** The devices of this world, by their index in the whole soak (ids `<board>-<index + 1>`). */
+  devices: readonly number[];
+  /** Boards and telemetry QoS levels, assigned round robin over the whole soak's indexes. */
   boards: readonly Board[];
   qos: readonly (0 | 1 | 2)[];
   intervalSec: number;
@@ -67,6 +72,10 @@ export interface WorldOptions {
   /** Readings each device will take, for the ledger's tables. */
   expectedReadings: number;
   broker: WorldBroker;
+  /** Where the ledger records delivery latencies (shared by the worlds of one run). */
+  latency?: LatencyRecorder;
+  /** Put before every device id and the observer's client id (a broker shared with others: `--broker`). */
+  idPrefix?: string;
 }
 
 /** A device and what watches it. */
@@ -74,6 +83,8 @@ export interface Member {
   device: SimDevice;
   monitor: DeviceMonitor;
   qos: 0 | 1 | 2;
+  /** The device's index in the whole soak. */
+  index: number;
 }
 
 /** The broker, the observer, the devices, the ledger and the injector of one soak. */
@@ -94,8 +105,9 @@ export class SoakWorld {
    */
   static async create(options: WorldOptions): Promise<SoakWorld> {
     const { clock, random, invariants, settings, boards } = options;
-    const deviceIds = Array.from({ length: options.devices }, (_, i) => `${boards[i % boards.length].name}-${i + 1}`);
-    const qosOf = (i: number): 0 | 1 | 2 => options.qos[i % options.qos.length];
+    const indexes = options.devices;
+    const deviceIds = indexes.map((index) => `${options.idPrefix ?? ""}${deviceId(boards, index)}`);
+    const qosOf = (i: number): 0 | 1 | 2 => options.qos[indexes[i] % options.qos.length];
     const aedes = options.broker.kind === "aedes";
     // the hooks below reach these once they exist; nothing calls them before the clock runs
     let injector: FaultInjector | undefined;
@@ -107,28 +119,30 @@ export class SoakWorld {
       now: () => clock.now(),
       readingTime: (startMs, uptimeMs) => injector?.readingTime(startMs, uptimeMs),
       brokerHooks: aedes,
+      latency: options.latency,
     });
     const side = options.broker.kind === "aedes"
       ? aedesSide(options, options.broker, ledger, () => observer?.clientId, () => injector)
-      : await mosquittoSide(options);
+      : await mosquittoSide(options, options.broker.url);
     try {
       observer = await Observer.create({
         clock,
         random: random.fork("observer"),
         accept: (duplex) => side.observerAccept(duplex),
         onTelemetry: (deviceId, seq, uptimeSec) => ledger.observed(deviceId, seq, uptimeSec),
+        clientId: `${options.idPrefix ?? ""}soak-observer`,
       });
       const health = {
         healthySince: (index: number) => injector?.healthySince(index) ?? 0,
         jumpedBetween: (fromMs: number, toMs: number) => injector?.jumpedBetween(fromMs, toMs) ?? false,
       };
       const members: Member[] = [];
-      for (let i = 0; i < options.devices; i++) {
+      for (let i = 0; i < indexes.length; i++) {
         const id = deviceIds[i];
         const monitor = new DeviceMonitor({ index: i, id, qos: qosOf(i), settings, invariants, clock, health });
         const device = await SimDevice.create({
           id,
-          board: boards[i % boards.length],
+          board: boards[indexes[i] % boards.length],
           clock,
           random: random.fork(id),
           accept: side.deviceAccept(i),
@@ -138,7 +152,7 @@ export class SoakWorld {
           reconnect: settings.reconnect,
           handlers: monitor.handlers,
         });
-        members.push({ device, monitor, qos: qosOf(i) });
+        members.push({ device, monitor, qos: qosOf(i), index: indexes[i] });
       }
       injector = new FaultInjector({
         clock,
@@ -190,6 +204,11 @@ export class SoakWorld {
   }
 }
 
+/** The id of the device at `index` of a soak with these boards (round robin). */
+export function deviceId(boards: readonly Board[], index: number): string {
+  return `${boards[index % boards.length].name}-${index + 1}`;
+}
+
 /** aedes in process, its hooks feeding the ledger and the injector's test-only losses; faults act on the simulated links. */
 function aedesSide(
   options: WorldOptions,
@@ -200,7 +219,7 @@ function aedesSide(
 ): BrokerSide {
   const { clock } = options;
   const broker = new SoakBroker(
-    loadAedes(aedes.virtualTimers),
+    aedes.modules,
     clock,
     {
       onReceived: (deviceId, seq) => ledger.brokerReceived(deviceId, seq),
@@ -212,7 +231,7 @@ function aedesSide(
       forward: (subscriberId, topic, payload) => injector()?.forward(subscriberId, observerId() ?? "", topic, payload) ?? true,
       admit: (_clientId, topic, payload) => injector()?.admit(topic, payload) ?? true,
     },
-    { patchAedes: aedes.patchAedes },
+    { patchAedes: aedes.patchAedes, random: options.random.fork("broker") },
   );
   return {
     broker,
@@ -224,9 +243,9 @@ function aedesSide(
   };
 }
 
-/** Mosquitto behind a fault proxy per device; the observer connects directly. */
-async function mosquittoSide(options: WorldOptions): Promise<BrokerSide> {
-  const mosquitto = await SoakMosquitto.start(options.devices);
+/** Mosquitto (or the user's broker at `url`) behind a fault proxy per device; the observer connects directly. */
+async function mosquittoSide(options: WorldOptions, url: string | undefined): Promise<BrokerSide> {
+  const mosquitto = url === undefined ? await SoakMosquitto.start(options.devices.length) : await SoakMosquitto.external(options.devices.length, url);
   return {
     broker: mosquitto,
     deviceAccept: (index) => mosquitto.deviceAccept(index),

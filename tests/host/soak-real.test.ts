@@ -14,9 +14,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
+import { startMosquitto } from "../../host/mosquitto.ts";
 import { FAULT_KINDS, FaultSpecError, parseFaultSpec, planFaults } from "../../host/soak/faults.ts";
 import { Random } from "../../host/sim/random.ts";
-import { schedule, soak, tempDir } from "./support/soak-runs.ts";
+import { schedule, soak, spawnSoak, tempDir } from "./support/soak-runs.ts";
 
 /** Every run is this short: faults for `--minutes`, then the drain (about 30 s). */
 const SHORT = ["--real", "--keepalive", "3"];
@@ -110,6 +111,32 @@ describe("wasmqtt soak --real", { concurrency: 2 }, () => {
     assert.equal(restart.code, 0, `${restart.stdout}\n${restart.stderr}`);
     assert.match(restart.report.faultLog.find((entry) => entry.kind === "restart")?.detail ?? "", /^keeping sessions/);
     assert.equal(restart.report.delivery.accepted - restart.report.delivery.delivered, restart.report.delivery.inFlightAtEnd);
+  });
+
+  test("--broker: against a broker the soak does not control (a Mosquitto this test started), a short run passes, restarts nothing and says which faults were possible", async (t) => {
+    const broker = await startMosquitto({ websockets: false });
+    t.after(() => broker.stop());
+    const dir = tempDir();
+    const run = await soak([...SHORT, "--broker", broker.url, "--minutes", "0.15", "--devices", "2", "--faults", "real"], dir);
+    const { report } = run;
+    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /^wasmqtt soak: PASSED — every invariant held$/m);
+    assert.match(run.stdout, new RegExp(`^ {2}mode +real time against the broker at ${broker.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(not the soak's: never restarted\\)`, "m"));
+    assert.match(run.stdout, /^ {2}broker restarts +none \(the user's broker\)$/m);
+    assert.match(run.stdout, /^ {2}faults possible +drop, outage, long-outage, blackhole, partial, latency, jump \(not restart: the soak does not control the broker\)$/m);
+    assert.ok(report.broker.name === "mosquitto" && !report.broker.controlled, JSON.stringify(report.broker));
+    assert.equal(report.broker.restartsKeepingSessions + report.broker.restartsLosingSessions, 0);
+    assert.deepEqual(report.settings.faultsPossible, ["drop", "outage", "long-outage", "blackhole", "partial", "latency", "jump"]);
+    assert.equal(report.faults.restart, 0);
+    assert.ok(report.faultLog.length > 3 && report.faultLog.every((entry) => entry.kind !== "restart"), JSON.stringify(report.faultLog));
+    // the devices' connections went through their proxies to the test's broker, and the proxies' faults cost reconnects
+    assert.ok(report.broker.connections >= 2 && report.reconnects >= 1, JSON.stringify(report.broker));
+    assert.ok(report.devices.every((device) => /^s[0-9a-f]{6}-nodemcu-v3-\d$/.test(device.id)), "ids of the run's own");
+    assert.equal(report.delivery.accepted - report.delivery.delivered, report.delivery.inFlightAtEnd);
+    // nothing restarts a broker the soak does not control: a schedule's restart is refused
+    const refused = await spawnSoak([...SHORT, "--broker", broker.url, "--minutes", "0.1", "--faults", `none,${schedule(tempDir(), [{ at: 5, do: "restart" }])}`], {});
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^Error: a "restart" step needs a broker the soak controls: --broker names one it does not$/m);
   });
 
   test("the real profile fits minutes: every kind but lose early enough, restarts keep sessions; lose needs aedes", () => {

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { exited, spawnTracked, trackTempDir } from "../../../host/processes.ts";
+import type { SoakPartial } from "../../../host/soak/partial.ts";
 import type { SoakResult } from "../../../host/soak/soak.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -55,10 +56,46 @@ export function schedule(dir: string, steps: object[]): string {
   return file;
 }
 
+/** What a finished shard left behind. */
+export interface ShardRun {
+  code: number | string;
+  stdout: string;
+  stderr: string;
+  part: SoakPartial;
+  dir: string;
+}
+
 /** Runs a soak to its end with `--report <dir> --quiet` added, and reads the report back. */
 export async function soak(args: string[], dir = tempDir(), options: SoakRunOptions = {}): Promise<SoakRun> {
+  const run = await spawnSoak([...args, "--report", dir, "--quiet"], options);
+  return { ...run, report: readJson<SoakResult>(path.join(dir, "report.json"), run), dir };
+}
+
+/** Runs one shard (`args` has `--shard I/N`) with `--report <dir> --quiet` added, and reads its partial report back. */
+export async function shard(args: string[], dir = tempDir(), options: SoakRunOptions = {}): Promise<ShardRun> {
+  const run = await spawnSoak([...args, "--report", dir, "--quiet"], options);
+  return { ...run, part: readJson<SoakPartial>(path.join(dir, "partial.json"), run), dir };
+}
+
+/** Runs `wasmqtt soak merge --report <out> DIR…`; reads report.json back when it exits 0. */
+export async function merge(dirs: string[], out = tempDir()): Promise<{ code: number | string; stdout: string; stderr: string; report: SoakResult }> {
+  const run = await spawnSoak(["merge", "--report", out, ...dirs], {});
+  return { ...run, report: run.code === 0 ? readJson<SoakResult>(path.join(out, "report.json"), run) : ({} as SoakResult) };
+}
+
+/** Parses a JSON file a run wrote, failing the test with the run's output when there is none. */
+function readJson<T>(file: string, run: { code: number | string; stdout: string; stderr: string }): T {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as T;
+  } catch (error) {
+    assert.fail(`no ${path.basename(file)} (exit ${run.code}): ${(error as Error).message}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  }
+}
+
+/** Spawns soak-main.ts with `args` and collects its output (for runs that write no report). */
+export async function spawnSoak(args: string[], options: SoakRunOptions): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const node = ["--import", "tsx", ...(options.preloadAedes === true ? ["--import", "aedes"] : []), SOAK_MAIN];
-  const child = spawnTracked(process.execPath, [...node, ...args, "--report", dir, "--quiet"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnTracked(process.execPath, [...node, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout?.setEncoding("utf8").on("data", (text: string) => (stdout += text));
@@ -66,11 +103,5 @@ export async function soak(args: string[], dir = tempDir(), options: SoakRunOpti
   const limit = setTimeout(() => child.kill("SIGKILL"), options.limitMs ?? SOAK_LIMIT_MS);
   const code = await exited(child);
   clearTimeout(limit);
-  let report: SoakResult;
-  try {
-    report = JSON.parse(readFileSync(path.join(dir, "report.json"), "utf8")) as SoakResult;
-  } catch (error) {
-    assert.fail(`no report.json (exit ${code}): ${(error as Error).message}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-  }
-  return { code, stdout, stderr, report, dir };
+  return { code, stdout, stderr };
 }
