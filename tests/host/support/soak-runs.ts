@@ -65,9 +65,14 @@ export interface ShardRun {
   dir: string;
 }
 
-/** Runs a soak to its end with `--report <dir> --quiet` added, and reads the report back. */
+/**
+ * Runs a soak to its end with `--report <dir> --quiet` added, and reads the report back.
+ * One worker unless `args` asks for more: the suites already run soaks side by side, and
+ * a worker per core for each would only slow every one of them down.
+ */
 export async function soak(args: string[], dir = tempDir(), options: SoakRunOptions = {}): Promise<SoakRun> {
-  const run = await spawnSoak([...args, "--report", dir, "--quiet"], options);
+  const workers = args.includes("--workers") ? [] : ["--workers", "1"];
+  const run = await spawnSoak([...args, ...workers, "--report", dir, "--quiet"], options);
   return { ...run, report: readJson<SoakResult>(path.join(dir, "report.json"), run), dir };
 }
 
