@@ -12,9 +12,13 @@ import {
 /** The header's mode bits (harness.c). */
 export const Mode = { ownConnack: 1, session: 2, requests: 4, throttle: 8 } as const;
 
-/** A header: mode, tick seconds, the two chunk sizes (0: all that fits), a tick every `tickEvery` chunks, ending with stop(). */
-function header(mode: number, tickSeconds: number, chunkA: number, chunkB: number, tickEvery: number, stop = false): Uint8Array {
-  return Uint8Array.from([mode | (tickSeconds << 4), chunkA, chunkB, (tickEvery - 1) | (stop ? 8 : 0)]);
+/** Byte 3's bits besides the tick rhythm (harness.c). */
+const END_WITH_STOP = 8;
+const PUBLISH_ON_TICK = 16;
+
+/** A header: mode, tick seconds, the two chunk sizes (0: all that fits), a tick every `tickEvery` chunks, byte 3's other bits. */
+function header(mode: number, tickSeconds: number, chunkA: number, chunkB: number, tickEvery: number, bits = 0): Uint8Array {
+  return Uint8Array.from([mode | (tickSeconds << 4), chunkA, chunkB, (tickEvery - 1) | bits]);
 }
 
 /** The seeds, by name; `rxCapacity` sizes the one PUBLISH too large for the receive buffer. */
@@ -30,7 +34,10 @@ export function seeds(rxCapacity: number): Map<string, Uint8Array> {
   ];
   const list: [string, Uint8Array, Uint8Array[]][] = [
     ["publish-qos0", header(0, 1, 0, 0, 1), [publish({ topic: "a/b", payload: "hello" }), pingresp()]],
-    ["stop", header(Mode.requests, 1, 0, 0, 1, true), [puback(1), publish({ topic: "a/b", payload: "bye" })]],
+    ["stop", header(Mode.requests, 1, 0, 0, 1, END_WITH_STOP), [puback(1), publish({ topic: "a/b", payload: "bye" })]],
+    // a publish after every 4-byte chunk: QoS 0, then 1 (id 1), 2 (id 2), …, acknowledged as they go
+    ["publishing", header(0, 1, 4, 4, 1, PUBLISH_ON_TICK), [pingresp(), pingresp(), puback(1), pubrec(2), pubcomp(2), pingresp(), puback(3), pubrec(4), pubcomp(4), pingresp()]],
+    ["outbox-full", header(Mode.throttle, 0, 200, 200, 1, PUBLISH_ON_TICK), [publish({ topic: "in", payload: "y".repeat(1200) }), puback(1), pubrec(2), pubcomp(2)]],
     ["inbound-flows", header(0, 1, 0, 0, 2), inbound],
     ["acks", header(Mode.requests, 1, 0, 0, 1), acks],
     ["acks-bytewise", header(Mode.requests, 0, 1, 3, 4), acks],

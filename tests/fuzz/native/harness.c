@@ -16,7 +16,10 @@
  *           each tick advances the clock
  *   byte 1  first chunk size, byte 2 second chunk size (alternating; 0 = all that fits)
  *   byte 3  bits 0–2: a tick after every (n + 1) chunks; bit 3: the input ends with stop()
- *           (DISCONNECT) instead of a dropped connection and a reconnect
+ *           (DISCONNECT) instead of a dropped connection and a reconnect; bit 4: the
+ *           application publishes after every tick (QoS 0, 1, 2 in turn, ids from 1 or 5
+ *           up, the payload as long as 4 × the chunk's size byte), so the broker's acks
+ *           in the input meet a filling and wrapping outbox
  *   rest    the broker's bytes
  *
  * Findings abort(), so libFuzzer reports them: a wasm trap (wasm_rt_trap → wasmqtt_trap:
@@ -71,7 +74,9 @@ static const int BOUNDED[][2] = {
 
 enum { MODE_OWN_CONNACK = 1, MODE_SESSION = 2, MODE_REQUESTS = 4, MODE_THROTTLE = 8 };
 enum { HEADER_BYTES = 4, THROTTLE_BYTES = 16, KEEPALIVE_SEC = 10, CONNECT_TIMEOUT_MS = 5000, RECONNECT_MIN_MS = 100, RECONNECT_MAX_MS = 1000 };
-enum { END_WITH_STOP = 8 };
+enum { END_WITH_STOP = 8, PUBLISH_ON_TICK = 16 };
+/** Statuses publish() may refuse an application's valid message with (boards/ABI.md, "Status codes"). */
+enum { STATUS_PACKET_TOO_LARGE = -3, STATUS_OUTBOX_FULL = -4, STATUS_NO_PACKET_ID = -10 };
 /** Ticks a reconnect may take before netOpen (each advances the clock past the backoff's maximum). */
 enum { RECONNECT_TICKS = 8 };
 
@@ -388,6 +393,22 @@ static void queue_requests(void) {
   check();
 }
 
+/** The application publishes message `n`: QoS n mod 3 to a/b, retained when n is odd, `payload_len` bytes. */
+static void publish_message(uint32_t n, uint32_t payload_len) {
+  const uint32_t topic_len = 3;
+  if (payload_len > staging_capacity - topic_len) payload_len = staging_capacity - topic_len;
+  stage("a/b", topic_len);
+  memset(memory_data + staging + topic_len, 'p', payload_len);
+  uint32_t qos = n % 3;
+  int32_t result = (int32_t)Z_wasmqttZ_publish(call(), topic_len, payload_len, qos, n & 1, run.now);
+  if (result >= 0) {
+    require((result == 0) == (qos == 0), "publish at QoS %u returned %d", qos, result);
+  } else {
+    require(result == STATUS_OUTBOX_FULL || result == STATUS_PACKET_TOO_LARGE || result == STATUS_NO_PACKET_ID, "publish of a valid message returned %d", result);
+  }
+  check();
+}
+
 static void setup(void) {
   wasm_rt_init();
   Z_wasmqtt_init_module();
@@ -455,6 +476,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if ((n + 1) % tick_every == 0) {
       run.now += run.tick_ms;
       tick();
+      if ((header[3] & PUBLISH_ON_TICK) != 0) publish_message(n, 4 * chunk[n & 1]);
     }
     // closed because of the input, or by a timeout: connect again and go on
     if (status < 0 || run.open_requested || !run.link_up) reconnect();
