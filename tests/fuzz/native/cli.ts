@@ -48,7 +48,7 @@ try {
   );
   console.log(formatCoverage(result.coverage));
   if (result.crash !== undefined) {
-    console.log(`\nCRASH: ${result.crash.summary}\n  input (hex): ${result.crash.hex}\n  file: ${result.crash.path}`);
+    console.log(`\nCRASH: ${result.crash.summary}\n  input (hex): ${result.crash.hex || "(empty)"}\n  file: ${result.crash.path}`);
     process.exitCode = 1;
   } else if (result.exitCode !== 0) {
     console.log(`\nlibFuzzer exited ${result.exitCode}:\n${result.log.slice(-3000)}`);
