@@ -24,12 +24,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const HARNESS = join(ROOT, "tests/fuzz/native/harness.c");
 const RUNTIME = join(ROOT, "boards/native/wasm-rt-static.c");
 const IGNORELIST = join(ROOT, "tests/fuzz/native/sancov-ignore.txt");
 const WASM2C_VERSION = "1.0.32";
-export const CLANG = "clang-14";
+const CLANG = "clang-14";
 export const LLVM_PROFDATA = "llvm-profdata-14";
 export const LLVM_COV = "llvm-cov-14";
 
@@ -174,6 +174,7 @@ function findWasm2c(): string {
   throw new Error(`wasm2c ${WASM2C_VERSION} not found: apt-get install wabt`);
 }
 
+/** The directory of wasm-rt.h (Debian's wabt: /usr/src/wasm2c or /usr/include). */
 function findRuntimeHeader(): string {
   for (const dir of ["/usr/src/wasm2c", "/usr/include", "/usr/local/include"]) {
     if (existsSync(join(dir, "wasm-rt.h"))) return dir;
@@ -181,11 +182,13 @@ function findRuntimeHeader(): string {
   throw new Error("wasm-rt.h not found: apt-get install wabt");
 }
 
+/** Throws naming the packages to install when `name` does not run. */
 function requireTool(name: string): void {
   const result = spawnSync(name, ["--version"], { encoding: "utf8" });
   if (result.error !== undefined) throw new Error(`${name} not found: apt-get install clang-14 llvm-14 libclang-rt-14-dev wabt`);
 }
 
+/** Runs a command; returns its stdout; throws with its output when it fails. */
 export function run(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 << 20 });
   if (result.error !== undefined) throw new Error(`${command}: ${result.error.message}`);
@@ -193,6 +196,7 @@ export function run(command: string, args: string[]): string {
   return result.stdout;
 }
 
+/** Like run(), without blocking, so the two builds compile side by side; resolves when it succeeded. */
 function runAsync(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });

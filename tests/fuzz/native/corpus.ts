@@ -10,7 +10,7 @@ import {
 } from "../../host/support/mqtt-packets.ts";
 
 /** The header's mode bits (harness.c). */
-export const Mode = { ownConnack: 1, session: 2, requests: 4, throttle: 8 } as const;
+const Mode = { ownConnack: 1, session: 2, requests: 4, throttle: 8 } as const;
 
 /** Byte 3's bits besides the tick rhythm (harness.c). */
 const END_WITH_STOP = 8;
@@ -22,7 +22,7 @@ function header(mode: number, tickSeconds: number, chunkA: number, chunkB: numbe
 }
 
 /** The seeds, by name; `rxCapacity` sizes the one PUBLISH too large for the receive buffer. */
-export function seeds(rxCapacity: number): Map<string, Uint8Array> {
+function seeds(rxCapacity: number): Map<string, Uint8Array> {
   const acks = [puback(1), pubrec(2), pubcomp(2), suback(3, [1, 2]), unsuback(4)];
   const inbound = [
     publish({ topic: "a/b", payload: "21.5" }),
