@@ -4,7 +4,8 @@
  * without a finding, grow the corpus (the coverage guidance works), and its coverage
  * report must reach most of the module's functions and more of their lines than the
  * seeds alone, so a harness that stopped feeding the module bytes, or a fuzzer that
- * stopped finding, fails here. Builds the target under build/native/fuzz/ when its
+ * stopped finding, fails here. And a trap must come out as a crash with its input (a
+ * build with too small a memory). Builds the target under build/native/fuzz/ when its
  * inputs changed (about 20 s more); reads build/ (`npm test` builds first).
  */
 import assert from "node:assert/strict";
@@ -15,11 +16,11 @@ import { describe, it } from "node:test";
 import { runCampaign } from "../fuzz/native/campaign.ts";
 import { formatCoverage } from "../fuzz/native/coverage.ts";
 
-/** 10 000 executions: 12–20 s at the 500–850 executions/s measured on the shared 2-core machine. */
-const RUNS = 10_000;
+/** 7 000 executions: 8–15 s at the 500–850 executions/s measured on the shared 2-core machine. */
+const RUNS = 7_000;
 /**
  * Measured with this slice (seed 1, the same on every run): 115 of the nodemcu client
- * module's 119 functions, 92.5 % of their lines, 395 inputs kept; the seeds alone reach
+ * module's 119 functions, 92.4 % of their lines, 339 inputs kept; the seeds alone reach
  * 115 and 88.6 %, so the lines floor needs what the fuzzer found. Not reached: the four
  * exports the harness never calls (checkTopicName, checkTopicFilter, droppedMessage,
  * staticDataEnd; tests/host/abi-arguments.test.ts calls the first two). An empty input
@@ -42,6 +43,19 @@ describe("native fuzz target (libFuzzer on the wasm2c output)", () => {
       assert.ok(coverage.functions.length > 100, `only ${coverage.functions.length} module functions mapped from the wasm2c output:\n${report}`);
       assert.ok(coverage.covered >= FUNCTIONS_FLOOR, report);
       assert.ok((100 * coverage.coveredLines) / coverage.lines >= LINES_FLOOR_PERCENT, report);
+    } finally {
+      rmSync(artifacts, { recursive: true, force: true });
+    }
+  });
+
+  it("reports a wasm trap as a crash with its input: a build with 4 096 bytes of memory (half of nodemcu's) traps in init()", { timeout: 120_000 }, async () => {
+    const artifacts = mkdtempSync(join(tmpdir(), "wasmqtt-native-fuzz-test-"));
+    try {
+      const result = await runCampaign({ profile: "nodemcu", runs: 10, seed: 1, artifacts, memoryBytes: 4_096 });
+      assert.notEqual(result.exitCode, 0);
+      assert.ok(result.crash !== undefined, result.log.slice(-3000));
+      assert.equal(result.crash.summary, "native fuzz: wasm trap: out of bounds memory access");
+      assert.ok(result.crash.path.startsWith(artifacts), result.crash.path);
     } finally {
       rmSync(artifacts, { recursive: true, force: true });
     }

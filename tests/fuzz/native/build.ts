@@ -98,14 +98,7 @@ export async function buildTarget(profile: string): Promise<Target> {
     run(findWasm2c(), [wasm, "-o", generated, "-n", "wasmqtt"]);
     const layout = moduleLayout(readFileSync(generated, "utf8"));
     writeFileSync(layoutFile, JSON.stringify(layout));
-    const defines = [
-      ...RUNTIME_DEFINES,
-      `-DWASMQTT_MEMORY_BYTES=${layout.heapBase}`,
-      `-DWASMQTT_TABLE_ELEMENTS=${Math.max(1, layout.tableElements)}`,
-      `-DWASMQTT_FUNC_TYPES=${Math.max(1, layout.funcTypes)}`,
-      `-DWASMQTT_FUNC_VALUES=${Math.max(1, layout.funcValues)}`,
-      `-I${dir}`, `-I${join(ROOT, "boards/native")}`, `-I${findRuntimeHeader()}`,
-    ];
+    const defines = moduleDefines(dir, layout, layout.heapBase);
     await Promise.all(Object.entries(VARIANTS).map(async ([variant, flags]) => {
       const objects = [];
       const sources = [[generated, GENERATED_FLAGS, flags.module], [RUNTIME, HARNESS_FLAGS, flags.glue], [HARNESS, HARNESS_FLAGS, flags.glue]] as const;
@@ -122,6 +115,35 @@ export async function buildTarget(profile: string): Promise<Target> {
   target.memoryBytes = layout.heapBase;
   target.rxCapacity = rxCapacityOf(profile);
   return target;
+}
+
+/**
+ * The fuzz build of `target` with a linear memory of `memoryBytes` instead of its
+ * __heap_base (test use: a memory too small traps, and the trap must come out as a
+ * finding): the runtime compiled for that size, linked with the fuzz build's other
+ * objects. Returns the program's path.
+ */
+export async function buildWithMemory(target: Target, memoryBytes: number): Promise<string> {
+  const layout: Layout = JSON.parse(readFileSync(join(target.dir, "layout.json"), "utf8"));
+  const object = join(target.dir, `fuzz-wasm-rt-static-${memoryBytes}.o`);
+  await runAsync(CLANG, [...HARNESS_FLAGS, ...VARIANTS.fuzz.glue, ...moduleDefines(target.dir, layout, memoryBytes), "-c", RUNTIME, "-o", object]);
+  const program = join(target.dir, `fuzz-memory-${memoryBytes}`);
+  await runAsync(CLANG, [...VARIANTS.fuzz.link, "-o", program, join(target.dir, "fuzz-wasmqtt.o"), object, join(target.dir, "fuzz-harness.o")]);
+  return program;
+}
+
+type Layout = ReturnType<typeof moduleLayout>;
+
+/** The -D and -I flags every compile of the module's C and its glue takes (as scripts/build-native.mjs). */
+function moduleDefines(dir: string, layout: Layout, memoryBytes: number): string[] {
+  return [
+    ...RUNTIME_DEFINES,
+    `-DWASMQTT_MEMORY_BYTES=${memoryBytes}`,
+    `-DWASMQTT_TABLE_ELEMENTS=${Math.max(1, layout.tableElements)}`,
+    `-DWASMQTT_FUNC_TYPES=${Math.max(1, layout.funcTypes)}`,
+    `-DWASMQTT_FUNC_VALUES=${Math.max(1, layout.funcValues)}`,
+    `-I${dir}`, `-I${join(ROOT, "boards/native")}`, `-I${findRuntimeHeader()}`,
+  ];
 }
 
 /** asc with build/client-<profile>'s options and --debug (a name section), into `outFile`. */

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildTarget, type Target } from "./build.ts";
+import { buildTarget, buildWithMemory, type Target } from "./build.ts";
 import { writeSeeds } from "./corpus.ts";
 import { measureCoverage, type Coverage } from "./coverage.ts";
 
@@ -20,6 +20,8 @@ export interface CampaignOptions {
   seed: number;
   /** Where a crashing input is written (created when missing). */
   artifacts: string;
+  /** Test use: fuzz a build whose linear memory has this many bytes instead of __heap_base. */
+  memoryBytes?: number;
 }
 
 export interface Crash {
@@ -55,7 +57,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     const seeds = writeSeeds(seedDir, target.rxCapacity);
     const limit = options.runs !== undefined ? `-runs=${options.runs}` : `-max_total_time=${options.seconds ?? 60}`;
     const args = [limit, `-seed=${options.seed}`, "-print_final_stats=1", `-artifact_prefix=${options.artifacts}/`, corpusDir, seedDir];
-    const { code, log } = await spawnLogged(target.fuzz, args);
+    const program = options.memoryBytes === undefined ? target.fuzz : await buildWithMemory(target, options.memoryBytes);
+    const { code, log } = await spawnLogged(program, args);
     const stat = (name: string) => Number(new RegExp(`^stat::${name}:\\s+(\\d+)`, "m").exec(log)?.[1] ?? 0);
     const result: CampaignResult = {
       target,
