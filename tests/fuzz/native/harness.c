@@ -318,6 +318,7 @@ static void check(void) {
 
 // ---- driving the module -----------------------------------------------------------
 
+/** Runs the module's timers at the harness's clock, then checks the invariants. */
 static void tick(void) {
   Z_wasmqttZ_tick(call(), run.now);
   check();
@@ -402,6 +403,7 @@ static void publish_message(uint32_t n, uint32_t payload_len) {
   check();
 }
 
+/** Once per process: instantiates the module, calls init() and keeps the memory image and instance it left. */
 static void setup(void) {
   wasm_rt_init();
   Z_wasmqtt_init_module();
@@ -437,6 +439,7 @@ static void reset(const uint8_t* header) {
   run.import_limit = 2 * run.stats[STAT_RX_CAPACITY] + 1000;
 }
 
+/** libFuzzer's entry: plays one input (format at the top of this file); returns 0, or aborts on a finding. */
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (initial_memory == NULL) setup();
   uint8_t header[HEADER_BYTES] = {0};
