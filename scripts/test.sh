@@ -24,8 +24,10 @@ as_root() {
 # The native build (scripts/build-native.mjs) needs wasm2c and its runtime header (wabt)
 # and both C compilers its glue is held to; its cross-compiled sizes (npm run size) need
 # the Arm and RISC-V bare-metal toolchains with a C library, and its bare-metal image
-# (tests/host/native-qemu.test.ts) QEMU's Arm system emulator. Each package is installed
-# only when missing (the toolchains without their recommended C++ libraries).
+# (tests/host/native-qemu.test.ts) QEMU's Arm system emulator; its fuzz target
+# (tests/fuzz/native/) clang 14's libFuzzer and sanitizer runtimes and, for its coverage
+# report, llvm-profdata-14 and llvm-cov-14. Each package is installed only when missing
+# (the toolchains without their recommended C++ libraries).
 missing=()
 have_mosquitto || missing+=(mosquitto mosquitto-clients)
 [ -x /usr/bin/wasm2c ] || missing+=(wabt)
@@ -34,6 +36,9 @@ command -v clang >/dev/null || missing+=(clang)
 command -v arm-none-eabi-gcc >/dev/null || missing+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
 command -v riscv64-unknown-elf-gcc >/dev/null || missing+=(gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf)
 command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
+command -v clang-14 >/dev/null || missing+=(clang-14)
+compgen -G "/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" >/dev/null || missing+=(libclang-rt-14-dev)
+command -v llvm-cov-14 >/dev/null || missing+=(llvm-14)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

@@ -7,7 +7,9 @@
 /** The checks, by stable name (README.md, "Robustness"). */
 export type CheckName =
   | "trap" | "runaway" | "stall" | "memory-size" | "read-only-data" | "stray-write" | "stats"
-  | "outbound" | "status" | "deliveries" | "answers" | "publish-done" | "events" | "resend";
+  | "outbound" | "status" | "deliveries" | "answers" | "publish-done" | "events" | "resend"
+  // edge-case arguments (arguments.ts)
+  | "publish" | "connect" | "still-working" | "reconnect-flag";
 
 export class Finding extends Error {
   /** The reference rules under change (reference.ts RULES) the failed expectation depends on; empty for a finding that is new. */
