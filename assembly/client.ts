@@ -217,12 +217,16 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
   return OK;
 }
 
-/** Sets the reconnect backoff bounds. Returns OK or INVALID_ARGUMENT (min = 0 or min > max). */
-export function setReconnect(minDelayMs: u32, maxDelayMs: u32, enabled: bool): i32 {
+/**
+ * Sets the reconnect backoff bounds; `enabled` 0 means a lost connection stays down, any
+ * other value that it reconnects (a u32, not a bool: a bool argument keeps only its low
+ * byte). Returns OK or INVALID_ARGUMENT (min = 0 or min > max).
+ */
+export function setReconnect(minDelayMs: u32, maxDelayMs: u32, enabled: u32): i32 {
   if (minDelayMs == 0 || minDelayMs > maxDelayMs) return INVALID_ARGUMENT;
   client.reconnectMinMs = minDelayMs;
   client.reconnectMaxMs = maxDelayMs;
-  client.reconnectEnabled = enabled;
+  client.reconnectEnabled = enabled != 0;
   return OK;
 }
 

@@ -142,6 +142,18 @@ describe("connecting and backoff", () => {
     assert.equal(bench.netOpens, 1, "reconnected although reconnect is off");
   });
 
+  it("keeps reconnecting for every non-zero enabled of setReconnect, 0x100 included (a bool argument kept only its low byte)", () => {
+    for (const enabled of [1, 0x100, 0x10000, 0x80000000]) {
+      const bench = new ModuleBench();
+      assert.equal(bench.exports.setReconnect(100, 100, enabled), Status.OK);
+      bench.connectTo();
+      bench.exports.netDown(bench.now, 0);
+      assert.equal(bench.eventsOf(Event.CLOSED).length, 0, `enabled 0x${enabled.toString(16)} closed for good`);
+      bench.advance(100);
+      assert.equal(bench.netOpens, 2, `enabled 0x${enabled.toString(16)}: no reconnect`);
+    }
+  });
+
   it("refuses bad settings with a status", () => {
     const bench = new ModuleBench();
     assert.equal(bench.exports.setReconnect(0, 10, 1), Status.INVALID_ARGUMENT);
