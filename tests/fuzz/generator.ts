@@ -111,7 +111,7 @@ export interface MalformedCase {
 
 const ack = (type: number, flags: number, body: number[]): Uint8Array => packet((type << 4) | flags, body);
 
-/** Every malformed class, each a packet the module must refuse (or, for the rules under change, treat as the rule says). */
+/** Every malformed class: a packet the module must refuse, or one it must take in a way boards/ABI.md sets out (status OK). */
 export const MALFORMED: readonly MalformedCase[] = [
   { name: "reserved packet type 0", status: "MALFORMED_PACKET", make: () => ({ bytes: Uint8Array.from([0x00, 0x00]) }) },
   { name: "reserved packet type 15", status: "MALFORMED_PACKET", make: () => ({ bytes: Uint8Array.from([0xf0, 0x00]) }) },
@@ -148,6 +148,7 @@ export const MALFORMED: readonly MalformedCase[] = [
     const id = ids.take();
     return { before: [{ op: "subscribe", filters: [["f/1", 1], ["f/2", 0]] }], bytes: suback(id, d.chance(0.5) ? [1] : [1, 0, 2]) };
   } },
+  { name: "SUBACK or UNSUBACK answering no request", status: "PROTOCOL_ERROR", make: (d) => ({ bytes: d.chance(0.5) ? suback(d.between(40, 60), [0]) : unsuback(d.between(40, 60)) }) },
   { name: "CONNACK with reserved flags (0x02, 0x80)", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, [d.pick([2, 0x80]), 0]) }) },
   { name: "CONNACK return code above 5", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, [0, d.pick([6, 0x80, 0xff])]) }) },
   { name: "CONNACK refusal with session present", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, [1, d.between(1, 5)]) }) },
@@ -162,12 +163,20 @@ export const MALFORMED: readonly MalformedCase[] = [
   { name: "other packet larger than the receive buffer", status: "PACKET_TOO_LARGE", make: (d, _ids, shape) => ({
     bytes: d.chance(0.5) ? suback(1, new Array(shape.rxCapacity).fill(0)) : Uint8Array.from([0x40, ...encodeRemainingLength(shape.rxCapacity + 100)]),
   }) },
-  { name: "more unreleased QoS 2 PUBLISHes than inbound slots", status: "RECEIVE_MAXIMUM_EXCEEDED", make: (_d, _ids, shape) => ({
+  { name: "more unreleased QoS 2 PUBLISHes than inbound slots", status: "OK", make: (_d, _ids, shape) => ({
     bytes: concat(Array.from({ length: shape.inboundQos2Slots + 1 }, (_, i) => publish({ topic: "q", payload: "x", qos: 2, packetId: 100 + i }))),
   }) },
   { name: "PUBACK for a QoS 2 PUBLISH", status: "OK", make: (_d, ids) => {
     const id = ids.take();
     return { before: [{ op: "publish", topic: "q2", payload: "x", qos: 2, retain: false }], bytes: puback(id) };
+  } },
+  { name: "PUBREC for a QoS 1 PUBLISH", status: "PROTOCOL_ERROR", make: (_d, ids) => {
+    const id = ids.take();
+    return { before: [{ op: "publish", topic: "q1", payload: "x", qos: 1, retain: false }], bytes: pubrec(id) };
+  } },
+  { name: "PUBCOMP for a QoS 2 PUBLISH awaiting PUBREC", status: "PROTOCOL_ERROR", make: (_d, ids) => {
+    const id = ids.take();
+    return { before: [{ op: "publish", topic: "q2", payload: "x", qos: 2, retain: false }], bytes: pubcomp(id) };
   } },
 ];
 
@@ -264,7 +273,7 @@ function malformed(d: Draw, ids: Ids, kind: ModuleKind, shape: Shape, bad: Malfo
   const before = made.before && kind === "client" ? made.before : [];
   const prefix: Uint8Array[] = made.connack === false ? [] : [connack(d.chance(0.5), 0)];
   if (made.connack !== false) {
-    // packets that owe answers, so a close must still send them (rule answersBeforeClose)
+    // packets that owe answers, so a close must still send them
     for (let n = d.int(3); n > 0; n--) prefix.push(d.pick([publish({ topic: "p", payload: "1", qos: 1, packetId: d.between(1, 9) }), publish({ topic: "p", payload: "2", qos: 2, packetId: d.between(10, 19) }), pubrel(d.between(20, 29))]));
   }
   const after = Array.from({ length: d.int(3) }, () => validPacket(d, ids, kind));
