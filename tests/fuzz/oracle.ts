@@ -334,10 +334,12 @@ class Run {
     if (!isSubsequence(v.unsubacks.map(String), unsubacks)) throw new Finding("events", `${label}: UNSUBACK events [${unsubacks}], expected [${v.unsubacks}] among them`);
     const dropped = events.filter((e) => e.kind === EVENT_MESSAGE_DROPPED).length;
     if (dropped !== v.dropped) throw new Finding("events", `${label}: ${dropped} MESSAGE_DROPPED events, expected ${v.dropped}`);
-    const protocolErrors = this.device.stat(Stat.protocolErrors);
-    if (protocolErrors !== this.reference.protocolErrors) {
-      throw new Finding("status", `${label}: protocolErrors ${protocolErrors}, expected ${this.reference.protocolErrors}`);
+    for (const counter of ["protocolErrors", "qos2Downgraded", "inboundQos2Overflow"] as const) {
+      const value = this.device.stat(Stat[counter]);
+      if (value !== this.reference[counter]) throw new Finding("stats", `${label}: ${counter} ${value}, expected ${this.reference[counter]}`);
     }
+    const oversize = this.device.stat(Stat.rxOversizeDropped);
+    if (oversize !== this.reference.oversizeDropped) throw new Finding("stats", `${label}: rxOversizeDropped ${oversize}, expected ${this.reference.oversizeDropped}`);
     const state = this.device.stat(Stat.state);
     // a closed connection waits out its backoff, then (after a tick) opens the next one, which only netUp makes the reference's
     const expectedStates: number[] = { awaitConnack: [State.awaitConnack], connected: [State.connected], closed: [State.backoff, State.connecting] }[this.reference.phase];

@@ -92,6 +92,10 @@ export class Reference {
   publishesUnseen = false;
   /** Connections closed because of their input (the stats' protocolErrors). */
   protocolErrors = 0;
+  /** The stats' rxOversizeDropped, qos2Downgraded and inboundQos2Overflow, as the rules count them. */
+  oversizeDropped = 0;
+  qos2Downgraded = 0;
+  inboundQos2Overflow = 0;
   private pending: number[] = [];
   private skip: Skip | undefined;
 
@@ -189,7 +193,8 @@ export class Reference {
       // boards/ABI.md, "Acknowledgements": by the state of the flow; an id in no flow (or queued, not sent on this connection) is ignored
       case PacketType.PUBACK: return this.ack(body, (id) => {
         const flow = this.inFlight(id, v);
-        if (flow !== undefined) this.complete(id, v); // a QoS 2 flow too: the broker downgraded it
+        if (flow !== undefined && flow !== "puback") this.qos2Downgraded++; // a QoS 2 flow too: the broker downgraded it
+        if (flow !== undefined) this.complete(id, v);
         return Status.OK;
       });
       case PacketType.PUBREC: return this.ack(body, (id) => {
@@ -260,7 +265,10 @@ export class Reference {
 
   /** Holds an inbound QoS 2 id until its PUBREL; a full table forgets its oldest id first (boards/ABI.md, "Inbound QoS 2"). */
   private hold(id: number): void {
-    if (this.inboundQos2.size >= this.capacities.inboundQos2) this.inboundQos2.delete(this.inboundQos2.values().next().value!);
+    if (this.inboundQos2.size >= this.capacities.inboundQos2) {
+      this.inboundQos2.delete(this.inboundQos2.values().next().value!);
+      this.inboundQos2Overflow++;
+    }
     this.inboundQos2.add(id);
   }
 
@@ -290,6 +298,7 @@ export class Reference {
     }
     if (qos === 2) this.hold(id);
     v.dropped++;
+    this.oversizeDropped++;
     if (qos > 0) v.answers.push({ type: qos === 1 ? PacketType.PUBACK : PacketType.PUBREC, id });
     return Status.OK;
   }
