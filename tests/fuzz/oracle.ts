@@ -338,6 +338,8 @@ class Run {
       const value = this.device.stat(Stat[counter]);
       if (value !== this.reference[counter]) throw new Finding("stats", `${label}: ${counter} ${value}, expected ${this.reference[counter]}`);
     }
+    const held = this.device.stat(Stat.inboundQos2Used);
+    if (held !== this.reference.inboundQos2.size) throw new Finding("stats", `${label}: inboundQos2Used ${held}, expected ${this.reference.inboundQos2.size}`);
     const oversize = this.device.stat(Stat.rxOversizeDropped);
     if (oversize !== this.reference.oversizeDropped) throw new Finding("stats", `${label}: rxOversizeDropped ${oversize}, expected ${this.reference.oversizeDropped}`);
     const state = this.device.stat(Stat.state);
