@@ -86,6 +86,7 @@ class Run {
     this.reference = reference({ rx: this.stats[Stat.rxCapacity], inboundQos2: this.stats[Stat.inboundQos2Capacity] });
     this.outbound = new OutboundCheck(this.reference, this.stats[Stat.inflightCapacity], input.kind === "client");
     this.reference.publishesUnseen = input.kind === "telemetry";
+    this.reference.subscriptionSlots = this.stats[Stat.subscriptionCapacity];
     this.device.onPacketSent = (p) => (this.deferred ? this.deferred.push(p) : this.outbound.sent(p));
     this.device.onNetOpen = () => this.outbound.opening();
   }
@@ -389,6 +390,10 @@ class Run {
     d.stage(Uint8Array.from(parts));
     const name = subscribing ? "subscribe" : "unsubscribe";
     const result = this.observed(name, () => d.call(name, (x) => (subscribing ? x.subscribe : x.unsubscribe)(filters.length, d.now)));
+    if (result > 0) {
+      this.reference.requestIds.add(result);
+      this.reference.highestId = Math.max(this.reference.highestId, result);
+    }
     const allowed = [Status.INVALID_FILTER, Status.INVALID_QOS, Status.SUBSCRIPTIONS_FULL, Status.INVALID_ARGUMENT, Status.INVALID_STATE, Status.PACKET_TOO_LARGE, Status.NO_PACKET_ID];
     if (result <= 0 && !allowed.includes(result as -6)) throw new Finding("status", `${name}(${JSON.stringify(filters)}) returned ${result}`);
   }

@@ -59,6 +59,7 @@ export class OutboundCheck {
   published(qos: number, id: number, topic: Uint8Array, payload: Uint8Array, retain: boolean): void {
     if (qos > 0 && this.byId.has(id)) throw new Finding("outbound", `publish() returned packet id ${id}, still in use`);
     const m: Message = { seq: this.seq++, qos, id, topic, payload, retain, sentOn: 0, done: false };
+    this.reference.highestId = Math.max(this.reference.highestId, id);
     this.messages.push(m);
     if (qos > 0) {
       this.byId.set(id, m);
@@ -234,6 +235,7 @@ export class OutboundCheck {
     }
     if (count === 0) bad("request with no topic filter (§3.8.3, §3.10.3)");
     const id = u16(b, 0);
+    this.reference.highestId = Math.max(this.reference.highestId, id);
     if (subscribing) this.reference.subscribes.set(id, count);
     else this.reference.unsubscribes.add(id);
   }

@@ -88,8 +88,18 @@ export class Reference {
   readonly inboundQos2 = new Set<number>();
   /** The network is throttled: a packet the client wrote may not be on the wire yet (see Verdict.ambiguous). */
   lenient = false;
-  /** The module publishes by itself (the telemetry firmware): a flow may exist before its PUBLISH is seen. */
+  /** The module publishes and subscribes by itself (the telemetry firmware): a flow or request may exist before its packet is seen. */
   publishesUnseen = false;
+  /**
+   * Packet ids a request of the client may hold before its SUBSCRIBE or UNSUBSCRIBE is
+   * seen (see Verdict.ambiguous): those subscribe() and unsubscribe() returned (the
+   * oracle adds them), and those a CONNACK without session may give the resubscriptions,
+   * the next {@link subscriptionSlots} after the {@link highestId}.
+   */
+  readonly requestIds = new Set<number>();
+  /** The highest packet id the client is known to have used (the oracle and the outbound check note them). */
+  highestId = 0;
+  subscriptionSlots = 0;
   /** Connections closed because of their input (the stats' protocolErrors). */
   protocolErrors = 0;
   /** The stats' rxOversizeDropped, qos2Downgraded and inboundQos2Overflow, as the rules count them. */
@@ -221,8 +231,9 @@ export class Reference {
       // an UNSUBACK must answer an UNSUBSCRIBE sent on this connection and not answered yet
       case PacketType.UNSUBACK: return this.ack(body, (id) => {
         if (this.unsubscribes.delete(id)) v.unsubacks.push(id);
-        else if (this.lenient) v.ambiguous = true; // its UNSUBSCRIBE may still be in the tx ring
+        else if (this.mayBeUnseenRequest(id)) v.ambiguous = true;
         else return Status.PROTOCOL_ERROR;
+        this.requestIds.delete(id);
         return Status.OK;
       });
       case PacketType.PINGRESP: return body.length === 0 ? Status.OK : Status.MALFORMED_PACKET;
@@ -239,6 +250,7 @@ export class Reference {
     const sessionPresent = flags === 1;
     this.phase = "connected";
     if (!sessionPresent) this.inboundQos2.clear();
+    if (!sessionPresent) for (let i = 1; i <= this.subscriptionSlots; i++) this.requestIds.add(this.highestId + i); // ids count up (wrapping past 65535 is out of the inputs' reach)
     // every unfinished flow starts again on the new connection (boards/ABI.md: resend after reconnect)
     for (const [id, flow] of this.flows) this.flows.set(id, flow === "pubcomp" || flow === "pubrelDue" ? "pubrelDue" : "queued");
     this.subscribes.clear();
@@ -322,11 +334,17 @@ export class Reference {
     const codes = [...body.subarray(2)];
     if (id === 0 || codes.some((c) => c > 2 && c !== 0x80)) return Status.MALFORMED_PACKET;
     const count = this.subscribes.get(id);
-    if (count === undefined && this.lenient) v.ambiguous = true; // its SUBSCRIBE may still be in the tx ring
+    if (count === undefined && this.mayBeUnseenRequest(id)) v.ambiguous = true;
     if (count !== codes.length) return Status.PROTOCOL_ERROR;
     this.subscribes.delete(id);
+    this.requestIds.delete(id);
     v.subacks.push([id, codes]);
     return Status.OK;
+  }
+
+  /** True when a request with packet id `id` may be written but not yet sent (its SUBSCRIBE or UNSUBSCRIBE still in the tx ring). */
+  private mayBeUnseenRequest(id: number): boolean {
+    return this.lenient && (this.publishesUnseen || this.requestIds.has(id));
   }
 
   /**
