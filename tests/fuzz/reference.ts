@@ -99,6 +99,7 @@ export class Reference {
   readonly requestIds = new Set<number>();
   /** The highest packet id the client is known to have used (the oracle and the outbound check note them). */
   highestId = 0;
+  /** The module's subscription slots (stats subscriptionCapacity): at most that many resubscriptions per CONNACK. */
   subscriptionSlots = 0;
   /** Connections closed because of their input (the stats' protocolErrors). */
   protocolErrors = 0;
@@ -151,8 +152,7 @@ export class Reference {
         }
         const status = this.skipping(skip, v);
         if (status !== Status.OK) return this.reject(v, status);
-        if (!skip.answered && take === need) continue; // the topic length is in: now the topic and packet id
-        if (!skip.answered) break;
+        if (!skip.answered && take < need) break; // the rest of its topic length, topic or packet id is still to come
         continue;
       }
       const available = this.pending.length - at;
