@@ -27,7 +27,7 @@ import { PacketSplitter, concat, connack, publish, puback } from "./support/mqtt
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURE = `${root}tests/fixtures/fuzz/five-byte-remaining-length.json`;
 const SUBACK_FIXTURE = `${root}tests/fixtures/fuzz/suback-count-mismatch.json`;
-/** The slice: 5 classes × 8000 inputs, 7–18 s on the shared 2-core machine depending on its load (measured, README.md "Robustness"). */
+/** The slice: 5 classes × 8000 inputs, 7–23 s on the shared 2-core machine depending on its load (measured, README.md "Robustness"). */
 const SLICE_INPUTS = 40_000;
 
 /** A reference wrong on purpose: it expects MALFORMED_PACKET, not PROTOCOL_ERROR, for a SUBACK whose code count differs from its SUBSCRIBE's filters. */
