@@ -1,14 +1,13 @@
 /**
  * A fuzzing campaign: inputs spread round-robin over the classes (input n is index
  * ⌊n / classes⌋ of class n mod classes), each played by the oracle; every distinct
- * failure (check, rules, message shape) is minimized once and written as a reproducer.
+ * failure (check, message shape) is minimized once and written as a reproducer.
  */
 import { Device, Stat, type ModuleKind } from "./device.ts";
 import type { Finding } from "./finding.ts";
 import { CLASSES, generate, type InputClass, type Shape } from "./generator.ts";
 import { minimize } from "./minimize.ts";
 import { runInput } from "./oracle.ts";
-import { RULES, type Rules } from "./reference.ts";
 import { toReproducer, writeReproducer, type Reproducer } from "./reproducer.ts";
 
 export interface CampaignOptions {
@@ -23,7 +22,6 @@ export interface CampaignOptions {
   out?: string;
   /** Minimize each distinct failure (default true); false keeps the failing input as generated. */
   minimize?: boolean;
-  rules?: Rules;
 }
 
 /** One distinct failure: its minimized reproducer, how many inputs hit it, where it was written. */
@@ -49,15 +47,14 @@ export function shapeOf(kind: ModuleKind, profile: string): Shape {
   return { rxCapacity: stats[Stat.rxCapacity], inboundQos2Slots: stats[Stat.inboundQos2Capacity] };
 }
 
-/** A failure's identity: the check, the rules, and the message without its numbers and bytes. */
+/** A failure's identity: the check and the message without its numbers and bytes. */
 export function signatureOf(finding: Finding): string {
   const shape = finding.message.replace(/rxCommit of [0-9a-f]*/g, "rxCommit").replace(/\[[^\]]*\]/g, "[…]").replace(/\b[0-9a-f]*\d[0-9a-f]*\b/g, "#");
-  return `${finding.check} [${finding.rules.join(",")}] ${shape}`;
+  return `${finding.check} ${shape}`;
 }
 
 /** Runs the campaign. */
 export function runCampaign(options: CampaignOptions): CampaignResult {
-  const rules = options.rules ?? RULES;
   const shape = shapeOf(options.kind, options.profile);
   const perClass = Object.fromEntries(CLASSES.map((c) => [c, { inputs: 0, findings: 0 }])) as CampaignResult["perClass"];
   const failures = new Map<string, FailureReport>();
@@ -70,7 +67,7 @@ export function runCampaign(options: CampaignOptions): CampaignResult {
     const cls = CLASSES[n % CLASSES.length];
     const input = generate(options.seed, cls, Math.floor(n / CLASSES.length), options.profile, options.kind, shape);
     perClass[cls].inputs++;
-    const finding = runInput(input, rules, counts);
+    const finding = runInput(input, counts);
     if (finding === undefined) continue;
     perClass[cls].findings++;
     const signature = signatureOf(finding);
@@ -79,8 +76,8 @@ export function runCampaign(options: CampaignOptions): CampaignResult {
       known.count++;
       continue;
     }
-    const small = options.minimize === false ? input : minimize(input, finding, (i) => runInput(i, rules));
-    const reproducer = toReproducer(small, runInput(small, rules) ?? finding);
+    const small = options.minimize === false ? input : minimize(input, finding, (i) => runInput(i));
+    const reproducer = toReproducer(small, runInput(small) ?? finding);
     const report: FailureReport = { signature, reproducer, count: 1 };
     if (options.out !== undefined) report.path = writeReproducer(options.out, reproducer);
     failures.set(signature, report);

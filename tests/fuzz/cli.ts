@@ -53,7 +53,7 @@ if (values.replay !== undefined) {
   if (finding === undefined) {
     console.log(`PASS ${values.replay}: every check holds`);
   } else {
-    console.log(`FAIL ${values.replay}: ${finding.check}: ${finding.message}${finding.rules.length ? ` (rules under change: ${finding.rules.join(", ")})` : ""}`);
+    console.log(`FAIL ${values.replay}: ${finding.check}: ${finding.message}`);
     process.exitCode = 1;
   }
 } else {
@@ -72,7 +72,7 @@ if (values.replay !== undefined) {
   if (result.inconclusive > 0) console.log(`  (${result.inconclusive} inconclusive: an ack for a packet that may still be in the tx ring of a throttled network)`);
   for (const [cls, c] of Object.entries(result.perClass)) console.log(`  ${cls.padEnd(16)} ${String(c.inputs).padStart(8)} inputs  ${String(c.findings).padStart(7)} failing`);
   for (const f of result.failures) {
-    console.log(`\n${f.count}× ${f.reproducer.check}${f.reproducer.rules.length ? ` (rules under change: ${f.reproducer.rules.join(", ")})` : " (NEW)"}: ${f.reproducer.message}`);
+    console.log(`\n${f.count}× ${f.reproducer.check}: ${f.reproducer.message}`);
     if (f.path) console.log(`  reproducer: ${f.path}`);
   }
   if (result.failures.length > 0) process.exitCode = 1;

@@ -26,9 +26,10 @@ export const Stat = {
   inboundQos2Used: 15, packetsSent: 16, packetsReceived: 17, messagesPublished: 18,
   messagesAcknowledged: 19, messagesDelivered: 20, reconnects: 21, bytesSent: 22, bytesReceived: 23,
   state: 24, stagingCapacity: 25, maxTopicLength: 26, protocolErrors: 27, lastReconnectDelayMs: 28,
-  keepaliveSec: 29,
+  keepaliveSec: 29, rxOversizeDropped: 30, lastDroppedTopicLength: 31, lastDroppedSize: 32, qos2Downgraded: 33,
+  inboundQos2Overflow: 34,
 } as const;
-export const STATS_FIELDS = 30;
+export const STATS_FIELDS = 35;
 
 /** Client states (stats field `state`). */
 export const State = { idle: 0, connecting: 1, awaitConnack: 2, connected: 3, backoff: 4, stopped: 5 } as const;

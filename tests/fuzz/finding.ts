@@ -12,11 +12,6 @@ export type CheckName =
   | "publish" | "connect" | "still-working" | "reconnect-flag";
 
 export class Finding extends Error {
-  /** The reference rules under change (reference.ts RULES) the failed expectation depends on; empty for a finding that is new. */
-  rules: string[] = [];
-  /** True when `rules` are those of the failing rxCommit's verdict; false when they are every rule the input relied on. */
-  rulesOfCommit = false;
-
   constructor(readonly check: CheckName, message: string) {
     super(message);
     this.name = "Finding";

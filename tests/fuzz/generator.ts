@@ -111,7 +111,7 @@ export interface MalformedCase {
 
 const ack = (type: number, flags: number, body: number[]): Uint8Array => packet((type << 4) | flags, body);
 
-/** Every malformed class, each a packet the module must refuse (or, for the rules under change, treat as the rule says). */
+/** Every malformed class: a packet the module must refuse, or one it must take in a way boards/ABI.md sets out (status OK). */
 export const MALFORMED: readonly MalformedCase[] = [
   { name: "reserved packet type 0", status: "MALFORMED_PACKET", make: () => ({ bytes: Uint8Array.from([0x00, 0x00]) }) },
   { name: "reserved packet type 15", status: "MALFORMED_PACKET", make: () => ({ bytes: Uint8Array.from([0xf0, 0x00]) }) },
@@ -148,6 +148,7 @@ export const MALFORMED: readonly MalformedCase[] = [
     const id = ids.take();
     return { before: [{ op: "subscribe", filters: [["f/1", 1], ["f/2", 0]] }], bytes: suback(id, d.chance(0.5) ? [1] : [1, 0, 2]) };
   } },
+  { name: "SUBACK or UNSUBACK answering no request", status: "PROTOCOL_ERROR", make: (d) => ({ bytes: d.chance(0.5) ? suback(d.between(40, 60), [0]) : unsuback(d.between(40, 60)) }) },
   { name: "CONNACK with reserved flags (0x02, 0x80)", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, [d.pick([2, 0x80]), 0]) }) },
   { name: "CONNACK return code above 5", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, [0, d.pick([6, 0x80, 0xff])]) }) },
   { name: "CONNACK refusal with session present", status: "MALFORMED_PACKET", make: (d) => ({ connack: false, bytes: packet(0x20, [1, d.between(1, 5)]) }) },
@@ -157,17 +158,33 @@ export const MALFORMED: readonly MalformedCase[] = [
   { name: "a second CONNACK", status: "PROTOCOL_ERROR", make: (d) => ({ bytes: connack(d.chance(0.5), 0) }) },
   { name: "PUBLISH larger than the receive buffer", status: "OK", make: (d, _ids, shape) => {
     const qos = d.int(3) as 0 | 1 | 2;
-    return { bytes: publish({ topic: "big", payload: new Uint8Array(shape.rxCapacity + d.int(64)), qos, packetId: qos > 0 ? d.between(1, 9) : undefined }) };
+    // a quarter of them with a topic about the buffer's size: past rxCapacity − 7 bytes it is discarded unread
+    const topic = d.chance(0.25) ? "t".repeat(shape.rxCapacity - d.int(9)) : "big";
+    const big = { topic, payload: new Uint8Array(shape.rxCapacity + d.int(64)), qos, packetId: qos > 0 ? d.between(1, 9) : undefined };
+    // at QoS 2, half the time its resend before PUBREL: answered again, not counted again
+    return { bytes: qos === 2 && d.chance(0.5) ? concat([publish(big), publish({ ...big, dup: true })]) : publish(big) };
   } },
   { name: "other packet larger than the receive buffer", status: "PACKET_TOO_LARGE", make: (d, _ids, shape) => ({
     bytes: d.chance(0.5) ? suback(1, new Array(shape.rxCapacity).fill(0)) : Uint8Array.from([0x40, ...encodeRemainingLength(shape.rxCapacity + 100)]),
   }) },
-  { name: "more unreleased QoS 2 PUBLISHes than inbound slots", status: "RECEIVE_MAXIMUM_EXCEEDED", make: (_d, _ids, shape) => ({
-    bytes: concat(Array.from({ length: shape.inboundQos2Slots + 1 }, (_, i) => publish({ topic: "q", payload: "x", qos: 2, packetId: 100 + i }))),
-  }) },
+  { name: "more unreleased QoS 2 PUBLISHes than inbound slots", status: "OK", make: (d, _ids, shape) => {
+    const slots = shape.inboundQos2Slots;
+    const message = (i: number, dup = false) => publish({ topic: "q", payload: `${i}`, qos: 2, packetId: 100 + i, dup });
+    // then resends of some of them: an id the full table forgot is delivered again, a held one only answered
+    const resends = d.pick([[0], [slots], [slots, 0], [1, slots - 1]]).map((i) => message(i, true));
+    return { bytes: concat([...Array.from({ length: slots + 1 }, (_, i) => message(i)), ...resends]) };
+  } },
   { name: "PUBACK for a QoS 2 PUBLISH", status: "OK", make: (_d, ids) => {
     const id = ids.take();
     return { before: [{ op: "publish", topic: "q2", payload: "x", qos: 2, retain: false }], bytes: puback(id) };
+  } },
+  { name: "PUBREC for a QoS 1 PUBLISH", status: "PROTOCOL_ERROR", make: (_d, ids) => {
+    const id = ids.take();
+    return { before: [{ op: "publish", topic: "q1", payload: "x", qos: 1, retain: false }], bytes: pubrec(id) };
+  } },
+  { name: "PUBCOMP for a QoS 2 PUBLISH awaiting PUBREC", status: "PROTOCOL_ERROR", make: (_d, ids) => {
+    const id = ids.take();
+    return { before: [{ op: "publish", topic: "q2", payload: "x", qos: 2, retain: false }], bytes: pubcomp(id) };
   } },
 ];
 
@@ -264,10 +281,11 @@ function malformed(d: Draw, ids: Ids, kind: ModuleKind, shape: Shape, bad: Malfo
   const before = made.before && kind === "client" ? made.before : [];
   const prefix: Uint8Array[] = made.connack === false ? [] : [connack(d.chance(0.5), 0)];
   if (made.connack !== false) {
-    // packets that owe answers, so a close must still send them (rule answersBeforeClose)
+    // packets that owe answers, so a close must still send them
     for (let n = d.int(3); n > 0; n--) prefix.push(d.pick([publish({ topic: "p", payload: "1", qos: 1, packetId: d.between(1, 9) }), publish({ topic: "p", payload: "2", qos: 2, packetId: d.between(10, 19) }), pubrel(d.between(20, 29))]));
   }
-  const after = Array.from({ length: d.int(3) }, () => validPacket(d, ids, kind));
+  // valid packets that change nothing: a SUBACK or UNSUBACK answering no request would close the connection (boards/ABI.md)
+  const after = Array.from({ length: d.int(3) }, () => validPacket(d, ids, kind)).filter((p) => p[0] !== 0x90 && p[0] !== 0xb0);
   // a case answering a request delivers the CONNACK alone: the request goes out when that rxCommit returns
   const connackAlone: Step[] = before.length > 0 ? [{ op: "rx", bytes: prefix.shift()! }] : [];
   const bytes = concat([...prefix, made.bytes, ...after]);

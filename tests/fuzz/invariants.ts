@@ -10,7 +10,7 @@ import { Stat, type Device } from "./device.ts";
 const MONOTONIC = [
   Stat.rxHighWater, Stat.txHighWater, Stat.outboxHighWater, Stat.outboxRejected, Stat.packetsSent, Stat.packetsReceived,
   Stat.messagesPublished, Stat.messagesAcknowledged, Stat.messagesDelivered, Stat.reconnects, Stat.bytesSent,
-  Stat.bytesReceived, Stat.protocolErrors,
+  Stat.bytesReceived, Stat.protocolErrors, Stat.rxOversizeDropped, Stat.qos2Downgraded, Stat.inboundQos2Overflow,
 ] as const;
 /** Fields fixed at build time. */
 const CONSTANT = [

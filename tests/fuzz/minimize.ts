@@ -11,14 +11,9 @@ import { remainingLength } from "./reference.ts";
 /** Most inputs one minimization runs. */
 const RUN_BUDGET = 1500;
 
-/**
- * Whether `a` is the same failure as `b`, the one being minimized: the same check, and
- * the same rules when b's are its failing commit's, else no rule b did not rely on.
- */
+/** Whether `a` is the same failure as `b`, the one being minimized: the same check. */
 export function sameFailure(a: Finding | undefined, b: Finding): boolean {
-  if (a === undefined || a.check !== b.check) return false;
-  if (b.rulesOfCommit) return a.rulesOfCommit && a.rules.join() === b.rules.join();
-  return a.rules.every((rule) => b.rules.includes(rule));
+  return a !== undefined && a.check === b.check;
 }
 
 /** The smallest input found that still fails like `finding`; `run` plays an input. */

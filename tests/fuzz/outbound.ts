@@ -45,6 +45,13 @@ export class OutboundCheck {
   sentOnThisConnection = 0;
   private lastSeqOnConnection = -1;
   private seq = 0;
+  /**
+   * A module that publishes by itself had a connection end while netSend was throttled:
+   * a PUBLISH it wrote may have gone partly out unseen, so its resend (DUP) is the first
+   * whole send seen. Until a PUBLISH without DUP goes out: PUBLISHes keep their order, so
+   * every such resend comes before it.
+   */
+  private unseenCutOff = false;
 
   constructor(private readonly reference: Reference, private readonly inflightSlots: number, private readonly knowsCalls: boolean) {}
 
@@ -52,6 +59,7 @@ export class OutboundCheck {
   published(qos: number, id: number, topic: Uint8Array, payload: Uint8Array, retain: boolean): void {
     if (qos > 0 && this.byId.has(id)) throw new Finding("outbound", `publish() returned packet id ${id}, still in use`);
     const m: Message = { seq: this.seq++, qos, id, topic, payload, retain, sentOn: 0, done: false };
+    this.reference.highestId = Math.max(this.reference.highestId, id);
     this.messages.push(m);
     if (qos > 0) {
       this.byId.set(id, m);
@@ -68,6 +76,7 @@ export class OutboundCheck {
   connectionClosed(throttled = false): void {
     this.accepted = false;
     if (throttled) for (const m of this.messages) if (!m.done && m.firstBytes === undefined) m.interrupted = true;
+    if (throttled && !this.knowsCalls) this.unseenCutOff = true;
   }
 
   /** A PUBLISH_DONE event for id. */
@@ -139,7 +148,16 @@ export class OutboundCheck {
     const id = qos > 0 ? u16(b, 2 + topic.length) : 0;
     if (qos > 0 && id === 0) bad("PUBLISH with packet id 0");
     let m = qos > 0 ? this.byId.get(id) : undefined;
-    if (dup && m !== undefined && m.firstBytes === undefined && m.interrupted) {
+    if (!dup) this.unseenCutOff = false;
+    if (dup && m === undefined && this.unseenCutOff) {
+      // cut off unseen with its connection: this is its first whole send
+      m = { seq: this.seq++, qos, id, sentOn: 0, done: false };
+      this.messages.push(m);
+      this.byId.set(id, m);
+      const plain = p.bytes.slice();
+      plain[0] &= ~8;
+      m.firstBytes = plain;
+    } else if (dup && m !== undefined && m.firstBytes === undefined && m.interrupted) {
       // its first attempt was cut off with the connection: this is its first whole send
       const plain = p.bytes.slice();
       plain[0] &= ~8;
@@ -217,6 +235,7 @@ export class OutboundCheck {
     }
     if (count === 0) bad("request with no topic filter (§3.8.3, §3.10.3)");
     const id = u16(b, 0);
+    this.reference.highestId = Math.max(this.reference.highestId, id);
     if (subscribing) this.reference.subscribes.set(id, count);
     else this.reference.unsubscribes.add(id);
   }

@@ -5,30 +5,12 @@
  * each rxCommit which packets are accepted, which messages are delivered, which
  * answers (PUBACK, PUBREC, PUBCOMP) and PUBLISH_DONE events follow, and whether and
  * with which status the connection closes.
- *
- * {@link RULES} holds the behaviour that is being changed on other branches right now,
- * in one place; everything else is the module's settled rule set.
  */
 import { Status } from "../../host/status.ts";
 import { PacketType } from "../host/support/mqtt-packets.ts";
 
-/** onEvent kind of a skipped oversized PUBLISH (rule oversizePublish = "skip"). */
+/** onEvent kind of a skipped oversized PUBLISH (boards/ABI.md, "Oversized messages"). */
 export const EVENT_MESSAGE_DROPPED = 10;
-
-/** Behaviour under change, as the reference expects it (README.md, "Robustness"). Edit here only. */
-export const RULES = {
-  /** (a) A PUBLISH larger than the receive buffer is skipped (acknowledged per QoS, MESSAGE_DROPPED) while connected; "close" would close with PACKET_TOO_LARGE. Other packets that large close with PACKET_TOO_LARGE. */
-  oversizePublish: "skip" as "skip" | "close",
-  /** (b) A SUBACK whose return-code count differs from its SUBSCRIBE's filter count closes with this status (null: accepted). */
-  subackCountMismatch: Status.PROTOCOL_ERROR as number | null,
-  /** (c) A PUBACK for a QoS 2 PUBLISH still awaiting its PUBREC completes the publish. */
-  pubackCompletesQos2: true,
-  /** (d) rxCommit returns the refusal status (CONNACK_REFUSED_BASE − code) for CONNACK return codes 1–5, not OK. */
-  connackRefusalStatus: true,
-  /** (e) Answers owed for packets handled before a rejected one are sent before the close. */
-  answersBeforeClose: true,
-};
-export type Rules = typeof RULES;
 
 /** CONNACK refusals are this − return code (boards/ABI.md, "Status codes"). */
 const CONNACK_REFUSED_BASE = -20;
@@ -65,8 +47,6 @@ export interface Verdict {
   subacks: [number, number[]][];
   unsubacks: number[];
   dropped: number;
-  /** The {@link RULES} (by name) this verdict depends on: a disagreement here may be a rule not merged yet. */
-  rules: (keyof Rules)[];
   /** An ack (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK) for a packet that may still sit in the module's tx ring (only while {@link Reference.lenient}): no broker sends one, and the module may take it either way. */
   ambiguous?: boolean;
   /** The connection-ending event, when the input ends it. */
@@ -83,11 +63,18 @@ export interface Capacities {
   inboundQos2: number;
 }
 
-/** An oversized PUBLISH being skipped: its fixed header, how much body is still to come, the start of the body. */
+/**
+ * An oversized PUBLISH being skipped (boards/ABI.md, "Oversized messages"): its fixed
+ * header, the sizes of that header and of the body, the body bytes taken so far, and the
+ * start of the body up to the packet id, read until it is answered.
+ */
 interface Skip {
   header: number;
-  left: number;
+  headLength: number;
+  length: number;
+  taken: number;
   head: number[];
+  answered: boolean;
 }
 
 export class Reference {
@@ -101,14 +88,29 @@ export class Reference {
   readonly inboundQos2 = new Set<number>();
   /** The network is throttled: a packet the client wrote may not be on the wire yet (see Verdict.ambiguous). */
   lenient = false;
-  /** The module publishes by itself (the telemetry firmware): a flow may exist before its PUBLISH is seen. */
+  /** The module publishes and subscribes by itself (the telemetry firmware): a flow or request may exist before its packet is seen. */
   publishesUnseen = false;
+  /**
+   * Packet ids a request of the client may hold before its SUBSCRIBE or UNSUBSCRIBE is
+   * seen (see Verdict.ambiguous): those subscribe() and unsubscribe() returned (the
+   * oracle adds them), and those a CONNACK without session may give the resubscriptions,
+   * the next {@link subscriptionSlots} after the {@link highestId}.
+   */
+  readonly requestIds = new Set<number>();
+  /** The highest packet id the client is known to have used (the oracle and the outbound check note them). */
+  highestId = 0;
+  /** The module's subscription slots (stats subscriptionCapacity): at most that many resubscriptions per CONNACK. */
+  subscriptionSlots = 0;
   /** Connections closed because of their input (the stats' protocolErrors). */
   protocolErrors = 0;
+  /** The stats' rxOversizeDropped, qos2Downgraded and inboundQos2Overflow, as the rules count them. */
+  oversizeDropped = 0;
+  qos2Downgraded = 0;
+  inboundQos2Overflow = 0;
   private pending: number[] = [];
   private skip: Skip | undefined;
 
-  constructor(private readonly capacities: Capacities, private readonly rules: Rules = RULES) {}
+  constructor(private readonly capacities: Capacities) {}
 
   /** netUp: a new connection awaits its CONNACK. */
   opened(): void {
@@ -131,21 +133,26 @@ export class Reference {
 
   /** The verdict for one rxCommit of `chunk`; updates the model as the module must update itself. */
   commit(chunk: Uint8Array): Verdict {
-    const v: Verdict = { status: Status.OK, deliveries: [], answers: [], done: [], pubrelsDue: [], subacks: [], unsubacks: [], dropped: 0, rules: [] };
+    const v: Verdict = { status: Status.OK, deliveries: [], answers: [], done: [], pubrelsDue: [], subacks: [], unsubacks: [], dropped: 0 };
     if (this.phase === "closed") return v; // late bytes of a closed connection
     for (const b of chunk) this.pending.push(b);
     let at = 0;
     while (this.isOpen()) {
       if (this.skip !== undefined) {
-        const take = Math.min(this.skip.left, this.pending.length - at);
-        for (let i = 0; i < take && this.skip.head.length < 65540; i++) this.skip.head.push(this.pending[at + i]);
+        const skip = this.skip;
+        const need = skip.answered ? skip.length - skip.taken : headNeed(skip) - skip.head.length;
+        const take = Math.min(need, this.pending.length - at);
+        if (!skip.answered) skip.head.push(...this.pending.slice(at, at + take));
         at += take;
-        this.skip.left -= take;
-        if (this.skip.left > 0) break;
-        const skipped = this.skip;
-        this.skip = undefined;
-        const status = this.skipped(skipped, v);
+        skip.taken += take;
+        if (skip.answered) {
+          if (skip.taken < skip.length) break;
+          this.skip = undefined;
+          continue;
+        }
+        const status = this.skipping(skip, v);
         if (status !== Status.OK) return this.reject(v, status);
+        if (!skip.answered && take < need) break; // the rest of its topic length, topic or packet id is still to come
         continue;
       }
       const available = this.pending.length - at;
@@ -159,9 +166,7 @@ export class Reference {
       const size = 1 + length.bytes + length.value;
       if (size > this.capacities.rx) {
         if (header >> 4 !== PacketType.PUBLISH || this.phase !== "connected") return this.reject(v, Status.PACKET_TOO_LARGE);
-        v.rules.push("oversizePublish");
-        if (this.rules.oversizePublish === "close") return this.reject(v, Status.PACKET_TOO_LARGE);
-        this.skip = { header, left: length.value, head: [] };
+        this.skip = { header, headLength: 1 + length.bytes, length: length.value, taken: 0, head: [], answered: false };
         at += 1 + length.bytes;
         continue;
       }
@@ -172,21 +177,19 @@ export class Reference {
       if (status !== Status.OK) return this.reject(v, status);
     }
     this.pending = this.pending.slice(at);
-    v.rules = [...new Set(v.rules)];
     return v;
   }
 
-  /** Closes because of the input: the status, the event, the count. */
+  /**
+   * Closes because of the input: rxCommit returns the status (a CONNACK refusal's too),
+   * the event reports it, and the answers owed for the packets before it still go out.
+   */
   private reject(v: Verdict, status: number): Verdict {
     const refusal = status <= CONNACK_REFUSED_BASE - 1 && status >= CONNACK_REFUSED_BASE - 5;
-    if (refusal) v.rules.push("connackRefusalStatus");
-    v.rules = [...new Set(v.rules)];
-    if (v.answers.length > 0) v.rules.push("answersBeforeClose");
-    v.status = refusal && !this.rules.connackRefusalStatus ? Status.OK : status;
+    v.status = status;
     const kind = this.phase === "awaitConnack" ? EVENT_CONNECT_FAILED : EVENT_CONNECTION_LOST;
     v.close = { kind, code: status, arg: refusal ? CONNACK_REFUSED_BASE - status : 0, counted: !refusal };
     if (!refusal) this.protocolErrors++;
-    if (!this.rules.answersBeforeClose) v.answers = [];
     this.closed();
     return v;
   }
@@ -197,32 +200,41 @@ export class Reference {
     if (this.phase === "awaitConnack") return type === PacketType.CONNACK ? this.connack(body, v) : Status.PROTOCOL_ERROR;
     switch (type) {
       case PacketType.PUBLISH: return this.publish(header, body, v);
+      // boards/ABI.md, "Acknowledgements": by the state of the flow; an id in no flow (or queued, not sent on this connection) is ignored
       case PacketType.PUBACK: return this.ack(body, (id) => {
-        const flow = this.flows.get(id);
-        this.mayBeInTxRing(flow, v);
-        if (flow === "pubrec") v.rules.push("pubackCompletesQos2");
-        if (flow === "puback" || (flow === "pubrec" && this.rules.pubackCompletesQos2)) this.complete(id, v);
+        const flow = this.inFlight(id, v);
+        if (flow !== undefined && flow !== "puback") this.qos2Downgraded++; // a QoS 2 flow too: the broker downgraded it
+        if (flow !== undefined) this.complete(id, v);
+        return Status.OK;
       });
       case PacketType.PUBREC: return this.ack(body, (id) => {
-        const flow = this.flows.get(id);
-        this.mayBeInTxRing(flow, v);
-        if (flow === "pubrec" || flow === "pubcomp") {
-          this.flows.set(id, "pubrelDue");
-          v.pubrelsDue.push(id);
-        }
+        const flow = this.inFlight(id, v);
+        if (flow === undefined) return Status.OK;
+        if (flow === "puback") return Status.PROTOCOL_ERROR;
+        this.flows.set(id, "pubrelDue"); // a repeated PUBREC gets its PUBREL again
+        v.pubrelsDue.push(id);
+        return Status.OK;
       });
       case PacketType.PUBREL: return this.ack(body, (id) => {
         this.inboundQos2.delete(id);
         v.answers.push({ type: PacketType.PUBCOMP, id });
+        return Status.OK;
       });
       case PacketType.PUBCOMP: return this.ack(body, (id) => {
-        this.mayBeInTxRing(this.flows.get(id), v);
-        if (this.flows.get(id) === "pubcomp") this.complete(id, v);
+        const flow = this.inFlight(id, v);
+        if (flow === undefined) return Status.OK;
+        if (flow === "puback" || flow === "pubrec") return Status.PROTOCOL_ERROR;
+        this.complete(id, v);
+        return Status.OK;
       });
       case PacketType.SUBACK: return this.suback(body, v);
+      // an UNSUBACK must answer an UNSUBSCRIBE sent on this connection and not answered yet
       case PacketType.UNSUBACK: return this.ack(body, (id) => {
         if (this.unsubscribes.delete(id)) v.unsubacks.push(id);
-        else if (this.lenient) v.ambiguous = true;
+        else if (this.mayBeUnseenRequest(id)) v.ambiguous = true;
+        else return Status.PROTOCOL_ERROR;
+        this.requestIds.delete(id);
+        return Status.OK;
       });
       case PacketType.PINGRESP: return body.length === 0 ? Status.OK : Status.MALFORMED_PACKET;
     }
@@ -238,6 +250,7 @@ export class Reference {
     const sessionPresent = flags === 1;
     this.phase = "connected";
     if (!sessionPresent) this.inboundQos2.clear();
+    if (!sessionPresent) for (let i = 1; i <= this.subscriptionSlots; i++) this.requestIds.add(this.highestId + i); // ids count up (wrapping past 65535 is out of the inputs' reach)
     // every unfinished flow starts again on the new connection (boards/ABI.md: resend after reconnect)
     for (const [id, flow] of this.flows) this.flows.set(id, flow === "pubcomp" || flow === "pubrelDue" ? "pubrelDue" : "queued");
     this.subscribes.clear();
@@ -255,59 +268,108 @@ export class Reference {
       v.answers.push({ type: PacketType.PUBREC, id }); // a resend: answered, not delivered again (§4.3.3)
       return Status.OK;
     }
-    if (qos === 2) {
-      if (this.inboundQos2.size >= this.capacities.inboundQos2) return Status.RECEIVE_MAXIMUM_EXCEEDED;
-      this.inboundQos2.add(id);
-    }
+    if (qos === 2) this.hold(id);
     const flags = (header & 1) | ((header & 8) >> 2) | (qos << 2);
     v.deliveries.push({ topic: fields.topic, payload: fields.payload, flags });
     if (qos > 0) v.answers.push({ type: qos === 1 ? PacketType.PUBACK : PacketType.PUBREC, id });
     return Status.OK;
   }
 
-  /** The end of a skipped oversized PUBLISH: its packet id must be readable; answered per QoS, not delivered. */
-  private skipped(skip: Skip, v: Verdict): number {
-    const fields = publishFields(skip.header, Uint8Array.from(skip.head));
-    if (fields === undefined) return Status.MALFORMED_PACKET;
+  /** Holds an inbound QoS 2 id until its PUBREL; a full table forgets its oldest id first (boards/ABI.md, "Inbound QoS 2"). */
+  private hold(id: number): void {
+    if (this.inboundQos2.size >= this.capacities.inboundQos2) {
+      this.inboundQos2.delete(this.inboundQos2.values().next().value!);
+      this.inboundQos2Overflow++;
+    }
+    this.inboundQos2.add(id);
+  }
+
+  /**
+   * A skipped oversized PUBLISH once its topic length, then its topic and packet id, are in
+   * (boards/ABI.md, "Oversized messages"): a topic or packet id running past the packet,
+   * a packet id 0, or a topic short enough to be read that is no topic name closes with
+   * MALFORMED_PACKET; else it is answered per QoS and reported, not delivered, its QoS 2
+   * id held like a delivered message's (a resend of a held one is only answered).
+   */
+  private skipping(skip: Skip, v: Verdict): number {
+    const qos = (skip.header >> 1) & 3;
+    const head = skip.head;
+    if (head.length < 2) return Status.OK;
+    const topicLength = (head[0] << 8) | head[1];
+    if (headNeed(skip) > skip.length) return Status.MALFORMED_PACKET;
+    if (head.length < headNeed(skip)) return Status.OK;
+    const id = qos > 0 ? (head[2 + topicLength] << 8) | head[3 + topicLength] : 0;
+    if (qos > 0 && id === 0) return Status.MALFORMED_PACKET;
+    const readable = skip.headLength + 2 + topicLength + 2 <= this.capacities.rx; // else the topic is discarded unread
+    if (readable && !isTopicName(Uint8Array.from(head.slice(2, 2 + topicLength)))) return Status.MALFORMED_PACKET;
+    skip.answered = true;
+    skip.head = [];
+    if (qos === 2 && this.inboundQos2.has(id)) {
+      v.answers.push({ type: PacketType.PUBREC, id });
+      return Status.OK;
+    }
+    if (qos === 2) this.hold(id);
     v.dropped++;
-    if (fields.qos > 0) v.answers.push({ type: fields.qos === 1 ? PacketType.PUBACK : PacketType.PUBREC, id: fields.id });
+    this.oversizeDropped++;
+    if (qos > 0) v.answers.push({ type: qos === 1 ? PacketType.PUBACK : PacketType.PUBREC, id });
     return Status.OK;
   }
 
-  /** PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK (§3.4–3.7, §3.11): exactly a non-zero packet id. */
-  private ack(body: Uint8Array, then: (id: number) => void): number {
+  /** PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK (§3.4–3.7, §3.11): exactly a non-zero packet id, then what `then` says of it. */
+  private ack(body: Uint8Array, then: (id: number) => number): number {
     if (body.length !== 2) return Status.MALFORMED_PACKET;
     const id = (body[0] << 8) | body[1];
     if (id === 0) return Status.MALFORMED_PACKET;
-    then(id);
-    return Status.OK;
+    return then(id);
   }
 
-  /** SUBACK (§3.9): a non-zero packet id and at least one return code, each 0, 1, 2 or 0x80. */
+  /**
+   * SUBACK (§3.9): a non-zero packet id and at least one return code, each 0, 1, 2 or
+   * 0x80; it must answer a SUBSCRIBE sent on this connection and not answered yet, one
+   * code per filter (§3.9.3), else PROTOCOL_ERROR with nothing applied.
+   */
   private suback(body: Uint8Array, v: Verdict): number {
     if (body.length < 3) return Status.MALFORMED_PACKET;
     const id = (body[0] << 8) | body[1];
     const codes = [...body.subarray(2)];
     if (id === 0 || codes.some((c) => c > 2 && c !== 0x80)) return Status.MALFORMED_PACKET;
     const count = this.subscribes.get(id);
-    if (count === undefined && this.lenient) v.ambiguous = true; // its SUBSCRIBE may still be in the tx ring
-    if (count === undefined) return Status.OK; // no such SUBSCRIBE on this connection: ignored
-    if (count !== codes.length) v.rules.push("subackCountMismatch");
-    if (count !== codes.length && this.rules.subackCountMismatch !== null) return this.rules.subackCountMismatch;
+    if (count === undefined && this.mayBeUnseenRequest(id)) v.ambiguous = true;
+    if (count !== codes.length) return Status.PROTOCOL_ERROR;
     this.subscribes.delete(id);
+    this.requestIds.delete(id);
     v.subacks.push([id, codes]);
     return Status.OK;
   }
 
-  /** Marks the verdict ambiguous when the flow's PUBLISH or PUBREL may be written but not yet sent. */
-  private mayBeInTxRing(flow: FlowState | undefined, v: Verdict): void {
-    if (this.lenient && (flow === "queued" || flow === "pubrelDue" || (flow === undefined && this.publishesUnseen))) v.ambiguous = true;
+  /** True when a request with packet id `id` may be written but not yet sent (its SUBSCRIBE or UNSUBSCRIBE still in the tx ring). */
+  private mayBeUnseenRequest(id: number): boolean {
+    return this.lenient && (this.publishesUnseen || this.requestIds.has(id));
   }
 
+  /**
+   * The state of the flow an ack for `id` meets, undefined when there is none in flight
+   * (never used, ended, or its PUBLISH not sent on this connection). Marks the verdict
+   * ambiguous when the flow's PUBLISH or PUBREL may be written but not yet sent.
+   */
+  private inFlight(id: number, v: Verdict): FlowState | undefined {
+    const flow = this.flows.get(id);
+    if (this.lenient && (flow === "queued" || flow === "pubrelDue" || (flow === undefined && this.publishesUnseen))) v.ambiguous = true;
+    return flow === "queued" ? undefined : flow;
+  }
+
+  /** Ends a flow: PUBLISH_DONE, and a PUBREL still due is owed no more. */
   private complete(id: number, v: Verdict): void {
     this.flows.delete(id);
     v.done.push(id);
+    v.pubrelsDue = v.pubrelsDue.filter((due) => due !== id);
   }
+}
+
+/** Body bytes of a skipped PUBLISH to read before it is answered: the topic length, then through the packet id. */
+function headNeed(skip: Skip): number {
+  if (skip.head.length < 2) return 2;
+  return 2 + ((skip.head[0] << 8) | skip.head[1]) + (((skip.header >> 1) & 3) > 0 ? 2 : 0);
 }
 
 /** The fixed-header rules for a packet from the server (§2.2.1, §2.2.2, §3.3.1). */

@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { MODULE_KINDS, type ModuleKind } from "./device.ts";
 import type { Finding } from "./finding.ts";
 import { stepsFromJson, stepsToJson, type Input } from "./input.ts";
-import { runInput } from "./oracle.ts";
-import { RULES, type Rules } from "./reference.ts";
+import { runInput, type ReferenceFactory } from "./oracle.ts";
 
 export interface Reproducer {
   seed: number;
@@ -17,10 +16,9 @@ export interface Reproducer {
   index: number;
   profile: string;
   module: ModuleKind;
-  /** The check that failed, its message, and the rules under change it depends on. */
+  /** The check that failed and its message. */
   check: string;
   message: string;
-  rules: string[];
   steps: ReturnType<typeof stepsToJson>;
 }
 
@@ -28,7 +26,7 @@ export interface Reproducer {
 export function toReproducer(input: Input, finding: Finding): Reproducer {
   return {
     seed: input.seed, class: input.cls, index: input.index, profile: input.profile, module: input.kind,
-    check: finding.check, message: finding.message, rules: finding.rules, steps: stepsToJson(input.steps),
+    check: finding.check, message: finding.message, steps: stepsToJson(input.steps),
   };
 }
 
@@ -65,7 +63,7 @@ export function readReproducer(path: string): Input {
   }
 }
 
-/** Replays a reproducer file: the finding it still produces, or undefined when the module now passes. */
-export function replay(path: string, rules: Rules = RULES): Finding | undefined {
-  return runInput(readReproducer(path), rules);
+/** Replays a reproducer file (against `reference`, by default the fuzzer's): the finding it still produces, or undefined when the module now passes. */
+export function replay(path: string, reference?: ReferenceFactory): Finding | undefined {
+  return runInput(readReproducer(path), undefined, reference);
 }
