@@ -25,18 +25,18 @@
  * --memory-bytes overrides the linear memory size (for the test that shows a smaller
  * memory traps); --out defaults to build/native. CC in the environment picks the compiler too.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { delimiter, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { findRuntimeHeader, findWasm2c, moduleLayout, requireTool, run, runAsync } from "./wasm2c.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const PROFILES = ["desktop", "esp32", "nodemcu"];
 const NATIVE = join(ROOT, "boards/native");
 /** The wasm2c whose output's names the glue uses (boards/native/README.md). */
-const WASM2C_VERSION = "1.0.32";
 
 /** The C each program is made of, besides the generated module (boards/native/). */
 const PROGRAMS = {
@@ -271,22 +271,6 @@ function formatTable(rows) {
   return rows.map((row) => row.map(pad).join("  ")).join("\n");
 }
 
-/** __heap_base, the table size and the function types' count and widest arity, read from the generated C. */
-function moduleLayout(generated, wasm) {
-  const heapBase = /instance->w2c___heap_base = (\d+)u;/.exec(generated);
-  if (heapBase === null) throw new Error(`${wasm}: no __heap_base global in the wasm2c output`);
-  const memory = /wasm_rt_allocate_memory\(&instance->w2c_memory, (\d+), (\d+)\)/.exec(generated);
-  if (memory === null || memory[1] !== "1" || memory[2] !== "1") throw new Error(`${wasm}: expected one memory of one page, min = max`);
-  const table = /wasm_rt_allocate_funcref_table\(&instance->w2c_T0, (\d+), (\d+)\)/.exec(generated);
-  const types = [...generated.matchAll(/wasm_rt_register_func_type\((\d+), (\d+)/g)].map((m) => Number(m[1]) + Number(m[2]));
-  return {
-    heapBase: Number(heapBase[1]),
-    tableElements: table === null ? 0 : Number(table[2]),
-    funcTypes: types.length,
-    funcValues: Math.max(0, ...types),
-  };
-}
-
 /** The status codes (host/status.ts, mirroring assembly/status.ts) and event kinds (assembly/host.ts) as C. */
 async function writeAbiHeader(path) {
   const status = await readFile(join(ROOT, "host/status.ts"), "utf8");
@@ -334,52 +318,6 @@ function block(text, opening) {
   const start = text.indexOf(opening);
   if (start === -1) throw new Error(`"${opening}" not found`);
   return text.slice(start, text.indexOf("\n}", start));
-}
-
-/**
- * Debian's wasm2c: the first on PATH outside node_modules (npm's `wabt` package puts a
- * newer one, with other names in its output, into node_modules/.bin under `npm run`).
- */
-function findWasm2c() {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    const candidate = join(dir, "wasm2c");
-    if (dir.includes("node_modules") || !existsSync(candidate)) continue;
-    const version = spawnSync(candidate, ["--version"], { encoding: "utf8" }).stdout?.trim();
-    if (version === WASM2C_VERSION) return candidate;
-    throw new Error(`${candidate} is wasm2c ${version}; the glue in boards/native/ is written for wasm2c ${WASM2C_VERSION} (Debian bookworm's wabt)`);
-  }
-  throw new Error(`wasm2c ${WASM2C_VERSION} not found: apt-get install wabt`);
-}
-
-/** Where wasm-rt.h lives (Debian's wabt: /usr/src/wasm2c or /usr/include). */
-function findRuntimeHeader() {
-  for (const dir of ["/usr/src/wasm2c", "/usr/include", "/usr/local/include"]) {
-    if (existsSync(join(dir, "wasm-rt.h"))) return dir;
-  }
-  throw new Error("wasm-rt.h not found: apt-get install wabt");
-}
-
-function requireTool(name, hint) {
-  const result = spawnSync(name, ["--version"], { encoding: "utf8" });
-  if (result.error !== undefined) throw new Error(`${name} not found: ${hint}`);
-}
-
-/** Like run(), without blocking, so the targets compile side by side. */
-function runAsync(command, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("error", (error) => reject(new Error(`${command}: ${error.message}`)));
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")}\n${output}`))));
-  });
-}
-
-function run(command, args) {
-  const result = spawnSync(command, args, { encoding: "utf8" });
-  if (result.error !== undefined) throw new Error(`${command}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")}\n${result.stdout}${result.stderr}`);
 }
 
 function pick(name, all, what) {

@@ -18,17 +18,18 @@
  * fuzzed code is the shipped code. A build whose inputs did not change is reused.
  */
 import asc from "assemblyscript/asc";
-import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { findRuntimeHeader, findWasm2c, moduleLayout, requireTool, run, runAsync } from "../../../scripts/wasm2c.mjs";
+
+export { run };
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const HARNESS = join(ROOT, "tests/fuzz/native/harness.c");
 const RUNTIME = join(ROOT, "boards/native/wasm-rt-static.c");
 const IGNORELIST = join(ROOT, "tests/fuzz/native/sancov-ignore.txt");
-const WASM2C_VERSION = "1.0.32";
 const CLANG = "clang-14";
 export const LLVM_PROFDATA = "llvm-profdata-14";
 export const LLVM_COV = "llvm-cov-14";
@@ -73,7 +74,7 @@ export interface Target {
 
 /** Builds (or reuses) the target of `profile`. Throws with the failing command's output. */
 export async function buildTarget(profile: string): Promise<Target> {
-  for (const tool of [CLANG, LLVM_PROFDATA, LLVM_COV, "wasm-strip"]) requireTool(tool);
+  for (const tool of [CLANG, LLVM_PROFDATA, LLVM_COV, "wasm-strip"]) requireTool(tool, "apt-get install clang-14 llvm-14 libclang-rt-14-dev wabt");
   const release = join(ROOT, `build/client-${profile}.wasm`);
   if (!existsSync(release)) throw new Error(`${release} is missing: run node scripts/build.mjs first`);
   const dir = join(ROOT, "build/native/fuzz", profile);
@@ -96,7 +97,7 @@ export async function buildTarget(profile: string): Promise<Target> {
   const built = existsSync(stamp) && readFileSync(stamp, "utf8") === inputs && existsSync(target.fuzz) && existsSync(target.cover);
   if (!built) {
     run(findWasm2c(), [wasm, "-o", generated, "-n", "wasmqtt"]);
-    const layout = moduleLayout(readFileSync(generated, "utf8"));
+    const layout = moduleLayout(readFileSync(generated, "utf8"), generated);
     writeFileSync(layoutFile, JSON.stringify(layout));
     const defines = moduleDefines(dir, layout, layout.heapBase);
     await Promise.all(Object.entries(VARIANTS).map(async ([variant, flags]) => {
@@ -170,62 +171,3 @@ function rxCapacityOf(profile: string): number {
   return rx;
 }
 
-/** __heap_base, the table size, the function types' count and widest arity, from the generated C (names kept or not). */
-function moduleLayout(generated: string) {
-  const heapBase = /instance->w2c_\w*__heap_base = (\d+)u;/.exec(generated);
-  if (heapBase === null) throw new Error("no __heap_base global in the wasm2c output");
-  const table = /wasm_rt_allocate_funcref_table\(&instance->\w+, (\d+), (\d+)\)/.exec(generated);
-  const types = [...generated.matchAll(/wasm_rt_register_func_type\((\d+), (\d+)/g)].map((m) => Number(m[1]) + Number(m[2]));
-  return {
-    heapBase: Number(heapBase[1]),
-    tableElements: table === null ? 0 : Number(table[2]),
-    funcTypes: types.length,
-    funcValues: Math.max(0, ...types),
-  };
-}
-
-/** Debian's wasm2c 1.0.32, the first on PATH outside node_modules (as scripts/build-native.mjs). */
-function findWasm2c(): string {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    const candidate = join(dir, "wasm2c");
-    if (dir.includes("node_modules") || !existsSync(candidate)) continue;
-    const version = spawnSync(candidate, ["--version"], { encoding: "utf8" }).stdout?.trim();
-    if (version === WASM2C_VERSION) return candidate;
-    throw new Error(`${candidate} is wasm2c ${version}; the harness is written for wasm2c ${WASM2C_VERSION}`);
-  }
-  throw new Error(`wasm2c ${WASM2C_VERSION} not found: apt-get install wabt`);
-}
-
-/** The directory of wasm-rt.h (Debian's wabt: /usr/src/wasm2c or /usr/include). */
-function findRuntimeHeader(): string {
-  for (const dir of ["/usr/src/wasm2c", "/usr/include", "/usr/local/include"]) {
-    if (existsSync(join(dir, "wasm-rt.h"))) return dir;
-  }
-  throw new Error("wasm-rt.h not found: apt-get install wabt");
-}
-
-/** Throws naming the packages to install when `name` does not run. */
-function requireTool(name: string): void {
-  const result = spawnSync(name, ["--version"], { encoding: "utf8" });
-  if (result.error !== undefined) throw new Error(`${name} not found: apt-get install clang-14 llvm-14 libclang-rt-14-dev wabt`);
-}
-
-/** Runs a command; returns its stdout; throws with its output when it fails. */
-export function run(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 << 20 });
-  if (result.error !== undefined) throw new Error(`${command}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")}\n${result.stdout}${result.stderr}`);
-  return result.stdout;
-}
-
-/** Like run(), without blocking, so the two builds compile side by side; resolves when it succeeded. */
-function runAsync(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("error", (error) => reject(new Error(`${command}: ${error.message}`)));
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")}\n${output}`))));
-  });
-}
