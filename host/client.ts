@@ -31,6 +31,7 @@ import {
   ConfigureFlag, type DroppedMessage, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, packetTypeName,
 } from "./module.ts";
 import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
+import { tlsFailure } from "./tls-errors.ts";
 import type { Transport } from "./transport.ts";
 
 export type { ClientOptions, QoS, ReconnectOptions, Will } from "./client-options.ts";
@@ -125,11 +126,14 @@ type Emission = { [K in keyof ClientEvents]: { name: K; args: ClientEvents[K] } 
 
 /**
  * Connects to an MQTT 3.1.1 broker (`mqtt://host:port` or `tcp://host:port`, port 1883 by
- * default) and resolves with the client once the broker accepted the CONNECT.
+ * default; `mqtts://` or `ssl://` over TLS, port 8883; `ws://` or `wss://` over WebSockets)
+ * and resolves with the client once the broker accepted the CONNECT.
  *
  * Rejects with a {@link WasmqttError} whose `code` is the reason: INVALID_ARGUMENT /
  * INVALID_TOPIC / INVALID_QOS / PACKET_TOO_LARGE for bad options, CONNECTION_REFUSED when
  * the TCP connection fails, HOST_NOT_FOUND when the host name does not resolve,
+ * TLS_CERT_INVALID / TLS_CERT_EXPIRED / TLS_HOSTNAME_MISMATCH / TLS_HANDSHAKE_FAILED when
+ * the broker's certificate or the TLS handshake fails,
  * CONNECT_TIMEOUT, a CONNACK refusal (CONNACK_NOT_AUTHORIZED, CONNACK_IDENTIFIER_REJECTED,
  * …), MODULE_LOAD_FAILED; after a failure the client is stopped and makes no further
  * attempts — unless `retryFirstConnect` is set: then the module keeps retrying (with
@@ -539,6 +543,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
           cause: transportError,
         });
       }
+      const tls = tlsFailure(transportError);
+      if (tls !== undefined) return new WasmqttError(tls.code, `cannot connect to ${where}: ${tls.message}`, { status, cause: transportError });
       const detail = transportError?.message;
       return WasmqttError.fromStatus(status, `cannot connect to ${where}${detail ? `: ${detail}` : ""}`, transportError);
     }
