@@ -141,8 +141,9 @@ async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings
   const port = new URL(broker.url).port;
   const watch = `watch: mosquitto_sub -h ${new URL(broker.url).hostname} -p ${port} -t 'devices/#' -v`;
   const where = broker.kind === "embedded" ? `broker: embedded (aedes) on ${broker.url}` : `broker: ${broker.url}`;
-  const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`], footer: ["Ctrl-C to stop"], plainEverySec: plainEvery(settings) });
-  if (!view.tty) io.stdout.write(`${where}\n${watch}\n`);
+  const websocket = broker.wsUrl === undefined ? [] : [`websocket: ${broker.wsUrl}`];
+  const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`, ...websocket], footer: ["Ctrl-C to stop"], plainEverySec: plainEvery(settings) });
+  if (!view.tty) io.stdout.write([where, watch, ...websocket].map((line) => `${line}\n`).join(""));
   let signals = 0;
   const onSignal = (): void => {
     signals++;

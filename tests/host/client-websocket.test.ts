@@ -4,7 +4,7 @@
  * restarts; and through a re-framing proxy (a `ws` server in front of Mosquitto's TCP
  * listener) that splits packets across frames, joins many into one, checks the
  * subprotocol and path, and sends a text frame, which closes the connection; wss:// through
- * the same proxy behind TLS.
+ * the same proxy behind TLS; and the embedded aedes broker's WebSocket listener.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -14,6 +14,7 @@ import net from "node:net";
 import { after, before, test } from "node:test";
 import { WebSocketServer } from "ws";
 import { type Broker, mosquittoSupportsWebsockets, startMosquitto } from "../../host/mosquitto.ts";
+import { startEmbeddedBroker } from "../../host/sim/broker.ts";
 import { connect } from "../../host/index.ts";
 import { makeCertificates } from "./support/certificates.ts";
 import { openClient, rejection, text, uniqueId, uniqueTopic } from "./support/client-helpers.ts";
@@ -154,4 +155,20 @@ test("a text frame closes the connection (MQTT 3.1.1 §6.0: binary frames only)"
   const error = await rejection(connect(proxy.url, { clientId: uniqueId("ws-text"), reconnect: false }), "connect through a text frame");
   assert.equal(error.code, "CONNECTION_LOST", `${error.code}: ${error.message}`);
   assert.match(String((error.cause as Error | undefined)?.message), /text frame; MQTT travels in binary frames only/);
+});
+
+test("the embedded broker (aedes) serves ws://…/mqtt next to TCP: wasmqtt over ws ↔ wasmqtt over TCP", async (t) => {
+  const embedded = await startEmbeddedBroker();
+  t.after(() => embedded.close());
+  assert.match(embedded.wsUrl, /^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
+  assert.notEqual(embedded.wsPort, embedded.port);
+  const topic = uniqueTopic("ws/aedes");
+  const { client: overWs, rec: wsRec } = await openClient(t, embedded.wsUrl, { clientId: uniqueId("aedes-ws") });
+  const { client: overTcp, rec: tcpRec } = await openClient(t, embedded.url, { clientId: uniqueId("aedes-tcp") });
+  await overWs.subscribe(`${topic}/to-ws`, { qos: 2 });
+  await overTcp.subscribe(`${topic}/to-tcp`, { qos: 1 });
+  await overTcp.publish(`${topic}/to-ws`, "tcp → ws", { qos: 2 });
+  await overWs.publish(`${topic}/to-tcp`, "ws → tcp", { qos: 1 });
+  assert.equal(text((await wsRec.waitForMessages(1))[0].payload), "tcp → ws");
+  assert.equal(text((await tcpRec.waitForMessages(1))[0].payload), "ws → tcp");
 });
