@@ -102,6 +102,12 @@ export function parseBrokerTarget(url: string | URL): BrokerTarget {
   };
 }
 
+/** The URL a WebSocket opens for `target`: scheme, host, port and path, without the user info (that goes in CONNECT). */
+export function webSocketUrl(target: BrokerTarget): string {
+  const host = target.host.includes(":") ? `[${target.host}]` : target.host;
+  return `${target.scheme}://${host}:${target.port}${target.path}`;
+}
+
 /**
  * Checks the TLS options against the target: each one's type, and that a TLS option
  * comes with a TLS URL. Returns them (only those given); throws INVALID_ARGUMENT naming

@@ -8,7 +8,6 @@
  * const settings = resolveOptions("mqtt://user:pw@127.0.0.1:1883", { keepalive: 30 });
  * settings.username; // "user"
  */
-import { randomBytes } from "node:crypto";
 import { type BrokerTarget, TLS_OPTION_NAMES, type TlsOptions, checkTlsOptions, parseBrokerTarget } from "./broker-url.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { argumentError, checkBoolean, checkKnownOptions, checkMqttString, qosError, show } from "./errors.ts";
@@ -68,6 +67,12 @@ export interface ClientOptions extends TlsOptions {
   retryFirstConnect?: boolean;
   /** The module build to run (default "desktop"): its capacities are the client's limits. */
   profile?: Profile;
+  /**
+   * Where the client module's `.wasm` is, when not in the default place: a URL a browser
+   * fetches (default: ../build/client-<profile>.wasm from the bundle), a path or `file:`
+   * URL in Node (default: the package's build/client-<profile>.wasm).
+   */
+  wasmUrl?: string | URL;
   /** How long TCP connect plus CONNACK may take, in ms (default 10000). */
   connectTimeout?: number;
   /** Carry the bytes over this instead of the URL's TCP, TLS or WebSocket (e.g. the simulator's NetworkLink). */
@@ -79,7 +84,7 @@ export interface ClientOptions extends TlsOptions {
 /** Every option {@link resolveOptions} knows, for the unknown-option message. */
 const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
   "clientId", "clean", "keepalive", "username", "password", "will", "reconnect", "reconnectPeriod",
-  "retryFirstConnect", "profile", "connectTimeout", "transport", "clock",
+  "retryFirstConnect", "profile", "wasmUrl", "connectTimeout", "transport", "clock",
 ];
 const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain"];
 const RECONNECT_FIELDS: readonly (keyof ReconnectOptions)[] = ["minDelayMs", "maxDelayMs"];
@@ -93,6 +98,7 @@ export interface Settings {
   transport: Transport;
   clock: Clock;
   profile: Profile;
+  wasmUrl: string | URL | undefined;
   clientId: string;
   clean: boolean;
   keepalive: number;
@@ -116,7 +122,7 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
   checkKnownOptions(options, [...OPTION_NAMES, ...TLS_OPTION_NAMES]);
   const target = options.transport === undefined ? parseBrokerTarget(url) : undefined;
   const tls = checkTlsOptions(target, options);
-  const clientId = options.clientId ?? `wasmqtt-${randomBytes(6).toString("hex")}`;
+  const clientId = options.clientId ?? `wasmqtt-${randomHex(6)}`;
   checkMqttString(clientId, "clientId");
   checkBoolean(options.clean, "clean");
   const keepalive = options.keepalive ?? DEFAULT_KEEPALIVE_SEC;
@@ -143,6 +149,7 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     transport: options.transport ?? createTransport(target as BrokerTarget, tls),
     clock: options.clock ?? systemClock(),
     profile: options.profile ?? "desktop",
+    wasmUrl: wasmUrlOption(options.wasmUrl),
     clientId,
     clean: options.clean ?? true,
     keepalive,
@@ -153,6 +160,17 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     retryFirstConnect,
     connectTimeout,
   };
+}
+
+/** `count` random bytes as hex digits. */
+function randomHex(count: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(count))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** `wasmUrl`: a string or URL. */
+function wasmUrlOption(value: unknown): string | URL | undefined {
+  if (value === undefined || typeof value === "string" || value instanceof URL) return value;
+  throw argumentError(`wasmUrl must be a string or URL (got ${show(value)})`);
 }
 
 /** The will, checked: fields, types, strings (QoS and the topic's rules are the module's to check). */
