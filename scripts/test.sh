@@ -24,8 +24,10 @@ as_root() {
 # The native build (scripts/build-native.mjs) needs wasm2c and its runtime header (wabt)
 # and both C compilers its glue is held to; its cross-compiled sizes (npm run size) need
 # the Arm and RISC-V bare-metal toolchains with a C library, and its bare-metal image
-# (tests/host/native-qemu.test.ts) QEMU's Arm system emulator. Each package is installed
-# only when missing (the toolchains without their recommended C++ libraries).
+# (tests/host/native-qemu.test.ts) QEMU's Arm system emulator. The TLS tests make their
+# certificates with openssl; the dashboard test drives Debian's Chromium headless. Each
+# package is installed only when missing (the toolchains without their recommended C++
+# libraries).
 missing=()
 have_mosquitto || missing+=(mosquitto mosquitto-clients)
 [ -x /usr/bin/wasm2c ] || missing+=(wabt)
@@ -34,6 +36,8 @@ command -v clang >/dev/null || missing+=(clang)
 command -v arm-none-eabi-gcc >/dev/null || missing+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
 command -v riscv64-unknown-elf-gcc >/dev/null || missing+=(gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf)
 command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
+command -v openssl >/dev/null || missing+=(openssl)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

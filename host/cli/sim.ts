@@ -13,6 +13,7 @@ import { connect as connectSocket } from "node:net";
 import { parseArgs } from "node:util";
 import { type Board, BoardError, listBoards, loadBoard } from "../boards.ts";
 import { type SimBroker, parseBrokerUrl, remoteBroker, startEmbeddedBroker } from "../sim/broker.ts";
+import { type Dashboard, startDashboard } from "../sim/dashboard.ts";
 import { DEFAULT_INTERVAL_SEC, DEFAULT_KEEPALIVE_SEC } from "../sim/device.ts";
 import { Simulator } from "../sim/simulator.ts";
 import { SimView, type ViewOutput } from "../sim/view.ts";
@@ -38,6 +39,9 @@ Usage: wasmqtt sim [--board NAME] [--devices N] [--speed X|max] [--duration SEC]
      --port N                TCP port of the embedded broker (default 1883, or a free
                              one when 1883 is taken; 0 = a free one)
      --seed N                seed of every random stream (default 1): same seed, same run
+     --no-web                do not serve the web dashboard (served on 127.0.0.1 with
+                             the embedded broker: the boards' readings, relay and LED
+                             buttons, in a page running wasmqtt over WebSockets)
      --help                  this text
 
 Watch the devices:  mosquitto_sub -p PORT -t 'devices/#' -v
@@ -56,6 +60,7 @@ const SIM_OPTIONS = {
   broker: { type: "string" },
   port: { type: "string" },
   seed: { type: "string" },
+  "no-web": { type: "boolean" },
 } as const;
 
 /** Where `runSim` writes; the process's streams by default. */
@@ -77,6 +82,8 @@ interface SimSettings {
   brokerUrl: string | undefined;
   port: number | undefined;
   seed: number;
+  /** Serve the dashboard (embedded broker only). */
+  web: boolean;
 }
 
 /** A mistake on the command line. */
@@ -111,8 +118,10 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
   }
   let broker: SimBroker | undefined;
   let sim: Simulator | undefined;
+  let dashboard: Dashboard | undefined;
   try {
     broker = await openBroker(settings);
+    if (settings.web && broker.wsUrl !== undefined) dashboard = await startDashboard({ wsUrl: broker.wsUrl });
     sim = await Simulator.create({
       board: settings.board,
       broker,
@@ -125,25 +134,29 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
       deadbandPercent: settings.deadbandPercent,
       keepaliveSec: settings.keepaliveSec,
     });
-    await simulate(sim, broker, settings, io);
+    await simulate(sim, broker, settings, io, dashboard);
     return EXIT_OK;
   } catch (error) {
     io.stderr.write(`Error: ${describeError(error)}\n`);
     return EXIT_ERROR;
   } finally {
     await sim?.close();
+    await dashboard?.close();
     await broker?.close();
   }
 }
 
 /** Runs until the duration or a signal, with the view on; the devices are still up on return. */
-async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings, io: SimIo): Promise<void> {
+async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings, io: SimIo, dashboard: Dashboard | undefined): Promise<void> {
   const port = new URL(broker.url).port;
   const watch = `watch: mosquitto_sub -h ${new URL(broker.url).hostname} -p ${port} -t 'devices/#' -v`;
   const where = broker.kind === "embedded" ? `broker: embedded (aedes) on ${broker.url}` : `broker: ${broker.url}`;
-  const websocket = broker.wsUrl === undefined ? [] : [`websocket: ${broker.wsUrl}`];
-  const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`, ...websocket], footer: ["Ctrl-C to stop"], plainEverySec: plainEvery(settings) });
-  if (!view.tty) io.stdout.write([where, watch, ...websocket].map((line) => `${line}\n`).join(""));
+  const extra = [
+    ...(broker.wsUrl === undefined ? [] : [`websocket: ${broker.wsUrl}`]),
+    ...(dashboard === undefined ? [] : [`dashboard: ${dashboard.url}`]),
+  ];
+  const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`, ...extra], footer: ["Ctrl-C to stop"], plainEverySec: plainEvery(settings) });
+  if (!view.tty) io.stdout.write([where, watch, ...extra].map((line) => `${line}\n`).join(""));
   let signals = 0;
   const onSignal = (): void => {
     signals++;
@@ -239,6 +252,7 @@ function parseSimArgs(argv: string[]): SimSettings | undefined {
     brokerUrl,
     port: values.port === undefined ? undefined : number(values.port, "--port", { min: 0, max: 65_535, integer: true }),
     seed: number(values.seed ?? "1", "--seed", { min: 0, max: 2 ** 32 - 1, integer: true }),
+    web: values["no-web"] !== true,
   };
 }
 

@@ -511,7 +511,8 @@ describe("wasmqtt CLI", { concurrency: SUITE_CONCURRENCY }, () => {
       assert.match(lines[0], /^broker: embedded \(aedes\) on mqtt:\/\/127\.0\.0\.1:\d+$/);
       assert.match(lines[1], /^watch: mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'devices\/#' -v$/);
       assert.match(lines[2], /^websocket: ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
-      const devices = lines.slice(3).map((line) => {
+      assert.match(lines[3], /^dashboard: http:\/\/127\.0\.0\.1:\d+\/$/);
+      const devices = lines.slice(4).map((line) => {
         const match = plainLine.exec(line);
         assert.ok(match, `not a device line: ${line}`);
         return match;
@@ -526,7 +527,7 @@ describe("wasmqtt CLI", { concurrency: SUITE_CONCURRENCY }, () => {
       }
       // same seed, same run: the device lines (not the port) repeat exactly
       assertExit(second, 0);
-      assert.deepEqual(second.stdout.toString().split("\n").slice(3), text.split("\n").slice(3));
+      assert.deepEqual(second.stdout.toString().split("\n").slice(4), text.split("\n").slice(4));
     });
 
     test("--board nope exits 1 listing the known boards", async () => {
