@@ -123,7 +123,8 @@ export class WebSocketTransport implements Transport {
         clearTimeout(timer);
         resolve();
       };
-      socket.onerror = null;
+      // closing a socket still connecting fails its handshake with an error event: heard, not thrown
+      socket.onerror = () => {};
       socket.onmessage = null;
       socket.close(NORMAL_CLOSURE);
     });

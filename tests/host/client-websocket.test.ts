@@ -172,3 +172,17 @@ test("the embedded broker (aedes) serves ws://…/mqtt next to TCP: wasmqtt over
   assert.equal(text((await wsRec.waitForMessages(1))[0].payload), "tcp → ws");
   assert.equal(text((await tcpRec.waitForMessages(1))[0].payload), "ws → tcp");
 });
+
+test("a WebSocket handshake that never completes ends in CONNECT_TIMEOUT, the half-open socket closed without an unhandled error", async () => {
+  const silent = net.createServer(() => {}); // accepts TCP, never answers the HTTP upgrade
+  silent.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => silent.once("listening", () => resolve()));
+  try {
+    const url = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const error = await rejection(connect(url, { clientId: uniqueId("ws-silent"), connectTimeout: 300, reconnect: false }), "connect to a silent server");
+    assert.equal(error.code, "CONNECT_TIMEOUT", `${error.code}: ${error.message}`);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the aborted handshake reports its error now
+  } finally {
+    silent.close();
+  }
+});
