@@ -4,7 +4,8 @@
  * by host/sim/dashboard.ts running wasmqtt over the broker's WebSocket listener. The page
  * loads, shows the board online with a reading, and a relay click switches the relay (the
  * firmware obeys the command and its next reading says so). Writes a screenshot to
- * reports/dashboard.png. Skipped when /usr/bin/chromium is absent; needs
+ * reports/dashboard.png. And the bundle alone in a page, against Mosquitto's WebSocket
+ * listener, with mosquitto_sub on TCP. Skipped when /usr/bin/chromium is absent; needs
  * `node scripts/build.mjs` first (dist/browser.js).
  */
 import assert from "node:assert/strict";
@@ -15,10 +16,13 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { loadBoard } from "../../host/boards.ts";
+import { mosquittoSupportsWebsockets, startMosquitto } from "../../host/mosquitto.ts";
 import { removeTempDir } from "../../host/processes.ts";
 import { startEmbeddedBroker } from "../../host/sim/broker.ts";
 import { startDashboard } from "../../host/sim/dashboard.ts";
 import { Simulator } from "../../host/sim/simulator.ts";
+import { uniqueTopic } from "./support/client-helpers.ts";
+import { mosquittoSubStart } from "./support/mosquitto-clients.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
@@ -28,6 +32,16 @@ const CHROMIUM_ARGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
   "--disable-sync", "--no-first-run", "--disable-quic",
 ];
+
+/** A headless Chromium with a fresh profile, closed when the test ends. */
+async function launch(t: { after(fn: () => unknown): void }) {
+  const profile = mkdtempSync(path.join(os.tmpdir(), "wasmqtt-chromium-"));
+  t.after(() => removeTempDir(profile));
+  // a fresh profile (--user-data-dir) each run, handed to Chromium by playwright
+  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 720, height: 360 } });
+  t.after(() => browser.close());
+  return browser;
+}
 
 test("the dashboard shows a board's reading and online status; a relay click switches the relay", { skip, timeout: 60_000 }, async (t) => {
   assert.ok(existsSync(path.join(ROOT, "dist", "browser.js")), "dist/browser.js is missing: run node scripts/build.mjs first");
@@ -42,11 +56,7 @@ test("the dashboard shows a board's reading and online status; a relay click swi
   const dashboard = await startDashboard({ wsUrl: broker.wsUrl });
   t.after(() => dashboard.close());
 
-  const profile = mkdtempSync(path.join(os.tmpdir(), "wasmqtt-chromium-"));
-  t.after(() => removeTempDir(profile));
-  // a fresh profile (--user-data-dir) each run, handed to Chromium by playwright
-  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 720, height: 360 } });
-  t.after(() => browser.close());
+  const browser = await launch(t);
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
@@ -70,4 +80,32 @@ test("the dashboard shows a board's reading and online status; a relay click swi
   mkdirSync(path.join(ROOT, "reports"), { recursive: true });
   await page.screenshot({ path: path.join(ROOT, "reports", "dashboard.png") });
   assert.deepEqual(problems, []);
+});
+
+test("the bundle in a page against Mosquitto's WebSocket listener: QoS 2 to itself and QoS 1 to mosquitto_sub on TCP", {
+  skip: skip || (!mosquittoSupportsWebsockets() && "this mosquitto has no WebSocket support"),
+  timeout: 60_000,
+}, async (t) => {
+  const broker = await startMosquitto({ websockets: true });
+  t.after(() => broker.stop());
+  const dashboard = await startDashboard({ wsUrl: broker.wsUrl! }); // serves dist/browser.js and build/client-desktop.wasm
+  t.after(() => dashboard.close());
+  const topic = uniqueTopic("chromium");
+  const sub = mosquittoSubStart(broker, ["-t", `${topic}/tcp`, "-q", "1", "-N"], { count: 1, timeoutMs: 20_000 });
+  await sub.ready;
+  const page = await (await launch(t)).newPage();
+  await page.goto(`${dashboard.url}config.json`);
+  const echoed = await page.evaluate(async ({ wsUrl, topic, bundle }) => {
+    const { connect } = (await import(bundle)) as typeof import("../../host/browser.ts");
+    const client = await connect(wsUrl, { clientId: `chromium-${Date.now()}` });
+    const received = new Promise<string>((resolve) => client.on("message", (_topic, payload) => resolve(payload.toString())));
+    await client.subscribe(`${topic}/self`, { qos: 2 });
+    await client.publish(`${topic}/self`, "echo at QoS 2", { qos: 2 });
+    await client.publish(`${topic}/tcp`, "from Chromium", { qos: 1 });
+    const text = await received;
+    await client.end();
+    return text;
+  }, { wsUrl: broker.wsUrl!, topic, bundle: "/dist/browser.js" });
+  assert.equal(echoed, "echo at QoS 2");
+  assert.equal(String((await sub.done).stdout), "from Chromium");
 });
