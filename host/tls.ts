@@ -17,6 +17,8 @@ import { TcpTransport } from "./transport.ts";
 /** A TLS connection to `host:port` (Nagle off), opened afresh on every `open`. */
 export class TlsTransport extends TcpTransport {
   protected override readonly openEvent = "secureConnect";
+  /** Sockets whose TCP connection is up (the handshake runs or ran on them). */
+  private readonly handshaking = new WeakSet<Socket>();
 
   constructor(
     host: string,
@@ -35,6 +37,7 @@ export class TlsTransport extends TcpTransport {
     // the options were checked (host/broker-url.ts) to be of the types node:tls takes
     const socket = connectTls({ host: this.host, port: this.port, ...(this.tls as ConnectionOptions) });
     socket.setNoDelay(true);
+    socket.once("connect", () => this.handshaking.add(socket));
     return socket;
   }
 
@@ -44,8 +47,7 @@ export class TlsTransport extends TcpTransport {
    * (`ERR_TLS_HANDSHAKE_ABORTED`, the socket error as its cause).
    */
   protected override failure(socket: Socket, error: Error, opened: boolean): Error {
-    const code = (error as { code?: unknown }).code;
-    if (opened || socket.connecting || tlsFailure(error) !== undefined || code === "ECONNREFUSED") return error;
+    if (opened || !this.handshaking.has(socket) || tlsFailure(error) !== undefined) return error;
     const aborted = new Error(`the connection ended during the TLS handshake (${error.message}); is ${super.label} a TLS port?`, { cause: error });
     return Object.assign(aborted, { code: "ERR_TLS_HANDSHAKE_ABORTED" });
   }

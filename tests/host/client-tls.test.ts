@@ -96,6 +96,13 @@ test("TLS on a port without TLS is TLS_HANDSHAKE_FAILED", async () => {
   assert.match(error.message, /is 127\.0\.0\.1:\d+ a TLS port\?/);
 });
 
+test("mqtts:// to a port nobody listens on is CONNECTION_REFUSED, to a name that does not resolve HOST_NOT_FOUND (not TLS failures)", async () => {
+  const refused = await rejection(connect("mqtts://127.0.0.1:1", { ca, reconnect: false }), "mqtts to port 1");
+  assert.equal(refused.code, "CONNECTION_REFUSED", `${refused.code}: ${refused.message}`);
+  const unresolved = await rejection(connect("mqtts://broker.invalid", { ca, reconnect: false }), "mqtts to .invalid");
+  assert.equal(unresolved.code, "HOST_NOT_FOUND", `${unresolved.code}: ${unresolved.message}`);
+});
+
 test("ssl:// is mqtts://", async (t) => {
   const { client } = await openClient(t, `ssl://127.0.0.1:${broker.tlsPort}`, { clientId: uniqueId("tls-ssl"), ca });
   assert.equal(client.connected, true);
