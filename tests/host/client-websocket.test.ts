@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import net from "node:net";
@@ -185,4 +186,18 @@ test("a WebSocket handshake that never completes ends in CONNECT_TIMEOUT, the ha
   } finally {
     silent.close();
   }
+});
+
+test("ws:// to a port nobody listens on is CONNECTION_REFUSED, to a name that does not resolve HOST_NOT_FOUND; an HTTP answer without the upgrade names its status", async (t) => {
+  const refused = await rejection(connect("ws://127.0.0.1:1", { reconnect: false }), "ws to port 1");
+  assert.equal(refused.code, "CONNECTION_REFUSED", `${refused.code}: ${refused.message}`);
+  const unresolved = await rejection(connect("ws://broker.invalid", { reconnect: false }), "ws to .invalid");
+  assert.equal(unresolved.code, "HOST_NOT_FOUND", `${unresolved.code}: ${unresolved.message}`);
+  const http = createHttpServer((_request, response) => response.writeHead(404).end());
+  http.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => http.once("listening", () => resolve()));
+  t.after(() => new Promise<void>((resolve) => http.close(() => resolve())));
+  const notFound = await rejection(connect(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`, { reconnect: false }), "ws to a plain HTTP server");
+  assert.equal(notFound.code, "CONNECTION_REFUSED", `${notFound.code}: ${notFound.message}`);
+  assert.match(notFound.message, /404/);
 });
