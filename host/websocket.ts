@@ -76,7 +76,7 @@ export class WebSocketTransport implements Transport {
       if (current()) handlers.onOpen();
     };
     socket.onmessage = ({ data }) => {
-      if (!current()) return;
+      if (!current() || failure !== undefined) return; // nothing after a text frame is MQTT's
       if (data instanceof ArrayBuffer) {
         handlers.onData(new Uint8Array(data));
         return;
