@@ -8,11 +8,12 @@
  * const settings = resolveOptions("mqtt://user:pw@127.0.0.1:1883", { keepalive: 30 });
  * settings.username; // "user"
  */
-import { randomBytes } from "node:crypto";
+import { type BrokerTarget, TLS_OPTION_NAMES, type TlsOptions, checkTlsOptions, parseBrokerTarget } from "./broker-url.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { argumentError, checkBoolean, checkKnownOptions, checkMqttString, qosError, show } from "./errors.ts";
 import type { Profile } from "./module.ts";
-import { TcpTransport, type Transport } from "./transport.ts";
+import { createTransport } from "./platform.ts";
+import type { Transport } from "./transport.ts";
 
 /** A quality of service level. */
 export type QoS = 0 | 1 | 2;
@@ -38,7 +39,7 @@ export interface ReconnectOptions {
  * same meaning, it has the same name; an unknown option is refused, naming the closest
  * known one.
  */
-export interface ClientOptions {
+export interface ClientOptions extends TlsOptions {
   /** Default: `wasmqtt-` and 12 random hex digits. */
   clientId?: string;
   /** Clean session (default true). */
@@ -66,9 +67,15 @@ export interface ClientOptions {
   retryFirstConnect?: boolean;
   /** The module build to run (default "desktop"): its capacities are the client's limits. */
   profile?: Profile;
+  /**
+   * Where the client module's `.wasm` is, when not in the default place: a URL a browser
+   * fetches (default: ../build/client-<profile>.wasm from the bundle), a path or `file:`
+   * URL in Node (default: the package's build/client-<profile>.wasm).
+   */
+  wasmUrl?: string | URL;
   /** How long TCP connect plus CONNACK may take, in ms (default 10000). */
   connectTimeout?: number;
-  /** Carry the bytes over this instead of TCP to the URL (e.g. the simulator's NetworkLink). */
+  /** Carry the bytes over this instead of the URL's TCP, TLS or WebSocket (e.g. the simulator's NetworkLink). */
   transport?: Transport;
   /** Time source and timers (default: the system clock; e.g. the simulator's VirtualClock). */
   clock?: Clock;
@@ -77,12 +84,11 @@ export interface ClientOptions {
 /** Every option {@link resolveOptions} knows, for the unknown-option message. */
 const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
   "clientId", "clean", "keepalive", "username", "password", "will", "reconnect", "reconnectPeriod",
-  "retryFirstConnect", "profile", "connectTimeout", "transport", "clock",
+  "retryFirstConnect", "profile", "wasmUrl", "connectTimeout", "transport", "clock",
 ];
 const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain"];
 const RECONNECT_FIELDS: readonly (keyof ReconnectOptions)[] = ["minDelayMs", "maxDelayMs"];
 
-const DEFAULT_PORT = 1883;
 const DEFAULT_KEEPALIVE_SEC = 60;
 /** Reconnect backoff bounds when none are given (the module's own defaults). */
 export const DEFAULT_RECONNECT: Required<ReconnectOptions> = { minDelayMs: 1000, maxDelayMs: 60000 };
@@ -92,6 +98,7 @@ export interface Settings {
   transport: Transport;
   clock: Clock;
   profile: Profile;
+  wasmUrl: string | URL | undefined;
   clientId: string;
   clean: boolean;
   keepalive: number;
@@ -112,9 +119,10 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw argumentError(`options must be an object (got ${show(options)})`);
   }
-  checkKnownOptions(options, OPTION_NAMES);
-  const target = options.transport === undefined ? parseUrl(url) : undefined;
-  const clientId = options.clientId ?? `wasmqtt-${randomBytes(6).toString("hex")}`;
+  checkKnownOptions(options, [...OPTION_NAMES, ...TLS_OPTION_NAMES]);
+  const target = options.transport === undefined ? parseBrokerTarget(url) : undefined;
+  const tls = checkTlsOptions(target, options);
+  const clientId = options.clientId ?? `wasmqtt-${randomHex(6)}`;
   checkMqttString(clientId, "clientId");
   checkBoolean(options.clean, "clean");
   const keepalive = options.keepalive ?? DEFAULT_KEEPALIVE_SEC;
@@ -138,9 +146,10 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
   }
   const connectTimeout = options.connectTimeout === undefined ? undefined : delayOption(options.connectTimeout, "connectTimeout");
   return {
-    transport: options.transport ?? new TcpTransport(target!.host, target!.port),
+    transport: options.transport ?? createTransport(target as BrokerTarget, tls),
     clock: options.clock ?? systemClock(),
     profile: options.profile ?? "desktop",
+    wasmUrl: wasmUrlOption(options.wasmUrl),
     clientId,
     clean: options.clean ?? true,
     keepalive,
@@ -151,6 +160,17 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     retryFirstConnect,
     connectTimeout,
   };
+}
+
+/** `count` random bytes as hex digits. */
+function randomHex(count: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(count))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** `wasmUrl`: a string or URL. */
+function wasmUrlOption(value: unknown): string | URL | undefined {
+  if (value === undefined || typeof value === "string" || value instanceof URL) return value;
+  throw argumentError(`wasmUrl must be a string or URL (got ${show(value)})`);
 }
 
 /** The will, checked: fields, types, strings (QoS and the topic's rules are the module's to check). */
@@ -197,26 +217,4 @@ function delayOption(value: unknown, name: string, min = 1): number {
     throw argumentError(`${name} ${show(value)} must be a whole number of milliseconds from ${min} to 4294967295`);
   }
   return value;
-}
-
-/** `mqtt://` or `tcp://` host and port (1883 by default), and the user info if any. */
-function parseUrl(url: string | URL): { host: string; port: number; username?: string; password?: string } {
-  if (typeof url !== "string" && !(url instanceof URL)) throw argumentError(`url must be a string or URL (got ${show(url)})`);
-  let parsed: URL;
-  try {
-    parsed = typeof url === "string" ? new URL(url) : url;
-  } catch {
-    throw argumentError(`${show(url)} is not a URL; expected mqtt://host:port`);
-  }
-  if (parsed.protocol !== "mqtt:" && parsed.protocol !== "tcp:") {
-    throw argumentError(`unsupported scheme "${parsed.protocol}" in ${show(parsed.href)}; wasmqtt connects to mqtt:// and tcp:// URLs`);
-  }
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (host === "") throw argumentError(`${show(parsed.href)} names no host`);
-  return {
-    host,
-    port: parsed.port === "" ? DEFAULT_PORT : Number(parsed.port),
-    username: parsed.username === "" ? undefined : decodeURIComponent(parsed.username),
-    password: parsed.password === "" ? undefined : decodeURIComponent(parsed.password),
-  };
 }

@@ -8,7 +8,7 @@
  *
  * Imports never call back into the module: the link records what happened, and the record
  * is settled (promises resolved) right after the export returns. Events are emitted later,
- * from `setImmediate`, so a listener attached right after `await connect(…)` still sees
+ * from `setImmediate` (host/platform.ts's `defer`), so a listener attached right after `await connect(…)` still sees
  * every message that arrived together with the CONNACK.
  *
  * @example
@@ -18,8 +18,6 @@
  * await client.publish("sensor-1/temp", "21.5", { qos: 1, retain: true });
  * await client.end();
  */
-import { getRandomValues } from "node:crypto";
-import { EventEmitter } from "node:events";
 import type { Clock } from "./clock.ts";
 import { type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, resolveOptions } from "./client-options.ts";
 import {
@@ -30,7 +28,9 @@ import { ModuleLink } from "./link.ts";
 import {
   ConfigureFlag, type DroppedMessage, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, packetTypeName,
 } from "./module.ts";
+import { Emitter, defer } from "./platform.ts";
 import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
+import { tlsFailure } from "./tls-errors.ts";
 import type { Transport } from "./transport.ts";
 
 export type { ClientOptions, QoS, ReconnectOptions, Will } from "./client-options.ts";
@@ -125,11 +125,14 @@ type Emission = { [K in keyof ClientEvents]: { name: K; args: ClientEvents[K] } 
 
 /**
  * Connects to an MQTT 3.1.1 broker (`mqtt://host:port` or `tcp://host:port`, port 1883 by
- * default) and resolves with the client once the broker accepted the CONNECT.
+ * default; `mqtts://` or `ssl://` over TLS, port 8883; `ws://` or `wss://` over WebSockets)
+ * and resolves with the client once the broker accepted the CONNECT.
  *
  * Rejects with a {@link WasmqttError} whose `code` is the reason: INVALID_ARGUMENT /
  * INVALID_TOPIC / INVALID_QOS / PACKET_TOO_LARGE for bad options, CONNECTION_REFUSED when
  * the TCP connection fails, HOST_NOT_FOUND when the host name does not resolve,
+ * TLS_CERT_INVALID / TLS_CERT_EXPIRED / TLS_HOSTNAME_MISMATCH / TLS_HANDSHAKE_FAILED when
+ * the broker's certificate or the TLS handshake fails,
  * CONNECT_TIMEOUT, a CONNACK refusal (CONNACK_NOT_AUTHORIZED, CONNACK_IDENTIFIER_REJECTED,
  * …), MODULE_LOAD_FAILED; after a failure the client is stopped and makes no further
  * attempts — unless `retryFirstConnect` is set: then the module keeps retrying (with
@@ -157,7 +160,7 @@ export async function createClient(url: string | URL, options: ClientOptions = {
  * {@link createClient}. Events ({@link ClientEvents}) are emitted asynchronously, in the
  * order the module reported them; "error" is emitted only when it has a listener.
  */
-export class WasmqttClient extends EventEmitter<ClientEvents> {
+export class WasmqttClient extends Emitter<ClientEvents> {
   /** The client identifier sent in CONNECT. */
   readonly clientId: string;
   /** The module build this client runs. */
@@ -364,9 +367,10 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
   async load(): Promise<void> {
     this.link = await ModuleLink.create({
       profile: this.profile,
+      location: this.settings.wasmUrl,
       transport: this.transport,
       clock: this.clock,
-      imports: { random: () => getRandomValues(new Uint32Array(1))[0] },
+      imports: { random: () => crypto.getRandomValues(new Uint32Array(1))[0] },
       handlers: {
         onEvent: (event, code, arg, dropped) => this.handleEvent(event, code, arg, dropped),
         onMessage: (topic, payload, flags) => this.handleMessage(topic, payload, flags),
@@ -539,6 +543,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
           cause: transportError,
         });
       }
+      const tls = tlsFailure(transportError);
+      if (tls !== undefined) return new WasmqttError(tls.code, `cannot connect to ${where}: ${tls.message}`, { status, cause: transportError });
       const detail = transportError?.message;
       return WasmqttError.fromStatus(status, `cannot connect to ${where}${detail ? `: ${detail}` : ""}`, transportError);
     }
@@ -558,7 +564,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     this.emissions.push({ name, args } as Emission);
     if (this.emitScheduled) return;
     this.emitScheduled = true;
-    setImmediate(() => this.emitQueued());
+    defer(() => this.emitQueued());
   }
 
   private queueError(error: WasmqttError): void {
@@ -580,7 +586,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
         this.emissions = batch.slice(i + 1).concat(this.emissions);
         if (this.emissions.length > 0 && !this.emitScheduled) {
           this.emitScheduled = true;
-          setImmediate(() => this.emitQueued());
+          defer(() => this.emitQueued());
         }
         throw error;
       }

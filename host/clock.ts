@@ -7,8 +7,6 @@
  * const clock = systemClock({ u32StartMs: 2 ** 32 - 5000 }); // the counter wraps 5 s from now
  * const timer = clock.after(100, () => console.log(clock.nowU32()));
  */
-import { performance } from "node:perf_hooks";
-
 /** What the client needs of a clock. */
 export interface Clock {
   /** The wrapping u32 millisecond counter the module sees. */
@@ -31,6 +29,6 @@ export function systemClock(options: SystemClockOptions = {}): Clock {
   return {
     nowU32: () => Math.floor(performance.now() + offset) >>> 0,
     after: (delayMs, run) => setTimeout(run, delayMs),
-    clearTimer: (id) => clearTimeout(id as NodeJS.Timeout),
+    clearTimer: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
   };
 }

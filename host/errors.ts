@@ -102,7 +102,7 @@ export function checkOptionsObject(value: unknown, what: string): asserts value 
 
 /** The module said INVALID_TOPIC for a PUBLISH (or will) topic name: which rule it breaks. */
 export function topicError(topic: string, maxTopicLength: number, what = "topic"): WasmqttError {
-  const bytes = Buffer.byteLength(topic, "utf8");
+  const bytes = utf8Length(topic);
   let why: string;
   if (topic.length === 0) why = "is empty; a topic name needs at least one character";
   else if (topic.includes("+") || topic.includes("#")) why = `contains a wildcard ("${topic.includes("+") ? "+" : "#"}"); PUBLISH topics cannot`;
@@ -114,7 +114,7 @@ export function topicError(topic: string, maxTopicLength: number, what = "topic"
 
 /** The module said INVALID_FILTER for a topic filter: which rule it breaks. */
 export function filterError(filter: string, maxTopicLength: number): WasmqttError {
-  const bytes = Buffer.byteLength(filter, "utf8");
+  const bytes = utf8Length(filter);
   const levels = filter.split("/");
   let why: string;
   if (filter.length === 0) why = "is empty; a topic filter needs at least one character";
@@ -131,6 +131,11 @@ export function filterError(filter: string, maxTopicLength: number): WasmqttErro
 export function qosError(qos: unknown, what = "qos", subject?: string): WasmqttError {
   const whose = subject === undefined ? "" : ` for ${subject}`;
   return new WasmqttError("INVALID_QOS", `${what} ${show(qos)}${whose} is not 0, 1 or 2`, { status: Status.INVALID_QOS });
+}
+
+/** The UTF-8 byte length of a string. */
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
 }
 
 /** A status from the module with a sentence of context in front of its description. */

@@ -31,4 +31,7 @@ export {
   MODULE_KINDS, PROFILES, loadModule, wasmName, wasmPath, type ClientState, type ModuleKind, type ModuleStats, type PacketType, type Profile, type RegionStats,
 } from "./module.ts";
 export { TcpTransport, type CloseReason, type Transport, type TransportHandlers } from "./transport.ts";
+export { TlsTransport } from "./tls.ts";
+export { WebSocketTransport, type WebSocketFactory, type WebSocketLike } from "./websocket.ts";
+export type { PemInput, TlsOptions } from "./broker-url.ts";
 export { systemClock, type Clock, type SystemClockOptions } from "./clock.ts";

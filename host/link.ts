@@ -21,6 +21,7 @@
  */
 import type { Clock } from "./clock.ts";
 import { type DroppedMessage, type ModuleExports, type ModuleHost, ModuleInstance, type ModuleKind, NetDownReason, type Profile } from "./module.ts";
+import { defer } from "./platform.ts";
 import type { CloseReason, Transport } from "./transport.ts";
 
 /** What the module reported, handed over in order after the export that reported it returned. */
@@ -46,6 +47,8 @@ export interface ModuleLinkOptions {
   profile: Profile;
   /** Which module of that profile: the client alone (default) or the telemetry firmware. */
   kind?: ModuleKind;
+  /** Where its `.wasm` is, when not in the default place (see `loadModule`). */
+  location?: string | URL;
   /** Where `netOpen` connects. */
   transport: Transport;
   /** The time the module sees and the timers that call `tick`. */
@@ -95,7 +98,7 @@ export class ModuleLink {
    */
   static async create(options: ModuleLinkOptions): Promise<ModuleLink> {
     const link = new ModuleLink(options);
-    link.instance = await ModuleInstance.create(options.profile, link.moduleHost(options.imports), options.kind);
+    link.instance = await ModuleInstance.create(options.profile, link.moduleHost(options.imports), options.kind, options.location);
     return link;
   }
 
@@ -248,7 +251,7 @@ export class ModuleLink {
     } catch (error) {
       // the transport could not even start: report it as a refused connection, after this import returns
       this.transportError = error instanceof Error ? error : new Error(String(error));
-      setImmediate(() => {
+      defer(() => {
         if (current()) this.transportDown(connection, "refused", this.transportError);
       });
     }

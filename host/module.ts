@@ -14,11 +14,8 @@
  * const [topicLen, payloadLen] = module.stage("a/b", "hello");
  * const packetId = module.exports.publish(topicLen, payloadLen, 1, 0, clock.nowU32());
  */
-import { existsSync, readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { BuildProfile } from "./boards.ts";
+import { copyBytes, moduleLocation, readModule } from "./platform.ts";
 import { WasmqttError } from "./status.ts";
 
 /** A board profile: the capacities a module is built with. */
@@ -280,62 +277,51 @@ export function decodeStats(block: Uint32Array): ModuleStats {
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-/** The package root: the nearest directory above this file whose package.json is named "wasmqtt" (host/ and dist/ alike). */
-export function packageRoot(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(directory, "package.json");
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown }).name === "wasmqtt") return directory;
-    const parent = dirname(directory);
-    if (parent === directory) throw new Error('cannot find the wasmqtt package root (no package.json named "wasmqtt" above this file)');
-    directory = parent;
-  }
-}
-
 /** A module's file name: `<kind>-<profile>.wasm`. */
 export function wasmName(profile: Profile, kind: ModuleKind = "client"): string {
   return `${kind}-${profile}.wasm`;
 }
 
-/** The path of a module: `<package root>/build/<kind>-<profile>.wasm`. */
+/** The path of a module (Node): `<package root>/build/<kind>-<profile>.wasm`. */
 export function wasmPath(profile: Profile, kind: ModuleKind = "client"): string {
-  return join(packageRoot(), "build", wasmName(profile, kind));
+  return String(moduleLocation(wasmName(profile, kind)));
 }
 
 /**
- * Compiles a module once per process. Rejects with a WasmqttError `INVALID_ARGUMENT`
- * for an unknown profile or kind, `MODULE_LOAD_FAILED` when the file is missing or does
- * not compile.
+ * Compiles a module once per process (per location). `location` is where its `.wasm` is
+ * (default: build/<kind>-<profile>.wasm of the package in Node, next to the bundle in a
+ * browser). Rejects with a WasmqttError `INVALID_ARGUMENT` for an unknown profile or kind,
+ * `MODULE_LOAD_FAILED` when the file is missing or does not compile.
  */
-export function loadModule(profile: Profile, kind: ModuleKind = "client"): Promise<WebAssembly.Module> {
+export function loadModule(profile: Profile, kind: ModuleKind = "client", location?: string | URL): Promise<WebAssembly.Module> {
   if (!PROFILES.includes(profile)) {
     return Promise.reject(new WasmqttError("INVALID_ARGUMENT", `profile "${String(profile)}" is not one of ${PROFILES.join(", ")}`));
   }
   if (!MODULE_KINDS.includes(kind)) {
     return Promise.reject(new WasmqttError("INVALID_ARGUMENT", `module kind "${String(kind)}" is not one of ${MODULE_KINDS.join(", ")}`));
   }
-  const name = wasmName(profile, kind);
-  let module = compiled.get(name);
+  const file = location ?? moduleLocation(wasmName(profile, kind));
+  const key = String(file);
+  let module = compiled.get(key);
   if (module === undefined) {
-    module = compileFile(profile, kind);
-    compiled.set(name, module);
-    module.catch(() => compiled.delete(name));
+    module = compileFile(file);
+    compiled.set(key, module);
+    module.catch(() => compiled.delete(key));
   }
   return module;
 }
 
-async function compileFile(profile: Profile, kind: ModuleKind): Promise<WebAssembly.Module> {
-  const file = wasmPath(profile, kind);
-  let bytes: Buffer;
+async function compileFile(file: string | URL): Promise<WebAssembly.Module> {
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = await readFile(file);
+    bytes = await readModule(file);
   } catch (error) {
-    throw new WasmqttError("MODULE_LOAD_FAILED", `cannot read ${file} (run \`npm run build\`)`, { cause: error });
+    throw new WasmqttError("MODULE_LOAD_FAILED", `cannot read ${String(file)} (run \`npm run build\`): ${(error as Error).message}`, { cause: error });
   }
   try {
-    return await WebAssembly.compile(new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength));
+    return await WebAssembly.compile(bytes);
   } catch (error) {
-    throw new WasmqttError("MODULE_LOAD_FAILED", `${file} is not a valid WebAssembly module: ${(error as Error).message}`, { cause: error });
+    throw new WasmqttError("MODULE_LOAD_FAILED", `${String(file)} is not a valid WebAssembly module: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -387,9 +373,9 @@ export class ModuleInstance {
     this.maxTopicLength = this.stats().maxTopicLength;
   }
 
-  /** Instantiates a module (compiled once per process) with `host` behind its imports, and calls `init()`. */
-  static async create(profile: Profile, host: ModuleHost, kind: ModuleKind = "client"): Promise<ModuleInstance> {
-    const module = await loadModule(profile, kind);
+  /** Instantiates a module (compiled once per process; from `location`, see {@link loadModule}) with `host` behind its imports, and calls `init()`. */
+  static async create(profile: Profile, host: ModuleHost, kind: ModuleKind = "client", location?: string | URL): Promise<ModuleInstance> {
+    const module = await loadModule(profile, kind, location);
     let self: ModuleInstance | undefined;
     const memory = (): ModuleInstance => {
       if (self === undefined) throw new Error("wasmqtt: an import ran before the module was set up");
@@ -423,7 +409,7 @@ export class ModuleInstance {
 
   /** A copy of `len` bytes of module memory at `ptr`. */
   copy(ptr: number, len: number): Buffer {
-    return Buffer.from(this.bytes(ptr, len));
+    return copyBytes(this.bytes(ptr, len));
   }
 
   /** The UTF-8 text of `len` bytes of module memory at `ptr`. */
@@ -433,7 +419,7 @@ export class ModuleInstance {
 
   /** The UTF-8 byte length of a string (bytes: their length). */
   static byteLength(value: Stageable): number {
-    return typeof value === "string" ? Buffer.byteLength(value, "utf8") : value.length;
+    return typeof value === "string" ? encoder.encode(value).length : value.length;
   }
 
   /**

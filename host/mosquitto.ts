@@ -28,8 +28,20 @@ export interface MosquittoOptions {
   users?: { username: string; password: string }[];
   /** `max_queued_messages`: per-client queue limit for offline/in-flight messages. */
   maxQueuedMessages?: number;
+  /** Add a TLS listener with this server certificate (PEM files). */
+  tls?: TlsListener;
   /** Further config lines, appended verbatim. */
   extraConfig?: string[];
+}
+
+/** The files of a TLS listener (mosquitto.conf(5): certfile, keyfile, cafile, require_certificate). */
+export interface TlsListener {
+  certfile: string;
+  keyfile: string;
+  /** The CA that client certificates must chain to; needed with `requireCertificate`. */
+  cafile?: string;
+  /** Refuse clients without a certificate from `cafile`. */
+  requireCertificate?: boolean;
 }
 
 /** A running Mosquitto. */
@@ -37,6 +49,10 @@ export interface Broker {
   port: number;
   /** Port of the WebSocket listener, when there is one. */
   wsPort?: number;
+  /** Port of the TLS listener, when there is one. */
+  tlsPort?: number;
+  /** `mqtts://127.0.0.1:<tlsPort>`, when there is a TLS listener. */
+  tlsUrl?: string;
   /** `mqtt://127.0.0.1:<port>` */
   url: string;
   /** `ws://127.0.0.1:<wsPort>`, when there is a WebSocket listener. */
@@ -103,9 +119,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Br
   try {
     if (options.users?.length) await writePasswordFile(path.join(dir, "passwd"), options.users);
     for (let attempt = 1; ; attempt++) {
-      const ports = { port: await freePort(), wsPort: websockets ? await freePort() : undefined };
-      const broker = new MosquittoBroker(binary, dir, ports.port, ports.wsPort);
-      writeFileSync(broker.configPath, renderConfig(dir, ports.port, ports.wsPort, options));
+      const ports = { port: await freePort(), wsPort: websockets ? await freePort() : undefined, tlsPort: options.tls ? await freePort() : undefined };
+      const broker = new MosquittoBroker(binary, dir, ports.port, ports.wsPort, ports.tlsPort);
+      writeFileSync(broker.configPath, renderConfig(dir, ports, options));
       try {
         await broker.start();
         return broker;
@@ -120,7 +136,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Br
 }
 
 /** Generates mosquitto.conf (see mosquitto.conf(5)). */
-function renderConfig(dir: string, port: number, wsPort: number | undefined, options: MosquittoOptions): string {
+function renderConfig(dir: string, ports: { port: number; wsPort?: number; tlsPort?: number }, options: MosquittoOptions): string {
+  const { port, wsPort, tlsPort } = ports;
   const lines = [
     // As root, mosquitto 2 drops to user "mosquitto", which cannot use our temp dir;
     // naming the current user keeps it as it is (and is ignored when not root).
@@ -128,6 +145,12 @@ function renderConfig(dir: string, port: number, wsPort: number | undefined, opt
     `listener ${port} 127.0.0.1`,
   ];
   if (wsPort !== undefined) lines.push(`listener ${wsPort} 127.0.0.1`, "protocol websockets");
+  if (tlsPort !== undefined && options.tls !== undefined) {
+    const { certfile, keyfile, cafile, requireCertificate } = options.tls;
+    lines.push(`listener ${tlsPort} 127.0.0.1`, `certfile ${certfile}`, `keyfile ${keyfile}`);
+    if (cafile !== undefined) lines.push(`cafile ${cafile}`);
+    if (requireCertificate) lines.push("require_certificate true");
+  }
   if (options.users?.length) lines.push("allow_anonymous false", `password_file ${path.join(dir, "passwd")}`);
   else lines.push("allow_anonymous true");
   if (options.persistence) lines.push("persistence true", `persistence_location ${dir}/`);
@@ -148,6 +171,7 @@ async function writePasswordFile(file: string, users: { username: string; passwo
 class MosquittoBroker implements Broker {
   readonly url: string;
   readonly wsUrl?: string;
+  readonly tlsUrl?: string;
   readonly configPath: string;
   private child: ChildProcess | undefined;
   private paused = false;
@@ -160,10 +184,12 @@ class MosquittoBroker implements Broker {
     readonly dir: string,
     readonly port: number,
     readonly wsPort: number | undefined,
+    readonly tlsPort: number | undefined,
   ) {
     this.configPath = path.join(dir, "mosquitto.conf");
     this.url = `mqtt://127.0.0.1:${port}`;
     if (wsPort !== undefined) this.wsUrl = `ws://127.0.0.1:${wsPort}`;
+    if (tlsPort !== undefined) this.tlsUrl = `mqtts://127.0.0.1:${tlsPort}`;
   }
 
   /** Spawns the broker and waits until every listener accepts TCP connections. */
@@ -173,7 +199,7 @@ class MosquittoBroker implements Broker {
     this.paused = false;
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (text: string) => this.appendLog(text));
-    const ports = this.wsPort === undefined ? [this.port] : [this.port, this.wsPort];
+    const ports = [this.port, this.wsPort, this.tlsPort].filter((port) => port !== undefined);
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {

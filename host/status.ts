@@ -45,9 +45,20 @@ export type StatusName = keyof typeof Status;
  * Codes of failures that happen in the host, not the module: `MODULE_LOAD_FAILED` (the
  * `.wasm` of the profile is missing, invalid, or lacks an export of boards/ABI.md);
  * `HOST_NOT_FOUND` (the broker's host name does not resolve: ENOTFOUND, EAI_AGAIN; the
- * module saw CONNECTION_REFUSED, which is the error's `status`).
+ * module saw CONNECTION_REFUSED, which is the error's `status`). The TLS codes come with the
+ * same `status`, the handshake having failed before the connection counted as open:
+ * `TLS_CERT_INVALID` (the broker's certificate chain does not lead to a trusted CA),
+ * `TLS_CERT_EXPIRED` (outside its validity period), `TLS_HOSTNAME_MISMATCH` (not issued for
+ * the host name connected to, or `servername`), `TLS_HANDSHAKE_FAILED` (anything else: no
+ * TLS on that port, no common protocol version or cipher, a refused client certificate).
  */
-export type HostErrorCode = "MODULE_LOAD_FAILED" | "HOST_NOT_FOUND";
+export type HostErrorCode =
+  | "MODULE_LOAD_FAILED"
+  | "HOST_NOT_FOUND"
+  | "TLS_CERT_INVALID"
+  | "TLS_CERT_EXPIRED"
+  | "TLS_HOSTNAME_MISMATCH"
+  | "TLS_HANDSHAKE_FAILED";
 
 /**
  * The `code` of a {@link WasmqttError}: a {@link StatusName}, a {@link HostErrorCode}, or for

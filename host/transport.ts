@@ -1,7 +1,9 @@
 /**
  * Transports: what the module's `netOpen` / `netSend` / `netClose` imports drive. A
  * transport only moves bytes; it never looks inside them. `TcpTransport` is a Node
- * socket; the simulator's `NetworkLink` (host/sim/network.ts) has the same shape.
+ * socket; `TlsTransport` (host/tls.ts) and `WebSocketTransport` (host/websocket.ts) carry the
+ * same bytes over TLS and WebSockets; the simulator's `NetworkLink` (host/sim/network.ts)
+ * has the same shape.
  *
  * @example
  * const tcp = new TcpTransport("127.0.0.1", 1883);
@@ -51,6 +53,8 @@ const CLOSE_GRACE_MS = 1000;
 /** A TCP connection to `host:port` (Nagle off), opened afresh on every `open`. */
 export class TcpTransport implements Transport {
   private socket: Socket | undefined;
+  /** The socket event that means the connection is up. */
+  protected readonly openEvent: string = "connect";
 
   constructor(
     readonly host: string,
@@ -63,13 +67,12 @@ export class TcpTransport implements Transport {
 
   open(handlers: TransportHandlers): void {
     if (this.socket !== undefined) void this.close();
-    const socket = connectSocket({ host: this.host, port: this.port });
-    socket.setNoDelay(true);
+    const socket = this.dial();
     this.socket = socket;
     let opened = false;
     let failure: Error | undefined;
     const current = () => this.socket === socket;
-    socket.on("connect", () => {
+    socket.on(this.openEvent, () => {
       opened = true;
       if (current()) handlers.onOpen();
     });
@@ -80,13 +83,25 @@ export class TcpTransport implements Transport {
       if (current()) handlers.onWritable?.();
     });
     socket.on("error", (error) => {
-      failure = error;
+      failure = this.failure(socket, error, opened);
     });
     socket.on("close", () => {
       if (!current()) return;
       this.socket = undefined;
       handlers.onClose(!opened ? "refused" : failure !== undefined ? "reset" : "closed", failure);
     });
+  }
+
+  /** Starts the connection (Nagle off). */
+  protected dial(): Socket {
+    const socket = connectSocket({ host: this.host, port: this.port });
+    socket.setNoDelay(true);
+    return socket;
+  }
+
+  /** The error `onClose` reports for a socket error (`opened`: the connection was up). */
+  protected failure(_socket: Socket, error: Error, _opened: boolean): Error {
+    return error;
   }
 
   send(bytes: Uint8Array): number {

@@ -2,8 +2,9 @@
  * Builds wasmqtt: for each board profile the two module kinds — the client module
  * (build/client-<profile>.wasm: the MQTT client core alone) and the telemetry firmware
  * module (build/telemetry-<profile>.wasm: the core plus assembly/firmware/) —, the host
- * bundle and its type declarations (dist/), and build/sizes.json with every module's
- * .wasm size, static data end and region capacities, printed as a table.
+ * bundles (dist/: the Node API, the CLI, and the browser API, whose size is printed and
+ * which must not reach a Node built-in) and their type declarations, and build/sizes.json
+ * with every module's .wasm size, static data end and region capacities, printed as a table.
  *
  * Usage: node scripts/build.mjs [--profile desktop|esp32|nodemcu] [--quiet] [--if-changed]
  * --quiet prints errors only. --if-changed builds only when a source changed since the
@@ -16,9 +17,10 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
 
 const PROFILES = ["desktop", "esp32", "nodemcu"];
 /** Each module kind and its entry file (compiled after the profile file). */
@@ -42,7 +44,12 @@ const CAPACITY_FIELDS = {
 const HOST_ENTRIES = [
   { source: "host/index.ts", outfile: "dist/index.js" },
   { source: "host/cli.ts", outfile: "dist/cli.js", executable: true },
+  { source: "host/browser.ts", outfile: "dist/browser.js", browser: true },
 ];
+/** Node globals a browser lacks: none may appear in the browser bundle. */
+const NODE_GLOBALS = /\b(Buffer|process|setImmediate|require|__dirname|__filename)\b/g;
+/** The browser bundle takes this file in place of host/platform.ts. */
+const BROWSER_PLATFORM = "host/platform.browser.ts";
 
 process.chdir(fileURLToPath(new URL("..", import.meta.url)));
 const quiet = process.argv.includes("--quiet");
@@ -136,8 +143,9 @@ async function buildHost() {
   if (present.length > 0) typeDeclarations();
 }
 
-/** One esbuild bundle for Node 20; dependencies stay external imports. */
-async function bundle({ source, outfile, executable }) {
+/** One esbuild bundle: for Node 20 with dependencies as external imports, or the browser bundle. */
+async function bundle({ source, outfile, executable, browser }) {
+  if (browser) return bundleForBrowser(source, outfile);
   await build({
     entryPoints: [source],
     outfile,
@@ -150,6 +158,41 @@ async function bundle({ source, outfile, executable }) {
     logLevel: "error",
   });
   if (executable) await chmod(outfile, 0o755);
+}
+
+/**
+ * The browser bundle: everything inlined (no package imports), host/platform.browser.ts in
+ * place of host/platform.ts, minified for ES2022 browsers. Fails when any input is a Node
+ * built-in or reaches one, or the output names a Node global; prints its size.
+ */
+async function bundleForBrowser(source, outfile) {
+  const platformSeam = {
+    name: "browser-platform",
+    setup(plugin) {
+      plugin.onResolve({ filter: /\/platform\.ts$/ }, () => ({ path: resolve(BROWSER_PLATFORM) }));
+    },
+  };
+  const { metafile } = await build({
+    entryPoints: [source],
+    outfile,
+    bundle: true,
+    platform: "browser",
+    format: "esm",
+    target: "es2022",
+    minify: true,
+    metafile: true,
+    plugins: [platformSeam],
+    logLevel: "error",
+  });
+  const nodeBuiltins = Object.entries(metafile.inputs).flatMap(([file, input]) => [
+    ...(/^node:/.test(file) ? [file] : []),
+    ...input.imports.filter((imported) => /^node:/.test(imported.path) || imported.external).map((imported) => `${imported.path} (from ${file})`),
+  ]);
+  if (nodeBuiltins.length > 0) throw new Error(`${outfile} reaches Node built-ins or external imports: ${nodeBuiltins.join(", ")}`);
+  const bytes = await readFile(outfile);
+  const nodeGlobals = [...new Set(bytes.toString("utf8").match(NODE_GLOBALS) ?? [])];
+  if (nodeGlobals.length > 0) throw new Error(`${outfile} uses Node globals a browser lacks: ${nodeGlobals.join(", ")}`);
+  say(`${outfile}: ${bytes.length} bytes, ${gzipSync(bytes).length} gzipped (${Object.keys(metafile.inputs).length} inputs, no Node built-ins)`);
 }
 
 /** dist/types/ from tsconfig.build.json. */

@@ -26,8 +26,9 @@ as_root() {
 # the Arm and RISC-V bare-metal toolchains with a C library, and its bare-metal image
 # (tests/host/native-qemu.test.ts) QEMU's Arm system emulator; its fuzz target
 # (tests/fuzz/native/) clang 14's libFuzzer and sanitizer runtimes and, for its coverage
-# report, llvm-profdata-14 and llvm-cov-14. Each package is installed only when missing
-# (the toolchains without their recommended C++ libraries).
+# report, llvm-profdata-14 and llvm-cov-14. The TLS tests make their certificates with
+# openssl; the dashboard test drives Debian's Chromium headless. Each package is
+# installed only when missing (the toolchains without their recommended C++ libraries).
 missing=()
 have_mosquitto || missing+=(mosquitto mosquitto-clients)
 [ -x /usr/bin/wasm2c ] || missing+=(wabt)
@@ -39,6 +40,8 @@ command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
 command -v clang-14 >/dev/null || missing+=(clang-14)
 compgen -G "/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" >/dev/null || missing+=(libclang-rt-14-dev)
 command -v llvm-cov-14 >/dev/null || missing+=(llvm-14)
+command -v openssl >/dev/null || missing+=(openssl)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

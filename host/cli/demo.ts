@@ -66,6 +66,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     if (brokerUrl === undefined) {
       broker = await startEmbeddedBroker();
       say(`Broker (aedes) listening on ${broker.url}`);
+      say(`Broker (aedes) listening on WebSockets at ${broker.wsUrl}`);
     } else {
       say(`Using the broker at ${brokerUrl}`);
     }

@@ -1,6 +1,7 @@
 /**
  * Command-line options shared by `wasmqtt pub` and `wasmqtt sub`: the connection flags
- * mosquitto_pub / mosquitto_sub users know (-h -p -i -k -u -P -c -d -L, the will), parsed
+ * mosquitto_pub / mosquitto_sub users know (-h -p -i -k -u -P -c -d -L, the will, the TLS
+ * files --cafile --cert --key and --insecure), parsed
  * with node:util `parseArgs` and checked into the options `connect()` takes.
  *
  * @example
@@ -9,6 +10,7 @@
  * const client = await connect(settings.url, settings.options);
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 /** A mistake on the command line: printed with a pointer to `--help`, exit status 1. */
@@ -49,12 +51,22 @@ export const CONNECTION_OPTIONS = {
   "will-qos": { type: "string" },
   "will-retain": { type: "boolean" },
   profile: { type: "string" },
+  cafile: { type: "string" },
+  cert: { type: "string" },
+  key: { type: "string" },
+  insecure: { type: "boolean" },
 } as const satisfies OptionSpec;
 
 /** The connection flags' lines of `--help`, shared by both commands. */
 export const CONNECTION_HELP = ` -h, --host HOST        broker host (default localhost)
- -p, --port PORT        broker port (default 1883)
- -L, --url URL          mqtt://[username[:password]@]host[:port]/topic instead of -h -p -u -P -t
+ -p, --port PORT        broker port (default 1883, 8883 with TLS)
+ -L, --url URL          mqtt(s)://[username[:password]@]host[:port]/topic instead of -h -p -u -P -t
+     --cafile FILE      connect over TLS, trusting the CA certificate(s) in this PEM file
+     --cert FILE, --key FILE
+                        a client certificate and its private key (PEM), for brokers that
+                        require one (TLS)
+     --insecure         do not check that the broker's certificate is for the host name
+                        connected to (the chain is still verified)
  -i, --id ID            client id (default wasmqtt- and random characters)
  -I, --id-prefix PREFIX client id is PREFIX followed by the process id
  -k, --keepalive SEC    keepalive in seconds, 0 to disable (default 60)
@@ -72,6 +84,8 @@ export const CONNECTION_HELP = ` -h, --host HOST        broker host (default loc
 
 /** Default broker port for mqtt:// (MQTT 3.1.1 §4.2 leaves it to IANA: 1883). */
 const DEFAULT_PORT = 1883;
+/** Default broker port for MQTT over TLS (IANA: 8883), as mosquitto's clients. */
+const DEFAULT_TLS_PORT = 8883;
 /** Default keepalive, as mosquitto_pub / mosquitto_sub. */
 const DEFAULT_KEEPALIVE_SEC = 60;
 /** MQTT 3.1.1 §3.1.3.1: servers must accept client ids of 1–23 characters. */
@@ -79,7 +93,7 @@ const MAX_PORTABLE_CLIENT_ID = 23;
 
 /** What `connect()` needs, plus what the commands print. */
 export interface ConnectionSettings {
-  /** `mqtt://host:port`. */
+  /** `mqtt://host:port`, or `mqtts://host:port` for TLS. */
   url: string;
   /** The topic from `-L`, if any. */
   urlTopic: string | undefined;
@@ -94,7 +108,7 @@ export interface ConnectionSettings {
     password?: string;
     will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
     profile: Profile;
-  };
+  } & TlsFiles;
 }
 
 /**
@@ -134,7 +148,8 @@ function describeParseError(error: unknown): string {
  * @param values what `parseCommand` returned
  * @returns the broker URL, client options and output settings
  * @throws UsageError for a bad number, a password without a username, -c without an id,
- *   will flags without --will-topic, -L together with -h / -p, or a bad URL
+ *   will flags without --will-topic, -L together with -h / -p, a bad URL, a TLS file
+ *   that cannot be read, --cert without --key (or the reverse), --insecure without TLS
  */
 export function connectionSettings(values: OptionValues): ConnectionSettings {
   const urlText = stringValue(values.url);
@@ -142,8 +157,11 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
   if (fromUrl !== undefined && (values.host !== undefined || values.port !== undefined)) {
     throw new UsageError("-L cannot be used together with -h or -p.");
   }
+  const tlsFiles = tlsOptions(values);
+  const tls = fromUrl?.tls === true || tlsFiles !== undefined;
+  if (values.insecure === true && !tls) throw new UsageError("--insecure needs TLS (--cafile, --cert or -L mqtts://).");
   const host = fromUrl?.host ?? stringValue(values.host) ?? "localhost";
-  const port = fromUrl?.port ?? integerOption(values.port, "port", 1, 65535) ?? DEFAULT_PORT;
+  const port = fromUrl?.port ?? integerOption(values.port, "port", 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT);
   const username = stringValue(values.username) ?? fromUrl?.username;
   const password = stringValue(values.pw) ?? fromUrl?.password;
   if (password !== undefined && username === undefined) {
@@ -156,13 +174,15 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
     clean,
     keepalive: integerOption(values.keepalive, "keepalive", 0, 65535) ?? DEFAULT_KEEPALIVE_SEC,
     profile: profileOption(values.profile),
+    ...tlsFiles,
   };
+  if (values.insecure === true) options.checkServerIdentity = () => undefined;
   if (username !== undefined) options.username = username;
   if (password !== undefined) options.password = password;
   const will = willOption(values);
   if (will !== undefined) options.will = will;
   return {
-    url: `mqtt://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url: `${tls ? "mqtts" : "mqtt"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
     urlTopic: fromUrl?.topic,
     clientId,
     debug: values.debug === true,
@@ -202,6 +222,36 @@ function willOption(values: OptionValues): ConnectionSettings["options"]["will"]
     qos: qosOption(values["will-qos"], "will-qos") ?? 0,
     retain: values["will-retain"] === true,
   };
+}
+
+/** The TLS options `connect()` takes. */
+interface TlsFiles {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  checkServerIdentity?: () => undefined;
+}
+
+/** The contents of --cafile, --cert and --key; undefined when none is given. */
+function tlsOptions(values: OptionValues): TlsFiles | undefined {
+  const [ca, cert, key] = (["cafile", "cert", "key"] as const).map((name) => readTlsFile(stringValue(values[name]), name));
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError("Both --cert and --key must be given if one of them is.");
+  if (ca === undefined && cert === undefined) return undefined;
+  const files: TlsFiles = {};
+  if (ca !== undefined) files.ca = ca;
+  if (cert !== undefined) files.cert = cert;
+  if (key !== undefined) files.key = key;
+  return files;
+}
+
+/** Reads a PEM file named by a TLS flag; a file that cannot be read is a usage error naming it. */
+function readTlsFile(file: string | undefined, flag: string): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`Cannot read --${flag} '${file}': ${(error as Error).message}.`);
+  }
 }
 
 /** `--profile`, default desktop. */
@@ -250,8 +300,10 @@ export function stringValue(value: OptionValues[string]): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-/** The parts of `mqtt://[username[:password]@]host[:port]/topic`. */
+/** The parts of `mqtt(s)://[username[:password]@]host[:port]/topic`. */
 interface BrokerUrl {
+  /** mqtts:// */
+  tls: boolean;
   host: string;
   port: number;
   username?: string;
@@ -260,10 +312,10 @@ interface BrokerUrl {
 }
 
 /**
- * Parses a broker URL as `-L` and `demo --broker` take it. Only mqtt:// (no TLS yet).
+ * Parses a broker URL as `-L` and `demo --broker` take it: mqtt:// or mqtts:// (TLS).
  *
  * @param text the URL
- * @returns host, port (default 1883), credentials and topic when present
+ * @returns host, port (default 1883, 8883 for mqtts), credentials and topic when present
  * @throws UsageError for another scheme or a URL that does not parse
  */
 export function parseBrokerUrl(text: string): BrokerUrl {
@@ -273,13 +325,15 @@ export function parseBrokerUrl(text: string): BrokerUrl {
   } catch {
     throw new UsageError(`Invalid URL '${text}': expected mqtt://host[:port][/topic].`);
   }
-  if (url.protocol !== "mqtt:") {
-    throw new UsageError(`Unsupported URL scheme '${url.protocol}' in '${text}': only mqtt:// is supported.`);
+  if (url.protocol !== "mqtt:" && url.protocol !== "mqtts:") {
+    throw new UsageError(`Unsupported URL scheme '${url.protocol}' in '${text}': only mqtt:// and mqtts:// are supported.`);
   }
+  const tls = url.protocol === "mqtts:";
   if (url.hostname === "") throw new UsageError(`Invalid URL '${text}': no host.`);
   const parsed: BrokerUrl = {
+    tls,
     host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: url.port === "" ? DEFAULT_PORT : Number(url.port),
+    port: url.port === "" ? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT) : Number(url.port),
   };
   if (url.username !== "") parsed.username = decodeUrlPart(url.username, text);
   if (url.password !== "") parsed.password = decodeUrlPart(url.password, text);

@@ -18,6 +18,7 @@ import type { Duplex } from "node:stream";
 import { parseArgs } from "node:util";
 import { type Board, BoardError, listBoards, loadBoard } from "../boards.ts";
 import { type SimBroker, parseBrokerUrl, remoteBroker, startEmbeddedBroker } from "../sim/broker.ts";
+import { type Dashboard, startDashboard } from "../sim/dashboard.ts";
 import { DEFAULT_INTERVAL_SEC, DEFAULT_KEEPALIVE_SEC } from "../sim/device.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import { Random } from "../sim/random.ts";
@@ -50,6 +51,9 @@ Usage: wasmqtt sim [--board NAME] [--devices N] [--speed X|max] [--duration SEC]
      --faults SPEC           inject the soak's faults while it runs: light | default |
                              harsh | FILE.json | PROFILE,FILE.json (see wasmqtt soak
                              --help; default: none). With --broker, no broker restarts
+     --no-web                do not serve the web dashboard (served on 127.0.0.1 with
+                             the embedded broker: the boards' readings, relay and LED
+                             buttons, in a page running wasmqtt over WebSockets)
      --help                  this text
 
 Keys (on a terminal): d drops every device's network, b restarts the embedded broker
@@ -74,6 +78,7 @@ const SIM_OPTIONS = {
   port: { type: "string" },
   seed: { type: "string" },
   faults: { type: "string" },
+  "no-web": { type: "boolean" },
 } as const;
 
 /** Where `runSim` writes; the process's streams by default. */
@@ -108,6 +113,8 @@ interface SimSettings {
   port: number | undefined;
   seed: number;
   faults: FaultSpec | undefined;
+  /** Serve the dashboard (embedded broker only). */
+  web: boolean;
 }
 
 /** A mistake on the command line. */
@@ -142,9 +149,11 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
   }
   let broker: SimBroker | undefined;
   let sim: Simulator | undefined;
+  let dashboard: Dashboard | undefined;
   try {
     const opened = await openBroker(settings);
     broker = opened.port !== undefined ? new RestartableEmbeddedBroker({ ...opened, port: opened.port }) : opened;
+    if (settings.web && broker.wsUrl !== undefined) dashboard = await startDashboard({ wsUrl: broker.wsUrl });
     sim = await Simulator.create({
       board: settings.board,
       broker,
@@ -159,19 +168,20 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
       faults: faultsOf(settings, broker),
     });
     if (broker instanceof RestartableEmbeddedBroker) broker.downtimeOn(sim.clock);
-    await simulate(sim, broker, settings, io);
+    await simulate(sim, broker, settings, io, dashboard);
     return EXIT_OK;
   } catch (error) {
     io.stderr.write(`Error: ${describeError(error)}\n`);
     return EXIT_ERROR;
   } finally {
     await sim?.close();
+    await dashboard?.close();
     await broker?.close();
   }
 }
 
 /** Runs until the duration or a signal, with the view on; the devices are still up on return. */
-async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings, io: SimIo): Promise<void> {
+async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings, io: SimIo, dashboard: Dashboard | undefined): Promise<void> {
   const port = new URL(broker.url).port;
   const watch = `watch: mosquitto_sub -h ${new URL(broker.url).hostname} -p ${port} -t 'devices/#' -v`;
   const where = broker.kind === "embedded" ? `broker: embedded (aedes) on ${broker.url}` : `broker: ${broker.url}`;
@@ -179,8 +189,12 @@ async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings
   const keys = stdin?.isTTY === true && stdin.setRawMode !== undefined;
   const restartable = broker instanceof RestartableEmbeddedBroker;
   const footer = keys ? `d: drop the network${restartable ? "   b: restart the broker" : ""}   Ctrl-C: stop` : "Ctrl-C to stop";
-  const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`], footer: [footer], plainEverySec: plainEvery(settings) });
-  if (!view.tty) io.stdout.write(`${where}\n${watch}\n`);
+  const extra = [
+    ...(broker.wsUrl === undefined ? [] : [`websocket: ${broker.wsUrl}`]),
+    ...(dashboard === undefined ? [] : [`dashboard: ${dashboard.url}`]),
+  ];
+  const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`, ...extra], footer: [footer], plainEverySec: plainEvery(settings) });
+  if (!view.tty) io.stdout.write([where, watch, ...extra].map((line) => `${line}\n`).join(""));
   let signals = 0;
   const onSignal = (): void => {
     signals++;
@@ -245,16 +259,20 @@ const SIM_FAULT_WARMUP_MS = 60_000;
 class RestartableEmbeddedBroker implements SimBroker, RestartableBroker {
   readonly kind = "embedded";
   readonly url: string;
+  readonly wsUrl: string | undefined;
   private current: (SimBroker & { port: number }) | undefined;
   private restarting: Promise<void> = Promise.resolve();
   private clock: VirtualClock | undefined;
 
   private readonly port: number;
+  private readonly wsPort: number | undefined;
 
-  constructor(broker: SimBroker & { port: number }) {
+  constructor(broker: SimBroker & { port: number; wsPort?: number }) {
     this.current = broker;
     this.url = broker.url;
+    this.wsUrl = broker.wsUrl;
     this.port = broker.port;
+    this.wsPort = broker.wsPort;
   }
 
   accept(connection: Duplex): void {
@@ -267,7 +285,7 @@ class RestartableEmbeddedBroker implements SimBroker, RestartableBroker {
     this.clock = clock;
   }
 
-  /** Closes aedes now and starts a fresh one after `downtimeMs` (sessions are never kept). */
+  /** Closes aedes now and starts a fresh one on the same ports after `downtimeMs` (sessions are never kept). */
   restart(options: { keepSessions: boolean; downtimeMs?: number }): void {
     const stopping = this.current;
     this.current = undefined;
@@ -278,7 +296,7 @@ class RestartableEmbeddedBroker implements SimBroker, RestartableBroker {
     this.restarting = this.restarting.then(async () => {
       await stopping?.close();
       await downtime;
-      this.current ??= await startEmbeddedBroker({ port: this.port });
+      this.current ??= await startEmbeddedBroker({ port: this.port, wsPort: this.wsPort });
     });
   }
 
@@ -295,7 +313,7 @@ function plainEvery(settings: SimSettings): number {
 }
 
 /** The embedded broker (on --port, or 1883 falling back to a free port), or --broker after checking it answers. */
-async function openBroker(settings: SimSettings): Promise<SimBroker & { port?: number }> {
+async function openBroker(settings: SimSettings): Promise<SimBroker & { port?: number; wsPort?: number }> {
   if (settings.brokerUrl !== undefined) {
     await checkReachable(settings.brokerUrl);
     return remoteBroker(settings.brokerUrl);
@@ -367,6 +385,7 @@ function parseSimArgs(argv: string[]): SimSettings | undefined {
     port: values.port === undefined ? undefined : number(values.port, "--port", { min: 0, max: 65_535, integer: true }),
     seed: number(values.seed ?? "1", "--seed", { min: 0, max: 2 ** 32 - 1, integer: true }),
     faults: values.faults === undefined ? undefined : parseFaultSpec(values.faults),
+    web: values["no-web"] !== true,
   };
 }
 

@@ -4,7 +4,9 @@
  *
  * - {@link startEmbeddedBroker}: an in-process aedes broker (its store patched:
  *   host/aedes-store.ts) handles the Duplex directly, and also listens on 127.0.0.1 so
- *   outside tools (`mosquitto_sub -t 'devices/#' -v`) can watch;
+ *   outside tools (`mosquitto_sub -t 'devices/#' -v`) can watch, over TCP and over
+ *   WebSockets (a `ws` server whose connections aedes reads as streams: browsers, the
+ *   dashboard);
  * - {@link remoteBroker}: every Duplex is piped to a fresh TCP connection to a real broker
  *   (`--broker mqtt://host:port`); a network drop resets that connection, so the broker
  *   publishes the device's will as it would for a real one.
@@ -18,12 +20,15 @@
 import { once } from "node:events";
 import { type AddressInfo, type Server, type Socket, connect, createServer } from "node:net";
 import type { Duplex } from "node:stream";
+import { WebSocketServer, createWebSocketStream } from "ws";
 import { type AedesBroker, aedesModules, patchMemoryStore } from "../aedes-store.ts";
 
 /** A broker the simulator's connections are handed to. */
 export interface SimBroker {
   /** Where outside tools connect: `mqtt://host:port`. */
   readonly url: string;
+  /** The embedded broker's WebSocket listener: `ws://host:port/mqtt`. */
+  readonly wsUrl?: string;
   /** "embedded" (aedes in this process) or "remote" (a real broker over TCP). */
   readonly kind: "embedded" | "remote";
   /** Serves the broker end of one device connection. */
@@ -36,9 +41,14 @@ export interface SimBroker {
 export interface EmbeddedBrokerOptions {
   /** TCP port of the listener for outside tools; 0 (default) picks a free one. */
   port?: number;
+  /** Port of the WebSocket listener; 0 (default) picks a free one. */
+  wsPort?: number;
   /** Address to listen on (default 127.0.0.1). */
   host?: string;
 }
+
+/** The subprotocols MQTT over WebSockets asks for (MQTT 3.1.1 §6.0; "mqttv3.1" by older clients). */
+const MQTT_SUBPROTOCOLS = ["mqtt", "mqttv3.1"];
 
 /** The longest client id the embedded broker accepts: the firmware's longest device id. */
 const MAX_CLIENT_ID_LENGTH = 32;
@@ -46,10 +56,11 @@ const MAX_CLIENT_ID_LENGTH = 32;
 const CLOSE_GRACE_MS = 1000;
 
 /**
- * Starts aedes in this process with a TCP listener on `host:port` (default 127.0.0.1, a
- * free port). Rejects when the port cannot be bound (e.g. EADDRINUSE).
+ * Starts aedes in this process with a TCP listener on `host:port` and a WebSocket one on
+ * `host:wsPort` (default 127.0.0.1, free ports; any request path). Rejects when a port
+ * cannot be bound (e.g. EADDRINUSE).
  */
-export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<SimBroker & { port: number }> {
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<SimBroker & { port: number; wsPort: number; wsUrl: string }> {
   // the memory store with aedes's QoS 2 bugs patched (host/aedes-store.ts): a device whose
   // connection drops between PUBREL and PUBCOMP would otherwise reconnect forever
   const { createBroker, memoryPersistence } = aedesModules();
@@ -62,26 +73,44 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     broker.handle(socket);
   });
   server.listen(options.port ?? 0, host);
+  const websockets = new WebSocketServer({
+    host,
+    port: options.wsPort ?? 0,
+    handleProtocols: (offered) => MQTT_SUBPROTOCOLS.find((protocol) => offered.has(protocol)) ?? false,
+  });
+  websockets.on("connection", (socket) => {
+    const stream = createWebSocketStream(socket);
+    stream.on("error", () => {}); // a dropped connection ends the stream; aedes has seen the end
+    broker.handle(stream);
+  });
   try {
-    await once(server, "listening");
+    await Promise.all([once(server, "listening"), once(websockets, "listening")]);
   } catch (error) {
+    server.close();
+    websockets.close();
     await closeAedes(broker);
     throw error;
   }
   const { port } = server.address() as AddressInfo;
+  const wsPort = (websockets.address() as AddressInfo).port;
+  const authority = (at: number) => `${host.includes(":") ? `[${host}]` : host}:${at}`;
   return {
     kind: "embedded",
-    url: `mqtt://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url: `mqtt://${authority(port)}`,
     port,
+    wsUrl: `ws://${authority(wsPort)}/mqtt`,
+    wsPort,
     accept: (connection) => {
       connection.on("error", () => {}); // a dropped connection is destroyed; aedes has seen the end
       broker.handle(connection);
     },
     close: async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const wsStopped = new Promise<void>((resolve) => websockets.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
+      for (const socket of websockets.clients) socket.terminate();
       await closeAedes(broker);
-      await stopped;
+      await Promise.all([stopped, wsStopped]);
     },
   };
 }

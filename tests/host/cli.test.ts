@@ -439,6 +439,7 @@ describe("wasmqtt CLI", { concurrency: SUITE_CONCURRENCY }, () => {
       const result = await runCli(["demo"]);
       assertExit(result, 0);
       assert.match(result.stdout.toString(), /^Broker \(aedes\) listening on mqtt:\/\/127\.0\.0\.1:\d+$/m);
+      assert.match(result.stdout.toString(), /^Broker \(aedes\) listening on WebSockets at ws:\/\/127\.0\.0\.1:\d+\/mqtt$/m);
       assert.deepEqual(messageLines(result.stdout), expected);
       assert.match(result.stdout.toString(), /^Broker closed$/m);
     });
@@ -475,7 +476,9 @@ describe("wasmqtt CLI", { concurrency: SUITE_CONCURRENCY }, () => {
       const lines = text.trimEnd().split("\n");
       assert.match(lines[0], /^broker: embedded \(aedes\) on mqtt:\/\/127\.0\.0\.1:\d+$/);
       assert.match(lines[1], /^watch: mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'devices\/#' -v$/);
-      const devices = lines.slice(2).map((line) => {
+      assert.match(lines[2], /^websocket: ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
+      assert.match(lines[3], /^dashboard: http:\/\/127\.0\.0\.1:\d+\/$/);
+      const devices = lines.slice(4).map((line) => {
         const match = plainLine.exec(line);
         assert.ok(match, `not a device line: ${line}`);
         return match;
@@ -490,7 +493,7 @@ describe("wasmqtt CLI", { concurrency: SUITE_CONCURRENCY }, () => {
       }
       // same seed, same run: the device lines (not the port) repeat exactly
       assertExit(second, 0);
-      assert.deepEqual(second.stdout.toString().split("\n").slice(2), text.split("\n").slice(2));
+      assert.deepEqual(second.stdout.toString().split("\n").slice(4), text.split("\n").slice(4));
     });
 
     test("--board nope exits 1 listing the known boards", async () => {

@@ -338,10 +338,17 @@ describe("the view and the command line", () => {
     assert.equal(await runSim(["--speed", "max", "--duration", "120", "--devices", "2", "--port", "0", "--interval", "5"], io), 0);
     const lines = out.join("").trimEnd().split("\n");
     assert.match(lines[0], /^broker: embedded \(aedes\) on mqtt:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(lines.some((line) => /^dashboard: http:\/\/127\.0\.0\.1:\d+\/$/.test(line)), lines.slice(0, 4).join("\n"));
     const last = lines.filter((line) => line.startsWith("[day 0 00:02:00]"));
     assert.equal(last.length, 2, lines.join("\n"));
     for (const line of last) assert.match(line, /state=connected .* published=25 acked=25 /); // online + 24 readings
     assert.deepEqual(err, []);
+
+    const quiet: string[] = [];
+    const noWeb = { stdout: { write: (text: string) => quiet.push(text) }, stderr: io.stderr };
+    assert.equal(await runSim(["--speed", "max", "--duration", "10", "--port", "0", "--no-web"], noWeb), 0);
+    assert.doesNotMatch(quiet.join(""), /dashboard:/, "--no-web serves no dashboard");
+    assert.match(quiet.join(""), /^websocket: ws:\/\/127\.0\.0\.1:\d+\/mqtt$/m);
 
     assert.equal(await runSim(["--board", "esp8266"], io), 1);
     assert.match(err.join(""), /unknown board 'esp8266' \(known boards: esp32-c3, esp32-devkitc, nodemcu-v3\)/);
