@@ -7,8 +7,8 @@
  * const raw = rawFromMillivolts(board, 0, 750); // TMP36 at 25 °C → 991
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { packageRoot } from "./platform.ts";
 
 /** The module build a board runs (`build/<profile>.wasm`). */
 export type BuildProfile = "desktop" | "esp32" | "nodemcu";
@@ -271,19 +271,6 @@ function boardsDirectory(): string {
   return join(packageRoot(), "boards");
 }
 
-/** The nearest directory above this file whose package.json is named "wasmqtt" (works from host/ and dist/). */
-function packageRoot(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(directory, "package.json");
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown }).name === "wasmqtt") {
-      return directory;
-    }
-    const parent = dirname(directory);
-    if (parent === directory) throw new BoardError("cannot find the wasmqtt package root (no package.json named \"wasmqtt\" above host/)");
-    directory = parent;
-  }
-}
 
 function show(value: unknown): string {
   return value === undefined ? "nothing" : JSON.stringify(value);
