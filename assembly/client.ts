@@ -41,7 +41,7 @@ import { writeProperties } from "./properties";
 import { REASON_PACKET_TOO_LARGE, REASON_RECEIVE_MAXIMUM_EXCEEDED, isErrorReason } from "./reasons";
 import {
   session5, connect5, isV5, resetSession5, prepareConnect5, reject5, check5, disconnectReasonFor, isDisconnectReason,
-  chooseProtocol, connackRefusal, acceptConnack5, decodeInboundPublish5, checkPublish5,
+  chooseProtocol, connackRefusal, acceptConnack5, decodeInboundPublish5, checkPublish5, transmitPublish5,
 } from "./client5";
 import { deliver } from "./app";
 
@@ -236,12 +236,12 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
  * Chooses MQTT 3.1.1 (version 4, every other argument 0; the default) or MQTT 5.0
  * (version 5) for the next configure(), with the limits its CONNECT announces, each
  * lowered to the module's (boards/ABI.md, "MQTT 5"), and the size of the caller's CONNECT
- * property block. configure() must follow. Returns OK, INVALID_STATE (connection under
+ * property block, and flags (bit 0: assign Topic Aliases to outbound PUBLISHes). configure() must follow. Returns OK, INVALID_STATE (connection under
  * way) or INVALID_ARGUMENT (client5.ts chooseProtocol).
  */
-export function setProtocol(version: u32, receiveMaximum: u32, maximumPacketSize: u32, topicAliasMaximum: u32, propertiesLen: u32): i32 {
+export function setProtocol(version: u32, receiveMaximum: u32, maximumPacketSize: u32, topicAliasMaximum: u32, propertiesLen: u32, flags: u32): i32 {
   if (client.state != STATE_IDLE && client.state != STATE_STOPPED) return INVALID_STATE;
-  let status = chooseProtocol(version, receiveMaximum, maximumPacketSize, topicAliasMaximum, propertiesLen);
+  let status = chooseProtocol(version, receiveMaximum, maximumPacketSize, topicAliasMaximum, propertiesLen, flags);
   if (status == OK) client.connectLength = 0; // the CONNECT is encoded again by configure()
   return status;
 }
@@ -466,6 +466,14 @@ function transmit(ptr: usize, len: u32, packetId: u32, now: u32): void {
   sent(load<u8>(ptr), packetId, remainingLengthOf(len), now);
 }
 
+/** Writes a queued PUBLISH into the tx ring (5.0: client5.ts transmitPublish5, which may give it a Topic Alias). Returns false when it lacks room. */
+function transmitPublish(ptr: usize, len: u32, packetId: u32, now: u32): bool {
+  if (isV5()) return transmitPublish5(ptr, len, packetId, now);
+  if (tx.free() < len) return false;
+  transmit(ptr, len, packetId, now);
+  return true;
+}
+
 /** Writes a 4-byte acknowledgement; the caller checked tx.free(). */
 function sendAck(type: u8, packetId: u32, now: u32): void {
   encodeAck(SCRATCH, type, packetId);
@@ -559,9 +567,8 @@ function pump(now: u32): void {
       let qos = outbox.qos(r);
       let len = outbox.packetLen(r);
       if (qos > 0 && outbox.inflight >= session5.sendMaximum) publishing = false; // INFLIGHT_SLOTS, or less in 5.0
-      else if (tx.free() < len) break;
+      else if (!transmitPublish(outbox.packetPtr(r), len, outbox.packetId(r), now)) break;
       else {
-        transmit(outbox.packetPtr(r), len, outbox.packetId(r), now);
         if (qos == 0) {
           outbox.setState(r, RECORD_DONE);
           client.messagesAcknowledged++;

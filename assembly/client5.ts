@@ -9,7 +9,7 @@ import {
   OK, MALFORMED_PACKET, PROTOCOL_ERROR, PACKET_TOO_LARGE, INVALID_ARGUMENT, CONNACK_REFUSED_BASE, CONNACK_REFUSED,
   QOS_NOT_SUPPORTED, RETAIN_NOT_SUPPORTED,
 } from "./status";
-import { CONNECT, PUBLISH, DISCONNECT, decoded } from "./codec";
+import { CONNECT, PUBLISH, DISCONNECT, decoded, decodeRemainingLength, remainingLengthSize, encodeRemainingLength, readU16, writeU16 } from "./codec";
 import { ConnectProperties, decodePublish5 } from "./codec5";
 import {
   RECEIVE_MAXIMUM, MAXIMUM_PACKET_SIZE, TOPIC_ALIAS_MAXIMUM, TOPIC_ALIAS, MAXIMUM_QOS, RETAIN_AVAILABLE, SERVER_KEEP_ALIVE,
@@ -20,6 +20,7 @@ import {
   REASON_UNSUPPORTED_PROTOCOL_VERSION, REASON_CLIENT_IDENTIFIER_NOT_VALID, REASON_SERVER_UNAVAILABLE,
   REASON_BAD_USER_NAME_OR_PASSWORD, REASON_NOT_AUTHORIZED, isReasonAllowed,
 } from "./reasons";
+import { SCRATCH, tx, sent } from "./client";
 
 /** Protocol Version of MQTT 3.1.1 in CONNECT (MQTT 3.1.1 §3.1.2.2), the default. */
 export const VERSION_311: u32 = 4;
@@ -31,6 +32,15 @@ export const VERSION_5: u32 = 5;
 @inline const ALIAS_SLOT_SIZE: u32 = 2 + <u32>MAX_TOPIC_LENGTH;
 /** The inbound Topic Alias table: alias n (1..TOPIC_ALIAS_SLOTS) in slot n - 1; per connection (§3.3.2.3.4). */
 const ALIAS_BASE = memory.data(TOPIC_ALIAS_SLOTS * ALIAS_SLOT_SIZE);
+
+/** An outbound Topic Alias slot: u32 last use, u16 topic length (0: free), then the topic. */
+// @ts-ignore: decorator
+@inline const OUT_SLOT_SIZE: u32 = 6 + <u32>MAX_TOPIC_LENGTH;
+/** The outbound Topic Alias table (autoAssignTopicAlias): alias n in slot n - 1, least recently used replaced; per connection. */
+const OUT_ALIAS_BASE = memory.data(TOPIC_ALIAS_SLOTS * OUT_SLOT_SIZE);
+
+/** setProtocol flags: bit 0, assign Topic Aliases to outbound PUBLISHes. */
+export const PROTOCOL_FLAG_AUTO_ALIAS: u32 = 1;
 
 /** What a 5.0 connection knows beyond client.ts's Client. */
 @unmanaged
@@ -56,6 +66,10 @@ export class Session5 {
   /** The properties of the PUBLISH being queued, checked by checkPublish5: content pointer and length. */
   publishPropertiesPtr: usize;
   publishPropertiesLen: u32;
+  /** setProtocol's flags (PROTOCOL_FLAG_AUTO_ALIAS). */
+  flags: u32;
+  /** Counts outbound alias uses: the least recently used slot has the smallest stamp. */
+  aliasClock: u32;
 }
 
 export const session5 = changetype<Session5>(memory.data(offsetof<Session5>()));
@@ -88,13 +102,15 @@ export function resetSession5(): void {
  * Chooses the protocol of the next configure(): VERSION_311 (every other argument 0) or
  * VERSION_5 with the Receive Maximum, Maximum Packet Size and Topic Alias Maximum to
  * announce, each lowered to what the module holds (inbound QoS 2 slots, receive buffer,
- * alias slots), and the size of the caller's CONNECT property block. Returns OK or
- * INVALID_ARGUMENT (another version, a 0 Receive Maximum or Maximum Packet Size,
- * values beyond their fields, a block larger than staging).
+ * alias slots), the size of the caller's CONNECT property block, and flags
+ * (PROTOCOL_FLAG_AUTO_ALIAS). Returns OK or INVALID_ARGUMENT (another version, a 0
+ * Receive Maximum or Maximum Packet Size, values beyond their fields, a block larger than
+ * staging, unknown flags).
  */
-export function chooseProtocol(version: u32, receiveMaximum: u32, maximumPacketSize: u32, topicAliasMaximum: u32, propertiesLen: u32): i32 {
+export function chooseProtocol(version: u32, receiveMaximum: u32, maximumPacketSize: u32, topicAliasMaximum: u32, propertiesLen: u32, flags: u32): i32 {
+  if ((flags & ~PROTOCOL_FLAG_AUTO_ALIAS) != 0) return INVALID_ARGUMENT;
   if (version == VERSION_311) {
-    if ((receiveMaximum | maximumPacketSize | topicAliasMaximum | propertiesLen) != 0) return INVALID_ARGUMENT;
+    if ((receiveMaximum | maximumPacketSize | topicAliasMaximum | propertiesLen | flags) != 0) return INVALID_ARGUMENT;
   } else if (version != VERSION_5) return INVALID_ARGUMENT;
   else if (receiveMaximum == 0 || receiveMaximum > 0xffff || maximumPacketSize == 0 || topicAliasMaximum > 0xffff) return INVALID_ARGUMENT;
   if (propertiesLen > <u32>STAGING_CAPACITY) return INVALID_ARGUMENT;
@@ -103,6 +119,7 @@ export function chooseProtocol(version: u32, receiveMaximum: u32, maximumPacketS
   session5.maximumPacketSize = min(maximumPacketSize, <u32>RX_CAPACITY);
   session5.topicAliasMaximum = min(topicAliasMaximum, <u32>TOPIC_ALIAS_SLOTS);
   session5.connectPropertiesLen = propertiesLen;
+  session5.flags = flags;
   defaultLimits();
   return OK;
 }
@@ -183,8 +200,8 @@ export function connackRefusal(code: u32): i32 {
 /**
  * Takes the broker's limits from an accepting CONNACK just decoded (properties): Receive
  * Maximum (the send quota, at most the module's in-flight slots), Maximum Packet Size,
- * Maximum QoS, Retain Available, Topic Alias Maximum; forgets the inbound aliases of the
- * last connection. Returns the keepalive period in ms: the Server Keep Alive when given.
+ * Maximum QoS, Retain Available, Topic Alias Maximum; forgets the aliases (both ways) of
+ * the last connection. Returns the keepalive period in ms: the Server Keep Alive when given.
  */
 export function acceptConnack5(): u32 {
   session5.sendMaximum = hasProperty(RECEIVE_MAXIMUM) ? min(properties.receiveMaximum, <u32>INFLIGHT_SLOTS) : INFLIGHT_SLOTS;
@@ -193,6 +210,8 @@ export function acceptConnack5(): u32 {
   session5.retainAvailable = hasProperty(RETAIN_AVAILABLE) ? properties.retainAvailable : 1;
   session5.serverTopicAliasMaximum = hasProperty(TOPIC_ALIAS_MAXIMUM) ? properties.topicAliasMaximum : 0;
   memory.fill(ALIAS_BASE, 0, TOPIC_ALIAS_SLOTS * ALIAS_SLOT_SIZE);
+  memory.fill(OUT_ALIAS_BASE, 0, TOPIC_ALIAS_SLOTS * OUT_SLOT_SIZE);
+  session5.aliasClock = 0;
   return hasProperty(SERVER_KEEP_ALIVE) ? properties.serverKeepAlive * 1000 : session5.keepaliveMs;
 }
 
@@ -242,4 +261,87 @@ export function checkPublish5(qos: u32, retain: bool, ptr: usize, len: u32): i32
   session5.publishPropertiesPtr = properties.contentPtr;
   session5.publishPropertiesLen = properties.contentLen;
   return OK;
+}
+
+// ---- outbound Topic Aliases (§3.3.2.3.4) -------------------------------------------
+
+/**
+ * The outbound alias slot holding this topic (0-based), or -1 - the slot to take for it:
+ * a free one, else the least recently used, among the first `slots`.
+ */
+function findOutboundAlias(topic: usize, topicLen: u32, slots: u32): i32 {
+  let victim: u32 = 0;
+  let oldest: u32 = 0xffffffff;
+  for (let i: u32 = 0; i < slots; i++) {
+    let slot = OUT_ALIAS_BASE + i * OUT_SLOT_SIZE;
+    let len = <u32>load<u16>(slot, 4);
+    if (len == topicLen && memory.compare(slot + 6, topic, len) == 0) return <i32>i;
+    let stamp: u32 = len == 0 ? 0 : load<u32>(slot);
+    if (stamp < oldest) {
+      oldest = stamp;
+      victim = i;
+    }
+  }
+  return -1 - <i32>victim;
+}
+
+/**
+ * Writes a queued 5.0 PUBLISH (the whole packet of len bytes at ptr, as the outbox holds
+ * it) into the tx ring. With autoAssignTopicAlias and a broker Topic Alias Maximum, a first
+ * send gets a Topic Alias: the topic's own when this connection mapped it (the topic is
+ * then left out), else a new mapping in a free or the least recently used slot, never
+ * above the broker's maximum. A resend (DUP) carries its full topic and no alias, as does
+ * a PUBLISH the alias would take above the broker's Maximum Packet Size. Returns false,
+ * writing nothing and mapping nothing, when the tx ring lacks room.
+ */
+export function transmitPublish5(ptr: usize, len: u32, packetId: u32, now: u32): bool {
+  let header = load<u8>(ptr);
+  let slots = min(session5.serverTopicAliasMaximum, <u32>TOPIC_ALIAS_SLOTS);
+  if ((session5.flags & PROTOCOL_FLAG_AUTO_ALIAS) != 0 && slots > 0 && (header & 0x08) == 0) {
+    // the outbox holds a packet encodePublish5 wrote: fixed header, topic, packet id, properties, payload
+    decodeRemainingLength(ptr + 1, 4);
+    let topicField = ptr + 1 + decoded.lengthBytes;
+    let topicLen = readU16(topicField);
+    let idLen: u32 = (header & 6) != 0 ? 2 : 0;
+    let block = topicField + 2 + topicLen + idLen;
+    decodeRemainingLength(block, 4);
+    let content = block + decoded.lengthBytes;
+    let contentLen = decoded.remainingLength;
+    let payload = content + contentLen;
+    let payloadLen = <u32>(ptr + len - payload);
+    let found = findOutboundAlias(topicField + 2, topicLen, slots);
+    let sentTopicLen = found >= 0 ? 0 : topicLen;
+    let newContentLen = contentLen + 3;
+    let remainingLength: u32 = 2 + sentTopicLen + idLen + remainingLengthSize(newContentLen) + newContentLen + payloadLen;
+    let size: u32 = 1 + remainingLengthSize(remainingLength) + remainingLength;
+    if (size <= session5.serverMaximumPacketSize) {
+      if (tx.free() < size) return false;
+      let index = found >= 0 ? <u32>found : <u32>(-1 - found);
+      let slot = OUT_ALIAS_BASE + index * OUT_SLOT_SIZE;
+      if (found < 0) {
+        store<u16>(slot, <u16>topicLen, 4);
+        memory.copy(slot + 6, topicField + 2, topicLen);
+      }
+      store<u32>(slot, ++session5.aliasClock);
+      store<u8>(SCRATCH, header);
+      let n = 1 + encodeRemainingLength(SCRATCH + 1, remainingLength);
+      writeU16(SCRATCH + n, sentTopicLen);
+      tx.write(SCRATCH, n + 2);
+      tx.write(topicField + 2, sentTopicLen);
+      tx.write(topicField + 2 + topicLen, idLen);
+      n = encodeRemainingLength(SCRATCH, newContentLen);
+      store<u8>(SCRATCH + n, TOPIC_ALIAS);
+      writeU16(SCRATCH + n + 1, index + 1);
+      tx.write(SCRATCH, n + 3);
+      tx.write(content, contentLen);
+      tx.write(payload, payloadLen);
+      sent(header, packetId, remainingLength, now);
+      return true;
+    }
+  }
+  if (tx.free() < len) return false;
+  tx.write(ptr, len);
+  decodeRemainingLength(ptr + 1, 4);
+  sent(header, packetId, decoded.remainingLength, now);
+  return true;
 }

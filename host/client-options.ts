@@ -79,6 +79,11 @@ export interface ClientOptions {
   protocolVersion?: 4 | 5;
   /** MQTT 5 CONNECT properties (protocolVersion 5 only), MQTT.js's names. */
   properties?: ConnectProperties;
+  /**
+   * MQTT 5: give repeated topics a Topic Alias, as MQTT.js's option (the module keeps the
+   * least recently used in its fixed table, within the broker's Topic Alias Maximum). Default false.
+   */
+  autoAssignTopicAlias?: boolean;
 }
 
 /**
@@ -135,6 +140,7 @@ function protocolOptions(options: ClientOptions): { protocolVersion: 4 | 5; prop
 const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
   "clientId", "clean", "keepalive", "username", "password", "will", "reconnect", "reconnectPeriod",
   "retryFirstConnect", "profile", "connectTimeout", "transport", "clock", "protocolVersion", "properties",
+  "autoAssignTopicAlias",
 ];
 const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain"];
 const RECONNECT_FIELDS: readonly (keyof ReconnectOptions)[] = ["minDelayMs", "maxDelayMs"];
@@ -160,6 +166,7 @@ export interface Settings {
   connectTimeout: number | undefined;
   protocolVersion: 4 | 5;
   properties: ConnectProperties | undefined;
+  autoAssignTopicAlias: boolean;
 }
 
 /**
@@ -197,6 +204,8 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
   }
   const connectTimeout = options.connectTimeout === undefined ? undefined : delayOption(options.connectTimeout, "connectTimeout");
   const { protocolVersion, properties } = protocolOptions(options);
+  checkBoolean(options.autoAssignTopicAlias, "autoAssignTopicAlias");
+  if (options.autoAssignTopicAlias === true && protocolVersion !== 5) throw argumentError("autoAssignTopicAlias needs protocolVersion: 5");
   return {
     transport: options.transport ?? new TcpTransport(target!.host, target!.port),
     clock: options.clock ?? systemClock(),
@@ -212,6 +221,7 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     connectTimeout,
     protocolVersion,
     properties,
+    autoAssignTopicAlias: options.autoAssignTopicAlias === true,
   };
 }
 

@@ -28,7 +28,7 @@ import {
 } from "./errors.ts";
 import { ModuleLink } from "./link.ts";
 import {
-  ConfigureFlag, type DroppedMessage, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, ProtocolVersion,
+  ConfigureFlag, type DroppedMessage, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, ProtocolFlag, ProtocolVersion,
   packetTypeName,
 } from "./module.ts";
 import { type DecodedProperties, type UserProperties, decodeProperties, encodeProperties } from "./properties.ts";
@@ -487,6 +487,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
       properties.maximumPacketSize ?? 0xffffffff,
       properties.topicAliasMaximum ?? 0xffff,
       block.length,
+      this.settings.autoAssignTopicAlias ? ProtocolFlag.AUTO_ASSIGN_TOPIC_ALIAS : 0,
     );
     if (status < 0) throw statusError(status, "setProtocol() refused the MQTT 5 limits");
     return block;

@@ -57,7 +57,7 @@ export interface ModuleExports {
   droppedMessage(): number;
   staticDataEnd(): number;
   // MQTT 5 (boards/ABI.md, "MQTT 5")
-  setProtocol(version: number, receiveMaximum: number, maximumPacketSize: number, topicAliasMaximum: number, propertiesLen: number): number;
+  setProtocol(version: number, receiveMaximum: number, maximumPacketSize: number, topicAliasMaximum: number, propertiesLen: number, flags: number): number;
   disconnect(reasonCode: number, nowMs: number): number;
   publishWithProperties(topicLen: number, payloadLen: number, propertiesLen: number, qos: number, retain: number, nowMs: number): number;
   propertiesRecord(): number;
@@ -111,6 +111,9 @@ export const NetDownReason = { closed: 0, reset: 1, refused: 2 } as const;
 
 /** `setProtocol` versions (boards/ABI.md, "MQTT 5"): MQTT 3.1.1 is Protocol Version 4. */
 export const ProtocolVersion = { MQTT_311: 4, MQTT_5: 5 } as const;
+
+/** `setProtocol` flags (boards/ABI.md, "MQTT 5"). */
+export const ProtocolFlag = { AUTO_ASSIGN_TOPIC_ALIAS: 1 } as const;
 
 /** `configure` flags (boards/ABI.md, "configure flags"). */
 export const ConfigureFlag = { CLEAN: 1, USERNAME: 2, PASSWORD: 4, WILL: 8, WILL_RETAIN: 16, WILL_QOS_SHIFT: 5 } as const;

@@ -149,3 +149,17 @@ test("end({ reasonCode: 4 }) makes the broker publish the will", async (t) => {
   await until("the will arrived", () => got.length === 1);
   assert.equal(got[0].payload.toString(), "gone");
 });
+
+test("autoAssignTopicAlias: Mosquitto resolves the aliases, mosquitto_sub sees every topic in full", async (t) => {
+  const root = uniqueTopic("mqtt5/alias");
+  const topics = [`${root}/a`, `${root}/a`, `${root}/b`, `${root}/a`, `${root}/b`];
+  const sub = mosquittoSubStart(broker, ["-V", "mqttv5", "-t", `${root}/#`, "-q", "1", "-v"], { count: topics.length, timeoutMs: 4000 });
+  await sub.ready;
+  const { client, rec } = await openClient(t, broker.url, { ...V5, clientId: uniqueId("alias"), autoAssignTopicAlias: true });
+  for (const [i, topic] of topics.entries()) await client.publish(topic, `m${i}`, { qos: 1 });
+  const result = await sub.done;
+  assert.deepEqual(result.lines, topics.map((topic, i) => `${topic} m${i}`));
+  const elided = rec.packets().filter((p) => p.direction === "out" && p.type === "PUBLISH").map((p) => p.remainingLength);
+  assert.ok(elided[1] < elided[0], `the second PUBLISH to the same topic is shorter (${elided.join(", ")})`);
+  assert.equal(typeof client.connackProperties?.topicAliasMaximum, "number");
+});

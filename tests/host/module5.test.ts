@@ -26,6 +26,8 @@ interface Options5 {
   connectProperties?: number[];
   keepaliveSec?: number;
   flags?: number;
+  /** setProtocol's flags (1: auto-assign outbound Topic Aliases). */
+  protocolFlags?: number;
 }
 
 /** A bench configured for MQTT 5.0, its CONNECT sent. */
@@ -33,7 +35,7 @@ function configured5(options: Options5 = {}): ModuleBench {
   const bench = new ModuleBench(options.profile);
   assert.equal(bench.exports.setReconnect(200, 3000, 1), Status.OK);
   const block = Uint8Array.from(options.connectProperties ?? []);
-  assert.equal(bench.exports.setProtocol(5, options.receiveMaximum ?? 0xffff, options.maximumPacketSize ?? 0xffffffff, options.topicAliasMaximum ?? 0xffff, block.length), Status.OK);
+  assert.equal(bench.exports.setProtocol(5, options.receiveMaximum ?? 0xffff, options.maximumPacketSize ?? 0xffffffff, options.topicAliasMaximum ?? 0xffff, block.length, options.protocolFlags ?? 0), Status.OK);
   const clientId = encoder.encode("bench5");
   bench.stage(concat([clientId, block]));
   assert.equal(bench.exports.configure(clientId.length, 0, 0, 0, 0, options.flags ?? 1, options.keepaliveSec ?? 0), Status.OK);
@@ -91,12 +93,14 @@ describe("MQTT 5 CONNECT", () => {
 
   it("refuses bad protocol arguments and a CONNECT block holding what the module announces", () => {
     const bench = new ModuleBench();
-    assert.equal(bench.exports.setProtocol(3, 0, 0, 0, 0), Status.INVALID_ARGUMENT);
-    assert.equal(bench.exports.setProtocol(4, 1, 0, 0, 0), Status.INVALID_ARGUMENT);
-    assert.equal(bench.exports.setProtocol(5, 0, 100, 0, 0), Status.INVALID_ARGUMENT, "Receive Maximum 0");
-    assert.equal(bench.exports.setProtocol(5, 10, 0, 0, 0), Status.INVALID_ARGUMENT, "Maximum Packet Size 0");
+    assert.equal(bench.exports.setProtocol(3, 0, 0, 0, 0, 0), Status.INVALID_ARGUMENT);
+    assert.equal(bench.exports.setProtocol(4, 1, 0, 0, 0, 0), Status.INVALID_ARGUMENT);
+    assert.equal(bench.exports.setProtocol(5, 0, 100, 0, 0, 0), Status.INVALID_ARGUMENT, "Receive Maximum 0");
+    assert.equal(bench.exports.setProtocol(5, 10, 0, 0, 0, 0), Status.INVALID_ARGUMENT, "Maximum Packet Size 0");
+    assert.equal(bench.exports.setProtocol(5, 10, 100, 0, 0, 2), Status.INVALID_ARGUMENT, "unknown flag");
+    assert.equal(bench.exports.setProtocol(4, 0, 0, 0, 0, 1), Status.INVALID_ARGUMENT, "aliases in 3.1.1");
     const own = Uint8Array.from(block(prop.receiveMaximum(3)));
-    assert.equal(bench.exports.setProtocol(5, 10, 100, 0, own.length), Status.OK);
+    assert.equal(bench.exports.setProtocol(5, 10, 100, 0, own.length, 0), Status.OK);
     bench.stage(concat([encoder.encode("c"), own]));
     assert.equal(bench.exports.configure(1, 0, 0, 0, 0, 1, 0), Status.INVALID_ARGUMENT);
     assert.equal(bench.exports.start(0), Status.INVALID_STATE, "no CONNECT encoded");
@@ -107,8 +111,8 @@ describe("MQTT 5 CONNECT", () => {
     bench.connectTo();
     assert.equal(bench.sentOfType(PacketType.CONNECT)[0].body[6], 4);
     const again = new ModuleBench();
-    assert.equal(again.exports.setProtocol(5, 10, 100, 0, 0), Status.OK);
-    assert.equal(again.exports.setProtocol(4, 0, 0, 0, 0), Status.OK);
+    assert.equal(again.exports.setProtocol(5, 10, 100, 0, 0, 0), Status.OK);
+    assert.equal(again.exports.setProtocol(4, 0, 0, 0, 0, 0), Status.OK);
     again.connectTo();
     assert.equal(again.sentOfType(PacketType.CONNECT)[0].body[6], 4);
     assert.equal(again.receive(connack(false, 0)), Status.OK);
@@ -296,5 +300,51 @@ describe("MQTT 5 PUBLISH properties", () => {
     v311.connectTo();
     v311.receive(connack(false, 0));
     assert.equal(publishWith(v311, block(prop.contentType("x"))), Status.INVALID_ARGUMENT);
+  });
+});
+
+describe("MQTT 5 outbound Topic Aliases (autoAssignTopicAlias)", () => {
+  /** Each PUBLISH sent: its topic as sent and its Topic Alias (0: none). */
+  function sentAliases(bench: ModuleBench): [string, number][] {
+    return bench.sentOfType(PacketType.PUBLISH).map((p) => {
+      const { topic, properties } = parsePublish5(p);
+      return [topic, (decodeProperties(properties).topicAlias as number | undefined) ?? 0];
+    });
+  }
+
+  it("maps a topic on first use, leaves it out after, replaces the least recently used, never above the broker's maximum", () => {
+    const bench = connected5({ protocolFlags: 1, connack: [prop.topicAliasMaximum(2)] });
+    for (const topic of ["a/b", "a/b", "c", "a/b", "d", "c"]) bench.publish(topic, "x", 0);
+    assert.deepEqual(sentAliases(bench), [
+      ["a/b", 1], ["", 1], ["c", 2], ["", 1],
+      ["d", 2], // c was the least recently used
+      ["c", 1], // a/b was by then
+    ]);
+    const payload = parsePublish5(bench.sentOfType(PacketType.PUBLISH)[1]).payload;
+    assert.equal(Buffer.from(payload).toString(), "x");
+  });
+
+  it("sends no alias without the flag, or when the broker allows none", () => {
+    const off = connected5({ connack: [prop.topicAliasMaximum(5)] });
+    off.publish("a", "x", 0);
+    off.publish("a", "x", 0);
+    assert.deepEqual(sentAliases(off), [["a", 0], ["a", 0]]);
+    const none = connected5({ protocolFlags: 1 });
+    none.publish("a", "x", 0);
+    none.publish("a", "x", 0);
+    assert.deepEqual(sentAliases(none), [["a", 0], ["a", 0]]);
+  });
+
+  it("resends with the full topic and no alias; the aliases start again on the next connection", () => {
+    const bench = connected5({ protocolFlags: 1, connack: [prop.topicAliasMaximum(2)] });
+    bench.publish("a", "x", 1);
+    bench.publish("a", "y", 1);
+    bench.exports.netDown(bench.now, 0);
+    bench.advance(bench.eventsOf(Event.BACKOFF).at(-1)!.arg);
+    bench.exports.netUp(bench.now);
+    bench.receive(connack5({ sessionPresent: true, properties: [prop.topicAliasMaximum(2)] }));
+    bench.publish("a", "z", 1);
+    assert.deepEqual(sentAliases(bench), [["a", 1], ["", 1], ["a", 0], ["a", 0], ["a", 1]]);
+    assert.deepEqual(bench.sentOfType(PacketType.PUBLISH).map((p) => (p.flags & 8) !== 0), [false, false, true, true, false]);
   });
 });
