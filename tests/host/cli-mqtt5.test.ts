@@ -10,7 +10,9 @@ import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
 import { exited, spawnTracked } from "../../host/processes.ts";
+import { PacketType, startFakeBroker } from "./support/fake-broker.ts";
 import { mosquittoPub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
+import { connack5 } from "./support/mqtt5-packets.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = path.join(ROOT, "host", "cli.ts");
@@ -75,5 +77,19 @@ test("usage errors name the value: -D without -V mqttv5, an unknown -V, an unkno
     const run = await runCli(["pub", ...at(), "-t", "t", "-m", "x", ...args]);
     assert.equal(run.code, 1, `${args.join(" ")}: ${run.stderr}`);
     assert.match(run.stderr, message);
+  }
+});
+
+test("a CONNACK refusal under -V mqttv5 exits with its Reason Code (0x87: 135), as 3.1.1 exits with the return code", async () => {
+  const fake = await startFakeBroker(async (conn) => {
+    await conn.next(PacketType.CONNECT);
+    conn.send(connack5({ reasonCode: 0x87 }));
+  });
+  try {
+    const run = await runCli(["pub", "-h", "127.0.0.1", "-p", String(fake.port), "-V", "mqttv5", "-t", "t", "-m", "x"]);
+    assert.equal(run.code, 0x87, run.stderr);
+    assert.match(run.stderr, /not authorized \(CONNACK Reason Code 0x87\)/);
+  } finally {
+    await fake.close();
   }
 });
