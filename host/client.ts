@@ -580,7 +580,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
         this.queue("connect", this.lastSessionPresent);
         return;
       case EventKind.CONNECT_FAILED: {
-        const error = this.connectError(code, arg);
+        const error = this.connectError(code, arg, v5 && arg >= 0x80 ? this.properties(block)?.reasonString : undefined);
         if (!this.everConnected && this.phase === "started" && !this.settings.retryFirstConnect) {
           // the first attempt failed: report it and stop, no retries behind the caller's back
           this.connecting?.reject(error);
@@ -667,7 +667,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     this.queue("close");
   }
 
-  private connectError(status: number, returnCode: number): WasmqttError {
+  private connectError(status: number, returnCode: number, reasonString?: unknown): WasmqttError {
     const where = this.where();
     if (status === Status.CONNECTION_REFUSED) {
       const transportError = this.link?.lastError;
@@ -687,7 +687,8 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     }
     if (statusName(status).startsWith("CONNACK_")) {
       if (this.settings.protocolVersion === 5 && returnCode >= 0x80) {
-        return WasmqttError.fromStatus(status, `${where}: ${describeStatus(status)} (CONNACK Reason Code 0x${returnCode.toString(16)})`, undefined, returnCode);
+        const why = reasonString === undefined ? "" : `: ${String(reasonString)}`;
+        return WasmqttError.fromStatus(status, `${where}: ${describeStatus(status)} (CONNACK Reason Code 0x${returnCode.toString(16)}${why})`, undefined, returnCode);
       }
       return WasmqttError.fromStatus(status, `${where}: ${describeStatus(status)} (CONNACK return code ${returnCode})`);
     }

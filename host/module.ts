@@ -86,9 +86,6 @@ const EXPORT_NAMES: readonly ExportName[] = [
   "propertiesRecord",
 ];
 
-/** Events whose packet's MQTT 5 property block the host is handed (boards/ABI.md, "MQTT 5"). */
-const EVENTS_WITH_PROPERTIES: ReadonlySet<number> = new Set([1, 3, 5, 6, 7]);
-
 /** `onEvent` kinds (boards/ABI.md, "Events"). */
 export const EventKind = {
   CONNECTED: 1,
@@ -102,6 +99,11 @@ export const EventKind = {
   BACKOFF: 9,
   MESSAGE_DROPPED: 10,
 } as const;
+
+/** Events whose packet's MQTT 5 property block the host is handed (boards/ABI.md, "MQTT 5"). */
+const EVENTS_WITH_PROPERTIES: ReadonlySet<number> = new Set([
+  EventKind.CONNECTED, EventKind.CONNECT_FAILED, EventKind.CONNECTION_LOST, EventKind.PUBLISH_DONE, EventKind.SUBACK, EventKind.UNSUBACK,
+]);
 
 /** `onMessage` flags: bit 0 retain, bit 1 dup, bits 2–3 QoS. */
 export const MessageFlag = { RETAIN: 1, DUP: 2, QOS_SHIFT: 2, QOS_MASK: 3 } as const;
@@ -163,10 +165,10 @@ export interface ModuleHost {
    */
   onMessage(topic: string, payload: Buffer, flags: number, properties?: Buffer): void;
   /**
-   * `dropped` comes with `MESSAGE_DROPPED` only; `properties` with CONNECTED, CONNECTION_LOST,
-   * PUBLISH_DONE, SUBACK, UNSUBACK: a copy of the last MQTT 5 property block the module
-   * decoded, which is that event's packet's on a 5.0 connection (CONNECTION_LOST: when its
-   * code is DISCONNECTED).
+   * `dropped` comes with `MESSAGE_DROPPED` only; `properties` with CONNECTED, CONNECT_FAILED,
+   * CONNECTION_LOST, PUBLISH_DONE, SUBACK, UNSUBACK: a copy of the last MQTT 5 property block
+   * the module decoded, which is that event's packet's on a 5.0 connection (CONNECT_FAILED:
+   * for a CONNACK refusal; CONNECTION_LOST: when its code is DISCONNECTED).
    */
   onEvent(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer): void;
   onPacket(direction: number, header: number, packetId: number, remainingLength: number): void;

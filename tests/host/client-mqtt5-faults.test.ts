@@ -122,3 +122,14 @@ test("MQTT 5 options are refused by name in 3.1.1 and when out of range", async 
   await assert.rejects(v5.publish("t", "x", { properties: { topicAlias: 1 } as object }), /unknown property `topicAlias`/);
   await assert.rejects(v5.subscribe("t", { rh: 3 as 2 }), /rh 3/);
 });
+
+test("a CONNACK refusal rejects connect() with the 3.1.1 code of its meaning, the Reason Code and the Reason String", async (t) => {
+  const fake = await fakeBroker(t, async (conn) => {
+    await conn.next(PacketType.CONNECT);
+    conn.send(connack5({ reasonCode: 0x86, properties: [prop.reasonString("who are you")] }));
+  });
+  const error = (await rejection(openClient(t, fake.url, { ...V5, clientId: uniqueId("refused5") }), "connect")) as Error & { code?: string; reasonCode?: number };
+  assert.equal(error.code, "CONNACK_BAD_USERNAME_OR_PASSWORD");
+  assert.equal(error.reasonCode, 0x86);
+  assert.match(error.message, /CONNACK Reason Code 0x86: who are you/);
+});
