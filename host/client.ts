@@ -72,6 +72,8 @@ export interface SubscriptionOptions {
 export interface SubscribeOptions extends SubscriptionOptions {
   /** The QoS of every filter given without its own (default 0). */
   qos?: QoS;
+  /** MQTT 5: the SUBSCRIBE's properties; messages for these filters then carry the Subscription Identifier in `meta.properties`. */
+  properties?: { subscriptionIdentifier?: number };
 }
 
 /** One filter of a subscribe request, with its own QoS (and MQTT 5 options). */
@@ -158,7 +160,7 @@ interface PendingSubscribe extends Waiter<Granted[]> {
 }
 
 const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain", "properties"];
-const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions | "properties")[] = ["qos", "nl", "rap", "rh", "properties"];
+const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions)[] = ["qos", "nl", "rap", "rh", "properties"];
 const SUBSCRIPTION_FIELDS: readonly (keyof SubscriptionRequest)[] = ["topic", "qos", "nl", "rap", "rh"];
 
 /** An event waiting to be emitted. */
@@ -347,9 +349,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     const module = this.usable("subscribe");
     checkOptionsObject(options, "subscribe options");
     checkKnownOptions(options, SUBSCRIBE_OPTIONS);
-    if ((options as { properties?: unknown }).properties !== undefined) {
-      throw argumentError("subscribe properties (subscriptionIdentifier, userProperties) are not supported: the module sends SUBSCRIBE without properties");
-    }
+    const subscriptionIdentifier = this.subscriptionIdentifier(options.properties);
     const defaultQos = options.qos ?? 0;
     const list = typeof topics === "string" ? [topics] : Array.isArray(topics) ? topics : undefined;
     if (list === undefined) throw argumentError(`subscribe takes a topic filter or an array of them (got ${show(topics)})`);
@@ -368,7 +368,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
       qos.push(level | this.subscriptionOptions({ nl: request.nl ?? options.nl, rap: request.rap ?? options.rap, rh: request.rh ?? options.rh }, request.topic));
     }
     this.checkFilters(module, filters);
-    const result = this.request(module, "subscribe", filters, qos);
+    const result = this.request(module, "subscribe", filters, qos, subscriptionIdentifier);
     const done = new Promise<Granted[]>((resolve, reject) => {
       enqueue(this.subscribes, result, { resolve, reject, topics: filters, granted: filters.map(() => undefined), received: 0 });
     });
@@ -762,15 +762,36 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     }
   }
 
+  /** subscribe's `properties`: the Subscription Identifier (0: none); INVALID_ARGUMENT for any other property, a bad value, or 3.1.1. */
+  private subscriptionIdentifier(properties: SubscribeOptions["properties"]): number {
+    if (properties === undefined) return 0;
+    if (this.settings.protocolVersion !== 5) throw argumentError("subscribe properties need protocolVersion: 5 (MQTT 3.1.1 has no properties)");
+    if (properties === null || typeof properties !== "object" || Array.isArray(properties)) {
+      throw argumentError(`subscribe properties must be an object (got ${show(properties)})`);
+    }
+    checkKnownOptions(properties, ["subscriptionIdentifier"], "properties.");
+    const { subscriptionIdentifier } = properties;
+    if (subscriptionIdentifier === undefined) return 0;
+    if (!Number.isInteger(subscriptionIdentifier) || subscriptionIdentifier < 1 || subscriptionIdentifier > 268_435_455) {
+      throw argumentError(`properties.subscriptionIdentifier ${show(subscriptionIdentifier)} must be a whole number from 1 to 268435455`);
+    }
+    return subscriptionIdentifier;
+  }
+
   /** Stages the entries and calls subscribe/unsubscribe; returns the packet id or throws a readable error. */
-  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[]): number {
+  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0): number {
     if (!module.stageFilters(filters, qos)) {
       throw new WasmqttError("PACKET_TOO_LARGE", `${filters.length} topic filter(s) exceed the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`, {
         status: Status.PACKET_TOO_LARGE,
       });
     }
     const now = this.clock.nowU32();
-    const result = call === "subscribe" ? module.exports.subscribe(filters.length, now) : module.exports.unsubscribe(filters.length, now);
+    const result =
+      call === "unsubscribe"
+        ? module.exports.unsubscribe(filters.length, now)
+        : subscriptionIdentifier === 0
+          ? module.exports.subscribe(filters.length, now)
+          : module.exports.subscribeWithIdentifier(filters.length, subscriptionIdentifier, now);
     if (result > 0) return result;
     this.settle();
     const stats = module.stats();

@@ -61,6 +61,7 @@ export interface ModuleExports {
   disconnect(reasonCode: number, nowMs: number): number;
   publishWithProperties(topicLen: number, payloadLen: number, propertiesLen: number, qos: number, retain: number, nowMs: number): number;
   propertiesRecord(): number;
+  subscribeWithIdentifier(count: number, subscriptionIdentifier: number, nowMs: number): number;
 }
 
 type ExportName = Exclude<keyof ModuleExports, "memory">;
@@ -83,7 +84,7 @@ const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
   "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd", "setProtocol", "disconnect", "publishWithProperties",
-  "propertiesRecord",
+  "propertiesRecord", "subscribeWithIdentifier",
 ];
 
 /** `onEvent` kinds (boards/ABI.md, "Events"). */

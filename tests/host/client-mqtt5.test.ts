@@ -163,3 +163,17 @@ test("autoAssignTopicAlias: Mosquitto resolves the aliases, mosquitto_sub sees e
   assert.ok(elided[1] < elided[0], `the second PUBLISH to the same topic is shorter (${elided.join(", ")})`);
   assert.equal(typeof client.connackProperties?.topicAliasMaximum, "number");
 });
+
+test("subscribe properties: the Subscription Identifier comes back in meta.properties", async (t) => {
+  const topic = uniqueTopic("mqtt5/subid");
+  const { client, rec } = await openClient(t, broker.url, { ...V5, clientId: uniqueId("subid") });
+  await client.subscribe(topic, { qos: 1, properties: { subscriptionIdentifier: 4242 } });
+  await client.subscribe(`${topic}-other/#`, { qos: 1 });
+  await mosquittoPub(broker, ["-V", "mqttv5", "-t", topic, "-q", "1", "-m", "x"]);
+  await mosquittoPub(broker, ["-V", "mqttv5", "-t", `${topic}-other/deeper`, "-q", "1", "-m", "y"]);
+  const [first] = await rec.waitForMessages(1, { topic });
+  assert.equal(first.meta.properties?.subscriptionIdentifier, 4242);
+  const [second] = await rec.waitForMessages(1, { topic: `${topic}-other/deeper` });
+  assert.equal(second.meta.properties?.subscriptionIdentifier, undefined, "the other subscription has none");
+  await assert.rejects(client.subscribe("x", { properties: { userProperties: {} } as object }), /unknown option `properties.userProperties`/);
+});

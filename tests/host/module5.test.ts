@@ -194,6 +194,29 @@ describe("MQTT 5 Reason Codes", () => {
     assert.equal(bench.stat(Stat.subscriptionUsed), 1, "the refused filter is dropped");
   });
 
+  it("carries a Subscription Identifier in the SUBSCRIBE, and again when it resubscribes after a lost session", () => {
+    const bench = connected5();
+    const entry = [1, 0, 0x61, 1]; // staged: u16 length 1 (little-endian), "a", QoS 1
+    bench.stage(Uint8Array.from(entry));
+    assert.equal(bench.exports.subscribeWithIdentifier(1, 0, bench.now), Status.INVALID_ARGUMENT, "0 is no identifier");
+    assert.equal(bench.exports.subscribeWithIdentifier(1, 268435456, bench.now), Status.INVALID_ARGUMENT);
+    const id = bench.exports.subscribeWithIdentifier(1, 200, bench.now);
+    assert.ok(id > 0);
+    // packet id, Property Length 3, Subscription Identifier 200 (Variable Byte Integer 0xc8 0x01), then the entry
+    assert.deepEqual([...bench.sentOfType(PacketType.SUBSCRIBE)[0].body], [id >> 8, id & 0xff, 3, 0x0b, 0xc8, 0x01, 0, 1, 0x61, 1]);
+    bench.receive(suback5(id, [1]));
+    bench.exports.netDown(bench.now, 0);
+    bench.advance(bench.eventsOf(Event.BACKOFF).at(-1)!.arg);
+    bench.exports.netUp(bench.now);
+    bench.receive(connack5({ sessionPresent: false }));
+    const again = bench.sentOfType(PacketType.SUBSCRIBE)[1];
+    assert.deepEqual([...again.body.subarray(2)], [3, 0x0b, 0xc8, 0x01, 0, 1, 0x61, 1]);
+    const v311 = new ModuleBench();
+    v311.connectTo();
+    v311.stage(Uint8Array.from(entry));
+    assert.equal(v311.exports.subscribeWithIdentifier(1, 5, v311.now), Status.INVALID_ARGUMENT);
+  });
+
   it("refuses Subscription Options a SUBSCRIBE may not carry", () => {
     const bench = connected5();
     assert.equal(bench.subscribe([["a", 3]]), Status.INVALID_QOS);
