@@ -169,10 +169,12 @@ function remaining(now: u32, since: u32, span: u32): u32 {
 
 /**
  * Encodes the CONNECT packet from the strings in staging (client id, username,
- * password, will topic, will payload, back to back) and the flags of boards/ABI.md.
+ * password, will topic, will payload, back to back; in MQTT 5.0 then the caller's CONNECT
+ * property block of setProtocol's length) and the flags of boards/ABI.md.
  * Returns OK, INVALID_STATE (connection under way), INVALID_ARGUMENT (bad flags or
  * lengths, client id or username not UTF-8, password without username §3.1.2.9),
- * INVALID_TOPIC (will topic), INVALID_QOS (will QoS 3) or PACKET_TOO_LARGE.
+ * INVALID_TOPIC (will topic), INVALID_QOS (will QoS 3) or PACKET_TOO_LARGE; in 5.0 also
+ * INVALID_ARGUMENT for a property block client5.ts prepareConnect5 refuses.
  */
 export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, willTopicLen: u32, willPayloadLen: u32, flags: u32, keepaliveSec: u32): i32 {
   if (client.state != STATE_IDLE && client.state != STATE_STOPPED) return INVALID_STATE;
@@ -235,9 +237,10 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
 /**
  * Chooses MQTT 3.1.1 (version 4, every other argument 0; the default) or MQTT 5.0
  * (version 5) for the next configure(), with the limits its CONNECT announces, each
- * lowered to the module's (boards/ABI.md, "MQTT 5"), and the size of the caller's CONNECT
- * property block, and flags (bit 0: assign Topic Aliases to outbound PUBLISHes). configure() must follow. Returns OK, INVALID_STATE (connection under
- * way) or INVALID_ARGUMENT (client5.ts chooseProtocol).
+ * lowered to the module's (boards/ABI.md, "MQTT 5"), the size of the caller's CONNECT
+ * property block, and flags (bit 0: assign Topic Aliases to outbound PUBLISHes).
+ * configure() must follow. Returns OK, INVALID_STATE (connection under way) or
+ * INVALID_ARGUMENT (client5.ts chooseProtocol).
  */
 export function setProtocol(version: u32, receiveMaximum: u32, maximumPacketSize: u32, topicAliasMaximum: u32, propertiesLen: u32, flags: u32): i32 {
   if (client.state != STATE_IDLE && client.state != STATE_STOPPED) return INVALID_STATE;
