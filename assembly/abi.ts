@@ -8,11 +8,13 @@ import { INVALID_ARGUMENT } from "./status";
 import { validateTopicName, validateTopicFilter } from "./topic";
 import { RX_BASE, STAGING_BASE, DROPPED_BASE, client } from "./client";
 import { refreshStats } from "./stats";
+import { Properties, properties } from "./properties";
 
 export {
-  configure, setReconnect, setTimeouts, start, stop, netUp, netDown, rxSpace, rxCommit, publish,
+  configure, setProtocol, setReconnect, setTimeouts, start, stop, disconnect, netUp, netDown, rxSpace, rxCommit, publish,
+  publishWithProperties,
 } from "./client";
-export { subscribe, unsubscribe } from "./requests";
+export { subscribe, subscribeWithIdentifier, unsubscribe } from "./requests";
 
 // The memory map for runtimes that size linear memory from it (WAMR keeps only
 // [0, __heap_base) of a module that never grows memory): static data ends at
@@ -49,6 +51,15 @@ export function checkTopicFilter(len: u32): i32 {
 /** The record of the last PUBLISH skipped for its size: flags, topic length, size, topic (layout in boards/ABI.md). */
 export function droppedMessage(): usize {
   return DROPPED_BASE;
+}
+
+/**
+ * The record of the last MQTT 5 property block decoded: u32 address and u32 length of its
+ * properties (after the Property Length). Valid during the onMessage / onEvent call that
+ * reports its packet (boards/ABI.md, "MQTT 5"); the address never changes.
+ */
+export function propertiesRecord(): usize {
+  return changetype<usize>(properties) + offsetof<Properties>("contentPtr");
 }
 
 /** The stats block, refreshed now (layout in boards/ABI.md). */

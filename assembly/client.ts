@@ -10,7 +10,7 @@ import {
 import {
   OK, MALFORMED_PACKET, PROTOCOL_ERROR, PACKET_TOO_LARGE, OUTBOX_FULL, INVALID_TOPIC, INVALID_QOS,
   NO_PACKET_ID, INVALID_ARGUMENT, INVALID_STATE, CONNACK_REFUSED_BASE, KEEPALIVE_TIMEOUT,
-  CONNECT_TIMEOUT, CONNECTION_LOST, CONNECTION_REFUSED, CLIENT_STOPPED,
+  CONNECT_TIMEOUT, CONNECTION_LOST, CONNECTION_REFUSED, CLIENT_STOPPED, DISCONNECTED,
 } from "./status";
 import {
   CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT,
@@ -33,6 +33,16 @@ import {
   EVENT_CLOSED, EVENT_BACKOFF, EVENT_MESSAGE_DROPPED, PACKET_IN, PACKET_OUT,
 } from "./host";
 import { sendRequests, handleSuback, handleUnsuback, resetRequests } from "./requests";
+import {
+  connect5RemainingLength, writeConnect5Header, decodeConnack5, decodeAck5, decodeSuback5, decodeDisconnect5,
+  publish5RemainingLength, encodePublish5, encodeDisconnect5, checkServerHeader5, decoded5,
+} from "./codec5";
+import { writeProperties } from "./properties";
+import { REASON_PACKET_TOO_LARGE, REASON_RECEIVE_MAXIMUM_EXCEEDED, isErrorReason } from "./reasons";
+import {
+  session5, connect5, isV5, resetSession5, prepareConnect5, reject5, check5, disconnectReasonFor, isDisconnectReason,
+  chooseProtocol, connackRefusal, acceptConnack5, decodeInboundPublish5, checkPublish5, transmitPublish5,
+} from "./client5";
 import { deliver } from "./app";
 
 // Client states (the stats block's `state`).
@@ -132,6 +142,7 @@ export function resetClient(): void {
   inboundQos2.reset(INBOUND_QOS2_BASE, INBOUND_QOS2_SLOTS);
   inboundQos2.overflows = 0;
   subscriptions.reset(SUBSCRIPTIONS_BASE, SUBSCRIPTION_SLOTS);
+  resetSession5();
 }
 
 // ---- time ----------------------------------------------------------------
@@ -158,21 +169,24 @@ function remaining(now: u32, since: u32, span: u32): u32 {
 
 /**
  * Encodes the CONNECT packet from the strings in staging (client id, username,
- * password, will topic, will payload, back to back) and the flags of boards/ABI.md.
+ * password, will topic, will payload, back to back; in MQTT 5.0 then the caller's CONNECT
+ * property block of setProtocol's length) and the flags of boards/ABI.md.
  * Returns OK, INVALID_STATE (connection under way), INVALID_ARGUMENT (bad flags or
  * lengths, client id or username not UTF-8, password without username §3.1.2.9),
- * INVALID_TOPIC (will topic), INVALID_QOS (will QoS 3) or PACKET_TOO_LARGE.
+ * INVALID_TOPIC (will topic), INVALID_QOS (will QoS 3) or PACKET_TOO_LARGE; in 5.0 also
+ * INVALID_ARGUMENT for a property block client5.ts prepareConnect5 refuses.
  */
 export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, willTopicLen: u32, willPayloadLen: u32, flags: u32, keepaliveSec: u32): i32 {
   if (client.state != STATE_IDLE && client.state != STATE_STOPPED) return INVALID_STATE;
-  let total = <u64>clientIdLen + usernameLen + passwordLen + willTopicLen + willPayloadLen;
+  let v5 = isV5();
+  let total = <u64>clientIdLen + usernameLen + passwordLen + willTopicLen + willPayloadLen + session5.connectPropertiesLen;
   if ((flags & ~0x7f) != 0 || keepaliveSec > 0xffff || total > <u64>STAGING_CAPACITY) return INVALID_ARGUMENT;
   let hasUsername = (flags & 2) != 0;
   let hasPassword = (flags & 4) != 0;
   let hasWill = (flags & 8) != 0;
   let willQos = (flags >> 5) & 3;
   if (willQos == 3) return INVALID_QOS;
-  if (hasPassword && !hasUsername) return INVALID_ARGUMENT;
+  if (hasPassword && !hasUsername && !v5) return INVALID_ARGUMENT; // 5.0 allows it (MQTT 5.0 §3.1.2.9)
   if (!hasWill && (willTopicLen | willPayloadLen | willQos | (flags & 16)) != 0) return INVALID_ARGUMENT;
   if (!hasUsername && usernameLen != 0 || !hasPassword && passwordLen != 0) return INVALID_ARGUMENT;
   if (clientIdLen > 0xffff || usernameLen > 0xffff || passwordLen > 0xffff || willPayloadLen > 0xffff) return INVALID_ARGUMENT;
@@ -184,14 +198,15 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
   let willPayload = willTopic + willTopicLen;
   if (!isValidUtf8(clientId, clientIdLen) || !isValidUtf8(username, usernameLen)) return INVALID_ARGUMENT;
   if (hasWill && validateTopicName(willTopic, willTopicLen) != OK) return INVALID_TOPIC;
+  if (v5 && prepareConnect5(willPayload + willPayloadLen, session5.connectPropertiesLen) != OK) return INVALID_ARGUMENT;
 
-  let remainingLength = connectRemainingLength(
-    clientIdLen,
-    hasWill ? <i32>willTopicLen : -1,
-    hasWill ? <i32>willPayloadLen : -1,
-    hasUsername ? <i32>usernameLen : -1,
-    hasPassword ? <i32>passwordLen : -1,
-  );
+  let willTopicField = hasWill ? <i32>willTopicLen : -1;
+  let willPayloadField = hasWill ? <i32>willPayloadLen : -1;
+  let usernameField = hasUsername ? <i32>usernameLen : -1;
+  let passwordField = hasPassword ? <i32>passwordLen : -1;
+  let remainingLength = v5
+    ? connect5RemainingLength(connect5, clientIdLen, 0, willTopicField, willPayloadField, usernameField, passwordField)
+    : connectRemainingLength(clientIdLen, willTopicField, willPayloadField, usernameField, passwordField);
   let size = packetSize(remainingLength);
   if (size > <u32>CONNECT_CAPACITY || size > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
 
@@ -204,9 +219,10 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
   // fixed header, variable header (§3.1.2), then the payload fields in order (§3.1.3)
   let p = CONNECT_BASE;
   let n = writeFixedHeader(p, CONNECT << 4, remainingLength);
-  n += writeConnectHeader(p + n, <u8>connectFlags, keepaliveSec);
+  n += v5 ? writeConnect5Header(p + n, <u8>connectFlags, keepaliveSec, connect5) : writeConnectHeader(p + n, <u8>connectFlags, keepaliveSec);
   n += writeField(p + n, clientId, clientIdLen);
   if (hasWill) {
+    if (v5) n += writeProperties(p + n, 0, 0); // no Will Properties (MQTT 5.0 §3.1.3.2)
     n += writeField(p + n, willTopic, willTopicLen);
     n += writeField(p + n, willPayload, willPayloadLen);
   }
@@ -214,7 +230,23 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
   if (hasPassword) n += writeField(p + n, password, passwordLen);
   client.connectLength = n;
   client.keepaliveMs = keepaliveSec * 1000;
+  session5.keepaliveMs = client.keepaliveMs;
   return OK;
+}
+
+/**
+ * Chooses MQTT 3.1.1 (version 4, every other argument 0; the default) or MQTT 5.0
+ * (version 5) for the next configure(), with the limits its CONNECT announces, each
+ * lowered to the module's (boards/ABI.md, "MQTT 5"), the size of the caller's CONNECT
+ * property block, and flags (bit 0: assign Topic Aliases to outbound PUBLISHes).
+ * configure() must follow. Returns OK, INVALID_STATE (connection under way) or
+ * INVALID_ARGUMENT (client5.ts chooseProtocol).
+ */
+export function setProtocol(version: u32, receiveMaximum: u32, maximumPacketSize: u32, topicAliasMaximum: u32, propertiesLen: u32, flags: u32): i32 {
+  if (client.state != STATE_IDLE && client.state != STATE_STOPPED) return INVALID_STATE;
+  let status = chooseProtocol(version, receiveMaximum, maximumPacketSize, topicAliasMaximum, propertiesLen, flags);
+  if (status == OK) client.connectLength = 0; // the CONNECT is encoded again by configure()
+  return status;
 }
 
 /**
@@ -250,16 +282,19 @@ export function start(now: u32): i32 {
 
 /** Ends the session cleanly: DISCONNECT when connected, then netClose; no reconnect after it. Returns OK. */
 export function stop(now: u32): i32 {
+  return disconnect(0, now);
+}
+
+/**
+ * stop() with the DISCONNECT's Reason Code (MQTT 5.0 §3.14.2.1; e.g. 0x04, Disconnect
+ * with Will Message). Returns OK, or INVALID_ARGUMENT for a code a client's DISCONNECT
+ * may not carry (any but 0 in 3.1.1).
+ */
+export function disconnect(reasonCode: u32, now: u32): i32 {
+  if (!isDisconnectReason(reasonCode)) return INVALID_ARGUMENT;
   let state = client.state;
   if (state == STATE_STOPPED) return OK;
-  if (state == STATE_CONNECTED) {
-    flush(now);
-    if (tx.free() >= 2) {
-      encodeEmpty(SCRATCH, DISCONNECT);
-      transmit(SCRATCH, 2, 0, now);
-      flush(now);
-    }
-  }
+  if (state == STATE_CONNECTED) sendDisconnect(reasonCode, now);
   if (state == STATE_CONNECTING || isOpen()) netClose();
   closed(STATE_STOPPED);
   onEvent(EVENT_CLOSED, CLIENT_STOPPED, 0);
@@ -324,6 +359,15 @@ function closed(state: u32): void {
   tx.clear();
 }
 
+/** Writes a DISCONNECT with the Reason Code (5.0; 0 in 3.1.1) when the tx ring has room after what it holds, and hands it to netSend. */
+function sendDisconnect(reasonCode: u32, now: u32): void {
+  flush(now);
+  let len = isV5() ? encodeDisconnect5(SCRATCH, reasonCode, 0, 0) : encodeEmpty(SCRATCH, DISCONNECT);
+  if (tx.free() < len) return;
+  transmit(SCRATCH, len, 0, now);
+  flush(now);
+}
+
 /** The attempt failed before a CONNACK accepted us (status, with the CONNACK return code or the host's reason). */
 function connectFailed(now: u32, status: i32, detail: u32): void {
   netClose();
@@ -331,22 +375,26 @@ function connectFailed(now: u32, status: i32, detail: u32): void {
   scheduleReconnect(now, status);
 }
 
-/** A running session's connection is gone (status says why). */
-function connectionLost(now: u32, status: i32): void {
+/** A running session's connection is gone (status says why; detail: a Reason Code in 5.0, else 0). */
+function connectionLost(now: u32, status: i32, detail: u32 = 0): void {
   netClose();
-  onEvent(EVENT_CONNECTION_LOST, status, 0);
+  onEvent(EVENT_CONNECTION_LOST, status, detail);
   scheduleReconnect(now, status);
 }
 
 /**
  * Closes a connection because of what came over it: counted, then reported like any loss.
- * Answers already owed for earlier packets go to netSend first, as far as it takes them.
+ * Answers already owed for earlier packets go to netSend first, as far as it takes them;
+ * in 5.0 a session then gets a DISCONNECT with the Reason Code (§4.13), which the event
+ * reports as its arg.
  */
 function rejectInput(now: u32, status: i32): void {
   client.protocolErrors++;
+  let reason: u32 = isV5() ? disconnectReasonFor(status) : 0;
+  if (client.state == STATE_CONNECTED && reason != 0) sendDisconnect(reason, now);
   flush(now);
-  if (client.state == STATE_AWAIT_CONNACK) connectFailed(now, status, 0);
-  else connectionLost(now, status);
+  if (client.state == STATE_AWAIT_CONNACK) connectFailed(now, status, reason);
+  else connectionLost(now, status, reason);
 }
 
 function scheduleReconnect(now: u32, status: i32): void {
@@ -425,6 +473,14 @@ function transmit(ptr: usize, len: u32, packetId: u32, now: u32): void {
   sent(load<u8>(ptr), packetId, remainingLengthOf(len), now);
 }
 
+/** Writes a queued PUBLISH into the tx ring (5.0: client5.ts transmitPublish5, which may give it a Topic Alias). Returns false when it lacks room. */
+function transmitPublish(ptr: usize, len: u32, packetId: u32, now: u32): bool {
+  if (isV5()) return transmitPublish5(ptr, len, packetId, now);
+  if (tx.free() < len) return false;
+  transmit(ptr, len, packetId, now);
+  return true;
+}
+
 /** Writes a 4-byte acknowledgement; the caller checked tx.free(). */
 function sendAck(type: u8, packetId: u32, now: u32): void {
   encodeAck(SCRATCH, type, packetId);
@@ -449,10 +505,32 @@ export function allocatePacketId(): u32 {
  * never fit the tx ring or outbox), NO_PACKET_ID, OUTBOX_FULL (counted; nothing queued).
  */
 export function publish(topicLen: u32, payloadLen: u32, qos: u32, retain: bool, now: u32): i32 {
+  return publishWithProperties(topicLen, payloadLen, 0, qos, retain, now);
+}
+
+/**
+ * publish() with an MQTT 5 property block of propertiesLen bytes staged after the
+ * payload (a whole block, its Property Length first; 0: none), checked and copied into
+ * the PUBLISH (client5.ts checkPublish5). Returns what publish() returns, and
+ * INVALID_ARGUMENT (a bad block, or any block in 3.1.1), QOS_NOT_SUPPORTED,
+ * RETAIN_NOT_SUPPORTED, PACKET_TOO_LARGE (above the broker's Maximum Packet Size too).
+ */
+export function publishWithProperties(topicLen: u32, payloadLen: u32, propertiesLen: u32, qos: u32, retain: bool, now: u32): i32 {
   if (qos > 2) return INVALID_QOS;
-  if (<u64>topicLen + payloadLen > <u64>STAGING_CAPACITY) return INVALID_ARGUMENT;
+  if (<u64>topicLen + payloadLen + propertiesLen > <u64>STAGING_CAPACITY) return INVALID_ARGUMENT;
   if (validateTopicName(STAGING_BASE, topicLen) != OK) return INVALID_TOPIC;
-  let size = packetSize(publishRemainingLength(topicLen, payloadLen, qos));
+  let payload = STAGING_BASE + topicLen;
+  let v5 = isV5();
+  let size: u32;
+  if (v5) {
+    let status = checkPublish5(qos, retain, payload + payloadLen, propertiesLen);
+    if (status != OK) return status;
+    size = packetSize(publish5RemainingLength(topicLen, session5.publishPropertiesLen, payloadLen, qos));
+    if (size > session5.serverMaximumPacketSize) return PACKET_TOO_LARGE;
+  } else {
+    if (propertiesLen != 0) return INVALID_ARGUMENT;
+    size = packetSize(publishRemainingLength(topicLen, payloadLen, qos));
+  }
   if (size > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
   let packetId: u32 = 0;
   if (qos > 0) {
@@ -462,7 +540,9 @@ export function publish(topicLen: u32, payloadLen: u32, qos: u32, retain: bool, 
   let record = outbox.reserve(size, qos, packetId);
   if (record == OUTBOX_FULL) client.outboxRejected++;
   if (record < 0) return record;
-  encodePublish(outbox.packetPtr(record), STAGING_BASE, topicLen, STAGING_BASE + topicLen, payloadLen, qos, retain, packetId);
+  let at = outbox.packetPtr(record);
+  if (v5) encodePublish5(at, STAGING_BASE, topicLen, session5.publishPropertiesPtr, session5.publishPropertiesLen, payload, payloadLen, qos, retain, packetId);
+  else encodePublish(at, STAGING_BASE, topicLen, payload, payloadLen, qos, retain, packetId);
   client.messagesPublished++;
   sendQueued(now);
   return <i32>packetId;
@@ -493,10 +573,9 @@ function pump(now: u32): void {
     } else if (state == RECORD_QUEUED && publishing) {
       let qos = outbox.qos(r);
       let len = outbox.packetLen(r);
-      if (qos > 0 && outbox.inflight >= <u32>INFLIGHT_SLOTS) publishing = false;
-      else if (tx.free() < len) break;
+      if (qos > 0 && outbox.inflight >= session5.sendMaximum) publishing = false; // INFLIGHT_SLOTS, or less in 5.0
+      else if (!transmitPublish(outbox.packetPtr(r), len, outbox.packetId(r), now)) break;
       else {
-        transmit(outbox.packetPtr(r), len, outbox.packetId(r), now);
         if (qos == 0) {
           outbox.setState(r, RECORD_DONE);
           client.messagesAcknowledged++;
@@ -522,7 +601,7 @@ export function rxSpace(): u32 {
  * Takes n bytes the host wrote at RX_BASE + rxLength and handles every complete
  * packet. Returns OK, INVALID_ARGUMENT (n > rxSpace()), or the status the connection
  * was closed with because of the input (MALFORMED_PACKET, PROTOCOL_ERROR,
- * PACKET_TOO_LARGE, a CONNACK_REFUSED_* refusal).
+ * PACKET_TOO_LARGE, a CONNACK_REFUSED_* refusal; DISCONNECTED in 5.0).
  */
 export function rxCommit(n: u32, now: u32): i32 {
   if (n > rxSpace()) return INVALID_ARGUMENT;
@@ -564,13 +643,15 @@ function parseReceived(now: u32): i32 {
     }
     if (available == 0) break;
     let header = load<u8>(p);
-    status = checkServerHeader(header);
+    status = isV5() ? check5(checkServerHeader5(header)) : checkServerHeader(header);
     if (status == OK) status = decodeRemainingLength(p + 1, available - 1);
     if (status == NEED_MORE) break;
     if (status != OK) return closeFor(now, status);
     let bodyLength = decoded.remainingLength;
     let headLength = decoded.lengthBytes + 1;
     let size = bodyLength + headLength;
+    // 5.0: above the Maximum Packet Size announced (at most RX_CAPACITY, so nothing is skipped)
+    if (isV5() && size > session5.maximumPacketSize) return closeFor(now, reject5(REASON_PACKET_TOO_LARGE));
     if (size > <u32>RX_CAPACITY) {
       status = skipPublish(header, p + headLength, headLength, available - headLength, bodyLength);
       if (status == NEED_MORE) break;
@@ -613,19 +694,37 @@ function handlePacket(header: u8, body: usize, len: u32, now: u32): i32 {
   let type = header >> 4;
   received(header, packetIdOf(header, body, len), len, now);
   if (client.state == STATE_AWAIT_CONNACK) {
-    return type == CONNACK ? handleConnack(body, len, now) : PROTOCOL_ERROR;
+    if (type != CONNACK) return PROTOCOL_ERROR;
+    return isV5() ? handleConnack5(body, len, now) : handleConnack(body, len, now);
   }
+  let status: i32;
   switch (type) {
     case PUBLISH: return handlePublish(header, body, len, now);
     case PUBACK: return handlePuback(body, len, now);
     case PUBREC: return handlePubrec(body, len, now);
     case PUBREL: return handlePubrel(body, len, now);
     case PUBCOMP: return handlePubcomp(body, len, now);
-    case SUBACK: return decodeSuback(body, len) == OK ? handleSuback() : MALFORMED_PACKET;
-    case UNSUBACK: return decodeAck(body, len) == OK ? handleUnsuback() : MALFORMED_PACKET;
+    case SUBACK:
+      status = isV5() ? check5(decodeSuback5(SUBACK, body, len)) : decodeSuback(body, len);
+      return status == OK ? handleSuback() : status;
+    case UNSUBACK:
+      status = isV5() ? check5(decodeSuback5(UNSUBACK, body, len)) : decodeAck(body, len);
+      return status == OK ? handleUnsuback() : status;
     case PINGRESP: return decodePingresp(len);
+    case DISCONNECT: return handleDisconnect(body, len, now); // 5.0 only: checkServerHeader refuses it in 3.1.1
   }
-  return PROTOCOL_ERROR; // a second CONNACK
+  return PROTOCOL_ERROR; // a second CONNACK; AUTH, as the client starts no authentication (MQTT 5.0 §4.12)
+}
+
+/**
+ * The acknowledgement of this type (PUBACK, PUBREC, PUBREL, PUBCOMP) in the version
+ * connected: decoded.packetId, decoded5.reasonCode (0 in 3.1.1). Returns OK,
+ * MALFORMED_PACKET or, in 5.0, what check5 returns.
+ */
+function decodeAckOf(type: u8, body: usize, len: u32): i32 {
+  if (isV5()) return check5(decodeAck5(type, body, len));
+  decoded5.reasonCode = 0;
+  return decodeAck(body, len) == OK ? OK : MALFORMED_PACKET;
 }
 
 /**
@@ -640,7 +739,37 @@ function handleConnack(body: usize, len: u32, now: u32): i32 {
     connectFailed(now, status, code);
     return status;
   }
-  let sessionPresent = decoded.sessionPresent;
+  return accepted(decoded.sessionPresent, now);
+}
+
+/**
+ * MQTT 5.0 CONNACK (§3.2): a Reason Code ≥ 0x80 ends the attempt; acceptance takes the
+ * broker's limits (client5.ts acceptConnack5), then resumes or restarts the session. A
+ * 3.1.1 CONNACK refusing the version (return code 1, §3.1.2.2 of MQTT 5.0) ends it with
+ * CONNACK_UNACCEPTABLE_PROTOCOL_VERSION. Returns OK, the status the attempt ended with, or
+ * what check5 returns.
+ */
+function handleConnack5(body: usize, len: u32, now: u32): i32 {
+  let status: i32;
+  if (len == 2 && load<u16>(body) == 0x0100) {
+    status = CONNACK_REFUSED_BASE - 1;
+    connectFailed(now, status, 1);
+    return status;
+  }
+  status = check5(decodeConnack5(body, len));
+  if (status != OK) return status;
+  let code = decoded5.reasonCode;
+  if (isErrorReason(code)) {
+    status = connackRefusal(code);
+    connectFailed(now, status, code);
+    return status;
+  }
+  client.keepaliveMs = acceptConnack5();
+  return accepted(decoded.sessionPresent, now);
+}
+
+/** The broker accepted the connection: the session resumes or restarts, CONNECTED. Returns OK. */
+function accepted(sessionPresent: bool, now: u32): i32 {
   client.state = STATE_CONNECTED;
   client.sessionPresent = sessionPresent;
   client.attempt = 0;
@@ -678,10 +807,19 @@ function acknowledge(qos: u32, packetId: u32, now: u32): void {
 
 /** Inbound PUBLISH (§3.3, §4.3): delivered once; QoS 2 ids held until PUBREL so a resend is not delivered again. */
 function handlePublish(header: u8, body: usize, len: u32, now: u32): i32 {
-  if (decodePublish(header, body, len) != OK) return MALFORMED_PACKET;
-  if (!isWellFormedTopicName(decoded.topicPtr, decoded.topicLen)) return MALFORMED_PACKET;
+  if (isV5()) {
+    let status = decodeInboundPublish5(header, body, len);
+    if (status != OK) return status;
+  } else {
+    if (decodePublish(header, body, len) != OK) return MALFORMED_PACKET;
+    if (!isWellFormedTopicName(decoded.topicPtr, decoded.topicLen)) return MALFORMED_PACKET;
+  }
   let qos = decoded.qos;
   let packetId = decoded.packetId;
+  // 5.0: a new QoS 2 flow beyond the Receive Maximum announced (MQTT 5.0 §3.3.4)
+  if (isV5() && qos == 2 && !inboundQos2.holds(packetId) && inboundQos2.used >= session5.receiveMaximum) {
+    return reject5(REASON_RECEIVE_MAXIMUM_EXCEEDED);
+  }
   if (!admit(qos, packetId, now)) return OK;
   deliver(decoded.topicPtr, decoded.topicLen, decoded.payloadPtr, decoded.payloadLen, messageFlags(header));
   client.messagesDelivered++;
@@ -748,13 +886,16 @@ function inFlight(packetId: u32): i32 {
   return record;
 }
 
-/** Ends an in-flight record's flow: released, counted, PUBLISH_DONE. The one way a flow ends, so each ends once. */
-function completeRecord(record: u32): void {
+/**
+ * Ends an in-flight record's flow: released, counted, PUBLISH_DONE with OK or, for a
+ * 5.0 refusal, the ack's Reason Code (≥ 0x80). The one way a flow ends, so each ends once.
+ */
+function completeRecord(record: u32, reasonCode: u32): void {
   let packetId = outbox.packetId(record);
   outbox.complete(record);
   outbox.inflight--;
   client.messagesAcknowledged++;
-  onEvent(EVENT_PUBLISH_DONE, OK, packetId);
+  onEvent(EVENT_PUBLISH_DONE, isErrorReason(reasonCode) ? <i32>reasonCode : OK, packetId);
 }
 
 // Acknowledgements of our PUBLISHes (boards/ABI.md, "Acknowledgements"): an id in no
@@ -767,11 +908,12 @@ function completeRecord(record: u32): void {
  * MALFORMED_PACKET.
  */
 function handlePuback(body: usize, len: u32, now: u32): i32 {
-  if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
+  let status = decodeAckOf(PUBACK, body, len);
+  if (status != OK) return status;
   let record = inFlight(decoded.packetId);
   if (record < 0) return OK;
   if (outbox.qos(<u32>record) == 2) client.qos2Downgraded++;
-  completeRecord(<u32>record);
+  completeRecord(<u32>record, decoded5.reasonCode);
   return OK;
 }
 
@@ -780,17 +922,21 @@ function handlePuback(body: usize, len: u32, now: u32): i32 {
  * Returns OK, MALFORMED_PACKET, or PROTOCOL_ERROR for a QoS 1 flow.
  */
 function handlePubrec(body: usize, len: u32, now: u32): i32 {
-  if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
+  let status = decodeAckOf(PUBREC, body, len);
+  if (status != OK) return status;
   let record = inFlight(decoded.packetId);
   if (record < 0) return OK;
   if (outbox.qos(<u32>record) != 2) return PROTOCOL_ERROR;
-  outbox.setState(<u32>record, RECORD_QUEUED_PUBREL);
+  // 5.0: a refusal ends the flow, no PUBREL follows (MQTT 5.0 §4.3.3)
+  if (isErrorReason(decoded5.reasonCode)) completeRecord(<u32>record, decoded5.reasonCode);
+  else outbox.setState(<u32>record, RECORD_QUEUED_PUBREL);
   return OK;
 }
 
 /** PUBREL (§4.3.3): releases the held id and answers PUBCOMP, even for an id not held. */
 function handlePubrel(body: usize, len: u32, now: u32): i32 {
-  if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
+  let status = decodeAckOf(PUBREL, body, len);
+  if (status != OK) return status;
   inboundQos2.release(decoded.packetId);
   sendAck(PUBCOMP, decoded.packetId, now);
   return OK;
@@ -801,11 +947,24 @@ function handlePubrel(body: usize, len: u32, now: u32): i32 {
  * or PROTOCOL_ERROR for a flow still awaiting PUBREC or a QoS 1 flow.
  */
 function handlePubcomp(body: usize, len: u32, now: u32): i32 {
-  if (decodeAck(body, len) != OK) return MALFORMED_PACKET;
+  let status = decodeAckOf(PUBCOMP, body, len);
+  if (status != OK) return status;
   let record = inFlight(decoded.packetId);
   if (record < 0) return OK;
   let state = outbox.state(<u32>record);
   if (state != RECORD_AWAIT_PUBCOMP && state != RECORD_QUEUED_PUBREL) return PROTOCOL_ERROR;
-  completeRecord(<u32>record);
+  completeRecord(<u32>record, 0); // the PUBLISH was taken at PUBREC; a PUBCOMP's code only tells of the PUBREL
   return OK;
+}
+
+/**
+ * MQTT 5.0 DISCONNECT from the server (§3.14): the connection ends, reported as
+ * CONNECTION_LOST with DISCONNECTED and the Reason Code; reconnecting follows as for any
+ * loss. Returns DISCONNECTED, or what check5 returns for a bad one.
+ */
+function handleDisconnect(body: usize, len: u32, now: u32): i32 {
+  let status = check5(decodeDisconnect5(body, len));
+  if (status != OK) return status;
+  connectionLost(now, DISCONNECTED, decoded5.reasonCode);
+  return DISCONNECTED;
 }

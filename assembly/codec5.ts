@@ -71,7 +71,11 @@ export class ConnectProperties {
   requestResponseInformation: u32;
   /** 0 or 1; written when 0, as 1 is the default (§3.1.2.11.7). */
   requestProblemInformation: u32;
-  /** User Properties already written with writeUserProperty (§3.1.2.11.8): userPropertiesLen bytes at userPropertiesPtr. */
+  /**
+   * Properties already encoded, copied after the others: User Properties written with
+   * writeUserProperty (§3.1.2.11.8), or any the fields above leave out (the client copies
+   * its caller's checked block here). userPropertiesLen bytes at userPropertiesPtr.
+   */
   userPropertiesPtr: usize;
   userPropertiesLen: u32;
 }

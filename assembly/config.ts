@@ -20,6 +20,9 @@
 @inline export const MAX_TOPIC_LENGTH: i32 = PROFILE_MAX_TOPIC_LENGTH;
 // @ts-ignore: decorator
 @inline export const CONNECT_CAPACITY: i32 = PROFILE_CONNECT_CAPACITY;
+/** MQTT 5 inbound Topic Aliases the module keeps (its Topic Alias Maximum, MQTT 5.0 §3.1.2.11.5), each up to MAX_TOPIC_LENGTH bytes. */
+// @ts-ignore: decorator
+@inline export const TOPIC_ALIAS_SLOTS: i32 = PROFILE_TOPIC_ALIAS_SLOTS;
 
 /** Milliseconds allowed for TCP connect + CONNACK unless setTimeouts says otherwise. */
 // @ts-ignore: decorator

@@ -11,19 +11,31 @@ import {
 import { validateTopicFilter } from "./topic";
 import { STAGING_BASE, SCRATCH, STATE_CONNECTED, client, subscriptions, tx, sent, sendQueued, allocatePacketId } from "./client";
 import { onEvent, EVENT_SUBACK, EVENT_UNSUBACK } from "./host";
-
-/** SUBACK return code for a refused filter (§3.9.3). */
-const SUBACK_FAILURE: u8 = 0x80;
+import { isV5 } from "./client5";
+import { SUBSCRIPTION_IDENTIFIER, variableBytePropertySize, writeVariableByteProperty } from "./properties";
+import { isErrorReason } from "./reasons";
 
 /**
  * Records a SUBSCRIBE of the `count` entries in staging, each `[u16 length][filter][u8 qos]`
- * (little-endian length), and sends it when connected. Returns the packet id (> 0; one
+ * (little-endian length; in MQTT 5.0 the byte is the Subscription Options, MQTT 5.0
+ * §3.8.3.1: QoS, No Local, Retain As Published, Retain Handling), and sends it when connected. Returns the packet id (> 0; one
  * SUBACK event per filter follows), or INVALID_ARGUMENT (count, entries beyond staging,
  * a filter twice), INVALID_FILTER, INVALID_QOS, INVALID_STATE (a filter still awaiting
  * its SUBACK or UNSUBACK), PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL or NO_PACKET_ID.
  */
 export function subscribe(count: u32, now: u32): i32 {
-  return request(count, true, now);
+  return request(count, true, 0, now);
+}
+
+/**
+ * MQTT 5: subscribe() whose SUBSCRIBE carries this Subscription Identifier (1..268435455,
+ * MQTT 5.0 §3.8.2.1.2), which the broker puts in every PUBLISH matching these filters; it
+ * goes with the filters on every resend and resubscription. Returns what subscribe()
+ * returns; INVALID_ARGUMENT also for an identifier of 0 or above 268435455, or in 3.1.1.
+ */
+export function subscribeWithIdentifier(count: u32, subscriptionIdentifier: u32, now: u32): i32 {
+  if (!isV5() || subscriptionIdentifier == 0 || subscriptionIdentifier > MAX_SUBSCRIPTION_IDENTIFIER) return INVALID_ARGUMENT;
+  return request(count, true, subscriptionIdentifier, now);
 }
 
 /**
@@ -35,8 +47,11 @@ export function subscribe(count: u32, now: u32): i32 {
  * INVALID_QOS and SUBSCRIPTIONS_FULL.
  */
 export function unsubscribe(count: u32, now: u32): i32 {
-  return request(count, false, now);
+  return request(count, false, 0, now);
 }
+
+/** The largest Subscription Identifier, a four-byte Variable Byte Integer (MQTT 5.0 §3.8.2.1.2). */
+const MAX_SUBSCRIPTION_IDENTIFIER: u32 = 268435455;
 
 /** Size of one staging entry whose filter is len bytes. */
 // @ts-ignore: decorator
@@ -44,8 +59,8 @@ export function unsubscribe(count: u32, now: u32): i32 {
   return 2 + len + (subscribing ? 1 : 0);
 }
 
-function request(count: u32, subscribing: bool, now: u32): i32 {
-  let status = checkRequest(count, subscribing);
+function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, now: u32): i32 {
+  let status = checkRequest(count, subscribing, subscriptionIdentifier);
   if (status != OK) return status;
   let packetId = allocatePacketId();
   if (packetId == 0) return NO_PACKET_ID;
@@ -56,7 +71,11 @@ function request(count: u32, subscribing: bool, now: u32): i32 {
     let len = <u32>load<u16>(entry);
     let qos = subscribing ? <u32>load<u8>(entry + 2 + len) : 0;
     // only an unsubscribe of a filter the table lacks can find no slot (checkRequest)
-    if (subscriptions.put(entry + 2, len, qos, packetId, recorded, pending) >= 0) recorded++;
+    let slot = subscriptions.put(entry + 2, len, qos, packetId, recorded, pending);
+    if (slot >= 0) {
+      subscriptions.setSubscriptionIdentifier(<u32>slot, subscriptionIdentifier);
+      recorded++;
+    }
     entry += entrySize(len, subscribing);
   }
   if (recorded == 0) onEvent(EVENT_UNSUBACK, OK, packetId);
@@ -65,10 +84,11 @@ function request(count: u32, subscribing: bool, now: u32): i32 {
 }
 
 /** Validates the staged entries against staging, the table and the tx ring. Returns OK or a status of subscribe(). */
-function checkRequest(count: u32, subscribing: bool): i32 {
+function checkRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32): i32 {
   if (count == 0 || count > <u32>SUBSCRIPTION_SLOTS) return INVALID_ARGUMENT;
   let end = STAGING_BASE + <usize>STAGING_CAPACITY;
-  let remainingLength: u32 = 2; // packet id
+  let remainingLength = headerLength(subscriptionIdentifier);
+  let status: i32;
   let newSlots: u32 = 0;
   let entry = STAGING_BASE;
   for (let index: u32 = 0; index < count; index++) {
@@ -78,7 +98,10 @@ function checkRequest(count: u32, subscribing: bool): i32 {
     if (entry + size > end) return INVALID_ARGUMENT;
     let filter = entry + 2;
     if (validateTopicFilter(filter, len) != OK) return INVALID_FILTER;
-    if (subscribing && load<u8>(filter + len) > 2) return INVALID_QOS;
+    if (subscribing) {
+      status = checkOptions(load<u8>(filter + len));
+      if (status != OK) return status;
+    }
     if (repeatsEarlierEntry(filter, len, index, subscribing)) return INVALID_ARGUMENT;
     let slot = subscriptions.find(filter, len);
     // an unsubscribed filter the table lacks needs no slot: request() leaves it out when none is free
@@ -89,6 +112,25 @@ function checkRequest(count: u32, subscribing: bool): i32 {
   }
   if (packetSize(remainingLength) > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
   return subscriptions.hasRoom(newSlots) ? OK : SUBSCRIPTIONS_FULL;
+}
+
+/**
+ * A staged entry's last byte: the QoS (3.1.1), or the Subscription Options (5.0, §3.8.3.1:
+ * reserved bits 0, Retain Handling at most 2). Returns OK, INVALID_QOS or INVALID_ARGUMENT.
+ */
+function checkOptions(options: u8): i32 {
+  if (!isV5()) return options > 2 ? INVALID_QOS : OK;
+  if ((options & 3) == 3) return INVALID_QOS;
+  return (options & 0xc0) != 0 || (options & 0x30) == 0x30 ? INVALID_ARGUMENT : OK;
+}
+
+/**
+ * Bytes of a SUBSCRIBE / UNSUBSCRIBE before its entries: packet id, and in 5.0 the property
+ * block, empty or with the Subscription Identifier (MQTT 5.0 §3.8.2.1).
+ */
+function headerLength(subscriptionIdentifier: u32): u32 {
+  if (!isV5()) return 2;
+  return 3 + (subscriptionIdentifier == 0 ? 0 : variableBytePropertySize(subscriptionIdentifier));
 }
 
 /** True when one of the first `count` staged entries holds the same filter. */
@@ -140,7 +182,8 @@ function sendRequest(member: u32, now: u32): bool {
   let packetId = subscriptions.packetId(member);
   let pending = subscriptions.state(member);
   let subscribing = pending == SUBSCRIPTION_PENDING;
-  let remainingLength: u32 = 2;
+  let subscriptionIdentifier = subscribing ? subscriptions.subscriptionIdentifier(member) : 0; // the same in every slot of the request
+  let remainingLength = headerLength(subscriptionIdentifier);
   for (let i: u32 = 0; i < subscriptions.slots; i++) {
     if (subscriptions.state(i) == pending && subscriptions.packetId(i) == packetId) {
       remainingLength += entrySize(subscriptions.filterLen(i), subscribing);
@@ -151,7 +194,15 @@ function sendRequest(member: u32, now: u32): bool {
   let header = <u8>(((subscribing ? SUBSCRIBE : UNSUBSCRIBE) << 4) | 0x02);
   let n = writeFixedHeader(SCRATCH, header, remainingLength);
   writeU16(SCRATCH + n, packetId);
-  tx.write(SCRATCH, n + 2);
+  n += 2;
+  tx.write(SCRATCH, n);
+  if (isV5()) {
+    // Property Length (at most 5 bytes of properties: one byte), then the identifier if any
+    n = 1;
+    if (subscriptionIdentifier != 0) n += writeVariableByteProperty(SCRATCH + 1, SUBSCRIPTION_IDENTIFIER, subscriptionIdentifier);
+    store<u8>(SCRATCH, <u8>(n - 1));
+    tx.write(SCRATCH, n);
+  }
   let position: u32 = 0;
   for (let slot = subscriptions.firstOfRequest(packetId, pending); slot >= 0; slot = subscriptions.firstOfRequest(packetId, pending)) {
     let s = <u32>slot;
@@ -169,8 +220,8 @@ function sendRequest(member: u32, now: u32): bool {
 
 /**
  * SUBACK (decoded, §3.9): answers the SUBSCRIBE sent with its packet id as a whole:
- * each filter granted becomes active, each refused (0x80) is dropped; one event per
- * return code. Returns OK, or PROTOCOL_ERROR with nothing changed when no SUBSCRIBE
+ * each filter granted becomes active, each refused (0x80; in 5.0 any Reason Code ≥ 0x80)
+ * is dropped; one event per return code. Returns OK, or PROTOCOL_ERROR with nothing changed when no SUBSCRIBE
  * awaits this id or the return codes do not match its filters one for one (§3.9.3).
  */
 export function handleSuback(): i32 {
@@ -180,7 +231,7 @@ export function handleSuback(): i32 {
   for (let index: u32 = 0; index < count; index++) {
     let code = load<u8>(decoded.codesPtr + index);
     let slot = subscriptions.findRequest(packetId, index, SUBSCRIPTION_SENT); // found: sendRequest numbered them 0..count-1
-    if (slot >= 0) subscriptions.setState(<u32>slot, code == SUBACK_FAILURE ? SUBSCRIPTION_FREE : SUBSCRIPTION_ACTIVE);
+    if (slot >= 0) subscriptions.setState(<u32>slot, isErrorReason(code) ? SUBSCRIPTION_FREE : SUBSCRIPTION_ACTIVE); // 0x80 in 3.1.1
     onEvent(EVENT_SUBACK, code, packetId | (index << 16));
   }
   return OK;

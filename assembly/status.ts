@@ -43,3 +43,11 @@ export const CONNECTION_LOST: i32 = -32;
 export const CONNECTION_REFUSED: i32 = -33;
 /** The client was stopped by its user. */
 export const CLIENT_STOPPED: i32 = -34;
+/** MQTT 5: the broker ended the connection with a DISCONNECT; its Reason Code is the event's arg. */
+export const DISCONNECTED: i32 = -35;
+/** MQTT 5: a CONNACK refusal with no MQTT 3.1.1 return code of the same meaning; its Reason Code is the event's arg. */
+export const CONNACK_REFUSED: i32 = -36;
+/** MQTT 5: the QoS is above the broker's Maximum QoS (MQTT 5.0 §3.2.2.3.4); nothing was queued. */
+export const QOS_NOT_SUPPORTED: i32 = -37;
+/** MQTT 5: the broker has no retained messages (Retain Available 0, MQTT 5.0 §3.2.2.3.5); nothing was queued. */
+export const RETAIN_NOT_SUPPORTED: i32 = -38;

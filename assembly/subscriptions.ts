@@ -15,8 +15,11 @@ export const UNSUBSCRIBE_PENDING: u8 = 4;
 /** UNSUBSCRIBE sent, awaiting UNSUBACK; the slot is freed then. */
 export const UNSUBSCRIBE_SENT: u8 = 5;
 
-/** Slot: u8 state, u8 qos, u16 packet id, u16 index in its SUBSCRIBE, u16 filter length, filter bytes. */
-export const SLOT_HEADER: u32 = 8;
+/**
+ * Slot: u8 state, u8 qos (MQTT 5: the Subscription Options), u16 packet id, u16 index in
+ * its SUBSCRIBE, u16 filter length, u32 MQTT 5 Subscription Identifier (0: none), filter bytes.
+ */
+export const SLOT_HEADER: u32 = 12;
 // @ts-ignore: decorator
 @inline export const SLOT_SIZE: u32 = SLOT_HEADER + <u32>MAX_TOPIC_LENGTH;
 
@@ -39,6 +42,8 @@ export class Subscriptions {
   packetId(i: u32): u32 { return <u32>load<u16>(this.slot(i), 2); }
   index(i: u32): u32 { return <u32>load<u16>(this.slot(i), 4); }
   filterLen(i: u32): u32 { return <u32>load<u16>(this.slot(i), 6); }
+  subscriptionIdentifier(i: u32): u32 { return load<u32>(this.slot(i), 8); }
+  setSubscriptionIdentifier(i: u32, identifier: u32): void { store<u32>(this.slot(i), identifier, 8); }
   filterPtr(i: u32): usize { return this.slot(i) + SLOT_HEADER; }
 
   /** Slots in use. */
@@ -64,7 +69,8 @@ export class Subscriptions {
 
   /**
    * Records a filter as requested in SUBSCRIBE packetId at position index (replacing
-   * an existing entry for the same filter). Returns the slot, or SUBSCRIPTIONS_FULL.
+   * an existing entry for the same filter; no Subscription Identifier). Returns the slot,
+   * or SUBSCRIPTIONS_FULL.
    */
   put(ptr: usize, len: u32, qos: u32, packetId: u32, index: u32, state: u8): i32 {
     let i = this.find(ptr, len);
@@ -80,6 +86,7 @@ export class Subscriptions {
     store<u16>(p, <u16>packetId, 2);
     store<u16>(p, <u16>index, 4);
     store<u16>(p, <u16>len, 6);
+    store<u32>(p, 0, 8);
     memory.copy(p + SLOT_HEADER, ptr, len);
     return i;
   }

@@ -13,6 +13,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import { argumentError, checkBoolean, checkKnownOptions, checkMqttString, qosError, show } from "./errors.ts";
 import type { Profile } from "./module.ts";
 import { createTransport } from "./platform.ts";
+import type { UserProperties } from "./properties.ts";
 import type { Transport } from "./transport.ts";
 
 /** A quality of service level. */
@@ -79,12 +80,74 @@ export interface ClientOptions extends TlsOptions {
   transport?: Transport;
   /** Time source and timers (default: the system clock; e.g. the simulator's VirtualClock). */
   clock?: Clock;
+
+  // ---- MQTT 5 --------------------------------------------------------------------
+  /** 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0), as MQTT.js. */
+  protocolVersion?: 4 | 5;
+  /** MQTT 5 CONNECT properties (protocolVersion 5 only), MQTT.js's names. */
+  properties?: ConnectProperties;
+  /**
+   * MQTT 5: give repeated topics a Topic Alias, as MQTT.js's option (the module keeps the
+   * least recently used in its fixed table, within the broker's Topic Alias Maximum). Default false.
+   */
+  autoAssignTopicAlias?: boolean;
+}
+
+/**
+ * MQTT 5 CONNECT properties (MQTT 5.0 §3.1.2.11). The module announces its own buffers
+ * as Receive Maximum, Maximum Packet Size and Topic Alias Maximum; a value given here
+ * announces less (never more).
+ */
+export interface ConnectProperties {
+  /** Seconds the broker keeps the session after the connection ends (default 0). */
+  sessionExpiryInterval?: number;
+  receiveMaximum?: number;
+  maximumPacketSize?: number;
+  topicAliasMaximum?: number;
+  requestResponseInformation?: boolean;
+  requestProblemInformation?: boolean;
+  userProperties?: UserProperties;
+}
+
+/** The CONNECT properties the caller's property block carries (the rest are setProtocol's arguments). */
+export const CONNECT_BLOCK_PROPERTIES: readonly (keyof ConnectProperties)[] = [
+  "sessionExpiryInterval", "requestResponseInformation", "requestProblemInformation", "userProperties",
+];
+const CONNECT_PROPERTY_NAMES: readonly (keyof ConnectProperties)[] = [
+  ...CONNECT_BLOCK_PROPERTIES, "receiveMaximum", "maximumPacketSize", "topicAliasMaximum",
+];
+
+/** protocolVersion and properties, checked (their values are encoded, and checked again, when the module is configured). */
+function protocolOptions(options: ClientOptions): { protocolVersion: 4 | 5; properties: ConnectProperties | undefined } {
+  const protocolVersion = options.protocolVersion ?? 4;
+  if (protocolVersion !== 4 && protocolVersion !== 5) {
+    throw argumentError(`protocolVersion ${show(protocolVersion)} must be 4 (MQTT 3.1.1) or 5 (MQTT 5.0)`);
+  }
+  const { properties } = options;
+  if (properties === undefined) return { protocolVersion, properties };
+  if (protocolVersion !== 5) throw argumentError("properties need protocolVersion: 5 (MQTT 3.1.1 has no properties)");
+  if (properties === null || typeof properties !== "object" || Array.isArray(properties)) {
+    throw argumentError(`properties must be an object (got ${show(properties)})`);
+  }
+  checkKnownOptions(properties, CONNECT_PROPERTY_NAMES, "properties.");
+  for (const name of ["receiveMaximum", "topicAliasMaximum"] as const) {
+    const value = properties[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < (name === "receiveMaximum" ? 1 : 0) || value > 0xffff)) {
+      throw argumentError(`properties.${name} ${show(value)} must be a whole number from ${name === "receiveMaximum" ? 1 : 0} to 65535`);
+    }
+  }
+  const { maximumPacketSize } = properties;
+  if (maximumPacketSize !== undefined && (!Number.isInteger(maximumPacketSize) || maximumPacketSize < 1 || maximumPacketSize > 0xffffffff)) {
+    throw argumentError(`properties.maximumPacketSize ${show(maximumPacketSize)} must be a whole number of bytes from 1 to 4294967295`);
+  }
+  return { protocolVersion, properties };
 }
 
 /** Every option {@link resolveOptions} knows, for the unknown-option message. */
 const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
   "clientId", "clean", "keepalive", "username", "password", "will", "reconnect", "reconnectPeriod",
-  "retryFirstConnect", "profile", "wasmUrl", "connectTimeout", "transport", "clock",
+  "retryFirstConnect", "profile", "wasmUrl", "connectTimeout", "transport", "clock", "protocolVersion", "properties",
+  "autoAssignTopicAlias",
 ];
 const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain"];
 const RECONNECT_FIELDS: readonly (keyof ReconnectOptions)[] = ["minDelayMs", "maxDelayMs"];
@@ -108,6 +171,9 @@ export interface Settings {
   reconnect: Required<ReconnectOptions> | false;
   retryFirstConnect: boolean;
   connectTimeout: number | undefined;
+  protocolVersion: 4 | 5;
+  properties: ConnectProperties | undefined;
+  autoAssignTopicAlias: boolean;
 }
 
 /**
@@ -145,6 +211,9 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     throw argumentError(`retryFirstConnect: true needs reconnecting, but ${off} turns it off`);
   }
   const connectTimeout = options.connectTimeout === undefined ? undefined : delayOption(options.connectTimeout, "connectTimeout");
+  const { protocolVersion, properties } = protocolOptions(options);
+  checkBoolean(options.autoAssignTopicAlias, "autoAssignTopicAlias");
+  if (options.autoAssignTopicAlias === true && protocolVersion !== 5) throw argumentError("autoAssignTopicAlias needs protocolVersion: 5");
   return {
     transport: options.transport ?? createTransport(target as BrokerTarget, tls),
     clock: options.clock ?? systemClock(),
@@ -159,6 +228,9 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     reconnect,
     retryFirstConnect,
     connectTimeout,
+    protocolVersion,
+    properties,
+    autoAssignTopicAlias: options.autoAssignTopicAlias === true,
   };
 }
 

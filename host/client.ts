@@ -19,21 +19,34 @@
  * await client.end();
  */
 import type { Clock } from "./clock.ts";
-import { type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, resolveOptions } from "./client-options.ts";
+import { CONNECT_BLOCK_PROPERTIES, type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, resolveOptions } from "./client-options.ts";
 import {
   argumentError, checkBoolean, checkKnownOptions, checkMqttString, checkOptionsObject, filterError, qosError, show, statusError,
   topicError,
 } from "./errors.ts";
 import { ModuleLink } from "./link.ts";
 import {
-  ConfigureFlag, type DroppedMessage, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, packetTypeName,
+  ConfigureFlag, type DroppedMessage, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, ProtocolFlag, ProtocolVersion,
+  packetTypeName,
 } from "./module.ts";
 import { Emitter, defer } from "./platform.ts";
+import { type DecodedProperties, type UserProperties, decodeProperties, encodeProperties } from "./properties.ts";
 import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
 import { tlsFailure } from "./tls-errors.ts";
 import type { Transport } from "./transport.ts";
 
-export type { ClientOptions, QoS, ReconnectOptions, Will } from "./client-options.ts";
+export type { ClientOptions, ConnectProperties, QoS, ReconnectOptions, Will } from "./client-options.ts";
+export type { DecodedProperties, UserProperties } from "./properties.ts";
+
+/** MQTT 5 PUBLISH properties the caller may set (MQTT 5.0 §3.3.2.3), MQTT.js's names. */
+export interface PublishProperties {
+  payloadFormatIndicator?: boolean;
+  messageExpiryInterval?: number;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Uint8Array | string;
+  userProperties?: UserProperties;
+}
 
 /** Options of {@link WasmqttClient.publish}. */
 export interface PublishOptions {
@@ -41,16 +54,30 @@ export interface PublishOptions {
   qos?: QoS;
   /** Default false. */
   retain?: boolean;
+  /** MQTT 5 only. */
+  properties?: PublishProperties;
+}
+
+/** Subscription Options of MQTT 5 (MQTT 5.0 §3.8.3.1), MQTT.js's names; MQTT 5 only. */
+export interface SubscriptionOptions {
+  /** No Local: not sent this client's own publishes (default false). */
+  nl?: boolean;
+  /** Retain As Published: keep the retain flag as published (default false). */
+  rap?: boolean;
+  /** Retain Handling: 0 send retained messages (default), 1 only for a new subscription, 2 never. */
+  rh?: 0 | 1 | 2;
 }
 
 /** Options of {@link WasmqttClient.subscribe}. */
-export interface SubscribeOptions {
+export interface SubscribeOptions extends SubscriptionOptions {
   /** The QoS of every filter given without its own (default 0). */
   qos?: QoS;
+  /** MQTT 5: the SUBSCRIBE's properties; messages for these filters then carry the Subscription Identifier in `meta.properties`. */
+  properties?: { subscriptionIdentifier?: number };
 }
 
-/** One filter of a subscribe request, with its own QoS. */
-export interface SubscriptionRequest {
+/** One filter of a subscribe request, with its own QoS (and MQTT 5 options). */
+export interface SubscriptionRequest extends SubscriptionOptions {
   topic: string;
   qos?: QoS;
 }
@@ -59,6 +86,8 @@ export interface SubscriptionRequest {
 export interface Granted {
   topic: string;
   qos: QoS | 128;
+  /** MQTT 5: the SUBACK's Reason Code for this filter (the QoS when granted, ≥ 0x80 refused). */
+  reasonCode?: number;
 }
 
 /** The PUBLISH fields that come with a message. */
@@ -66,7 +95,20 @@ export interface MessageMeta {
   qos: QoS;
   retain: boolean;
   dup: boolean;
+  /** MQTT 5: the PUBLISH's properties, when it had any. */
+  properties?: DecodedProperties;
 }
+
+/** Options of {@link WasmqttClient.end}. */
+export interface EndOptions {
+  /** MQTT 5: the DISCONNECT's Reason Code (default 0, Normal disconnection; 4 asks the broker to publish the will). */
+  reasonCode?: number;
+}
+
+/** The PUBLISH properties a caller may give. */
+const PUBLISH_PROPERTY_NAMES: readonly (keyof PublishProperties)[] = [
+  "payloadFormatIndicator", "messageExpiryInterval", "contentType", "responseTopic", "correlationData", "userProperties",
+];
 
 /** One packet sent or received, from the module's `onPacket` (for `-d` style traces). */
 export interface PacketTrace {
@@ -112,13 +154,14 @@ interface Waiter<T> {
 
 interface PendingSubscribe extends Waiter<Granted[]> {
   topics: string[];
-  granted: (QoS | 128 | undefined)[];
+  /** Each filter's return code (MQTT 5: Reason Code) as the SUBACK gave it. */
+  granted: (number | undefined)[];
   received: number;
 }
 
-const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain"];
-const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions)[] = ["qos"];
-const SUBSCRIPTION_FIELDS: readonly (keyof SubscriptionRequest)[] = ["topic", "qos"];
+const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain", "properties"];
+const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions)[] = ["qos", "nl", "rap", "rh", "properties"];
+const SUBSCRIPTION_FIELDS: readonly (keyof SubscriptionRequest)[] = ["topic", "qos", "nl", "rap", "rh"];
 
 /** An event waiting to be emitted. */
 type Emission = { [K in keyof ClientEvents]: { name: K; args: ClientEvents[K] } }[keyof ClientEvents];
@@ -166,6 +209,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   /** The module build this client runs. */
   readonly profile: Profile;
   private lastSessionPresent = false;
+  private lastConnackProperties: DecodedProperties | undefined;
 
   private readonly settings: Settings;
   private readonly transport: Transport;
@@ -194,6 +238,20 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   /** Session present flag of the last accepted CONNACK. */
   get sessionPresent(): boolean {
     return this.lastSessionPresent;
+  }
+
+  /** The protocol of this client's connections: 4 (MQTT 3.1.1) or 5 (MQTT 5.0). */
+  get protocolVersion(): 4 | 5 {
+    return this.settings.protocolVersion;
+  }
+
+  /**
+   * MQTT 5: the properties of the last accepted CONNACK (assignedClientIdentifier,
+   * receiveMaximum, maximumPacketSize, maximumQoS, retainAvailable, topicAliasMaximum,
+   * serverKeepAlive, reasonString, userProperties, …); undefined before it, and in 3.1.1.
+   */
+  get connackProperties(): DecodedProperties | undefined {
+    return this.lastConnackProperties;
   }
 
   /** True while the broker has accepted this connection (the module's state is "connected"). */
@@ -233,7 +291,10 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * options not an object or with an unknown key, retain not a boolean), PACKET_TOO_LARGE
    * (does not fit the profile's staging buffer, transmit buffer or outbox), OUTBOX_FULL (nothing queued;
    * earlier publishes must complete first), NO_PACKET_ID, CLIENT_STOPPED (after `end()` or
-   * a final close, also for publishes still in flight).
+   * a final close, also for publishes still in flight). MQTT 5 also: QOS_NOT_SUPPORTED /
+   * RETAIN_NOT_SUPPORTED (the broker's CONNACK limits), PACKET_TOO_LARGE above the broker's
+   * Maximum Packet Size, PUBLISH_REFUSED (the broker's PUBACK / PUBREC Reason Code ≥ 0x80,
+   * in the error's `reasonCode`); INVALID_ARGUMENT for bad `properties` (or any in 3.1.1).
    */
   async publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<void> {
     const module = this.usable("publish");
@@ -246,7 +307,8 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     checkBoolean(options.retain, "retain");
     const qos = options.qos ?? 0;
     if (!Number.isInteger(qos) || qos < 0 || qos > 0xff) throw qosError(qos);
-    const lengths = module.stage(topic, payload);
+    const block = this.propertyBlock(options.properties as Record<string, unknown> | undefined, PUBLISH_PROPERTY_NAMES, "publish properties");
+    const lengths = module.stage(topic, payload, block);
     if (lengths === undefined) {
       throw new WasmqttError(
         "PACKET_TOO_LARGE",
@@ -255,8 +317,8 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         { status: Status.PACKET_TOO_LARGE },
       );
     }
-    const [topicLen, payloadLen] = lengths;
-    const result = module.exports.publish(topicLen, payloadLen, qos, options.retain === true ? 1 : 0, this.clock.nowU32());
+    const [topicLen, payloadLen, propertiesLen] = lengths;
+    const result = module.exports.publishWithProperties(topicLen, payloadLen, propertiesLen, qos, options.retain === true ? 1 : 0, this.clock.nowU32());
     if (result < 0) {
       this.settle();
       throw this.publishError(result, topic, topicLen, payloadLen, qos);
@@ -290,25 +352,26 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     const module = this.usable("subscribe");
     checkOptionsObject(options, "subscribe options");
     checkKnownOptions(options, SUBSCRIBE_OPTIONS);
+    const subscriptionIdentifier = this.subscriptionIdentifier(options.properties);
     const defaultQos = options.qos ?? 0;
     const list = typeof topics === "string" ? [topics] : Array.isArray(topics) ? topics : undefined;
     if (list === undefined) throw argumentError(`subscribe takes a topic filter or an array of them (got ${show(topics)})`);
     const filters: string[] = [];
     const qos: number[] = [];
     for (const entry of list) {
-      const request = typeof entry === "string" ? { topic: entry, qos: defaultQos } : entry;
+      const request: SubscriptionRequest = typeof entry === "string" ? { topic: entry, qos: defaultQos } : entry;
       if (request === null || typeof request !== "object" || typeof request.topic !== "string") {
         throw argumentError(`a subscription must be a topic filter or { topic, qos } (got ${show(request)})`);
       }
       checkMqttString(request.topic, "topic filter");
       if (typeof entry !== "string") checkKnownOptions(entry, SUBSCRIPTION_FIELDS);
       const level = request.qos ?? defaultQos;
-      if (!Number.isInteger(level) || level < 0 || level > 0xff) throw qosError(level, "qos", `topic filter ${show(request.topic)}`);
+      if (!Number.isInteger(level) || level < 0 || level > 2) throw qosError(level, "qos", `topic filter ${show(request.topic)}`);
       filters.push(request.topic);
-      qos.push(level);
+      qos.push(level | this.subscriptionOptions({ nl: request.nl ?? options.nl, rap: request.rap ?? options.rap, rh: request.rh ?? options.rh }, request.topic));
     }
     this.checkFilters(module, filters);
-    const result = this.request(module, "subscribe", filters, qos);
+    const result = this.request(module, "subscribe", filters, qos, subscriptionIdentifier);
     const done = new Promise<Granted[]>((resolve, reject) => {
       enqueue(this.subscribes, result, { resolve, reject, topics: filters, granted: filters.map(() => undefined), received: 0 });
     });
@@ -340,12 +403,18 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * Ends the client: the module sends DISCONNECT when connected and closes the
    * connection; no reconnect follows. Resolves once the connection is closed (at once
    * when it already was). Pending publishes, subscribes and a pending connect reject with
-   * CLIENT_STOPPED. Calling it again returns the same promise; it never rejects.
+   * CLIENT_STOPPED. Calling it again returns the same promise; it never rejects, but for
+   * a `reasonCode` a client's DISCONNECT may not carry (INVALID_ARGUMENT, nothing done;
+   * any but 0 in 3.1.1).
    */
-  end(): Promise<void> {
+  end(options: EndOptions = {}): Promise<void> {
     if (this.ending !== undefined) return this.ending;
+    const reasonCode = options.reasonCode ?? 0;
     if (this.link !== undefined && this.phase !== "closed") {
-      this.module().exports.stop(this.clock.nowU32());
+      const status = Number.isInteger(reasonCode) && reasonCode >= 0 && reasonCode <= 0xff ? this.module().exports.disconnect(reasonCode, this.clock.nowU32()) : Status.INVALID_ARGUMENT;
+      if (status < 0) {
+        return Promise.reject(argumentError(`end: reasonCode ${show(reasonCode)} is not a Reason Code a client's DISCONNECT may carry${this.settings.protocolVersion === 5 ? "" : " (MQTT 3.1.1 has none)"}`));
+      }
       this.settle();
     }
     if (this.phase !== "closed") this.finish(Status.CLIENT_STOPPED);
@@ -372,15 +441,16 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       clock: this.clock,
       imports: { random: () => crypto.getRandomValues(new Uint32Array(1))[0] },
       handlers: {
-        onEvent: (event, code, arg, dropped) => this.handleEvent(event, code, arg, dropped),
-        onMessage: (topic, payload, flags) => this.handleMessage(topic, payload, flags),
+        onEvent: (event, code, arg, dropped, properties) => this.handleEvent(event, code, arg, dropped, properties),
+        onMessage: (topic, payload, flags, properties) => this.handleMessage(topic, payload, flags, properties),
         onPacket: (direction, header, packetId, remainingLength) => this.handlePacket(direction, header, packetId, remainingLength),
       },
     });
     const module = this.link.module;
     const { settings } = this;
     const will = settings.will;
-    const staged = module.stage(settings.clientId, settings.username ?? "", settings.password ?? "", will?.topic ?? "", will?.payload ?? "");
+    const connectBlock = this.setProtocol(module);
+    const staged = module.stage(settings.clientId, settings.username ?? "", settings.password ?? "", will?.topic ?? "", will?.payload ?? "", connectBlock);
     if (staged === undefined) {
       throw new WasmqttError(
         "PACKET_TOO_LARGE",
@@ -404,6 +474,45 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (settings.connectTimeout !== undefined && module.exports.setTimeouts(settings.connectTimeout) < 0) {
       throw argumentError(`connectTimeout ${settings.connectTimeout} must be at least 1`);
     }
+  }
+
+  /**
+   * Chooses the module's protocol (setProtocol) from protocolVersion and properties;
+   * returns the caller's CONNECT property block to stage after the will (empty in 3.1.1).
+   */
+  private setProtocol(module: ModuleInstance): Uint8Array {
+    const { protocolVersion, properties = {} } = this.settings;
+    if (protocolVersion !== 5) return new Uint8Array(0);
+    const caller = Object.fromEntries(CONNECT_BLOCK_PROPERTIES.map((name) => [name, properties[name]]));
+    const block = encodeProperties(caller, CONNECT_BLOCK_PROPERTIES, "properties");
+    const status = module.exports.setProtocol(
+      ProtocolVersion.MQTT_5,
+      properties.receiveMaximum ?? 0xffff,
+      properties.maximumPacketSize ?? 0xffffffff,
+      properties.topicAliasMaximum ?? 0xffff,
+      block.length,
+      this.settings.autoAssignTopicAlias ? ProtocolFlag.AUTO_ASSIGN_TOPIC_ALIAS : 0,
+    );
+    if (status < 0) throw statusError(status, "setProtocol() refused the MQTT 5 limits");
+    return block;
+  }
+
+  /** A caller's property block for a packet (MQTT 5), or an empty one; INVALID_ARGUMENT for properties in 3.1.1. */
+  private propertyBlock(properties: Record<string, unknown> | undefined, names: readonly string[], where: string): Uint8Array {
+    if (properties === undefined) return new Uint8Array(0);
+    if (this.settings.protocolVersion !== 5) throw argumentError(`${where} need protocolVersion: 5 (MQTT 3.1.1 has no properties)`);
+    return encodeProperties(properties, names, where);
+  }
+
+  /** The Subscription Options bits above the QoS (MQTT 5.0 §3.8.3.1); INVALID_ARGUMENT for bad ones, or any in 3.1.1. */
+  private subscriptionOptions(options: SubscriptionOptions, topic: string): number {
+    const { nl, rap, rh } = options;
+    if (nl === undefined && rap === undefined && rh === undefined) return 0;
+    if (this.settings.protocolVersion !== 5) throw argumentError(`nl, rap and rh (topic filter ${show(topic)}) need protocolVersion: 5`);
+    checkBoolean(nl, "nl");
+    checkBoolean(rap, "rap");
+    if (rh !== undefined && rh !== 0 && rh !== 1 && rh !== 2) throw argumentError(`rh ${show(rh)} (topic filter ${show(topic)}) must be 0, 1 or 2`);
+    return (nl === true ? 4 : 0) | (rap === true ? 8 : 0) | ((rh ?? 0) << 4);
   }
 
   private configureError(status: number, staged: number[]): WasmqttError {
@@ -441,8 +550,17 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     this.link?.pump();
   }
 
-  private handleMessage(topic: string, payload: Buffer, flags: number): void {
-    this.queue("message", topic, payload, messageMeta(flags));
+  private handleMessage(topic: string, payload: Buffer, flags: number, properties: Buffer | undefined): void {
+    const meta = messageMeta(flags);
+    const decoded = this.properties(properties);
+    if (decoded !== undefined) meta.properties = decoded;
+    this.queue("message", topic, payload, meta);
+  }
+
+  /** MQTT 5: the properties of the block the module handed over, undefined when there are none (and in 3.1.1). */
+  private properties(block: Buffer | undefined): DecodedProperties | undefined {
+    if (this.settings.protocolVersion !== 5 || block === undefined || block.length === 0) return undefined;
+    return decodeProperties(block);
   }
 
   private handlePacket(direction: number, header: number, packetId: number, remainingLength: number): void {
@@ -455,16 +573,18 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     });
   }
 
-  private handleEvent(event: number, code: number, arg: number, dropped: DroppedMessage | undefined): void {
+  private handleEvent(event: number, code: number, arg: number, dropped: DroppedMessage | undefined, block: Buffer | undefined): void {
+    const v5 = this.settings.protocolVersion === 5;
     switch (event) {
       case EventKind.CONNECTED:
+        if (v5) this.lastConnackProperties = this.properties(block) ?? {};
         this.lastSessionPresent = arg === 1;
         this.everConnected = true;
         this.connecting?.resolve(this);
         this.queue("connect", this.lastSessionPresent);
         return;
       case EventKind.CONNECT_FAILED: {
-        const error = this.connectError(code, arg);
+        const error = this.connectError(code, arg, v5 && arg >= 0x80 ? this.properties(block)?.reasonString : undefined);
         if (!this.everConnected && this.phase === "started" && !this.settings.retryFirstConnect) {
           // the first attempt failed: report it and stop, no retries behind the caller's back
           this.connecting?.reject(error);
@@ -475,7 +595,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         return;
       }
       case EventKind.CONNECTION_LOST: {
-        const error = WasmqttError.fromStatus(code, `connection to ${this.where()} lost: ${describeStatus(code)} (${statusName(code)})`, this.link?.lastError);
+        const error = v5 && arg !== 0 ? this.lostError5(code, arg, block) : WasmqttError.fromStatus(code, `connection to ${this.where()} lost: ${describeStatus(code)} (${statusName(code)})`, this.link?.lastError);
         this.queue("offline", error);
         this.queueError(error);
         return;
@@ -486,9 +606,12 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       case EventKind.BACKOFF:
         this.queue("backoff", arg);
         return;
-      case EventKind.PUBLISH_DONE:
-        dequeue(this.publishes, arg)?.resolve();
+      case EventKind.PUBLISH_DONE: {
+        const waiter = dequeue(this.publishes, arg);
+        if (code === 0) waiter?.resolve();
+        else waiter?.reject(refusedError(code, this.properties(block)?.reasonString, `the broker refused the PUBLISH (packet id ${arg})`));
         return;
+      }
       case EventKind.SUBACK:
         this.suback(arg & 0xffff, arg >>> 16, code);
         return;
@@ -507,11 +630,27 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   private suback(packetId: number, index: number, code: number): void {
     const pending = this.subscribes.get(packetId)?.find((request) => request.granted[index] === undefined);
     if (pending === undefined) return; // a resubscription the module made by itself
-    pending.granted[index] = code as QoS | 128;
+    pending.granted[index] = code;
     pending.received++;
     if (pending.received < pending.topics.length) return;
     dequeue(this.subscribes, packetId);
-    pending.resolve(pending.topics.map((topic, i) => ({ topic, qos: pending.granted[i] ?? 128 })));
+    const v5 = this.settings.protocolVersion === 5;
+    pending.resolve(pending.topics.map((topic, i) => {
+      const granted = pending.granted[i] ?? 128;
+      const qos = (granted >= 0x80 ? 128 : granted) as QoS | 128;
+      return v5 ? { topic, qos, reasonCode: granted } : { topic, qos };
+    }));
+  }
+
+  /** MQTT 5: the connection ended with a DISCONNECT, the broker's (DISCONNECTED) or the client's for bad input. */
+  private lostError5(status: number, reasonCode: number, block: Buffer | undefined): WasmqttError {
+    const hex = `0x${reasonCode.toString(16).padStart(2, "0")}`;
+    if (status === Status.DISCONNECTED) {
+      const reasonString = this.properties(block)?.reasonString;
+      const why = reasonString === undefined ? "" : `: ${String(reasonString)}`;
+      return WasmqttError.fromStatus(status, `${this.where()} ended the connection with DISCONNECT Reason Code ${hex}${why}`, undefined, reasonCode);
+    }
+    return WasmqttError.fromStatus(status, `connection to ${this.where()} closed: ${describeStatus(status)}; the client sent DISCONNECT Reason Code ${hex}`, undefined, reasonCode);
   }
 
   /** The client stopped for good (`status`: CLIENT_STOPPED, or why the connection ended with reconnect off). */
@@ -532,7 +671,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     this.queue("close");
   }
 
-  private connectError(status: number, returnCode: number): WasmqttError {
+  private connectError(status: number, returnCode: number, reasonString?: unknown): WasmqttError {
     const where = this.where();
     if (status === Status.CONNECTION_REFUSED) {
       const transportError = this.link?.lastError;
@@ -553,6 +692,10 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       return WasmqttError.fromStatus(status, `no CONNACK from ${where} within ${timeout} ms`);
     }
     if (statusName(status).startsWith("CONNACK_")) {
+      if (this.settings.protocolVersion === 5 && returnCode >= 0x80) {
+        const why = reasonString === undefined ? "" : `: ${String(reasonString)}`;
+        return WasmqttError.fromStatus(status, `${where}: ${describeStatus(status)} (CONNACK Reason Code 0x${returnCode.toString(16)}${why})`, undefined, returnCode);
+      }
       return WasmqttError.fromStatus(status, `${where}: ${describeStatus(status)} (CONNACK return code ${returnCode})`);
     }
     return WasmqttError.fromStatus(status, `connecting to ${where} failed: ${describeStatus(status)} (${statusName(status)})`, this.link?.lastError);
@@ -625,15 +768,36 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     }
   }
 
+  /** subscribe's `properties`: the Subscription Identifier (0: none); INVALID_ARGUMENT for any other property, a bad value, or 3.1.1. */
+  private subscriptionIdentifier(properties: SubscribeOptions["properties"]): number {
+    if (properties === undefined) return 0;
+    if (this.settings.protocolVersion !== 5) throw argumentError("subscribe properties need protocolVersion: 5 (MQTT 3.1.1 has no properties)");
+    if (properties === null || typeof properties !== "object" || Array.isArray(properties)) {
+      throw argumentError(`subscribe properties must be an object (got ${show(properties)})`);
+    }
+    checkKnownOptions(properties, ["subscriptionIdentifier"], "properties.");
+    const { subscriptionIdentifier } = properties;
+    if (subscriptionIdentifier === undefined) return 0;
+    if (!Number.isInteger(subscriptionIdentifier) || subscriptionIdentifier < 1 || subscriptionIdentifier > 268_435_455) {
+      throw argumentError(`properties.subscriptionIdentifier ${show(subscriptionIdentifier)} must be a whole number from 1 to 268435455`);
+    }
+    return subscriptionIdentifier;
+  }
+
   /** Stages the entries and calls subscribe/unsubscribe; returns the packet id or throws a readable error. */
-  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[]): number {
+  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0): number {
     if (!module.stageFilters(filters, qos)) {
       throw new WasmqttError("PACKET_TOO_LARGE", `${filters.length} topic filter(s) exceed the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`, {
         status: Status.PACKET_TOO_LARGE,
       });
     }
     const now = this.clock.nowU32();
-    const result = call === "subscribe" ? module.exports.subscribe(filters.length, now) : module.exports.unsubscribe(filters.length, now);
+    const result =
+      call === "unsubscribe"
+        ? module.exports.unsubscribe(filters.length, now)
+        : subscriptionIdentifier === 0
+          ? module.exports.subscribe(filters.length, now)
+          : module.exports.subscribeWithIdentifier(filters.length, subscriptionIdentifier, now);
     if (result > 0) return result;
     this.settle();
     const stats = module.stats();
@@ -671,7 +835,8 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         return statusError(
           status,
           `a PUBLISH of a ${topicLen}-byte topic and ${payloadLen}-byte payload does not fit the ${this.profile} profile's ` +
-            `transmit buffer (${stats.tx.capacity} bytes) or outbox (${stats.outbox.capacity} bytes)`,
+            `transmit buffer (${stats.tx.capacity} bytes) or outbox (${stats.outbox.capacity} bytes)` +
+            (this.lastConnackProperties?.maximumPacketSize === undefined ? "" : `, or the broker's Maximum Packet Size (${String(this.lastConnackProperties.maximumPacketSize)} bytes)`),
         );
       case Status.OUTBOX_FULL:
         return WasmqttError.fromStatus(
@@ -681,6 +846,10 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         );
       case Status.NO_PACKET_ID:
         return statusError(status, `publish to ${show(topic)}`);
+      case Status.QOS_NOT_SUPPORTED:
+        return statusError(status, `publish to ${show(topic)} at QoS ${qos}: the broker's Maximum QoS is ${String(this.lastConnackProperties?.maximumQoS)}`);
+      case Status.RETAIN_NOT_SUPPORTED:
+        return statusError(status, `publish to ${show(topic)} with retain: the broker's CONNACK says Retain Available 0`);
       default:
         return statusError(status, `publish to ${show(topic)} refused`);
     }
@@ -696,6 +865,12 @@ function messageMeta(flags: number): MessageMeta {
     retain: (flags & MessageFlag.RETAIN) !== 0,
     dup: (flags & MessageFlag.DUP) !== 0,
   };
+}
+
+/** PUBLISH_REFUSED: the broker's Reason Code ≥ 0x80 for a PUBLISH (MQTT 5), with its Reason String when it sent one. */
+function refusedError(reasonCode: number, reasonString: unknown, what: string): WasmqttError {
+  const why = reasonString === undefined ? "" : `: ${String(reasonString)}`;
+  return new WasmqttError("PUBLISH_REFUSED", `${what} with Reason Code 0x${reasonCode.toString(16)}${why}`, { reasonCode });
 }
 
 function stoppedError(why: string): WasmqttError {

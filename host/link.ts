@@ -26,10 +26,10 @@ import type { CloseReason, Transport } from "./transport.ts";
 
 /** What the module reported, handed over in order after the export that reported it returned. */
 export interface LinkHandlers {
-  /** `onEvent(kind, code, arg)` (boards/ABI.md, "Events"); `dropped` with `MESSAGE_DROPPED`, read while the event was reported. */
-  onEvent?(kind: number, code: number, arg: number, dropped?: DroppedMessage): void;
+  /** `onEvent(kind, code, arg)` (boards/ABI.md, "Events"); `dropped` with `MESSAGE_DROPPED`, `properties` (MQTT 5) as ModuleHost's, both read while the event was reported. */
+  onEvent?(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer): void;
   /** An application message; `payload` is a copy the handler may keep. */
-  onMessage?(topic: string, payload: Buffer, flags: number): void;
+  onMessage?(topic: string, payload: Buffer, flags: number, properties?: Buffer): void;
   /** The trace of one packet: `direction` 0 in, 1 out; `header` the fixed header's first byte. */
   onPacket?(direction: number, header: number, packetId: number, remainingLength: number): void;
 }
@@ -59,8 +59,8 @@ export interface ModuleLinkOptions {
 
 /** What an import recorded, settled after the export returns. */
 type ImportRecord =
-  | { kind: "event"; event: number; code: number; arg: number; dropped: DroppedMessage | undefined }
-  | { kind: "message"; topic: string; payload: Buffer; flags: number }
+  | { kind: "event"; event: number; code: number; arg: number; dropped: DroppedMessage | undefined; properties: Buffer | undefined }
+  | { kind: "message"; topic: string; payload: Buffer; flags: number; properties: Buffer | undefined }
   | { kind: "packet"; direction: number; header: number; packetId: number; remainingLength: number };
 
 /** One connection the module asked for with netOpen. */
@@ -201,8 +201,8 @@ export class ModuleLink {
       netOpen: () => this.netOpen(),
       netSend: (bytes) => this.netSend(bytes),
       netClose: () => this.netClose(),
-      onMessage: (topic, payload, flags) => this.records.push({ kind: "message", topic, payload, flags }),
-      onEvent: (event, code, arg, dropped) => this.records.push({ kind: "event", event, code, arg, dropped }),
+      onMessage: (topic, payload, flags, properties) => this.records.push({ kind: "message", topic, payload, flags, properties }),
+      onEvent: (event, code, arg, dropped, properties) => this.records.push({ kind: "event", event, code, arg, dropped, properties }),
       onPacket: (direction, header, packetId, remainingLength) =>
         this.records.push({ kind: "packet", direction, header, packetId, remainingLength }),
       random: imports.random,
@@ -214,10 +214,10 @@ export class ModuleLink {
   private dispatch(record: ImportRecord): void {
     switch (record.kind) {
       case "event":
-        this.handlers.onEvent?.(record.event, record.code, record.arg, record.dropped);
+        this.handlers.onEvent?.(record.event, record.code, record.arg, record.dropped, record.properties);
         return;
       case "message":
-        this.handlers.onMessage?.(record.topic, record.payload, record.flags);
+        this.handlers.onMessage?.(record.topic, record.payload, record.flags, record.properties);
         return;
       case "packet":
         this.handlers.onPacket?.(record.direction, record.header, record.packetId, record.remainingLength);

@@ -53,6 +53,12 @@ export interface ModuleExports {
   statsBuffer(): number;
   droppedMessage(): number;
   staticDataEnd(): number;
+  // MQTT 5 (boards/ABI.md, "MQTT 5")
+  setProtocol(version: number, receiveMaximum: number, maximumPacketSize: number, topicAliasMaximum: number, propertiesLen: number, flags: number): number;
+  disconnect(reasonCode: number, nowMs: number): number;
+  publishWithProperties(topicLen: number, payloadLen: number, propertiesLen: number, qos: number, retain: number, nowMs: number): number;
+  propertiesRecord(): number;
+  subscribeWithIdentifier(count: number, subscriptionIdentifier: number, nowMs: number): number;
 }
 
 type ExportName = Exclude<keyof ModuleExports, "memory">;
@@ -74,7 +80,8 @@ const FIRMWARE_EXPORT_NAMES: readonly (keyof FirmwareExports)[] = ["boardConfigu
 const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
-  "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd",
+  "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd", "setProtocol", "disconnect", "publishWithProperties",
+  "propertiesRecord", "subscribeWithIdentifier",
 ];
 
 /** `onEvent` kinds (boards/ABI.md, "Events"). */
@@ -91,11 +98,22 @@ export const EventKind = {
   MESSAGE_DROPPED: 10,
 } as const;
 
+/** Events whose packet's MQTT 5 property block the host is handed (boards/ABI.md, "MQTT 5"). */
+const EVENTS_WITH_PROPERTIES: ReadonlySet<number> = new Set([
+  EventKind.CONNECTED, EventKind.CONNECT_FAILED, EventKind.CONNECTION_LOST, EventKind.PUBLISH_DONE, EventKind.SUBACK, EventKind.UNSUBACK,
+]);
+
 /** `onMessage` flags: bit 0 retain, bit 1 dup, bits 2–3 QoS. */
 export const MessageFlag = { RETAIN: 1, DUP: 2, QOS_SHIFT: 2, QOS_MASK: 3 } as const;
 
 /** `netDown` reasons the host reports (informational to the module). */
 export const NetDownReason = { closed: 0, reset: 1, refused: 2 } as const;
+
+/** `setProtocol` versions (boards/ABI.md, "MQTT 5"): MQTT 3.1.1 is Protocol Version 4. */
+export const ProtocolVersion = { MQTT_311: 4, MQTT_5: 5 } as const;
+
+/** `setProtocol` flags (boards/ABI.md, "MQTT 5"). */
+export const ProtocolFlag = { AUTO_ASSIGN_TOPIC_ALIAS: 1 } as const;
 
 /** `configure` flags (boards/ABI.md, "configure flags"). */
 export const ConfigureFlag = { CLEAN: 1, USERNAME: 2, PASSWORD: 4, WILL: 8, WILL_RETAIN: 16, WILL_QOS_SHIFT: 5 } as const;
@@ -139,10 +157,18 @@ export interface ModuleHost {
   /** `bytes` is a view of module memory valid only during the call; returns how many were taken. */
   netSend(bytes: Uint8Array): number;
   netClose(): void;
-  /** `payload` is a copy the host may keep. */
-  onMessage(topic: string, payload: Buffer, flags: number): void;
-  /** `dropped` comes with `MESSAGE_DROPPED` only. */
-  onEvent(kind: number, code: number, arg: number, dropped?: DroppedMessage): void;
+  /**
+   * `payload` is a copy the host may keep; `properties` a copy of the PUBLISH's MQTT 5
+   * property block (its properties, after the Property Length; empty in 3.1.1).
+   */
+  onMessage(topic: string, payload: Buffer, flags: number, properties?: Buffer): void;
+  /**
+   * `dropped` comes with `MESSAGE_DROPPED` only; `properties` with CONNECTED, CONNECT_FAILED,
+   * CONNECTION_LOST, PUBLISH_DONE, SUBACK, UNSUBACK: a copy of the last MQTT 5 property block
+   * the module decoded, which is that event's packet's on a 5.0 connection (CONNECT_FAILED:
+   * for a CONNACK refusal; CONNECTION_LOST: when its code is DISCONNECTED).
+   */
+  onEvent(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer): void;
   onPacket(direction: number, header: number, packetId: number, remainingLength: number): void;
   /** Entropy for backoff jitter: a u32. */
   random(): number;
@@ -346,6 +372,7 @@ export class ModuleInstance {
   /** The telemetry firmware's exports, guarded like `exports`; undefined in a client module. */
   readonly firmware: FirmwareExports | undefined;
   private readonly droppedPtr: number;
+  private readonly propertiesPtr: number;
   private readonly maxTopicLength: number;
 
   private constructor(profile: Profile, kind: ModuleKind, instance: WebAssembly.Instance) {
@@ -370,6 +397,7 @@ export class ModuleInstance {
     this.stagingPtr = this.exports.stagingBuffer();
     this.stagingCapacity = this.exports.stagingCapacity();
     this.droppedPtr = this.exports.droppedMessage();
+    this.propertiesPtr = this.exports.propertiesRecord();
     this.maxTopicLength = this.stats().maxTopicLength;
   }
 
@@ -387,9 +415,13 @@ export class ModuleInstance {
         netSend: (ptr: number, len: number) => Math.max(0, Math.min(len, host.netSend(memory().bytes(ptr, len)))) >>> 0,
         netClose: () => host.netClose(),
         onMessage: (topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, flags: number) =>
-          host.onMessage(memory().text(topicPtr, topicLen), memory().copy(payloadPtr, payloadLen), flags),
+          host.onMessage(memory().text(topicPtr, topicLen), memory().copy(payloadPtr, payloadLen), flags, memory().properties()),
         onEvent: (kind: number, code: number, arg: number) =>
-          host.onEvent(kind, code | 0, arg >>> 0, kind === EventKind.MESSAGE_DROPPED ? memory().droppedMessage() : undefined),
+          host.onEvent(
+            kind, code | 0, arg >>> 0,
+            kind === EventKind.MESSAGE_DROPPED ? memory().droppedMessage() : undefined,
+            EVENTS_WITH_PROPERTIES.has(kind) ? memory().properties() : undefined,
+          ),
         onPacket: (direction: number, header: number, packetId: number, remainingLength: number) =>
           host.onPacket(direction, header, packetId, remainingLength >>> 0),
         random: () => host.random() >>> 0,
@@ -477,6 +509,15 @@ export class ModuleInstance {
     const [flags, topicLength, size] = new Uint32Array(this.memory.buffer.slice(this.droppedPtr, this.droppedPtr + 12));
     const topic = topicLength <= this.maxTopicLength ? this.text(this.droppedPtr + 12, topicLength) : undefined;
     return { topic, topicLength, size, flags };
+  }
+
+  /**
+   * A copy of the properties of the last MQTT 5 property block the module decoded
+   * (boards/ABI.md, "MQTT 5"). Reads memory only, so an import may call it.
+   */
+  properties(): Buffer {
+    const [ptr, len] = new Uint32Array(this.memory.buffer.slice(this.propertiesPtr, this.propertiesPtr + 8));
+    return this.copy(ptr, len);
   }
 
   /** The telemetry firmware's stats block, named; undefined in a client module. */

@@ -36,6 +36,10 @@ export const Status = {
   CONNECTION_LOST: -32,
   CONNECTION_REFUSED: -33,
   CLIENT_STOPPED: -34,
+  DISCONNECTED: -35,
+  CONNACK_REFUSED: -36,
+  QOS_NOT_SUPPORTED: -37,
+  RETAIN_NOT_SUPPORTED: -38,
 } as const;
 
 /** The name of a status the module defines. */
@@ -45,16 +49,19 @@ export type StatusName = keyof typeof Status;
  * Codes of failures that happen in the host, not the module: `MODULE_LOAD_FAILED` (the
  * `.wasm` of the profile is missing, invalid, or lacks an export of boards/ABI.md);
  * `HOST_NOT_FOUND` (the broker's host name does not resolve: ENOTFOUND, EAI_AGAIN; the
- * module saw CONNECTION_REFUSED, which is the error's `status`). The TLS codes come with the
- * same `status`, the handshake having failed before the connection counted as open:
- * `TLS_CERT_INVALID` (the broker's certificate chain does not lead to a trusted CA),
- * `TLS_CERT_EXPIRED` (outside its validity period), `TLS_HOSTNAME_MISMATCH` (not issued for
- * the host name connected to, or `servername`), `TLS_HANDSHAKE_FAILED` (anything else: no
- * TLS on that port, no common protocol version or cipher, a refused client certificate).
+ * module saw CONNECTION_REFUSED, which is the error's `status`); `PUBLISH_REFUSED` (MQTT 5: the
+ * broker answered a PUBLISH with a PUBACK or PUBREC Reason Code ≥ 0x80, the error's `reasonCode`).
+ * The TLS codes come with the status CONNECTION_REFUSED, the handshake having failed before
+ * the connection counted as open: `TLS_CERT_INVALID` (the broker's certificate chain does not
+ * lead to a trusted CA), `TLS_CERT_EXPIRED` (outside its validity period),
+ * `TLS_HOSTNAME_MISMATCH` (not issued for the host name connected to, or `servername`),
+ * `TLS_HANDSHAKE_FAILED` (anything else: no TLS on that port, no common protocol version or
+ * cipher, a refused client certificate).
  */
 export type HostErrorCode =
   | "MODULE_LOAD_FAILED"
   | "HOST_NOT_FOUND"
+  | "PUBLISH_REFUSED"
   | "TLS_CERT_INVALID"
   | "TLS_CERT_EXPIRED"
   | "TLS_HOSTNAME_MISMATCH"
@@ -97,6 +104,10 @@ const DESCRIPTIONS: Record<StatusName, string> = {
   CONNECTION_LOST: "the connection was closed",
   CONNECTION_REFUSED: "the connection could not be opened",
   CLIENT_STOPPED: "the client was stopped",
+  DISCONNECTED: "the broker ended the connection with a DISCONNECT",
+  CONNACK_REFUSED: "the broker refused the connection",
+  QOS_NOT_SUPPORTED: "the QoS is above the broker's Maximum QoS",
+  RETAIN_NOT_SUPPORTED: "the broker does not support retained messages",
 };
 
 /**
@@ -126,16 +137,19 @@ export class WasmqttError extends Error {
   readonly code: ErrorCode;
   /** The module's numeric status, when the error comes from one. */
   readonly status: number | undefined;
+  /** MQTT 5: the Reason Code behind it (a CONNACK, ack or DISCONNECT's, or the one the client disconnected with). */
+  readonly reasonCode: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown; reasonCode?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "WasmqttError";
     this.code = code;
     this.status = options.status ?? (code in Status ? Status[code as StatusName] : undefined);
+    this.reasonCode = options.reasonCode;
   }
 
   /** An error for a module status; `message` defaults to the status's description. */
-  static fromStatus(status: number, message?: string, cause?: unknown): WasmqttError {
-    return new WasmqttError(statusName(status), message ?? describeStatus(status), { status, cause });
+  static fromStatus(status: number, message?: string, cause?: unknown, reasonCode?: number): WasmqttError {
+    return new WasmqttError(statusName(status), message ?? describeStatus(status), { status, cause, reasonCode });
   }
 }

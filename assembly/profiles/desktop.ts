@@ -19,3 +19,5 @@
 @global @inline const PROFILE_MAX_TOPIC_LENGTH: i32 = 256;
 // @ts-ignore: decorator
 @global @inline const PROFILE_CONNECT_CAPACITY: i32 = 1024;
+// @ts-ignore: decorator
+@global @inline const PROFILE_TOPIC_ALIAS_SLOTS: i32 = 8;

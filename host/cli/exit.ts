@@ -7,6 +7,7 @@
  * | 0 | success (sub: -C count reached, -E, or interrupted with Ctrl-C) |
  * | 1 | usage error, connection failure, any other runtime error |
  * | 1–5 | the broker refused the connection: the CONNACK return code (MQTT 3.1.1 §3.2.2.3) |
+ * | 128–162 | MQTT 5: the broker refused the connection: the CONNACK Reason Code (MQTT 5.0 §3.2.2.2) |
  * | 27 | sub -W timed out (libmosquitto's MOSQ_ERR_TIMEOUT) |
  *
  * @example
@@ -30,14 +31,15 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 /**
- * The CONNACK return code of a refused connection (CONNACK_NOT_AUTHORIZED → 5).
+ * The CONNACK return code of a refused connection (CONNACK_NOT_AUTHORIZED → 5; MQTT 5: its Reason Code).
  *
  * @param error anything thrown or rejected
  * @returns 1–255 for a WasmqttError with a CONNACK_* code, otherwise undefined
  */
 export function connackReturnCode(error: unknown): number | undefined {
-  const status = (error as { status?: unknown } | null)?.status;
+  const { status, reasonCode } = (error ?? {}) as { status?: unknown; reasonCode?: unknown };
   if (!errorCode(error)?.startsWith("CONNACK_") || typeof status !== "number") return undefined;
+  if (typeof reasonCode === "number") return reasonCode; // MQTT 5: the CONNACK's Reason Code (0x80–0xa2)
   const returnCode = CONNACK_REFUSED_BASE - status;
   return returnCode >= 1 && returnCode <= 255 ? returnCode : undefined;
 }

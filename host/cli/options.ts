@@ -12,6 +12,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import type { ConnectProperties, PublishProperties } from "../index.ts";
+import { type PropertyFlag, commandProperties, extractPropertyFlags, protocolVersionOption } from "./properties.ts";
 
 /** A mistake on the command line: printed with a pointer to `--help`, exit status 1. */
 export class UsageError extends Error {
@@ -55,6 +57,7 @@ export const CONNECTION_OPTIONS = {
   cert: { type: "string" },
   key: { type: "string" },
   insecure: { type: "boolean" },
+  "protocol-version": { type: "string", short: "V" },
 } as const satisfies OptionSpec;
 
 /** The connection flags' lines of `--help`, shared by both commands. */
@@ -80,6 +83,15 @@ export const CONNECTION_HELP = ` -h, --host HOST        broker host (default loc
                         the message the broker publishes if this client disconnects
                         unexpectedly
      --profile NAME     module build to run: desktop (default), esp32 or nodemcu
+ -V, --protocol-version mqttv311|mqttv5
+                        MQTT 3.1.1 (default, also 311) or MQTT 5.0 (also 5)
+ -D, --property COMMAND IDENTIFIER VALUE
+                        an MQTT 5 property (needs -V mqttv5), as mosquitto: COMMAND connect
+                        (session-expiry-interval, receive-maximum, maximum-packet-size,
+                        topic-alias-maximum, request-response-information,
+                        request-problem-information, user-property NAME VALUE) or publish
+                        (content-type, payload-format-indicator, message-expiry-interval,
+                        response-topic, correlation-data, user-property NAME VALUE)
      --help             this text`;
 
 /** Default broker port for mqtt:// (MQTT 3.1.1 §4.2 leaves it to IANA: 1883). */
@@ -100,6 +112,8 @@ export interface ConnectionSettings {
   clientId: string;
   debug: boolean;
   quiet: boolean;
+  /** MQTT 5: the PUBLISH properties of `-D publish …`. */
+  publishProperties: PublishProperties | undefined;
   options: {
     clientId: string;
     clean: boolean;
@@ -108,6 +122,8 @@ export interface ConnectionSettings {
     password?: string;
     will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
     profile: Profile;
+    protocolVersion: 4 | 5;
+    properties?: ConnectProperties;
   } & TlsFiles;
 }
 
@@ -121,11 +137,16 @@ export interface ConnectionSettings {
  * @throws UsageError
  */
 export function parseCommand(argv: string[], spec: OptionSpec): OptionValues {
+  // -D takes two or three values, which parseArgs cannot: the client commands take it out first
+  const extracted = "protocol-version" in spec ? extractPropertyFlags(argv) : { argv, properties: [] };
+  let values: OptionValues;
   try {
-    return parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values as OptionValues;
+    values = parseArgs({ args: extracted.argv, options: spec, strict: true, allowPositionals: false }).values as OptionValues;
   } catch (error) {
     throw new UsageError(describeParseError(error));
   }
+  if (extracted.properties.length > 0) values.property = extracted.properties.map((flag) => JSON.stringify(flag));
+  return values;
 }
 
 /** A one-line message for a `parseArgs` error, without its hints about positionals. */
@@ -164,9 +185,12 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
   const port = fromUrl?.port ?? integerOption(values.port, "port", 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT);
   const username = stringValue(values.username) ?? fromUrl?.username;
   const password = stringValue(values.pw) ?? fromUrl?.password;
-  if (password !== undefined && username === undefined) {
+  const protocolVersion = protocolVersionOption(stringValue(values["protocol-version"]));
+  if (password !== undefined && username === undefined && protocolVersion !== 5) {
     throw new UsageError("A password (-P) needs a username (-u): MQTT 3.1.1 §3.1.2.9.");
   }
+  const flags = ((values.property ?? []) as string[]).map((text) => JSON.parse(text) as PropertyFlag);
+  const properties = commandProperties(flags, protocolVersion);
   const clean = values["disable-clean-session"] !== true;
   const clientId = chooseClientId(values, clean);
   const options: ConnectionSettings["options"] = {
@@ -174,9 +198,11 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
     clean,
     keepalive: integerOption(values.keepalive, "keepalive", 0, 65535) ?? DEFAULT_KEEPALIVE_SEC,
     profile: profileOption(values.profile),
+    protocolVersion,
     ...tlsFiles,
   };
   if (values.insecure === true) options.checkServerIdentity = () => undefined;
+  if (properties.connect !== undefined) options.properties = properties.connect;
   if (username !== undefined) options.username = username;
   if (password !== undefined) options.password = password;
   const will = willOption(values);
@@ -187,6 +213,7 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
     clientId,
     debug: values.debug === true,
     quiet: values.quiet === true,
+    publishProperties: properties.publish,
     options,
   };
 }

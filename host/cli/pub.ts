@@ -10,7 +10,7 @@
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
-import type { QoS, WasmqttClient } from "../index.ts";
+import type { PublishOptions, WasmqttClient } from "../index.ts";
 import { closeClient, openClient, refusedAtOnce } from "./connection.ts";
 import { EXIT_OK, errorCode, exitStatusFor, printError } from "./exit.ts";
 import {
@@ -31,13 +31,13 @@ const PUB_OPTIONS = {
 } as const;
 
 /** `wasmqtt pub --help`. */
-export const PUB_HELP = `wasmqtt pub: publish a message to an MQTT 3.1.1 broker and exit.
+export const PUB_HELP = `wasmqtt pub: publish a message to an MQTT 3.1.1 or 5.0 broker and exit.
 
 Usage: wasmqtt pub {[-h host] [-p port] [-u username [-P password]] -t topic | -L URL}
                    {-m message | -f file | -s | -l | -n}
                    [-q qos] [-r] [-c] [-i id | -I id-prefix] [-k keepalive] [-d] [--quiet]
                    [--will-topic topic [--will-payload payload] [--will-qos qos] [--will-retain]]
-                   [--profile desktop|esp32|nodemcu]
+                   [--profile desktop|esp32|nodemcu] [-V mqttv311|mqttv5] [-D command property value]
 
  -t, --topic TOPIC      topic to publish to (no wildcards)
  -m, --message TEXT     the message
@@ -77,11 +77,11 @@ export async function runPub(argv: string[]): Promise<number> {
     client = await openClient(settings, false, { publishTopic: topic });
     if (source.kind === "lines") {
       await client.connect();
-      await publishLines(client, topic, qos, retain);
+      await publishLines(client, topic, { qos, retain, properties: settings.publishProperties });
     } else {
       // handed to the module before connecting: it checks the topic now and sends the
       // PUBLISH right after the CONNACK
-      const published = client.publish(topic, source.payload, { qos, retain });
+      const published = client.publish(topic, source.payload, { qos, retain, properties: settings.publishProperties });
       const refusal = await refusedAtOnce(published);
       if (refusal !== undefined) throw refusal.error;
       await client.connect();
@@ -147,13 +147,13 @@ const OUTBOX_RETRY_MS = 20;
  * `-l`: one message per line of stdin, in order, until stdin ends. Each publish is awaited
  * (QoS 1/2: until acknowledged); when the outbox is full the line waits for room.
  */
-async function publishLines(client: WasmqttClient, topic: string, qos: QoS, retain: boolean): Promise<void> {
+async function publishLines(client: WasmqttClient, topic: string, options: PublishOptions): Promise<void> {
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   try {
     for await (const line of lines) {
       for (;;) {
         try {
-          await client.publish(topic, line, { qos, retain });
+          await client.publish(topic, line, options);
           break;
         } catch (error) {
           if (errorCode(error) !== "OUTBOX_FULL") throw error;

@@ -29,13 +29,13 @@ const SUB_OPTIONS = {
 } as const;
 
 /** `wasmqtt sub --help`. */
-export const SUB_HELP = `wasmqtt sub: subscribe to MQTT 3.1.1 topic filters and print the messages.
+export const SUB_HELP = `wasmqtt sub: subscribe to MQTT 3.1.1 or 5.0 topic filters and print the messages.
 
 Usage: wasmqtt sub {[-h host] [-p port] [-u username [-P password]] -t topic ... | -L URL [-t topic ...]}
                    [-q qos] [-v] [-N] [-R] [-C count] [-W timeout] [-E]
                    [-c] [-i id | -I id-prefix] [-k keepalive] [-d] [--quiet]
                    [--will-topic topic [--will-payload payload] [--will-qos qos] [--will-retain]]
-                   [--profile desktop|esp32|nodemcu]
+                   [--profile desktop|esp32|nodemcu] [-V mqttv311|mqttv5] [-D connect property value]
 
  -t, --topic FILTER     topic filter to subscribe to ("+" and "#" wildcards); repeatable
  -q, --qos 0|1|2        maximum QoS to receive (default 0)
@@ -81,6 +81,7 @@ export async function runSub(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const settings = connectionSettings(values);
+  if (settings.publishProperties !== undefined) throw new UsageError("-D publish properties are for wasmqtt pub; sub publishes nothing.");
   // a filter given twice is subscribed once (one SUBSCRIBE may not name a filter twice here)
   const topics = [...new Set([...((values.topic as string[] | undefined) ?? []), ...(settings.urlTopic === undefined ? [] : [settings.urlTopic])])];
   if (topics.length === 0) throw new UsageError("You must specify a topic to subscribe to.");

@@ -40,7 +40,7 @@ test("an unknown option is refused, naming it and the closest known option", asy
     [{ reconectPeriod: 500 }, /unknown option `reconectPeriod`; did you mean `reconnectPeriod`\?/],
     [{ reconnect: { minDelay: 5 } }, /unknown option `reconnect.minDelay`; did you mean `reconnect.minDelayMs`\?/],
     [{ will: { topic: "w", payload: "x", retian: true } }, /unknown option `will.retian`; did you mean `will.retain`\?/],
-    [{ protocolVersion: 4 }, /unknown option `protocolVersion`; known options: `clientId`, `clean`, .*`clock`/],
+    [{ resubscribe: false }, /unknown option `resubscribe`; known options: `clientId`, `clean`, .*`clock`/],
   ] as [Record<string, unknown>, RegExp][]) {
     assertInvalid(await rejection(connect(NOWHERE, options as ClientOptions), `connect(${JSON.stringify(options)})`), message);
     assertInvalid(await rejection(createClient(NOWHERE, options as ClientOptions), `createClient(${JSON.stringify(options)})`), message);

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { connect, type WasmqttClient } from "../../../host/index.ts";
+import { connect, type MessageMeta, type WasmqttClient } from "../../../host/index.ts";
 import { defaultScript, startFakeBroker, type FakeBroker, type Script } from "./fake-broker.ts";
 
 /** The options `connect` takes. */
@@ -22,7 +22,7 @@ export type ClientOptions = NonNullable<Parameters<typeof connect>[1]>;
 export interface Message {
   topic: string;
   payload: Uint8Array;
-  meta: { qos: number; retain: boolean; dup: boolean };
+  meta: MessageMeta;
 }
 
 /** What the "packet" event carries. */

@@ -1,0 +1,373 @@
+/**
+ * The module's MQTT 5.0 state machine on a virtual clock and network
+ * (support/module-bench.ts): the CONNECT it announces, the broker's CONNACK limits, the
+ * Reason Codes on acks, SUBACK and DISCONNECT, and the DISCONNECT with a Reason Code it
+ * sends before closing for bad input (MQTT 5.0 §4.13). Reads build/.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { decodeProperties } from "../../host/properties.ts";
+import { Event, ModuleBench, Stat, Status } from "./support/module-bench.ts";
+import { PacketType, type Packet, connack, concat, pingresp } from "./support/mqtt-packets.ts";
+import {
+  ack5, block, connack5, disconnect5, parseConnect5, parsePublish5, prop, publish5, suback5,
+} from "./support/mqtt5-packets.ts";
+
+const STATE_CONNECTED = 3;
+const STATE_BACKOFF = 4;
+const encoder = new TextEncoder();
+
+interface Options5 {
+  profile?: string;
+  receiveMaximum?: number;
+  maximumPacketSize?: number;
+  topicAliasMaximum?: number;
+  /** The caller's CONNECT property block (whole, Property Length first). */
+  connectProperties?: number[];
+  keepaliveSec?: number;
+  flags?: number;
+  /** setProtocol's flags (1: auto-assign outbound Topic Aliases). */
+  protocolFlags?: number;
+}
+
+/** A bench configured for MQTT 5.0, its CONNECT sent. */
+function configured5(options: Options5 = {}): ModuleBench {
+  const bench = new ModuleBench(options.profile);
+  assert.equal(bench.exports.setReconnect(200, 3000, 1), Status.OK);
+  const block = Uint8Array.from(options.connectProperties ?? []);
+  assert.equal(bench.exports.setProtocol(5, options.receiveMaximum ?? 0xffff, options.maximumPacketSize ?? 0xffffffff, options.topicAliasMaximum ?? 0xffff, block.length, options.protocolFlags ?? 0), Status.OK);
+  const clientId = encoder.encode("bench5");
+  bench.stage(concat([clientId, block]));
+  assert.equal(bench.exports.configure(clientId.length, 0, 0, 0, 0, options.flags ?? 1, options.keepaliveSec ?? 0), Status.OK);
+  bench.start();
+  bench.exports.netUp(bench.now);
+  return bench;
+}
+
+/** A bench connected with MQTT 5.0, the CONNACK carrying `properties`. */
+function connected5(options: Options5 & { connack?: number[][] } = {}): ModuleBench {
+  const bench = configured5(options);
+  assert.equal(bench.receive(connack5({ properties: options.connack ?? [] })), Status.OK);
+  assert.equal(bench.stat(Stat.state), STATE_CONNECTED);
+  return bench;
+}
+
+/** The DISCONNECT packets the client sent, as their Reason Codes. */
+function disconnectCodes(bench: ModuleBench): number[] {
+  return bench.sentOfType(PacketType.DISCONNECT).map((p: Packet) => (p.body.length > 0 ? p.body[0] : 0));
+}
+
+/** Asserts the client sent DISCONNECT with `reason` and reported CONNECTION_LOST(status, reason). */
+function assertClosedWith(bench: ModuleBench, status: number, reason: number): void {
+  assert.deepEqual(disconnectCodes(bench), [reason]);
+  assert.deepEqual(bench.eventsOf(Event.CONNECTION_LOST).map((e) => [e.code, e.arg]), [[status, reason]]);
+  assert.equal(bench.netCloses, 1);
+  assert.equal(bench.stat(Stat.state), STATE_BACKOFF);
+}
+
+describe("MQTT 5 CONNECT", () => {
+  it("announces the fixed buffers: Receive Maximum = inbound QoS 2 slots, Maximum Packet Size = rx capacity, Topic Alias Maximum = alias slots", () => {
+    const bench = configured5({ connectProperties: block(prop.sessionExpiryInterval(300), prop.userProperty("k", "v")) });
+    const [connect] = bench.sentOfType(PacketType.CONNECT);
+    const fields = parseConnect5(connect);
+    assert.equal(fields.version, 5);
+    assert.deepEqual(decodeProperties(fields.properties), {
+      receiveMaximum: 32,
+      maximumPacketSize: 16384,
+      topicAliasMaximum: 8,
+      sessionExpiryInterval: 300,
+      userProperties: { k: "v" },
+    });
+  });
+
+  it("announces the caller's lower limits, and the nodemcu profile's own", () => {
+    const lower = configured5({ receiveMaximum: 5, maximumPacketSize: 1000, topicAliasMaximum: 2 });
+    assert.deepEqual(decodeProperties(parseConnect5(lower.sentOfType(PacketType.CONNECT)[0]).properties), {
+      receiveMaximum: 5, maximumPacketSize: 1000, topicAliasMaximum: 2,
+    });
+    const nodemcu = configured5({ profile: "nodemcu" });
+    assert.deepEqual(decodeProperties(parseConnect5(nodemcu.sentOfType(PacketType.CONNECT)[0]).properties), {
+      receiveMaximum: 32, maximumPacketSize: 1536, topicAliasMaximum: 4,
+    });
+  });
+
+  it("refuses bad protocol arguments and a CONNECT block holding what the module announces", () => {
+    const bench = new ModuleBench();
+    assert.equal(bench.exports.setProtocol(3, 0, 0, 0, 0, 0), Status.INVALID_ARGUMENT);
+    assert.equal(bench.exports.setProtocol(4, 1, 0, 0, 0, 0), Status.INVALID_ARGUMENT);
+    assert.equal(bench.exports.setProtocol(5, 0, 100, 0, 0, 0), Status.INVALID_ARGUMENT, "Receive Maximum 0");
+    assert.equal(bench.exports.setProtocol(5, 10, 0, 0, 0, 0), Status.INVALID_ARGUMENT, "Maximum Packet Size 0");
+    assert.equal(bench.exports.setProtocol(5, 10, 100, 0, 0, 2), Status.INVALID_ARGUMENT, "unknown flag");
+    assert.equal(bench.exports.setProtocol(4, 0, 0, 0, 0, 1), Status.INVALID_ARGUMENT, "aliases in 3.1.1");
+    const own = Uint8Array.from(block(prop.receiveMaximum(3)));
+    assert.equal(bench.exports.setProtocol(5, 10, 100, 0, own.length, 0), Status.OK);
+    bench.stage(concat([encoder.encode("c"), own]));
+    assert.equal(bench.exports.configure(1, 0, 0, 0, 0, 1, 0), Status.INVALID_ARGUMENT);
+    assert.equal(bench.exports.start(0), Status.INVALID_STATE, "no CONNECT encoded");
+  });
+
+  it("keeps 3.1.1 as the default: Protocol Level 4, and 3.1.1 again after setProtocol(4)", () => {
+    const bench = new ModuleBench();
+    bench.connectTo();
+    assert.equal(bench.sentOfType(PacketType.CONNECT)[0].body[6], 4);
+    const again = new ModuleBench();
+    assert.equal(again.exports.setProtocol(5, 10, 100, 0, 0, 0), Status.OK);
+    assert.equal(again.exports.setProtocol(4, 0, 0, 0, 0, 0), Status.OK);
+    again.connectTo();
+    assert.equal(again.sentOfType(PacketType.CONNECT)[0].body[6], 4);
+    assert.equal(again.receive(connack(false, 0)), Status.OK);
+  });
+
+  it("ends the attempt on a CONNACK refusal, mapped to the 3.1.1 refusal of the same meaning when there is one", () => {
+    const denied = configured5();
+    assert.equal(denied.receive(connack5({ reasonCode: 0x87 })), Status.CONNACK_NOT_AUTHORIZED);
+    assert.deepEqual(denied.eventsOf(Event.CONNECT_FAILED).map((e) => [e.code, e.arg]), [[Status.CONNACK_NOT_AUTHORIZED, 0x87]]);
+    const busy = configured5();
+    assert.equal(busy.receive(connack5({ reasonCode: 0x89 })), Status.CONNACK_REFUSED);
+    assert.deepEqual(busy.eventsOf(Event.CONNECT_FAILED).map((e) => [e.code, e.arg]), [[Status.CONNACK_REFUSED, 0x89]]);
+    const old = configured5();
+    assert.equal(old.receive(connack(false, 1)), Status.CONNACK_UNACCEPTABLE_PROTOCOL_VERSION, "a 3.1.1 broker's answer");
+  });
+});
+
+describe("MQTT 5 CONNACK limits", () => {
+  it("never has more QoS 1/2 PUBLISHes in flight than the broker's Receive Maximum", () => {
+    const bench = connected5({ connack: [prop.receiveMaximum(2)] });
+    for (let i = 0; i < 5; i++) assert.ok(bench.publish("t", `m${i}`, 1) > 0);
+    assert.equal(bench.sentOfType(PacketType.PUBLISH).length, 2);
+    assert.equal(bench.stat(Stat.inflightUsed), 2);
+    const first = parsePublish5(bench.sentOfType(PacketType.PUBLISH)[0]).packetId!;
+    bench.receive(ack5(PacketType.PUBACK, first, 0));
+    assert.equal(bench.sentOfType(PacketType.PUBLISH).length, 3, "one more once one completed");
+    assert.equal(bench.stat(Stat.inflightUsed), 2);
+  });
+
+  it("refuses what the broker cannot take: QoS above Maximum QoS, retain without Retain Available, a PUBLISH above its Maximum Packet Size", () => {
+    const bench = connected5({ connack: [prop.maximumQos(1), prop.retainAvailable(0), prop.maximumPacketSize(40)] });
+    assert.equal(bench.publish("t", "x", 2), Status.QOS_NOT_SUPPORTED);
+    assert.equal(bench.publish("t", "x", 0, true), Status.RETAIN_NOT_SUPPORTED);
+    assert.equal(bench.publish("t", "x".repeat(40), 1), Status.PACKET_TOO_LARGE);
+    assert.equal(bench.sentOfType(PacketType.PUBLISH).length, 0, "nothing sent");
+    assert.ok(bench.publish("t", "x".repeat(20), 1) > 0, "within every limit");
+  });
+
+  it("takes the Server Keep Alive instead of its own", () => {
+    const bench = connected5({ keepaliveSec: 60, connack: [prop.serverKeepAlive(2)] });
+    bench.advance(1999);
+    assert.equal(bench.sentOfType(PacketType.PINGREQ).length, 0);
+    bench.advance(1);
+    assert.equal(bench.sentOfType(PacketType.PINGREQ).length, 1);
+    bench.receive(pingresp());
+    assert.equal(bench.stat(29), 2, "keepaliveSec");
+  });
+});
+
+describe("MQTT 5 Reason Codes", () => {
+  it("completes a PUBLISH the broker refused (PUBACK 0x87) as failed: PUBLISH_DONE carries the Reason Code", () => {
+    const bench = connected5();
+    const id = bench.publish("t", "x", 1);
+    assert.equal(bench.receive(ack5(PacketType.PUBACK, id, 0x87, [prop.reasonString("no")])), Status.OK);
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => [e.code, e.arg]), [[0x87, id]]);
+    assert.equal(bench.stat(Stat.inflightUsed), 0);
+    const ok = bench.publish("t", "y", 1);
+    bench.receive(ack5(PacketType.PUBACK, ok, 0x10)); // No matching subscribers: a success
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).at(-1), { kind: Event.PUBLISH_DONE, code: 0, arg: ok, at: bench.now });
+  });
+
+  it("ends a QoS 2 flow at a PUBREC refusal, with no PUBREL", () => {
+    const bench = connected5();
+    const id = bench.publish("t", "x", 2);
+    bench.receive(ack5(PacketType.PUBREC, id, 0x97));
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => [e.code, e.arg]), [[0x97, id]]);
+    assert.equal(bench.sentOfType(PacketType.PUBREL).length, 0);
+  });
+
+  it("reports a SUBACK's Reason Code per filter and sends the Subscription Options byte", () => {
+    const bench = connected5();
+    const options = 1 | 0x04 | 0x08 | (2 << 4); // QoS 1, No Local, Retain As Published, Retain Handling 2
+    const id = bench.subscribe([["a", options], ["b", 0]]);
+    assert.ok(id > 0);
+    const [sub] = bench.sentOfType(PacketType.SUBSCRIBE);
+    assert.deepEqual([...sub.body], [id >> 8, id & 0xff, 0, 0, 1, 0x61, options, 0, 1, 0x62, 0]);
+    bench.receive(suback5(id, [0x01, 0x87]));
+    assert.deepEqual(bench.eventsOf(Event.SUBACK).map((e) => [e.code, e.arg]), [[0x01, id], [0x87, id | (1 << 16)]]);
+    assert.equal(bench.stat(Stat.subscriptionUsed), 1, "the refused filter is dropped");
+  });
+
+  it("carries a Subscription Identifier in the SUBSCRIBE, and again when it resubscribes after a lost session", () => {
+    const bench = connected5();
+    const entry = [1, 0, 0x61, 1]; // staged: u16 length 1 (little-endian), "a", QoS 1
+    bench.stage(Uint8Array.from(entry));
+    assert.equal(bench.exports.subscribeWithIdentifier(1, 0, bench.now), Status.INVALID_ARGUMENT, "0 is no identifier");
+    assert.equal(bench.exports.subscribeWithIdentifier(1, 268435456, bench.now), Status.INVALID_ARGUMENT);
+    const id = bench.exports.subscribeWithIdentifier(1, 200, bench.now);
+    assert.ok(id > 0);
+    // packet id, Property Length 3, Subscription Identifier 200 (Variable Byte Integer 0xc8 0x01), then the entry
+    assert.deepEqual([...bench.sentOfType(PacketType.SUBSCRIBE)[0].body], [id >> 8, id & 0xff, 3, 0x0b, 0xc8, 0x01, 0, 1, 0x61, 1]);
+    bench.receive(suback5(id, [1]));
+    bench.exports.netDown(bench.now, 0);
+    bench.advance(bench.eventsOf(Event.BACKOFF).at(-1)!.arg);
+    bench.exports.netUp(bench.now);
+    bench.receive(connack5({ sessionPresent: false }));
+    const again = bench.sentOfType(PacketType.SUBSCRIBE)[1];
+    assert.deepEqual([...again.body.subarray(2)], [3, 0x0b, 0xc8, 0x01, 0, 1, 0x61, 1]);
+    const v311 = new ModuleBench();
+    v311.connectTo();
+    v311.stage(Uint8Array.from(entry));
+    assert.equal(v311.exports.subscribeWithIdentifier(1, 5, v311.now), Status.INVALID_ARGUMENT);
+  });
+
+  it("refuses Subscription Options a SUBSCRIBE may not carry", () => {
+    const bench = connected5();
+    assert.equal(bench.subscribe([["a", 3]]), Status.INVALID_QOS);
+    assert.equal(bench.subscribe([["a", 3 << 4]]), Status.INVALID_ARGUMENT, "Retain Handling 3");
+    assert.equal(bench.subscribe([["a", 0x40]]), Status.INVALID_ARGUMENT, "a reserved bit");
+  });
+
+  it("reports a server DISCONNECT's Reason Code and reconnects", () => {
+    const bench = connected5();
+    assert.equal(bench.receive(disconnect5(0x8b)), Status.DISCONNECTED);
+    assert.deepEqual(bench.eventsOf(Event.CONNECTION_LOST).map((e) => [e.code, e.arg]), [[Status.DISCONNECTED, 0x8b]]);
+    assert.equal(bench.stat(Stat.state), STATE_BACKOFF);
+    assert.equal(bench.stat(Stat.protocolErrors), 0);
+    assert.deepEqual(disconnectCodes(bench), [], "no DISCONNECT back");
+  });
+
+  it("disconnect(reasonCode) sends it; 3.1.1 and codes a client may not send are refused", () => {
+    const bench = connected5();
+    assert.equal(bench.exports.disconnect(0x01, bench.now), Status.INVALID_ARGUMENT);
+    assert.equal(bench.exports.disconnect(0x04, bench.now), Status.OK);
+    assert.deepEqual(disconnectCodes(bench), [0x04]);
+    const v311 = new ModuleBench();
+    v311.connectTo();
+    assert.equal(v311.exports.disconnect(0x04, v311.now), Status.INVALID_ARGUMENT);
+  });
+});
+
+describe("MQTT 5: closing for bad input with a DISCONNECT Reason Code (§4.13)", () => {
+  it("a malformed property: DISCONNECT 0x81", () => {
+    const bench = connected5();
+    // property identifier 0x00 does not exist
+    assert.equal(bench.receive(publish5({ topic: "t", rawProperties: [2, 0x00, 0x00] })), Status.MALFORMED_PACKET);
+    assertClosedWith(bench, Status.MALFORMED_PACKET, 0x81);
+    assert.equal(bench.messages.length, 0);
+  });
+
+  it("a packet over the Maximum Packet Size announced: DISCONNECT 0x95", () => {
+    const bench = connected5({ maximumPacketSize: 100 });
+    // 2 fixed header + 3 topic + 1 Property Length + payload
+    assert.equal(bench.receive(publish5({ topic: "t", payload: "x".repeat(94) })), Status.OK, "100 bytes: at the maximum");
+    assert.equal(bench.messages.length, 1);
+    assert.equal(bench.receive(publish5({ topic: "t", payload: "x".repeat(95) })), Status.PACKET_TOO_LARGE);
+    assertClosedWith(bench, Status.PACKET_TOO_LARGE, 0x95);
+  });
+
+  it("more QoS 2 flows than the Receive Maximum announced: DISCONNECT 0x93", () => {
+    const bench = connected5({ receiveMaximum: 2 });
+    bench.receive(publish5({ topic: "t", qos: 2, packetId: 1 }));
+    bench.receive(publish5({ topic: "t", qos: 2, packetId: 2 }));
+    assert.equal(bench.receive(publish5({ topic: "t", qos: 2, packetId: 2 })), Status.OK, "a resend is no new flow");
+    assert.equal(bench.receive(publish5({ topic: "t", qos: 2, packetId: 3 })), Status.PROTOCOL_ERROR);
+    assertClosedWith(bench, Status.PROTOCOL_ERROR, 0x93);
+    assert.equal(bench.messages.length, 2);
+  });
+
+  it("resolves inbound Topic Aliases from the fixed table, and closes for a bad one", () => {
+    const bench = connected5();
+    bench.receive(publish5({ topic: "long/topic/name", payload: "1", properties: [prop.topicAlias(3)] }));
+    bench.receive(publish5({ topic: "", payload: "2", properties: [prop.topicAlias(3)] }));
+    assert.deepEqual(bench.messages.map((m) => m.topic), ["long/topic/name", "long/topic/name"]);
+    assert.equal(bench.receive(publish5({ topic: "a", properties: [prop.topicAlias(9)] })), Status.PROTOCOL_ERROR);
+    assertClosedWith(bench, Status.PROTOCOL_ERROR, 0x94);
+
+    const unmapped = connected5();
+    assert.equal(unmapped.receive(publish5({ topic: "", properties: [prop.topicAlias(1)] })), Status.PROTOCOL_ERROR);
+    assertClosedWith(unmapped, Status.PROTOCOL_ERROR, 0x82);
+  });
+
+  it("forgets the aliases of the last connection", () => {
+    const bench = connected5();
+    bench.receive(publish5({ topic: "a", properties: [prop.topicAlias(1)] }));
+    bench.exports.netDown(bench.now, 0);
+    bench.advance(bench.eventsOf(Event.BACKOFF).at(-1)!.arg);
+    bench.exports.netUp(bench.now);
+    bench.receive(connack5());
+    assert.equal(bench.receive(publish5({ topic: "", properties: [prop.topicAlias(1)] })), Status.PROTOCOL_ERROR);
+  });
+});
+
+describe("MQTT 5 PUBLISH properties", () => {
+  /** Stages topic, payload and a property block; returns publishWithProperties' result. */
+  function publishWith(bench: ModuleBench, properties: number[], qos = 1): number {
+    const topic = encoder.encode("t");
+    const payload = encoder.encode("p");
+    bench.stage(concat([topic, payload, Uint8Array.from(properties)]));
+    return bench.exports.publishWithProperties(topic.length, payload.length, properties.length, qos, 0, bench.now);
+  }
+
+  it("copies the caller's block into the PUBLISH", () => {
+    const bench = connected5();
+    const properties = block(prop.contentType("text/plain"), prop.userProperty("a", "1"), prop.userProperty("a", "2"));
+    assert.ok(publishWith(bench, properties) > 0);
+    const sent = parsePublish5(bench.sentOfType(PacketType.PUBLISH)[0]);
+    assert.deepEqual([...sent.properties], properties.slice(1));
+    assert.equal(Buffer.from(sent.payload).toString(), "p");
+  });
+
+  it("refuses a bad block, a Topic Alias, and any block in 3.1.1", () => {
+    const bench = connected5();
+    assert.equal(publishWith(bench, [3, 0x03, 0x00, 0x05]), Status.INVALID_ARGUMENT, "truncated string");
+    assert.equal(publishWith(bench, block(prop.topicAlias(1))), Status.INVALID_ARGUMENT);
+    assert.equal(publishWith(bench, block(prop.receiveMaximum(1))), Status.INVALID_ARGUMENT, "not a PUBLISH property");
+    const v311 = new ModuleBench();
+    v311.connectTo();
+    v311.receive(connack(false, 0));
+    assert.equal(publishWith(v311, block(prop.contentType("x"))), Status.INVALID_ARGUMENT);
+  });
+});
+
+describe("MQTT 5 outbound Topic Aliases (autoAssignTopicAlias)", () => {
+  /** Each PUBLISH sent: its topic as sent and its Topic Alias (0: none). */
+  function sentAliases(bench: ModuleBench): [string, number][] {
+    return bench.sentOfType(PacketType.PUBLISH).map((p) => {
+      const { topic, properties } = parsePublish5(p);
+      return [topic, (decodeProperties(properties).topicAlias as number | undefined) ?? 0];
+    });
+  }
+
+  it("maps a topic on first use, leaves it out after, replaces the least recently used, never above the broker's maximum", () => {
+    const bench = connected5({ protocolFlags: 1, connack: [prop.topicAliasMaximum(2)] });
+    for (const topic of ["a/b", "a/b", "c", "a/b", "d", "c"]) bench.publish(topic, "x", 0);
+    assert.deepEqual(sentAliases(bench), [
+      ["a/b", 1], ["", 1], ["c", 2], ["", 1],
+      ["d", 2], // c was the least recently used
+      ["c", 1], // a/b was by then
+    ]);
+    const payload = parsePublish5(bench.sentOfType(PacketType.PUBLISH)[1]).payload;
+    assert.equal(Buffer.from(payload).toString(), "x");
+  });
+
+  it("sends no alias without the flag, or when the broker allows none", () => {
+    const off = connected5({ connack: [prop.topicAliasMaximum(5)] });
+    off.publish("a", "x", 0);
+    off.publish("a", "x", 0);
+    assert.deepEqual(sentAliases(off), [["a", 0], ["a", 0]]);
+    const none = connected5({ protocolFlags: 1 });
+    none.publish("a", "x", 0);
+    none.publish("a", "x", 0);
+    assert.deepEqual(sentAliases(none), [["a", 0], ["a", 0]]);
+  });
+
+  it("resends with the full topic and no alias; the aliases start again on the next connection", () => {
+    const bench = connected5({ protocolFlags: 1, connack: [prop.topicAliasMaximum(2)] });
+    bench.publish("a", "x", 1);
+    bench.publish("a", "y", 1);
+    bench.exports.netDown(bench.now, 0);
+    bench.advance(bench.eventsOf(Event.BACKOFF).at(-1)!.arg);
+    bench.exports.netUp(bench.now);
+    bench.receive(connack5({ sessionPresent: true, properties: [prop.topicAliasMaximum(2)] }));
+    bench.publish("a", "z", 1);
+    assert.deepEqual(sentAliases(bench), [["a", 1], ["", 1], ["a", 0], ["a", 0], ["a", 1]]);
+    assert.deepEqual(bench.sentOfType(PacketType.PUBLISH).map((p) => (p.flags & 8) !== 0), [false, false, true, true, false]);
+  });
+});
