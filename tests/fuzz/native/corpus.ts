@@ -6,8 +6,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  concat, connack, pingresp, puback, pubcomp, publish, pubrec, pubrel, suback, unsuback,
+  PacketType, concat, connack, pingresp, puback, pubcomp, publish, pubrec, pubrel, suback, unsuback,
 } from "../../host/support/mqtt-packets.ts";
+import { ack5, connack5, disconnect5, prop, publish5, suback5, unsuback5 } from "../../host/support/mqtt5-packets.ts";
 
 /** The header's mode bits (harness.c). */
 const Mode = { ownConnack: 1, session: 2, requests: 4, throttle: 8 } as const;
@@ -15,6 +16,8 @@ const Mode = { ownConnack: 1, session: 2, requests: 4, throttle: 8 } as const;
 /** Byte 3's bits besides the tick rhythm (harness.c). */
 const END_WITH_STOP = 8;
 const PUBLISH_ON_TICK = 16;
+const MQTT_5 = 32;
+const TOPIC_ALIASES = 64;
 
 /** A header: mode, tick seconds, the two chunk sizes (0: all that fits), a tick every `tickEvery` chunks, byte 3's other bits. */
 function header(mode: number, tickSeconds: number, chunkA: number, chunkB: number, tickEvery: number, bits = 0): Uint8Array {
@@ -48,6 +51,20 @@ function seeds(rxCapacity: number): Map<string, Uint8Array> {
     ["session-present", header(Mode.session | Mode.requests, 1, 0, 0, 1), [pubrec(2), puback(1), pubcomp(2), suback(3, [0, 0x80]), unsuback(4)]],
     ["keepalive", header(0, 15, 0, 0, 1), [pingresp(), pingresp(), pingresp()]],
     ["oversize-publish", header(Mode.requests, 1, 200, 0, 1), [publish({ topic: "big", payload: "z".repeat(rxCapacity + 64), qos: 1, packetId: 9 }), puback(1)]],
+    // MQTT 5.0: the broker's limits in its CONNACK, properties, Reason Codes, aliases both ways
+    ["v5-connack-limits", header(Mode.ownConnack | Mode.requests, 1, 0, 0, 1, MQTT_5 | TOPIC_ALIASES), [
+      connack5({ properties: [prop.receiveMaximum(2), prop.maximumPacketSize(512), prop.topicAliasMaximum(4), prop.maximumQos(1), prop.serverKeepAlive(5), prop.assignedClientIdentifier("f1")] }),
+      ack5(PacketType.PUBACK, 1, 0), ack5(PacketType.PUBREC, 2, 0, []), ack5(PacketType.PUBCOMP, 2, 0), suback5(3, [1, 0x80]), unsuback5(4, [0]),
+    ]],
+    ["v5-inbound", header(0, 1, 0, 0, 2, MQTT_5), [
+      publish5({ topic: "a/b", payload: "21.5", properties: [prop.contentType("text/plain"), prop.userProperty("k", "v")] }),
+      publish5({ topic: "a/b", payload: "x", qos: 1, packetId: 7, properties: [prop.topicAlias(1)] }),
+      publish5({ topic: "", payload: "again", qos: 2, packetId: 8, properties: [prop.topicAlias(1)] }),
+      ack5(PacketType.PUBREL, 8, 0), pingresp(),
+    ]],
+    ["v5-refusals", header(Mode.requests, 1, 3, 7, 1, MQTT_5 | PUBLISH_ON_TICK), [
+      ack5(PacketType.PUBACK, 1, 0x87, [prop.reasonString("no")]), ack5(PacketType.PUBREC, 2, 0x97), suback5(3, [0x87, 2]), unsuback5(4, [0x11]), disconnect5(0x8b, [prop.reasonString("bye")]),
+    ]],
   ];
   return new Map(list.map(([name, head, packets]) => [name, concat([head, ...packets])]));
 }

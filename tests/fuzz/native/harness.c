@@ -19,7 +19,9 @@
  *           (DISCONNECT) instead of a dropped connection and a reconnect; bit 4: the
  *           application publishes after every tick (QoS 0, 1, 2 in turn, ids from 1 or 5
  *           up, the payload as long as 4 × the chunk's size byte), so the broker's acks
- *           in the input meet a filling and wrapping outbox
+ *           in the input meet a filling and wrapping outbox; bit 5: MQTT 5.0
+ *           (setProtocol(5) before configure, a 5.0 CONNACK), bit 6 with it: Topic
+ *           Aliases assigned to outbound PUBLISHes
  *   rest    the broker's bytes
  *
  * Findings abort(), so libFuzzer reports them: a wasm trap (wasm_rt_trap → wasmqtt_trap:
@@ -30,7 +32,8 @@
  * 2 × rxCapacity + 1000 import calls per export call, rxSpace() never stuck at 0, pointers
  * the module hands over inside its memory, delivered topics non-empty without U+0000 or
  * wildcards, events of a known kind, and the outbound stream framed as client packets
- * (MQTT 3.1.1 §2.2: CONNECT first, known types, fixed flags, no five-byte Remaining Length)
+ * (MQTT 3.1.1 §2.2: CONNECT first, known types, fixed flags, no five-byte Remaining Length;
+ * under 5.0 the acks and DISCONNECT may carry a Reason Code and properties, MQTT 5.0 §3.4.2)
  * sent only while the connection is up.
  */
 #include <stdbool.h>
@@ -74,7 +77,7 @@ static const int BOUNDED[][2] = {
 
 enum { MODE_OWN_CONNACK = 1, MODE_SESSION = 2, MODE_REQUESTS = 4, MODE_THROTTLE = 8 };
 enum { HEADER_BYTES = 4, THROTTLE_BYTES = 16, KEEPALIVE_SEC = 10, CONNECT_TIMEOUT_MS = 5000, RECONNECT_MIN_MS = 100, RECONNECT_MAX_MS = 1000 };
-enum { END_WITH_STOP = 8, PUBLISH_ON_TICK = 16 };
+enum { END_WITH_STOP = 8, PUBLISH_ON_TICK = 16, MQTT_5 = 32, TOPIC_ALIASES = 64 };
 /** Statuses publish() may refuse an application's valid message with (boards/ABI.md, "Status codes"). */
 enum { STATUS_PACKET_TOO_LARGE = -3, STATUS_OUTBOX_FULL = -4, STATUS_NO_PACKET_ID = -10 };
 /** Ticks a reconnect may take before netOpen (each advances the clock past the backoff's maximum). */
@@ -107,6 +110,8 @@ static struct {
   uint32_t now;
   uint32_t tick_ms;
   uint8_t mode;
+  /** The input asked for MQTT 5.0 (byte 3, bit 5). */
+  bool v5;
   uint32_t send_limit;
   bool open_requested;
   bool link_up;
@@ -186,11 +191,16 @@ static bool client_header(uint8_t header) {
   }
 }
 
-/** The body length a packet of this type must have, or -1 when it varies. */
+/**
+ * The body length a packet of this type must have, or -1 when it varies. Under 5.0 an
+ * ack's body is its packet id and optionally a Reason Code and properties, DISCONNECT's
+ * optionally a Reason Code and properties (MQTT 5.0 §3.4.2.1, §3.14.2.1): at least 2 and 0.
+ */
 static int32_t fixed_length(uint8_t header) {
   switch (header >> 4) {
-    case 4: case 5: case 6: case 7: return 2;
-    case 12: case 14: return 0;
+    case 4: case 5: case 6: case 7: return run.v5 ? -1 : 2;
+    case 12: return 0;
+    case 14: return run.v5 ? -1 : 0;
     default: return -1;
   }
 }
@@ -198,6 +208,8 @@ static int32_t fixed_length(uint8_t header) {
 static void packet_framed(void) {
   int32_t expected = fixed_length(out.header);
   require(expected < 0 || out.length == (uint32_t)expected, "outbound packet 0x%02x with Remaining Length %u", out.header, out.length);
+  uint8_t type = out.header >> 4;
+  require(type < 4 || type > 7 || out.length >= 2, "outbound ack 0x%02x with Remaining Length %u", out.header, out.length);
   out.packets++;
 }
 
@@ -353,8 +365,9 @@ static void answer_open(void) {
   Z_wasmqttZ_netUp(call(), run.now);
   check();
   if ((run.mode & MODE_OWN_CONNACK) == 0) {
-    const uint8_t connack[] = {0x20, 0x02, (run.mode & MODE_SESSION) != 0 ? 1 : 0, 0x00};
-    commit(connack, sizeof connack);
+    // 3.1.1: flags, return code; 5.0: flags, Reason Code, an empty property block
+    const uint8_t connack[] = {0x20, run.v5 ? 0x03 : 0x02, (run.mode & MODE_SESSION) != 0 ? 1 : 0, 0x00, 0x00};
+    commit(connack, run.v5 ? 5 : 4);
   }
 }
 
@@ -430,6 +443,7 @@ static void reset(const uint8_t* header) {
   memset(&out, 0, sizeof out);
   run.now = 0xfffff000u;  // near the wrap: the module only subtracts times
   run.mode = header[0];
+  run.v5 = (header[3] & MQTT_5) != 0;
   run.tick_ms = (uint32_t)(header[0] >> 4) * 1000;
   run.send_limit = (header[0] & MODE_THROTTLE) != 0 ? THROTTLE_BYTES : 0;
   run.import_limit = 1000;  // until the stats block gives rxCapacity
@@ -450,6 +464,11 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   reset(header);
 
   stage("fuzz", 4);
+  if (run.v5) {
+    // the largest limits the caller may ask for: the module lowers each to its buffers
+    uint32_t protocol_flags = (header[3] & TOPIC_ALIASES) != 0 ? 1 : 0;
+    require(Z_wasmqttZ_setProtocol(call(), 5, 0xffff, 0xffffffffu, 0xffff, 0, protocol_flags) == 0, "setProtocol refused");
+  }
   uint32_t flags = (run.mode & MODE_SESSION) != 0 ? 0 : 1;  // clean session unless a persistent one
   require(Z_wasmqttZ_configure(call(), 4, 0, 0, 0, 0, flags, KEEPALIVE_SEC) == 0, "configure refused");
   require(Z_wasmqttZ_setReconnect(call(), RECONNECT_MIN_MS, RECONNECT_MAX_MS, 1) == 0, "setReconnect refused");
