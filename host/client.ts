@@ -186,6 +186,14 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
     this.profile = settings.profile;
     this.transport = settings.transport;
     this.clock = settings.clock;
+    // the module's packet traces are recorded only while a "packet" listener exists
+    const watch = this as unknown as EventEmitter;
+    watch.on("newListener", (name: string) => {
+      if (name === "packet" && this.link !== undefined) this.link.tracePackets = true;
+    });
+    watch.on("removeListener", (name: string) => {
+      if (name === "packet" && this.link !== undefined) this.link.tracePackets = this.listenerCount("packet") > 0;
+    });
   }
 
   /** Session present flag of the last accepted CONNACK. */
@@ -373,6 +381,7 @@ export class WasmqttClient extends EventEmitter<ClientEvents> {
         onPacket: (direction, header, packetId, remainingLength) => this.handlePacket(direction, header, packetId, remainingLength),
       },
     });
+    this.link.tracePackets = this.listenerCount("packet") > 0;
     const module = this.link.module;
     const { settings } = this;
     const will = settings.will;
