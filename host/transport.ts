@@ -68,9 +68,7 @@ export class TcpTransport implements Transport {
     const socket = connectSocket({ host: this.host, port: this.port });
     socket.setNoDelay(true);
     this.socket = socket;
-    this.batch = new WriteBatch(socket, () => {
-      if (this.socket === socket) handlers.onWritable?.();
-    });
+    this.batch = new WriteBatch(socket);
     let opened = false;
     let failure: Error | undefined;
     const current = () => this.socket === socket;
