@@ -30,6 +30,8 @@ export interface MosquittoOptions {
   maxQueuedMessages?: number;
   /** Further config lines, appended verbatim. */
   extraConfig?: string[];
+  /** What the broker logs (`log_type`); default `["all"]`, every packet (the benchmark logs only errors). */
+  logTypes?: string[];
 }
 
 /** A running Mosquitto. */
@@ -132,7 +134,7 @@ function renderConfig(dir: string, port: number, wsPort: number | undefined, opt
   else lines.push("allow_anonymous true");
   if (options.persistence) lines.push("persistence true", `persistence_location ${dir}/`);
   if (options.maxQueuedMessages !== undefined) lines.push(`max_queued_messages ${options.maxQueuedMessages}`);
-  lines.push("log_dest stderr", "log_type all", ...(options.extraConfig ?? []));
+  lines.push("log_dest stderr", ...(options.logTypes ?? ["all"]).map((type) => `log_type ${type}`), ...(options.extraConfig ?? []));
   return lines.join("\n") + "\n";
 }
 
