@@ -39,16 +39,22 @@ export interface Peer {
   open(url: string, port: number, topic: string, qos: 0 | 1 | 2, payload: Uint8Array): Promise<Publisher>;
 }
 
+/**
+ * wasmqtt, desktop profile. Its outbox is bounded (MQTT.js buffers without limit): a
+ * publish the outbox has no room for — QoS 0 faster than the socket drains — waits for
+ * room (`whenFull: "wait"`).
+ */
 export const wasmqttPeer: Peer = {
   name: "wasmqtt",
   async open(url, _port, topic, qos, payload) {
     const client = await connect(url, { profile: "desktop", keepalive: 60 });
+    const publish = () => client.publish(topic, payload, { qos, whenFull: "wait" });
     return {
       async publishAll(count) {
         for (let sent = 0; sent < count; sent += WINDOW) {
           const window = Math.min(WINDOW, count - sent);
           const flows: Promise<void>[] = [];
-          for (let i = 0; i < window; i++) flows.push(client.publish(topic, payload, { qos }));
+          for (let i = 0; i < window; i++) flows.push(publish());
           await Promise.all(flows);
         }
       },

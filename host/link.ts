@@ -31,6 +31,8 @@ export interface LinkHandlers {
   onMessage?(topic: string, payload: Buffer, flags: number): void;
   /** The trace of one packet: `direction` 0 in, 1 out; `header` the fixed header's first byte. */
   onPacket?(direction: number, header: number, packetId: number, remainingLength: number): void;
+  /** `tick` ran and its report was settled (after bytes moved or a timer fired): the module may have made room. */
+  onPumped?(): void;
 }
 
 /**
@@ -220,6 +222,8 @@ export class ModuleLink {
     const now = this.clock.nowU32();
     const delay = this.module.exports.tick(now);
     this.settle();
+    if (!this.running) return;
+    this.handlers.onPumped?.();
     if (!this.running) return;
     const due = (now + delay) >>> 0;
     if (this.timerSet) {
