@@ -56,6 +56,12 @@ export interface PublishOptions {
   retain?: boolean;
   /** MQTT 5 only. */
   properties?: PublishProperties;
+  /**
+   * When the outbox has no room: "reject" (default) rejects with OUTBOX_FULL; "wait" keeps
+   * the publish in this client, behind earlier waiting ones, and offers it to the module
+   * again each time the module made room (a flow completed, the socket took bytes).
+   */
+  whenFull?: "reject" | "wait";
 }
 
 /** Subscription Options of MQTT 5 (MQTT 5.0 §3.8.3.1), MQTT.js's names; MQTT 5 only. */
@@ -152,6 +158,16 @@ interface Waiter<T> {
   reject(error: Error): void;
 }
 
+/** A publish with `whenFull: "wait"` that the outbox had no room for yet. */
+interface WaitingPublish extends Waiter<void> {
+  topic: string;
+  payload: string | Uint8Array;
+  /** MQTT 5: the encoded property block (empty in 3.1.1). */
+  properties: Uint8Array;
+  qos: number;
+  retain: boolean;
+}
+
 interface PendingSubscribe extends Waiter<Granted[]> {
   topics: string[];
   /** Each filter's return code (MQTT 5: Reason Code) as the SUBACK gave it. */
@@ -159,7 +175,7 @@ interface PendingSubscribe extends Waiter<Granted[]> {
   received: number;
 }
 
-const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain", "properties"];
+const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain", "properties", "whenFull"];
 const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions)[] = ["qos", "nl", "rap", "rh", "properties"];
 const SUBSCRIPTION_FIELDS: readonly (keyof SubscriptionRequest)[] = ["topic", "qos", "nl", "rap", "rh"];
 
@@ -222,6 +238,8 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   private connecting: (Waiter<WasmqttClient> & { promise: Promise<WasmqttClient> }) | undefined;
   private ending: Promise<void> | undefined;
   private readonly publishes = new Map<number, Waiter<void>[]>();
+  /** Publishes waiting for outbox room, oldest first. */
+  private waiting: WaitingPublish[] = [];
   private readonly subscribes = new Map<number, PendingSubscribe[]>();
   private readonly unsubscribes = new Map<number, Waiter<void>[]>();
 
@@ -290,11 +308,12 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * INVALID_QOS, INVALID_ARGUMENT (not a string / bytes, a lone surrogate in the topic,
    * options not an object or with an unknown key, retain not a boolean), PACKET_TOO_LARGE
    * (does not fit the profile's staging buffer, transmit buffer or outbox), OUTBOX_FULL (nothing queued;
-   * earlier publishes must complete first), NO_PACKET_ID, CLIENT_STOPPED (after `end()` or
-   * a final close, also for publishes still in flight). MQTT 5 also: QOS_NOT_SUPPORTED /
-   * RETAIN_NOT_SUPPORTED (the broker's CONNACK limits), PACKET_TOO_LARGE above the broker's
-   * Maximum Packet Size, PUBLISH_REFUSED (the broker's PUBACK / PUBREC Reason Code ≥ 0x80,
-   * in the error's `reasonCode`); INVALID_ARGUMENT for bad `properties` (or any in 3.1.1).
+   * earlier publishes must complete first; with `whenFull: "wait"` the publish waits instead),
+   * NO_PACKET_ID, CLIENT_STOPPED (after `end()` or a final close, also for publishes still
+   * in flight or waiting). MQTT 5 also: QOS_NOT_SUPPORTED / RETAIN_NOT_SUPPORTED (the
+   * broker's CONNACK limits), PACKET_TOO_LARGE above the broker's Maximum Packet Size,
+   * PUBLISH_REFUSED (the broker's PUBACK / PUBREC Reason Code ≥ 0x80, in the error's
+   * `reasonCode`); INVALID_ARGUMENT for bad `properties` (or any in 3.1.1).
    */
   async publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<void> {
     const module = this.usable("publish");
@@ -305,9 +324,14 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     checkOptionsObject(options, "publish options");
     checkKnownOptions(options, PUBLISH_OPTIONS);
     checkBoolean(options.retain, "retain");
+    const { whenFull } = options;
+    if (whenFull !== undefined && whenFull !== "reject" && whenFull !== "wait") {
+      throw argumentError(`whenFull must be "reject" or "wait" (got ${show(whenFull)})`);
+    }
     const qos = options.qos ?? 0;
     if (!Number.isInteger(qos) || qos < 0 || qos > 0xff) throw qosError(qos);
     const block = this.propertyBlock(options.properties as Record<string, unknown> | undefined, PUBLISH_PROPERTY_NAMES, "publish properties");
+    if (whenFull === "wait" && this.waiting.length > 0) return this.waitForRoom(topic, payload, block, qos, options.retain === true);
     const lengths = module.stage(topic, payload, block);
     if (lengths === undefined) {
       throw new WasmqttError(
@@ -321,6 +345,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     const result = module.exports.publishWithProperties(topicLen, payloadLen, propertiesLen, qos, options.retain === true ? 1 : 0, this.clock.nowU32());
     if (result < 0) {
       this.settle();
+      if (result === Status.OUTBOX_FULL && whenFull === "wait") return this.waitForRoom(topic, payload, block, qos, options.retain === true);
       throw this.publishError(result, topic, topicLen, payloadLen, qos);
     }
     if (result === 0) {
@@ -444,6 +469,9 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         onEvent: (event, code, arg, dropped, properties) => this.handleEvent(event, code, arg, dropped, properties),
         onMessage: (topic, payload, flags, properties) => this.handleMessage(topic, payload, flags, properties),
         onPacket: (direction, header, packetId, remainingLength) => this.handlePacket(direction, header, packetId, remainingLength),
+        // the module's packet traces are recorded only while a "packet" listener exists
+        wantsPackets: () => this.listenerCount("packet") > 0,
+        onPumped: () => this.offerWaiting(),
       },
     });
     const module = this.link.module;
@@ -548,6 +576,33 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   /** Lets the link deliver kept bytes, tick the module and schedule the next tick. */
   private pump(): void {
     this.link?.pump();
+  }
+
+  /** Keeps a publish until the outbox has room (its payload copied: the caller may reuse the bytes). */
+  private waitForRoom(topic: string, payload: string | Uint8Array, properties: Uint8Array, qos: number, retain: boolean): Promise<void> {
+    const kept = typeof payload === "string" ? payload : Uint8Array.from(payload);
+    return new Promise<void>((resolve, reject) => this.waiting.push({ topic, payload: kept, properties, qos, retain, resolve, reject }));
+  }
+
+  /** Offers the waiting publishes to the module in order, until one finds the outbox still full. */
+  private offerWaiting(): void {
+    if (this.waiting.length === 0 || this.phase === "closed") return;
+    const module = this.module();
+    let offered = 0;
+    while (offered < this.waiting.length) {
+      const next = this.waiting[offered];
+      const [topicLen, payloadLen, propertiesLen] = module.stage(next.topic, next.payload, next.properties)!; // it was staged once already
+      const result = module.exports.publishWithProperties(topicLen, payloadLen, propertiesLen, next.qos, next.retain ? 1 : 0, this.clock.nowU32());
+      if (result === Status.OUTBOX_FULL) break;
+      offered++;
+      if (result < 0) next.reject(this.publishError(result, next.topic, topicLen, payloadLen, next.qos));
+      else if (result === 0) next.resolve();
+      else enqueue(this.publishes, result, next);
+    }
+    if (offered === 0) return;
+    this.waiting = this.waiting.slice(offered);
+    this.settle();
+    this.pump();
   }
 
   private handleMessage(topic: string, payload: Buffer, flags: number, properties: Buffer | undefined): void {
@@ -664,6 +719,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         : `the connection ended (${statusName(status)}) and reconnect is off`;
     const error = stoppedError(why);
     if (!this.everConnected) this.connecting?.reject(status === Status.CLIENT_STOPPED ? error : this.connectError(status, 0));
+    for (const waiter of this.waiting.splice(0)) waiter.reject(error);
     for (const waiters of [this.publishes, this.unsubscribes, this.subscribes] as Map<number, Waiter<never>[]>[]) {
       for (const list of waiters.values()) for (const waiter of list) waiter.reject(error);
       waiters.clear();

@@ -32,6 +32,10 @@ export interface LinkHandlers {
   onMessage?(topic: string, payload: Buffer, flags: number, properties?: Buffer): void;
   /** The trace of one packet: `direction` 0 in, 1 out; `header` the fixed header's first byte. */
   onPacket?(direction: number, header: number, packetId: number, remainingLength: number): void;
+  /** Whether `onPacket` wants the traces now (default: always); while it says no, a trace costs nothing. */
+  wantsPackets?(): boolean;
+  /** `tick` ran and its report was settled (after bytes moved or a timer fired): the module may have made room. */
+  onPumped?(): void;
 }
 
 /**
@@ -57,11 +61,18 @@ export interface ModuleLinkOptions {
   handlers: LinkHandlers;
 }
 
-/** What an import recorded, settled after the export returns. */
-type ImportRecord =
-  | { kind: "event"; event: number; code: number; arg: number; dropped: DroppedMessage | undefined; properties: Buffer | undefined }
-  | { kind: "message"; topic: string; payload: Buffer; flags: number; properties: Buffer | undefined }
-  | { kind: "packet"; direction: number; header: number; packetId: number; remainingLength: number };
+/**
+ * What an import recorded, settled after the export returns: {@link RECORD_SLOTS} slots
+ * of `ModuleLink.records` per record, the kind first, so recording allocates nothing.
+ * event: kind, event, code, arg, dropped, properties; message: kind, topic, payload,
+ * flags, properties; packet: kind, direction, header, packetId, remainingLength.
+ */
+const enum RecordKind {
+  event,
+  message,
+  packet,
+}
+const RECORD_SLOTS = 6;
 
 /** One connection the module asked for with netOpen. */
 interface Connection {
@@ -80,7 +91,16 @@ export class ModuleLink {
   private running = false;
   private timer: unknown;
   private timerSet = false;
-  private records: ImportRecord[] = [];
+  /** When the timer fires (u32 ms); a later deadline keeps it, an earlier one re-arms it. */
+  private timerDue = 0;
+  private readonly fireTimer = () => {
+    this.timerSet = false;
+    this.pump();
+  };
+  /** The records not yet settled, {@link RECORD_SLOTS} slots each, from `recordsStart` to `recordsEnd`; reused, never sliced. */
+  private readonly records: unknown[] = [];
+  private recordsStart = 0;
+  private recordsEnd = 0;
   private settling = false;
   private closing: Promise<void> = Promise.resolve();
   private transportError: Error | undefined;
@@ -167,12 +187,19 @@ export class ModuleLink {
   settle(): void {
     if (this.settling) return;
     this.settling = true;
-    let i = 0;
     try {
       // a handler may call an export whose imports append more: the loop takes those too
-      for (; i < this.records.length; i++) this.dispatch(this.records[i]);
+      while (this.recordsStart < this.recordsEnd) {
+        const at = this.recordsStart;
+        this.recordsStart += RECORD_SLOTS; // taken before dispatch: a handler that throws loses only its own record
+        this.dispatch(at);
+      }
     } finally {
-      this.records = this.records.slice(i + 1);
+      if (this.recordsStart === this.recordsEnd) {
+        this.records.fill(undefined, 0, this.recordsEnd); // let go of payloads, keep the slots
+        this.recordsStart = 0;
+        this.recordsEnd = 0;
+      }
       this.settling = false;
     }
   }
@@ -182,15 +209,21 @@ export class ModuleLink {
     if (!this.running) return;
     if (this.connection !== undefined && this.connection.backlog.length > 0) this.drainBacklog(this.connection);
     if (!this.running) return;
-    const delay = this.module.exports.tick(this.clock.nowU32());
+    const now = this.clock.nowU32();
+    const delay = this.module.exports.tick(now);
     this.settle();
     if (!this.running) return;
-    if (this.timerSet) this.clock.clearTimer(this.timer);
-    this.timer = this.clock.after(delay, () => {
-      this.timerSet = false;
-      this.pump();
-    });
+    this.handlers.onPumped?.();
+    if (!this.running) return;
+    const due = (now + delay) >>> 0;
+    if (this.timerSet) {
+      // the set timer comes first or together: keep it; when it fires, the tick then says what is next
+      if (((due - this.timerDue) | 0) >= 0) return;
+      this.clock.clearTimer(this.timer);
+    }
+    this.timer = this.clock.after(delay, this.fireTimer);
     this.timerSet = true;
+    this.timerDue = due;
   }
 
   // ---- the module's imports ----------------------------------------------------
@@ -201,26 +234,42 @@ export class ModuleLink {
       netOpen: () => this.netOpen(),
       netSend: (bytes) => this.netSend(bytes),
       netClose: () => this.netClose(),
-      onMessage: (topic, payload, flags, properties) => this.records.push({ kind: "message", topic, payload, flags, properties }),
-      onEvent: (event, code, arg, dropped, properties) => this.records.push({ kind: "event", event, code, arg, dropped, properties }),
-      onPacket: (direction, header, packetId, remainingLength) =>
-        this.records.push({ kind: "packet", direction, header, packetId, remainingLength }),
+      onMessage: (topic, payload, flags, properties) => this.record(RecordKind.message, topic, payload, flags, properties, undefined),
+      onEvent: (event, code, arg, dropped, properties) => this.record(RecordKind.event, event, code, arg, dropped, properties),
+      onPacket: (direction, header, packetId, remainingLength) => {
+        const { onPacket, wantsPackets } = this.handlers;
+        if (onPacket !== undefined && (wantsPackets?.() ?? true)) this.record(RecordKind.packet, direction, header, packetId, remainingLength, undefined);
+      },
       random: imports.random,
       adcRead: imports.adcRead,
       gpioWrite: imports.gpioWrite,
     };
   }
 
-  private dispatch(record: ImportRecord): void {
-    switch (record.kind) {
-      case "event":
-        this.handlers.onEvent?.(record.event, record.code, record.arg, record.dropped, record.properties);
+  private record(kind: RecordKind, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): void {
+    const { records } = this;
+    const at = this.recordsEnd;
+    records[at] = kind;
+    records[at + 1] = a;
+    records[at + 2] = b;
+    records[at + 3] = c;
+    records[at + 4] = d;
+    records[at + 5] = e;
+    this.recordsEnd = at + RECORD_SLOTS;
+  }
+
+  /** Hands the record at slot `at` to its handler. */
+  private dispatch(at: number): void {
+    const r = this.records;
+    switch (r[at] as RecordKind) {
+      case RecordKind.event:
+        this.handlers.onEvent?.(r[at + 1] as number, r[at + 2] as number, r[at + 3] as number, r[at + 4] as DroppedMessage | undefined, r[at + 5] as Buffer | undefined);
         return;
-      case "message":
-        this.handlers.onMessage?.(record.topic, record.payload, record.flags, record.properties);
+      case RecordKind.message:
+        this.handlers.onMessage?.(r[at + 1] as string, r[at + 2] as Buffer, r[at + 3] as number, r[at + 4] as Buffer | undefined);
         return;
-      case "packet":
-        this.handlers.onPacket?.(record.direction, record.header, record.packetId, record.remainingLength);
+      case RecordKind.packet:
+        this.handlers.onPacket?.(r[at + 1] as number, r[at + 2] as number, r[at + 3] as number, r[at + 4] as number);
     }
   }
 

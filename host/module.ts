@@ -534,13 +534,14 @@ export class ModuleInstance {
 
   /** Wraps an export so an import that calls back into the module fails loudly. */
   private guard(name: string, fn: (...args: number[]) => number): (...args: number[]) => number {
-    return (...args: number[]): number => {
+    // fixed arity (the longest export, the firmware's boardConfigure, takes 10): no rest array per call; wasm ignores extra arguments
+    return (a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number, h?: number, i?: number, j?: number): number => {
       if (this.running !== undefined) {
         throw new Error(`wasmqtt: ${name}() called while ${this.running}() runs; an import must not call back into the module`);
       }
       this.running = name;
       try {
-        return fn(...args);
+        return fn(a!, b!, c!, d!, e!, f!, g!, h!, i!, j!);
       } finally {
         this.running = undefined;
       }

@@ -32,6 +32,8 @@ export interface MosquittoOptions {
   tls?: TlsListener;
   /** Further config lines, appended verbatim. */
   extraConfig?: string[];
+  /** What the broker logs (`log_type`); default `["all"]`, every packet (the benchmark logs only errors). */
+  logTypes?: string[];
 }
 
 /** The files of a TLS listener (mosquitto.conf(5): certfile, keyfile, cafile, require_certificate). */
@@ -155,7 +157,7 @@ function renderConfig(dir: string, ports: { port: number; wsPort?: number; tlsPo
   else lines.push("allow_anonymous true");
   if (options.persistence) lines.push("persistence true", `persistence_location ${dir}/`);
   if (options.maxQueuedMessages !== undefined) lines.push(`max_queued_messages ${options.maxQueuedMessages}`);
-  lines.push("log_dest stderr", "log_type all", ...(options.extraConfig ?? []));
+  lines.push("log_dest stderr", ...(options.logTypes ?? ["all"]).map((type) => `log_type ${type}`), ...(options.extraConfig ?? []));
   return lines.join("\n") + "\n";
 }
 

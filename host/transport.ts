@@ -10,6 +10,7 @@
  * tcp.open({ onOpen: () => tcp.send(bytes), onData: (chunk) => {}, onClose: (reason) => {} });
  */
 import { type Socket, connect as connectSocket } from "node:net";
+import { WriteBatch } from "./write-batch.ts";
 
 /** Why a connection ended, as the transport saw it. */
 export type CloseReason = "refused" | "reset" | "closed";
@@ -50,11 +51,12 @@ export interface Transport {
 /** How long a closing socket may take to flush and see the broker close before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
-/** A TCP connection to `host:port` (Nagle off), opened afresh on every `open`. */
+/** A TCP connection to `host:port` (Nagle off, each turn's sends in one write), opened afresh on every `open`. */
 export class TcpTransport implements Transport {
   private socket: Socket | undefined;
   /** The socket event that means the connection is up. */
   protected readonly openEvent: string = "connect";
+  private batch: WriteBatch | undefined;
 
   constructor(
     readonly host: string,
@@ -69,6 +71,7 @@ export class TcpTransport implements Transport {
     if (this.socket !== undefined) void this.close();
     const socket = this.dial();
     this.socket = socket;
+    this.batch = new WriteBatch(socket);
     let opened = false;
     let failure: Error | undefined;
     const current = () => this.socket === socket;
@@ -106,15 +109,16 @@ export class TcpTransport implements Transport {
 
   send(bytes: Uint8Array): number {
     const socket = this.socket;
-    if (socket === undefined || socket.connecting || !socket.writable || socket.writableNeedDrain) return 0;
-    socket.write(Buffer.from(bytes));
-    return bytes.length;
+    if (socket === undefined || socket.connecting || !socket.writable) return 0;
+    return this.batch!.take(bytes);
   }
 
   /** Half-closes after what was written (so a DISCONNECT arrives), reads to the end, and destroys the socket once the broker closes or after a grace period. */
   close(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
+    this.batch?.flush();
+    this.batch = undefined;
     if (socket === undefined || socket.destroyed) return Promise.resolve();
     const gone = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     if (socket.connecting) {
