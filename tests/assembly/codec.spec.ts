@@ -12,7 +12,7 @@ import {
 } from "../../assembly/codec";
 import { OK, MALFORMED_PACKET, PROTOCOL_ERROR } from "../../assembly/status";
 import { place, utf8, repeat, bytesAt, resetFixtures } from "./support/bytes";
-import { out, clearOut, expectEncoded, placePacket } from "./support/packets";
+import { out, clearOut, expectEncoded, placePacket, fieldLength, writeText } from "./support/packets";
 
 // Will QoS bits of the CONNECT flags (§3.1.2.6); the codec leaves them to the caller.
 const WILL_QOS_1: u8 = 0x08;
@@ -138,17 +138,6 @@ class ConnectCase {
     public password: string | null,
     public bytes: u8[],
   ) {}
-}
-
-function fieldLength(text: string | null): i32 {
-  return text === null ? -1 : String.UTF8.byteLength(text);
-}
-
-/** Writes a length-prefixed field from text at ptr unless text is null; returns the bytes written. */
-function writeText(ptr: usize, text: string | null): u32 {
-  if (text === null) return 0;
-  let bytes = utf8(text);
-  return writeField(ptr, place(bytes), bytes.length);
 }
 
 /** A whole CONNECT built from the codec's pieces, in the §3.1.3 payload order. */

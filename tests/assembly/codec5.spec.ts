@@ -25,7 +25,7 @@ import {
   decodeDisconnect5, decodeAuth,
 } from "../../assembly/codec5";
 import { place, utf8, bytesAt, resetFixtures } from "./support/bytes";
-import { out, clearOut, expectEncoded, Packet, placePacket } from "./support/packets";
+import { out, clearOut, expectEncoded, Packet, placePacket, fieldLength, writeText } from "./support/packets";
 
 /** Fills the decode results with a pattern no decoder writes, so stale values cannot pass. */
 function clearDecoded(): void {
@@ -135,21 +135,11 @@ function announceAll(): ConnectProperties {
   return p;
 }
 
-function textLength(text: string | null): i32 {
-  return text === null ? -1 : String.UTF8.byteLength(text);
-}
-
-function writeText(ptr: usize, text: string | null): u32 {
-  if (text === null) return 0;
-  let bytes = utf8(text);
-  return writeField(ptr, place(bytes), bytes.length);
-}
-
 /** A whole MQTT 5 CONNECT built from the codec's pieces, in the §3.1.3 payload order. */
 function encodeConnect5(c: ConnectCase): u32 {
   let p = c.announce ? announceAll() : defaultConnectProperties();
   let willPropertiesLen: u32 = c.will ? WILL_PROPS.length : 0;
-  let remainingLength = connect5RemainingLength(p, 1, willPropertiesLen, c.will ? 1 : -1, c.will ? 3 : -1, textLength(c.username), textLength(c.password));
+  let remainingLength = connect5RemainingLength(p, 1, willPropertiesLen, c.will ? 1 : -1, c.will ? 3 : -1, fieldLength(c.username), fieldLength(c.password));
   let n = writeFixedHeader(out, CONNECT << 4, remainingLength);
   n += writeConnect5Header(out + n, c.flags, 60, p);
   n += writeText(out + n, "c");

@@ -1,9 +1,9 @@
 // Encoder output and placed packets for the codec specs (codec.spec.ts, codec5.spec.ts):
 // an output region guarded against writes past the end, and fixtures split into their
 // fixed header and body the way the client's receive path hands them to a decoder.
-import { decoded, decodeRemainingLength } from "../../../assembly/codec";
+import { decoded, decodeRemainingLength, writeField } from "../../../assembly/codec";
 import { OK } from "../../../assembly/status";
-import { place, bytesAt } from "./bytes";
+import { place, bytesAt, utf8 } from "./bytes";
 
 /** Encoder output; filled with GUARD before each encoding to catch writes past the end. */
 export const OUT_CAPACITY: u32 = 512;
@@ -38,4 +38,16 @@ export function placePacket(bytes: u8[], name: string): Packet {
   packet.len = decoded.remainingLength;
   expect(1 + decoded.lengthBytes + packet.len).toBe(<u32>bytes.length, name + ": fixture size");
   return packet;
+}
+
+/** A CONNECT field's length for connectRemainingLength: its UTF-8 bytes, or -1 when absent (null). */
+export function fieldLength(text: string | null): i32 {
+  return text === null ? -1 : String.UTF8.byteLength(text);
+}
+
+/** Writes a length-prefixed field from text at ptr unless text is null; returns the bytes written. */
+export function writeText(ptr: usize, text: string | null): u32 {
+  if (text === null) return 0;
+  let bytes = utf8(text);
+  return writeField(ptr, place(bytes), bytes.length);
 }
