@@ -10,19 +10,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, test } from "node:test";
-import type { SoakResult } from "../../host/soak/soak.ts";
-import { merge, shard, soak, tempDir } from "./support/soak-runs.ts";
-
-/** The report without what depends on the split, the wall clock or the garbage collector. */
-function replayable(report: SoakResult): unknown {
-  const copy = JSON.parse(JSON.stringify(report)) as Record<string, unknown> & { series: Record<string, unknown>[] };
-  for (const key of ["wallSeconds", "setupSeconds", "deviceDaysPerSecond", "hostMemory", "execution"]) delete copy[key];
-  for (const point of copy.series) {
-    delete point.heapPerDevice;
-    delete point.externalPerDevice;
-  }
-  return copy;
-}
+import { merge, replayable, shard, soak, tempDir } from "./support/soak-runs.ts";
 
 /** Harsh faults on 4 devices: restarts of each device's broker both ways, clock jumps, losses excused. */
 const RUN = ["--days", "0.25", "--devices", "4", "--faults", "harsh", "--seed", "5"];

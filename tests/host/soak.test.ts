@@ -15,22 +15,10 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { runSoak } from "../../host/cli/soak.ts";
 import { formatVirtualTime } from "../../host/sim/view.ts";
-import type { SoakResult } from "../../host/soak/soak.ts";
-import { schedule, soak, tempDir } from "./support/soak-runs.ts";
+import { replayable, schedule, soak, tempDir } from "./support/soak-runs.ts";
 
 /** The firmware's counter wraps 10 virtual minutes into the run. */
 const U32_START = 2 ** 32 - 600_000;
-
-/** The report without what depends on the wall clock or the garbage collector (the workers' wall times are in `execution`). */
-function replayable(report: SoakResult): unknown {
-  const copy = JSON.parse(JSON.stringify(report)) as Record<string, unknown> & { series: Record<string, unknown>[] };
-  for (const key of ["wallSeconds", "setupSeconds", "deviceDaysPerSecond", "hostMemory", "execution"]) delete copy[key];
-  for (const point of copy.series) {
-    delete point.heapPerDevice;
-    delete point.externalPerDevice;
-  }
-  return copy;
-}
 
 describe("wasmqtt soak", { concurrency: 2 }, () => {
   test("a two-day soak with the default faults, restarts both ways and a black-hole crosses the wrap and holds every invariant", async () => {

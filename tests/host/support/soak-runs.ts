@@ -110,3 +110,14 @@ export async function spawnSoak(args: string[], options: SoakRunOptions): Promis
   clearTimeout(limit);
   return { code, stdout, stderr };
 }
+
+/** The report without what depends on the split, the wall clock or the garbage collector (the workers' wall times are in `execution`). */
+export function replayable(report: SoakResult): unknown {
+  const copy = JSON.parse(JSON.stringify(report)) as Record<string, unknown> & { series: Record<string, unknown>[] };
+  for (const key of ["wallSeconds", "setupSeconds", "deviceDaysPerSecond", "hostMemory", "execution"]) delete copy[key];
+  for (const point of copy.series) {
+    delete point.heapPerDevice;
+    delete point.externalPerDevice;
+  }
+  return copy;
+}
