@@ -10,7 +10,8 @@
  * only moves bytes, gives the time and calls `tick`. What the module reports through
  * `onEvent` / `onMessage` / `onPacket` is recorded during the export and handed to
  * {@link LinkHandlers} by `settle()`, after the export returned, so a handler may call
- * exports again.
+ * exports again. An optional {@link LinkTap} sees the bytes both ways (a pcap trace,
+ * host/pcap.ts); without one, each direction costs one null check.
  *
  * @example
  * const link = await ModuleLink.create({ profile: "desktop", transport, clock, imports: { random }, handlers: {

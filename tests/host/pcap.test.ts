@@ -6,7 +6,8 @@
  * from SYN to FIN on the broker's real port. Over ws:// the trace holds the MQTT bytes,
  * not WebSocket frames. A soak run writes one file per device, each decoding. And the
  * writer alone: a write above 65495 bytes is split into segments tshark reassembles, and
- * timestamps follow the module's clock across its u32 wrap.
+ * timestamps follow the module's clock across its u32 wrap. A bad `trace` option, or a
+ * file that cannot be created, is refused naming it (these need no tshark).
  *
  * tshark is installed by scripts/test.sh; when it is missing here the suite installs it
  * with apt-get, and skips (saying so) only when that is not possible.
@@ -18,7 +19,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
-import { connect } from "../../host/index.ts";
+import { connect, createClient } from "../../host/index.ts";
 import { type Broker, mosquittoSupportsWebsockets, startMosquitto } from "../../host/mosquitto.ts";
 import { MAX_SEGMENT_PAYLOAD, PcapTrace } from "../../host/pcap.ts";
 import { findExecutable, trackTempDir } from "../../host/processes.ts";
@@ -287,4 +288,20 @@ test("timestamps follow the module's clock across its u32 wrap; a new connection
   assert.deepEqual(times.slice(4, 7).map(([, port, flags]) => [port, Number(flags)]), [["1883", FIN | ACK], ["49152", FIN | ACK], ["1883", ACK]]);
   assert.equal(times[7][1], "49153", "the next connection's SYN from the next port");
   assert.equal(readFileSync(file).readUInt32LE(20), 1, "LINKTYPE_ETHERNET");
+});
+
+test("a bad trace option is refused, naming it; a pcap file that cannot be created rejects createClient, naming it", async () => {
+  const url = "mqtt://127.0.0.1:1";
+  await assert.rejects(createClient(url, { trace: "x.pcap" as never }), { code: "INVALID_ARGUMENT", message: /trace must be \{ pcap: FILE \} \(got "x.pcap"\)/ });
+  await assert.rejects(createClient(url, { trace: { pcapFile: "x.pcap" } as never }), { code: "INVALID_ARGUMENT", message: /unknown option `trace.pcapFile`; known options: `trace.pcap`/ });
+  await assert.rejects(createClient(url, { trace: { pcap: "" } }), { code: "INVALID_ARGUMENT", message: /trace.pcap must be a file name \(got ""\)/ });
+  const missing = path.join(scratch(), "no-such-dir", "x.pcap");
+  await assert.rejects(createClient(url, { trace: { pcap: missing } }), { code: "INVALID_ARGUMENT", message: new RegExp(`trace.pcap: cannot create '${missing}': ENOENT`) });
+});
+
+test("wasmqtt pub --pcap into a missing directory exits 1, naming the file", async () => {
+  const missing = path.join(scratch(), "no-such-dir", "pub.pcap");
+  const result = await startCli(["pub", "-p", "1", "-t", "a/b", "-m", "x", "--pcap", missing]).done;
+  assertExit(result, 1);
+  assert.match(result.stderr, new RegExp(`cannot create '${missing}'`));
 });
