@@ -80,6 +80,11 @@ export interface ClientOptions extends TlsOptions {
   transport?: Transport;
   /** Time source and timers (default: the system clock; e.g. the simulator's VirtualClock). */
   clock?: Clock;
+  /**
+   * `{ pcap: FILE }`: write the MQTT bytes both ways to FILE as a pcap of TCP segments, for
+   * Wireshark (host/pcap.ts; over TLS and WebSockets too, as MQTT). Node only.
+   */
+  trace?: TraceOptions;
 
   // ---- MQTT 5 --------------------------------------------------------------------
   /** 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0), as MQTT.js. */
@@ -91,6 +96,12 @@ export interface ClientOptions extends TlsOptions {
    * least recently used in its fixed table, within the broker's Topic Alias Maximum). Default false.
    */
   autoAssignTopicAlias?: boolean;
+}
+
+/** The `trace` option. */
+export interface TraceOptions {
+  /** The pcap file to create (truncated if it exists). */
+  pcap?: string;
 }
 
 /**
@@ -147,8 +158,9 @@ function protocolOptions(options: ClientOptions): { protocolVersion: 4 | 5; prop
 const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
   "clientId", "clean", "keepalive", "username", "password", "will", "reconnect", "reconnectPeriod",
   "retryFirstConnect", "profile", "wasmUrl", "connectTimeout", "transport", "clock", "protocolVersion", "properties",
-  "autoAssignTopicAlias",
+  "autoAssignTopicAlias", "trace",
 ];
+const TRACE_FIELDS: readonly (keyof TraceOptions)[] = ["pcap"];
 const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain"];
 const RECONNECT_FIELDS: readonly (keyof ReconnectOptions)[] = ["minDelayMs", "maxDelayMs"];
 
@@ -174,6 +186,8 @@ export interface Settings {
   protocolVersion: 4 | 5;
   properties: ConnectProperties | undefined;
   autoAssignTopicAlias: boolean;
+  /** The pcap file of `trace.pcap`, if any. */
+  pcap: string | undefined;
 }
 
 /**
@@ -231,12 +245,23 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     protocolVersion,
     properties,
     autoAssignTopicAlias: options.autoAssignTopicAlias === true,
+    pcap: traceOption(options.trace),
   };
 }
 
 /** `count` random bytes as hex digits. */
 function randomHex(count: number): string {
   return [...crypto.getRandomValues(new Uint8Array(count))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** `trace`: `{ pcap?: FILE }`; the pcap file, if any. */
+function traceOption(trace: unknown): string | undefined {
+  if (trace === undefined) return undefined;
+  if (trace === null || typeof trace !== "object" || Array.isArray(trace)) throw argumentError(`trace must be { pcap: FILE } (got ${show(trace)})`);
+  checkKnownOptions(trace, TRACE_FIELDS, "trace.");
+  const { pcap } = trace as TraceOptions;
+  if (pcap !== undefined && (typeof pcap !== "string" || pcap === "")) throw argumentError(`trace.pcap must be a file name (got ${show(pcap)})`);
+  return pcap;
 }
 
 /** `wasmUrl`: a string or URL. */

@@ -29,13 +29,13 @@ import {
   ConfigureFlag, type DroppedMessage, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, ProtocolFlag, ProtocolVersion,
   packetTypeName,
 } from "./module.ts";
-import { Emitter, defer } from "./platform.ts";
+import { Emitter, type PcapTraceFile, defer, openPcapTrace } from "./platform.ts";
 import { type DecodedProperties, type UserProperties, decodeProperties, encodeProperties } from "./properties.ts";
 import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
 import { tlsFailure } from "./tls-errors.ts";
 import type { Transport } from "./transport.ts";
 
-export type { ClientOptions, ConnectProperties, QoS, ReconnectOptions, Will } from "./client-options.ts";
+export type { ClientOptions, ConnectProperties, QoS, ReconnectOptions, TraceOptions, Will } from "./client-options.ts";
 export type { DecodedProperties, UserProperties } from "./properties.ts";
 
 /** MQTT 5 PUBLISH properties the caller may set (MQTT 5.0 §3.3.2.3), MQTT.js's names. */
@@ -210,7 +210,12 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
 export async function createClient(url: string | URL, options: ClientOptions = {}): Promise<WasmqttClient> {
   const settings = resolveOptions(url, options);
   const client = new WasmqttClient(settings);
-  await client.load();
+  try {
+    await client.load();
+  } catch (error) {
+    client.closeTrace();
+    throw error;
+  }
   return client;
 }
 
@@ -231,6 +236,8 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   private readonly transport: Transport;
   private readonly clock: Clock;
   private link: ModuleLink | undefined;
+  /** The pcap trace of `trace.pcap`, closed when the client is. */
+  private trace: PcapTraceFile | undefined;
   private phase: "new" | "started" | "closed" = "new";
   private emissions: Emission[] = [];
   private emitScheduled = false;
@@ -459,6 +466,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
 
   /** @internal instantiates and configures the module (createClient). */
   async load(): Promise<void> {
+    if (this.settings.pcap !== undefined) this.trace = openPcapTrace(this.settings.pcap, this.clock);
     this.link = await ModuleLink.create({
       profile: this.profile,
       location: this.settings.wasmUrl,
@@ -473,6 +481,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         wantsPackets: () => this.listenerCount("packet") > 0,
         onPumped: () => this.offerWaiting(),
       },
+      tap: this.trace,
     });
     const module = this.link.module;
     const { settings } = this;
@@ -713,6 +722,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (this.phase === "closed") return;
     this.phase = "closed";
     this.link?.halt();
+    this.closeTrace();
     const why =
       status === Status.CLIENT_STOPPED
         ? "the client was ended"
@@ -725,6 +735,12 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       waiters.clear();
     }
     this.queue("close");
+  }
+
+  /** @internal closes the pcap trace, if any (the client is closed, or createClient failed). */
+  closeTrace(): void {
+    this.trace?.close();
+    this.trace = undefined;
   }
 
   private connectError(status: number, returnCode: number, reasonString?: unknown): WasmqttError {

@@ -29,6 +29,7 @@ export {
   type SubscribeOptions,
   type SubscriptionOptions,
   type SubscriptionRequest,
+  type TraceOptions,
   type UserProperties,
   type Will,
 } from "./client.ts";

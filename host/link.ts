@@ -10,7 +10,8 @@
  * only moves bytes, gives the time and calls `tick`. What the module reports through
  * `onEvent` / `onMessage` / `onPacket` is recorded during the export and handed to
  * {@link LinkHandlers} by `settle()`, after the export returned, so a handler may call
- * exports again.
+ * exports again. An optional {@link LinkTap} sees the bytes both ways (a pcap trace,
+ * host/pcap.ts); without one, each direction costs one null check.
  *
  * @example
  * const link = await ModuleLink.create({ profile: "desktop", transport, clock, imports: { random }, handlers: {
@@ -39,6 +40,22 @@ export interface LinkHandlers {
 }
 
 /**
+ * Sees the byte stream of every connection both ways, where it enters and leaves the
+ * module (so MQTT bytes, whatever the transport wraps them in): a pcap trace
+ * (host/pcap.ts). Called synchronously; the bytes are valid only during the call.
+ */
+export interface LinkTap {
+  /** The transport reported the connection up (`transport` may tell its ports). */
+  opened(transport: Transport): void;
+  /** The module sent these bytes (as many as the transport took). */
+  sent(bytes: Uint8Array): void;
+  /** The transport delivered these bytes. */
+  received(bytes: Uint8Array): void;
+  /** The connection ended: "client" when the module closed it, otherwise how the transport saw it end. */
+  closed(reason: CloseReason | "client"): void;
+}
+
+/**
  * The imports the link does not answer itself: entropy for backoff jitter and the
  * firmware's sensors and outputs. They are called synchronously during an export and
  * must not call back into the module.
@@ -59,6 +76,8 @@ export interface ModuleLinkOptions {
   clock: Clock;
   imports: LinkImports;
   handlers: LinkHandlers;
+  /** Sees the bytes both ways (a pcap trace); none by default, and then it costs nothing. */
+  tap?: LinkTap;
 }
 
 /**
@@ -86,6 +105,7 @@ export class ModuleLink {
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly handlers: LinkHandlers;
+  private readonly tap: LinkTap | undefined;
   private instance: ModuleInstance | undefined;
   private connection: Connection | undefined;
   private running = false;
@@ -109,6 +129,7 @@ export class ModuleLink {
     this.transport = options.transport;
     this.clock = options.clock;
     this.handlers = options.handlers;
+    this.tap = options.tap;
   }
 
   /**
@@ -283,12 +304,15 @@ export class ModuleLink {
       this.transport.open({
         onOpen: () => {
           if (!current()) return;
+          this.tap?.opened(this.transport);
           this.module.exports.netUp(this.clock.nowU32());
           this.settle();
           this.pump();
         },
         onData: (bytes) => {
-          if (current()) this.receive(connection, bytes);
+          if (!current()) return;
+          this.tap?.received(bytes);
+          this.receive(connection, bytes);
         },
         onClose: (reason, error) => {
           if (current()) this.transportDown(connection, reason, error);
@@ -308,12 +332,15 @@ export class ModuleLink {
 
   private netSend(bytes: Uint8Array): number {
     if (this.connection === undefined) return 0;
-    return this.transport.send(bytes);
+    const taken = this.transport.send(bytes);
+    this.tap?.sent(bytes.subarray(0, taken));
+    return taken;
   }
 
   private netClose(): void {
     if (this.connection === undefined) return;
     this.connection = undefined;
+    this.tap?.closed("client");
     const closing = this.transport.close();
     if (closing !== undefined) this.closing = closing;
   }
@@ -391,6 +418,7 @@ export class ModuleLink {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.transportError = error;
+    this.tap?.closed(reason);
     this.module.exports.netDown(this.clock.nowU32(), NetDownReason[reason] ?? NetDownReason.reset);
     this.settle();
     this.pump();

@@ -47,6 +47,7 @@ export const CONNECTION_OPTIONS = {
   "disable-clean-session": { type: "boolean", short: "c" },
   qos: { type: "string", short: "q" },
   debug: { type: "boolean", short: "d" },
+  pcap: { type: "string" },
   quiet: { type: "boolean" },
   "will-topic": { type: "string" },
   "will-payload": { type: "string" },
@@ -78,6 +79,8 @@ export const CONNECTION_HELP = ` -h, --host HOST        broker host (default loc
  -c, --disable-clean-session
                         keep the session on the broker after disconnecting (needs -i or -I)
  -d, --debug            print every MQTT packet sent and received (on stderr)
+     --pcap FILE        write the MQTT bytes both ways to FILE as a pcap of TCP
+                        segments, for Wireshark (over TLS too, as MQTT)
      --quiet            print no runtime errors (usage errors are still printed)
      --will-topic TOPIC, --will-payload TEXT, --will-qos 0|1|2, --will-retain
                         the message the broker publishes if this client disconnects
@@ -124,6 +127,7 @@ export interface ConnectionSettings {
     profile: Profile;
     protocolVersion: 4 | 5;
     properties?: ConnectProperties;
+    trace?: { pcap: string };
   } & TlsFiles;
 }
 
@@ -203,6 +207,8 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
   };
   if (values.insecure === true) options.checkServerIdentity = () => undefined;
   if (properties.connect !== undefined) options.properties = properties.connect;
+  const pcap = stringValue(values.pcap);
+  if (pcap !== undefined) options.trace = { pcap };
   if (username !== undefined) options.username = username;
   if (password !== undefined) options.password = password;
   const will = willOption(values);

@@ -79,6 +79,9 @@ Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [optio
                          observer of its own, so the figures do not depend on N
      --shard I/N         run only shard I of N (devices whose index mod N is I; I from 0)
                          and write DIR/partial.json (needs --report DIR)
+     --pcap DIR          write each device's MQTT bytes both ways to DIR/<device id>.pcap,
+                         TCP segments for Wireshark (client 10.0.0.2 and up, broker
+                         10.0.0.1:1883; timestamps in virtual time)
      --quiet             no progress line
      --help              this text
 
@@ -135,6 +138,7 @@ const SOAK_OPTIONS = {
   workers: { type: "string" },
   shard: { type: "string" },
   broker: { type: "string" },
+  pcap: { type: "string" },
   quiet: { type: "boolean" },
 } as const;
 
@@ -285,7 +289,9 @@ function parseSoakArgs(argv: string[]): { options: SoakOptions; reportDir: strin
     workers: values.workers === undefined ? (real ? 1 : availableParallelism()) : number(values.workers, "--workers", { min: 1, max: 1024, integer: true }),
     shard: values.shard === undefined ? undefined : shard(values.shard),
     brokerUrl: values.broker === undefined ? undefined : brokerUrl(values.broker),
+    pcapDir: values.pcap,
   };
+  if (values.pcap === "") throw new SoakUsageError("--pcap needs a directory (got '')");
   if (!real && options.brokerUrl !== undefined) throw new SoakUsageError("--broker runs the devices against your broker in real time: it needs --real");
   if (real && options.workers !== 1) throw new SoakUsageError("--real runs one Mosquitto in real time in this process: --workers must be 1");
   if (real && options.shard !== undefined) throw new SoakUsageError("--shard splits a virtual-time run; --real runs in this process");

@@ -18,7 +18,7 @@ import type { Duplex } from "node:stream";
 import type { Board, OutputPin, SensorKind } from "../boards.ts";
 import { statusError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
-import { type LinkHandlers, ModuleLink } from "../link.ts";
+import { type LinkHandlers, type LinkTap, ModuleLink } from "../link.ts";
 import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleStats, type Profile, wasmName } from "../module.ts";
 import { Status, WasmqttError, statusName } from "../status.ts";
 import type { Transport } from "../transport.ts";
@@ -59,6 +59,8 @@ export interface DeviceOptions {
   soil?: SoilMoistureOptions;
   /** Also told what the module reports (after the device's own handling): for soak monitors and traces. */
   handlers?: LinkHandlers;
+  /** Sees the device's MQTT bytes both ways (a pcap trace, host/pcap.ts). */
+  tap?: LinkTap;
 }
 
 /**
@@ -181,6 +183,7 @@ export class SimDevice {
         onMessage: extra?.onMessage?.bind(extra),
         onPacket: extra?.onPacket?.bind(extra),
       },
+      tap: options.tap,
     });
     device.configure(options);
     return device;

@@ -69,6 +69,8 @@ export interface SoakOptions {
   workers?: number;
   /** Run only shard `index` of `count` (devices with index mod count = index); default the whole run. */
   shard?: { index: number; count: number };
+  /** Write each device's MQTT bytes to DIR/<device id>.pcap (`--pcap DIR`); not part of the run's identity. */
+  pcapDir?: string;
 }
 
 /** Defaults of everything but the boards and faults. */

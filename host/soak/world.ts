@@ -16,8 +16,10 @@
  * world.injector.schedule(planFaults({ spec, deviceIds: world.deviceIds, durationMs, random, broker: "mosquitto" }));
  * world.powerOn();
  */
+import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import type { Board } from "../boards.ts";
+import { PcapTrace } from "../pcap.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import { SimDevice } from "../sim/device.ts";
 import type { NetworkLink } from "../sim/network.ts";
@@ -76,6 +78,8 @@ export interface WorldOptions {
   latency?: LatencyRecorder;
   /** Put before every device id and the observer's client id (a broker shared with others: `--broker`). */
   idPrefix?: string;
+  /** Write each device's MQTT bytes to DIR/<device id>.pcap (`--pcap DIR`, host/pcap.ts). */
+  pcapDir?: string;
 }
 
 /** A device and what watches it. */
@@ -97,6 +101,7 @@ export class SoakWorld {
     readonly members: readonly Member[],
     readonly injector: FaultInjector,
     private readonly options: WorldOptions,
+    private readonly traces: readonly PcapTrace[],
   ) {}
 
   /**
@@ -112,6 +117,7 @@ export class SoakWorld {
     // the hooks below reach these once they exist; nothing calls them before the clock runs
     let injector: FaultInjector | undefined;
     let observer: Observer | undefined;
+    const traces: PcapTrace[] = [];
     const ledger = new DeliveryLedger({
       devices: deviceIds.map((id, i) => ({ id, qos: qosOf(i) })),
       expectedReadings: options.expectedReadings,
@@ -139,6 +145,8 @@ export class SoakWorld {
       const members: Member[] = [];
       for (let i = 0; i < indexes.length; i++) {
         const id = deviceIds[i];
+        const trace = options.pcapDir === undefined ? undefined : PcapTrace.open(join(options.pcapDir, `${id}.pcap`), clock, { clientAddress: deviceAddress(indexes[i]) });
+        if (trace !== undefined) traces.push(trace);
         const monitor = new DeviceMonitor({ index: i, id, qos: qosOf(i), settings, invariants, clock, health });
         const device = await SimDevice.create({
           id,
@@ -151,6 +159,7 @@ export class SoakWorld {
           telemetryQos: qosOf(i),
           reconnect: settings.reconnect,
           handlers: monitor.handlers,
+          tap: trace,
         });
         members.push({ device, monitor, qos: qosOf(i), index: indexes[i] });
       }
@@ -166,8 +175,9 @@ export class SoakWorld {
         // the proxy adds latency to none; a simulated link has 20 ms of its own
         baseline: aedes ? undefined : { latencyMs: 0 },
       });
-      return new SoakWorld(deviceIds, ledger, side, observer, members, injector, options);
+      return new SoakWorld(deviceIds, ledger, side, observer, members, injector, options, traces);
     } catch (error) {
+      for (const trace of traces) trace.close();
       await side.broker.close();
       throw error;
     }
@@ -198,10 +208,17 @@ export class SoakWorld {
     }
   }
 
-  /** Stops the broker; resolves once aedes has closed, or Mosquitto and its proxies are gone. */
+  /** Stops the broker and closes the pcap traces; resolves once aedes has closed, or Mosquitto and its proxies are gone. */
   close(): Promise<void> {
+    for (const trace of this.traces) trace.close();
     return this.side.broker.close();
   }
+}
+
+/** The synthetic IPv4 address of the device at `index` in a pcap trace: 10.0.0.2 for the first, then up. */
+function deviceAddress(index: number): string {
+  const address = 0x0a000002 + index;
+  return `10.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
 }
 
 /** The id of the device at `index` of a soak with these boards (round robin). */
