@@ -42,10 +42,16 @@ const CHROMIUM_ARGS = [
 /** A headless Chromium with a fresh profile, closed when the test ends. */
 async function launch(t: { after(fn: () => unknown): void }) {
   const profile = mkdtempSync(path.join(os.tmpdir(), "wasmqtt-chromium-"));
-  t.after(() => removeTempDir(profile));
   // a fresh profile (--user-data-dir) each run, handed to Chromium by playwright
-  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 1000, height: 700 } });
-  t.after(() => browser.close());
+  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 1000, height: 700 } }).catch((error) => {
+    removeTempDir(profile);
+    throw error;
+  });
+  // one hook, in this order: Chromium writes to its profile until it has exited
+  t.after(async () => {
+    await browser.close();
+    removeTempDir(profile);
+  });
   return browser;
 }
 
