@@ -96,6 +96,14 @@ describe("simulated devices on Mosquitto", () => {
     }
   });
 
+  it("`wasmqtt sim --broker` without --broker-ws says the dashboard is off and how to turn it on", async () => {
+    const out: string[] = [];
+    const io = { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => out.push(text) } };
+    assert.equal(await runSim(["--broker", broker.url, "--speed", "60", "--duration", "30", "--interval", "10"], io), 0, out.join(""));
+    assert.match(out.join(""), /^dashboard: off \(--broker-ws ws:\/\/host:port names the broker's WebSocket listener\)$/m);
+    assert.doesNotMatch(out.join(""), /^(websocket|dashboard): (ws|http):/m);
+  });
+
   it("apply commands from mosquitto_pub: relay and LED pins switch, a reading follows", async () => {
     const subscribed = broker.waitForLog("Sending SUBACK to cmd-1", 10_000);
     const sim = await simulator(remoteBroker(broker.url), { idPrefix: "cmd", speed: 5, intervalSec: 3600 });
