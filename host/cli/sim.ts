@@ -11,6 +11,7 @@
  * wasmqtt sim --faults light --devices 3 --speed 600
  * wasmqtt sim --board esp32-c3 --devices 3 --speed 600
  * wasmqtt sim --broker mqtt://127.0.0.1:1883 --interval 5 --deadband-temp 0.5
+ * wasmqtt sim --broker mqtt://127.0.0.1:1883 --broker-ws ws://127.0.0.1:9001   # the dashboard on that broker
  * wasmqtt sim --speed max --duration 86400 --seed 7 | tail
  */
 import { connect as connectSocket } from "node:net";
@@ -45,6 +46,8 @@ Usage: wasmqtt sim [--board NAME] [--devices N] [--speed X|max] [--duration SEC]
      --keepalive SEC         MQTT keepalive of each device (default ${DEFAULT_KEEPALIVE_SEC})
      --broker URL            publish to this broker (mqtt://host:port) instead of the
                              embedded one
+     --broker-ws URL         that broker's WebSocket listener (ws://host:port[/path],
+                             path /mqtt by default): the dashboard connects there
      --port N                TCP port of the embedded broker (default 1883, or a free
                              one when 1883 is taken; 0 = a free one)
      --seed N                seed of every random stream (default 1): same seed, same run
@@ -52,8 +55,9 @@ Usage: wasmqtt sim [--board NAME] [--devices N] [--speed X|max] [--duration SEC]
                              harsh | FILE.json | PROFILE,FILE.json (see wasmqtt soak
                              --help; default: none). With --broker, no broker restarts
      --no-web                do not serve the web dashboard (served on 127.0.0.1 with
-                             the embedded broker: the boards' readings, relay and LED
-                             buttons, in a page running wasmqtt over WebSockets)
+                             the embedded broker, or --broker with --broker-ws: charts
+                             of the boards' readings, relay and LED buttons, in a page
+                             running wasmqtt over WebSockets)
      --help                  this text
 
 Keys (on a terminal): d drops every device's network, b restarts the embedded broker
@@ -75,6 +79,7 @@ const SIM_OPTIONS = {
   "deadband-moisture": { type: "string" },
   keepalive: { type: "string" },
   broker: { type: "string" },
+  "broker-ws": { type: "string" },
   port: { type: "string" },
   seed: { type: "string" },
   faults: { type: "string" },
@@ -110,10 +115,12 @@ interface SimSettings {
   deadbandPercent: number;
   keepaliveSec: number;
   brokerUrl: string | undefined;
+  /** `--broker-ws`: the WebSocket listener of `brokerUrl`'s broker, for the dashboard. */
+  brokerWsUrl: string | undefined;
   port: number | undefined;
   seed: number;
   faults: FaultSpec | undefined;
-  /** Serve the dashboard (embedded broker only). */
+  /** Serve the dashboard (the embedded broker, or `--broker` with `--broker-ws`). */
   web: boolean;
 }
 
@@ -153,7 +160,8 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
   try {
     const opened = await openBroker(settings);
     broker = opened.port !== undefined ? new RestartableEmbeddedBroker({ ...opened, port: opened.port }) : opened;
-    if (settings.web && broker.wsUrl !== undefined) dashboard = await startDashboard({ wsUrl: broker.wsUrl });
+    const wsUrl = settings.brokerWsUrl ?? broker.wsUrl;
+    if (settings.web && wsUrl !== undefined) dashboard = await startDashboard({ wsUrl, devices: () => sim?.snapshot().devices ?? [] });
     sim = await Simulator.create({
       board: settings.board,
       broker,
@@ -189,9 +197,11 @@ async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings
   const keys = stdin?.isTTY === true && stdin.setRawMode !== undefined;
   const restartable = broker instanceof RestartableEmbeddedBroker;
   const footer = keys ? `d: drop the network${restartable ? "   b: restart the broker" : ""}   Ctrl-C: stop` : "Ctrl-C to stop";
+  const wsUrl = settings.brokerWsUrl ?? broker.wsUrl;
   const extra = [
-    ...(broker.wsUrl === undefined ? [] : [`websocket: ${broker.wsUrl}`]),
+    ...(wsUrl === undefined ? [] : [`websocket: ${wsUrl}`]),
     ...(dashboard === undefined ? [] : [`dashboard: ${dashboard.url}`]),
+    ...(settings.web && wsUrl === undefined ? ["dashboard: off (--broker-ws ws://host:port names the broker's WebSocket listener)"] : []),
   ];
   const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`, ...extra], footer: [footer], plainEverySec: plainEvery(settings) });
   if (!view.tty) io.stdout.write([where, watch, ...extra].map((line) => `${line}\n`).join(""));
@@ -371,6 +381,7 @@ function parseSimArgs(argv: string[]): SimSettings | undefined {
     throw new SimUsageError("--speed max needs the embedded broker: a real broker keeps real time, so the devices' timeouts would expire at once");
   }
   if (brokerUrl !== undefined && values.port !== undefined) throw new SimUsageError("--port is the embedded broker's; it cannot go with --broker");
+  const brokerWsUrl = values["broker-ws"] === undefined ? undefined : webSocketUrl(values["broker-ws"], brokerUrl);
   const duration = values.duration === undefined ? undefined : number(values.duration, "--duration", { min: 0, exclusiveMin: true });
   return {
     board: loadBoard(boardName),
@@ -382,11 +393,25 @@ function parseSimArgs(argv: string[]): SimSettings | undefined {
     deadbandPercent: number(values["deadband-moisture"] ?? "0", "--deadband-moisture", { min: 0, max: 100, integer: true }),
     keepaliveSec: number(values.keepalive ?? String(DEFAULT_KEEPALIVE_SEC), "--keepalive", { min: 0, max: 65_535, integer: true }),
     brokerUrl,
+    brokerWsUrl,
     port: values.port === undefined ? undefined : number(values.port, "--port", { min: 0, max: 65_535, integer: true }),
     seed: number(values.seed ?? "1", "--seed", { min: 0, max: 2 ** 32 - 1, integer: true }),
     faults: values.faults === undefined ? undefined : parseFaultSpec(values.faults),
     web: values["no-web"] !== true,
   };
+}
+
+/** `--broker-ws`, checked: a ws:// or wss:// URL, only with --broker (the embedded broker has its own listener). */
+function webSocketUrl(text: string, brokerUrl: string | undefined): string {
+  if (brokerUrl === undefined) throw new SimUsageError(`--broker-ws names the WebSocket listener of --broker's broker; it needs --broker (got '${text}' alone)`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SimUsageError(`--broker-ws must be a ws://host:port URL (got '${text}')`);
+  }
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new SimUsageError(`--broker-ws must be a ws:// or wss:// URL (got '${text}')`);
+  return text;
 }
 
 /** A number flag within bounds; SimUsageError naming the flag otherwise. */
