@@ -1,8 +1,8 @@
 // The dashboard: wasmqtt in the page, subscribed to devices/# on the broker's WebSocket
 // listener (config.json names it). Each board gets a card with charts of its last readings
 // (temperature and moisture over its uptime), relay, LED and online/offline (the retained
-// status, "offline" also being its will); the buttons publish {"relay":…} / {"led":…} to its
-// cmd topic. When the simulator serves devices.json, each card also shows its module's
+// status, "offline" also being its will); the buttons publish {"relay":…} / {"led":…} and the
+// interval form {"interval_s":…} to its cmd topic. When the simulator serves devices.json, each card also shows its module's
 // outbox fill and reconnects.
 import { connect } from "./dist/browser.js";
 import { Chart } from "./chart.js";
@@ -36,6 +36,11 @@ function card(id) {
   };
   element.querySelector(".toggle-relay").addEventListener("click", () => command(id, { relay: !board.relay }));
   element.querySelector(".toggle-led").addEventListener("click", () => command(id, { led: !board.led }));
+  element.querySelector(".interval").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const field = event.target.elements.interval_s;
+    if (field.checkValidity()) command(id, { interval_s: Number(field.value) });
+  });
   boards.set(id, board);
   return board;
 }

@@ -26,7 +26,7 @@ import { exited, removeTempDir, spawnTracked } from "../../host/processes.ts";
 import { startEmbeddedBroker } from "../../host/sim/broker.ts";
 import { startDashboard } from "../../host/sim/dashboard.ts";
 import { Simulator } from "../../host/sim/simulator.ts";
-import { uniqueTopic } from "./support/client-helpers.ts";
+import { uniqueTopic, until } from "./support/client-helpers.ts";
 import { mosquittoSubStart } from "./support/mosquitto-clients.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -89,7 +89,7 @@ function showing(locator: Locator, text: RegExp, explain: () => string): Promise
   return locator.filter({ hasText: text }).waitFor({ timeout: 15_000 }).catch((error) => assert.fail(`${error}\n${explain()}`));
 }
 
-test("the dashboard charts a board's readings, shows its relay, outbox and reconnects; a relay click switches the relay; stopped boards show offline", { skip, timeout: 90_000 }, async (t) => {
+test("the dashboard charts a board's readings, shows its relay, outbox and reconnects; a relay click switches the relay, the interval form sets the interval; stopped boards show offline", { skip, timeout: 90_000 }, async (t) => {
   assert.ok(existsSync(path.join(ROOT, "dist", "browser.js")), "dist/browser.js is missing: run node scripts/build.mjs first");
   const broker = await startEmbeddedBroker();
   t.after(() => broker.close());
@@ -129,6 +129,12 @@ test("the dashboard charts a board's readings, shows its relay, outbox and recon
   await board.locator(".toggle-relay").click();
   await showing(board.locator(".relay"), /^on$/, explain);
   assert.equal(sim.devices[0].appStats().relay, true, "the firmware's relay output is on");
+
+  // the interval form sends {"interval_s":…}, and the firmware takes it
+  assert.equal(sim.devices[0].appStats().intervalSec, 5);
+  await board.locator(".interval input").fill("7");
+  await board.locator(".interval button").click();
+  await until("the firmware's interval is 7 s", () => sim.devices[0].appStats().intervalSec === 7, undefined, () => `it is ${sim.devices[0].appStats().intervalSec} s\n${explain()}`);
 
   // board 3 shuts down (its retained "offline"), board 4 loses power (the broker publishes its will)
   const stopped = page.locator('.board[data-device="nodemcu-v3-3"]');
