@@ -14,10 +14,12 @@ export {
   connect,
   createClient,
   WasmqttClient,
+  type AuthPacket,
   type ClientEvents,
   type ClientOptions,
   type ConnectProperties,
   type DecodedProperties,
+  type DisconnectProperties,
   type EndOptions,
   type Granted,
   type MessageMeta,
@@ -31,6 +33,7 @@ export {
   type SubscriptionRequest,
   type UserProperties,
   type Will,
+  type WillProperties,
 } from "./client.ts";
 export { Status, WasmqttError, describeStatus, statusName, type ErrorCode, type HostErrorCode, type StatusName } from "./status.ts";
 export {
