@@ -1,15 +1,18 @@
 /**
  * MQTT 5.0 against the scripted fake broker (support/fake-broker.ts): a broker's Receive
  * Maximum honoured, a PUBACK Reason Code rejecting its publish, and the DISCONNECT with a
- * Reason Code the client sends before closing for bad input (MQTT 5.0 §4.13). Also the
+ * Reason Code the client sends before closing for bad input (MQTT 5.0 §4.13): inbound
+ * Topic Alias 0, above our maximum, or mapping none; AUTH surfaced then refused; PUBLISHes
+ * queued before a CONNACK with lower limits; DISCONNECT properties both ways. Also the
  * host API's refusals of MQTT 5 options.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeProperties } from "../../host/properties.ts";
-import { fakeBroker, openClient, rejection, uniqueId } from "./support/client-helpers.ts";
+import { createClient } from "../../host/client.ts";
+import { FAST, Recorder, endQuietly, fakeBroker, openClient, rejection, uniqueId, until } from "./support/client-helpers.ts";
 import { type FakeConnection, PacketType, type Packet } from "./support/fake-broker.ts";
-import { ack5, connack5, parseConnect5, parsePublish5, prop, publish5 } from "./support/mqtt5-packets.ts";
+import { ack5, auth5, connack5, disconnect5, parseConnect5, parsePublish5, prop, propertiesAt, publish5 } from "./support/mqtt5-packets.ts";
 
 const V5 = { protocolVersion: 5 } as const;
 
@@ -109,6 +112,8 @@ test("MQTT 5 options are refused by name in 3.1.1 and when out of range", async 
   const fake = await fakeBroker(t);
   await assert.rejects(openClient(t, fake.url, { protocolVersion: 3 as 5 }), /protocolVersion 3 must be 4/);
   await assert.rejects(openClient(t, fake.url, { properties: { sessionExpiryInterval: 1 } }), /properties need protocolVersion: 5/);
+  await assert.rejects(openClient(t, fake.url, { will: { topic: "w", payload: "x", properties: { willDelayInterval: 1 } } }), /will.properties need protocolVersion: 5/);
+  await assert.rejects(openClient(t, fake.url, { ...V5, will: { topic: "w", payload: "x", properties: { topicAlias: 1 } as object } }), /will.properties: unknown property `topicAlias`/);
   await assert.rejects(openClient(t, fake.url, { ...V5, properties: { receiveMaximum: 0 } }), /properties.receiveMaximum 0/);
   await assert.rejects(openClient(t, fake.url, { ...V5, properties: { sessionExpiry: 1 } as object }), /unknown option `properties.sessionExpiry`; known options: `properties.sessionExpiryInterval`/);
   const { client } = await openClient(t, fake.url, { clientId: uniqueId("v311") });
@@ -132,4 +137,85 @@ test("a CONNACK refusal rejects connect() with the 3.1.1 code of its meaning, th
   assert.equal(error.code, "CONNACK_BAD_USERNAME_OR_PASSWORD");
   assert.equal(error.reasonCode, 0x86);
   assert.match(error.message, /CONNACK Reason Code 0x86: who are you/);
+});
+
+for (const [label, properties, topic, reason, code] of [
+  ["Topic Alias 0", [[0x23, 0, 0]], "t", 0x94, "PROTOCOL_ERROR"],
+  ["a Topic Alias above the maximum we announced", [prop.topicAlias(3)], "t", 0x94, "PROTOCOL_ERROR"],
+  ["an empty topic with a Topic Alias that maps none", [prop.topicAlias(1)], "", 0x82, "PROTOCOL_ERROR"],
+] as const) {
+  test(`${label}: the client sends DISCONNECT 0x${reason.toString(16)} and reports it`, async (t) => {
+    const fake = await fakeBroker(t, async (conn) => {
+      await accept(conn);
+      if (conn.index === 0) conn.send(publish5({ topic, payload: "x", properties: properties.map((p) => [...p]) }));
+    });
+    const { rec } = await openClient(t, fake.url, { ...V5, clientId: uniqueId("alias-in"), properties: { topicAliasMaximum: 2 } });
+    const error = (await rec.waitForError(code)) as Error & { reasonCode?: number };
+    assert.equal(error.reasonCode, reason);
+    await fake.connections[0].closed;
+    assert.deepEqual(disconnectCodes(fake.connections[0]), [reason]);
+    assert.equal(rec.messages().length, 0);
+  });
+}
+
+test("an AUTH from the broker: the auth event with its Reason Code and properties, then DISCONNECT 0x82 (we sent no Authentication Method, §4.12)", async (t) => {
+  const fake = await fakeBroker(t, async (conn) => {
+    await accept(conn);
+    if (conn.index === 0) {
+      conn.send(auth5(0x18, [prop.authenticationMethod("SCRAM-SHA-1"), prop.authenticationData([9, 9]), prop.reasonString("more"), prop.userProperty("k", "v")]));
+    }
+  });
+  const { rec } = await openClient(t, fake.url, { ...V5, clientId: uniqueId("auth") });
+  const [packet] = await rec.waitFor("auth");
+  const { properties, reasonCode } = packet as { reasonCode: number; properties: Record<string, unknown> };
+  assert.equal(reasonCode, 0x18);
+  assert.deepEqual(properties, { authenticationMethod: "SCRAM-SHA-1", authenticationData: Buffer.from([9, 9]), reasonString: "more", userProperties: { k: "v" } });
+  const error = (await rec.waitForError("PROTOCOL_ERROR")) as Error & { reasonCode?: number };
+  assert.equal(error.reasonCode, 0x82);
+  await fake.connections[0].closed;
+  assert.deepEqual(disconnectCodes(fake.connections[0]), [0x82]);
+});
+
+test("PUBLISHes queued before a CONNACK whose limits forbid them are refused with their code and never sent", async (t) => {
+  const fake = await fakeBroker(t, async (conn) => {
+    await conn.next(PacketType.CONNECT);
+    conn.send(connack5({ properties: [prop.maximumPacketSize(64), prop.maximumQos(1), prop.retainAvailable(0)] }));
+    const fits = parsePublish5(await conn.next(PacketType.PUBLISH));
+    conn.send(ack5(PacketType.PUBACK, fits.packetId!, 0));
+  });
+  const client = await createClient(fake.url, { ...FAST, ...V5, clientId: uniqueId("queued") });
+  t.after(() => endQuietly(client));
+  const rec = new Recorder(client);
+  const tooLarge = client.publish("t", "x".repeat(100), { qos: 1 });
+  const qos2 = client.publish("t", "y", { qos: 2 });
+  await client.publish("t", "r", { qos: 0, retain: true }); // QoS 0 resolves once queued
+  const fits = client.publish("t", "fits", { qos: 1 });
+  await client.connect();
+  assert.equal((await rejection(tooLarge, "too large")).code, "PACKET_TOO_LARGE");
+  const refusedQos = await rejection(qos2, "QoS 2");
+  assert.equal(refusedQos.code, "QOS_NOT_SUPPORTED");
+  assert.match(refusedQos.message, /Maximum QoS 1; it was not sent/);
+  const retained = await rec.waitForError("RETAIN_NOT_SUPPORTED");
+  assert.match(retained.message, /a QoS 0 PUBLISH, queued before the broker's CONNACK, exceeds its Retain Available 0/);
+  await fits;
+  const sent = fake.connections[0].packets.filter((p) => p.type === PacketType.PUBLISH).map((p) => Buffer.from(parsePublish5(p).payload).toString());
+  assert.deepEqual(sent, ["fits"]);
+});
+
+test("end({ reasonCode, properties }) sends them in the DISCONNECT; a server DISCONNECT's properties are on the error", async (t) => {
+  let received: Packet | undefined;
+  const fake = await fakeBroker(t, async (conn) => {
+    await accept(conn);
+    if (conn.index === 0) conn.send(disconnect5(0x98, [prop.reasonString("maintenance"), prop.userProperty("back", "soon"), prop.serverReference("other:1883")]));
+    else received = await conn.next(PacketType.DISCONNECT);
+  });
+  const { client, rec } = await openClient(t, fake.url, { ...V5, clientId: uniqueId("dc-props") });
+  const error = (await rec.waitForError("DISCONNECTED")) as Error & { reasonCode?: number; properties?: Record<string, unknown> };
+  assert.equal(error.reasonCode, 0x98);
+  assert.deepEqual(error.properties, { reasonString: "maintenance", userProperties: { back: "soon" }, serverReference: "other:1883" });
+  await until("the second connection", () => fake.connections.length === 2 && client.connected);
+  await client.end({ reasonCode: 0x04, properties: { reasonString: "bye", userProperties: { a: ["1", "2"] } } });
+  await until("the DISCONNECT arrived", () => received !== undefined);
+  assert.equal(received!.body[0], 0x04);
+  assert.deepEqual(decodeProperties(propertiesAt(received!, 1)), { reasonString: "bye", userProperties: { a: ["1", "2"] } });
 });
