@@ -103,7 +103,10 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
     if (io.onViolation !== undefined) invariants.onViolation(io.onViolation);
     const latency = new LatencyRecorder();
     const expectedReadings = Math.ceil((durationMs + drainMs) / (options.intervalSec * 1000)) + 16;
-    const common = { clock, invariants, settings, boards: options.boards, qos: options.qos, intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec, expectedReadings, latency };
+    const common = {
+      clock, invariants, settings, boards: options.boards, qos: options.qos, intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec,
+      protocolVersion: options.protocolVersion ?? 4, expectedReadings, latency,
+    };
     if (real) {
       // on the user's broker, ids of this run's own: no session of another run or client is taken over
       const idPrefix = options.brokerUrl === undefined ? undefined : `s${randomBytes(3).toString("hex")}-`;
@@ -168,6 +171,7 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
         qos: [...options.qos],
         intervalSec: options.intervalSec,
         keepaliveSec: options.keepaliveSec,
+        protocolVersion: options.protocolVersion ?? 4,
         u32StartMs,
         reconnect: { ...timing.reconnect },
         drainMs: endMs - durationMs,
