@@ -94,6 +94,8 @@ export interface Granted {
   qos: QoS | 128;
   /** MQTT 5: the SUBACK's Reason Code for this filter (the QoS when granted, ≥ 0x80 refused). */
   reasonCode?: number;
+  /** MQTT 5: the SUBACK's properties (reasonString, userProperties), when it had any. */
+  properties?: DecodedProperties;
 }
 
 /** The PUBLISH fields that come with a message. */
@@ -747,7 +749,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         this.queue("auth", { reasonCode: arg, properties: this.properties(block) ?? {} });
         return;
       case EventKind.SUBACK:
-        this.suback(arg & 0xffff, arg >>> 16, code);
+        this.suback(arg & 0xffff, arg >>> 16, code, this.properties(block));
         return;
       case EventKind.UNSUBACK:
         dequeue(this.unsubscribes, arg)?.resolve();
@@ -761,7 +763,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     }
   }
 
-  private suback(packetId: number, index: number, code: number): void {
+  private suback(packetId: number, index: number, code: number, properties: DecodedProperties | undefined): void {
     const pending = this.subscribes.get(packetId)?.find((request) => request.granted[index] === undefined);
     if (pending === undefined) return; // a resubscription the module made by itself
     pending.granted[index] = code;
@@ -772,7 +774,8 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     pending.resolve(pending.topics.map((topic, i) => {
       const granted = pending.granted[i] ?? 128;
       const qos = (granted >= 0x80 ? 128 : granted) as QoS | 128;
-      return v5 ? { topic, qos, reasonCode: granted } : { topic, qos };
+      if (!v5) return { topic, qos };
+      return properties === undefined ? { topic, qos, reasonCode: granted } : { topic, qos, reasonCode: granted, properties };
     }));
   }
 

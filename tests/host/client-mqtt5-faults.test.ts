@@ -12,7 +12,7 @@ import { decodeProperties } from "../../host/properties.ts";
 import { createClient } from "../../host/client.ts";
 import { FAST, Recorder, endQuietly, fakeBroker, openClient, rejection, uniqueId, until } from "./support/client-helpers.ts";
 import { type FakeConnection, PacketType, type Packet } from "./support/fake-broker.ts";
-import { ack5, auth5, connack5, disconnect5, parseConnect5, parsePublish5, prop, propertiesAt, publish5 } from "./support/mqtt5-packets.ts";
+import { ack5, auth5, connack5, disconnect5, parseConnect5, parsePublish5, prop, propertiesAt, publish5, suback5 } from "./support/mqtt5-packets.ts";
 
 const V5 = { protocolVersion: 5 } as const;
 
@@ -218,4 +218,19 @@ test("end({ reasonCode, properties }) sends them in the DISCONNECT; a server DIS
   await until("the DISCONNECT arrived", () => received !== undefined);
   assert.equal(received!.body[0], 0x04);
   assert.deepEqual(decodeProperties(propertiesAt(received!, 1)), { reasonString: "bye", userProperties: { a: ["1", "2"] } });
+});
+
+test("a SUBACK's Reason String and User Properties come with what subscribe() resolves", async (t) => {
+  const fake = await fakeBroker(t, async (conn) => {
+    await accept(conn);
+    const subscribe = await conn.next(PacketType.SUBSCRIBE);
+    const packetId = (subscribe.body[0] << 8) | subscribe.body[1];
+    conn.send(suback5(packetId, [1, 0x87], [prop.reasonString("b is private"), prop.userProperty("k", "1"), prop.userProperty("k", "2")]));
+  });
+  const { client } = await openClient(t, fake.url, { ...V5, clientId: uniqueId("suback-props") });
+  const properties = { reasonString: "b is private", userProperties: { k: ["1", "2"] } };
+  assert.deepEqual(await client.subscribe([{ topic: "a", qos: 1 }, { topic: "b", qos: 1 }]), [
+    { topic: "a", qos: 1, reasonCode: 1, properties },
+    { topic: "b", qos: 128, reasonCode: 0x87, properties },
+  ]);
 });
