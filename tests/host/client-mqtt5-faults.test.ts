@@ -234,3 +234,30 @@ test("a SUBACK's Reason String and User Properties come with what subscribe() re
     { topic: "b", qos: 128, reasonCode: 0x87, properties },
   ]);
 });
+
+// Each malformed-property class of MQTT 5.0 §2.2.2 in a broker's PUBLISH: the raw property
+// block (Property Length first) and the Reason Code the client must DISCONNECT with.
+for (const [label, rawProperties, reason] of [
+  ["an unknown property identifier", [2, 0x05, 0x00], 0x81],
+  ["a property a PUBLISH may not carry (Session Expiry Interval)", [5, 0x11, 0, 0, 0, 1], 0x81],
+  ["a single-use property twice (Content Type)", [8, 0x03, 0, 1, 0x61, 0x03, 0, 1, 0x62], 0x82],
+  ["a truncated value (Message Expiry Interval of 2 bytes)", [3, 0x02, 0, 1], 0x81],
+  ["a Variable Byte Integer of 5 bytes (Subscription Identifier)", [6, 0x0b, 0x80, 0x80, 0x80, 0x80, 0x01], 0x81],
+  ["a Subscription Identifier of 0", [2, 0x0b, 0x00], 0x82],
+  ["a Payload Format Indicator of 2", [2, 0x01, 0x02], 0x82],
+  ["invalid UTF-8 in a string property (Content Type)", [4, 0x03, 0, 1, 0xff], 0x81],
+  ["a Property Length beyond the packet", [40, 0x01, 0x01], 0x81],
+] as const) {
+  test(`malformed properties, ${label}: DISCONNECT 0x${reason.toString(16)}, reported with that reasonCode`, async (t) => {
+    const fake = await fakeBroker(t, async (conn) => {
+      await accept(conn);
+      if (conn.index === 0) conn.send(publish5({ topic: "t", rawProperties: [...rawProperties] }));
+    });
+    const { rec } = await openClient(t, fake.url, { ...V5, clientId: uniqueId("bad-props") });
+    const error = (await rec.waitForError(reason === 0x81 ? "MALFORMED_PACKET" : "PROTOCOL_ERROR")) as Error & { reasonCode?: number };
+    assert.equal(error.reasonCode, reason);
+    await fake.connections[0].closed;
+    assert.deepEqual(disconnectCodes(fake.connections[0]), [reason]);
+    assert.equal(rec.messages().length, 0, "nothing of a bad PUBLISH is delivered");
+  });
+}

@@ -4,8 +4,9 @@
  * Interval (the will published after it, and not when the client is back within it), the
  * Message Expiry Interval, the Session Expiry Interval running out or changed by the
  * DISCONNECT, request/response with Response Topic and Correlation Data, Retain Handling 1,
- * and the Assigned Client Identifier as the client's id. The waits here are the broker's
- * intervals (whole seconds), kept to 1 s.
+ * Retain As Published, outbound Topic Aliases across a reconnect, and the Assigned Client
+ * Identifier as the client's id. The waits here are the broker's intervals (whole
+ * seconds), kept to 1 s.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -166,4 +167,40 @@ test("an empty client id: clientId and options.clientId become the broker's Assi
   assert.ok((assigned as string).length > 0);
   assert.equal(client.clientId, assigned);
   assert.equal(client.options.clientId, assigned);
+});
+
+test("Retain As Published: a live retained message keeps its RETAIN flag for rap: true, loses it otherwise", async (t) => {
+  const topic = uniqueTopic("mqtt5/rap");
+  t.after(() => mosquittoPub(broker, ["-t", topic, "-r", "-n"]));
+  const kept = await openClient(t, broker.url, { ...V5, clientId: uniqueId("rap") });
+  await kept.client.subscribe([{ topic, qos: 1, rap: true }]);
+  const plain = await openClient(t, broker.url, { ...V5, clientId: uniqueId("no-rap") });
+  await plain.client.subscribe([{ topic, qos: 1 }]);
+  await mosquittoPub(broker, ["-V", "mqttv5", "-t", topic, "-r", "-q", "1", "-m", "live"]);
+  const [asPublished] = await kept.rec.waitForMessages(1, { topic });
+  const [cleared] = await plain.rec.waitForMessages(1, { topic });
+  assert.equal(asPublished.meta.retain, true);
+  assert.equal(cleared.meta.retain, false);
+});
+
+test("autoAssignTopicAlias through a reconnect: the wire trace shows the full topic on the first use, the alias after, the full topic again on the new connection", async (t) => {
+  const p = await startFaultProxy(broker.port);
+  t.after(() => p.close());
+  const topic = uniqueTopic("mqtt5/alias-reconnect");
+  const watcher = await openClient(t, broker.url, { ...V5, clientId: uniqueId("alias-watch") });
+  await watcher.client.subscribe(topic, { qos: 1 });
+  const { client, rec } = await openClient(t, p.url, { ...V5, clientId: uniqueId("alias-rc"), autoAssignTopicAlias: true });
+  await client.publish(topic, "1", { qos: 1 });
+  await client.publish(topic, "2", { qos: 1 });
+  const from = rec.mark();
+  p.dropAll();
+  await rec.waitFor("connect", { from });
+  await client.publish(topic, "3", { qos: 1 });
+  await client.publish(topic, "4", { qos: 1 });
+  const lengths = rec.packets().filter((p) => p.direction === "out" && p.type === "PUBLISH").map((p) => p.remainingLength);
+  const full = lengths[0];
+  const aliased = full - Buffer.byteLength(topic);
+  assert.deepEqual(lengths, [full, aliased, full, aliased], "full topic + alias, alias alone; again after the reconnect");
+  const messages = await watcher.rec.waitForMessages(4, { topic });
+  assert.deepEqual(messages.map((m) => Buffer.from(m.payload).toString()), ["1", "2", "3", "4"]);
 });
