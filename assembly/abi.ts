@@ -14,7 +14,7 @@ export {
   configure, setProtocol, setReconnect, setTimeouts, start, stop, disconnect, disconnectWithProperties, netUp, netDown, rxSpace, rxCommit, publish,
   publishWithProperties,
 } from "./client";
-export { subscribe, subscribeWithIdentifier, unsubscribe } from "./requests";
+export { subscribe, subscribeWithIdentifier, subscribeWithProperties, unsubscribe, unsubscribeWithProperties } from "./requests";
 
 // The memory map for runtimes that size linear memory from it (WAMR keeps only
 // [0, __heap_base) of a module that never grows memory): static data ends at

@@ -78,8 +78,19 @@ export interface SubscriptionOptions {
 export interface SubscribeOptions extends SubscriptionOptions {
   /** The QoS of every filter given without its own (default 0). */
   qos?: QoS;
-  /** MQTT 5: the SUBSCRIBE's properties; messages for these filters then carry the Subscription Identifier in `meta.properties`. */
-  properties?: { subscriptionIdentifier?: number };
+  /**
+   * MQTT 5: the SUBSCRIBE's properties; messages for these filters then carry the
+   * Subscription Identifier in `meta.properties`. The User Properties go with every resend
+   * and resubscription too (each filter's slot keeps them: at most the profile's
+   * `requestPropertyBytes`, desktop and esp32 64, nodemcu 32, encoded).
+   */
+  properties?: { subscriptionIdentifier?: number; userProperties?: UserProperties };
+}
+
+/** Options of {@link WasmqttClient.unsubscribe}. */
+export interface UnsubscribeOptions {
+  /** MQTT 5: the UNSUBSCRIBE's User Properties (as subscribe's). */
+  properties?: { userProperties?: UserProperties };
 }
 
 /** One filter of a subscribe request, with its own QoS (and MQTT 5 options). */
@@ -417,6 +428,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     checkOptionsObject(options, "subscribe options");
     checkKnownOptions(options, SUBSCRIBE_OPTIONS);
     const subscriptionIdentifier = this.subscriptionIdentifier(options.properties);
+    const userProperties = this.requestProperties(options.properties?.userProperties, "subscribe");
     const defaultQos = options.qos ?? 0;
     const list = typeof topics === "string" ? [topics] : Array.isArray(topics) ? topics : undefined;
     if (list === undefined) throw argumentError(`subscribe takes a topic filter or an array of them (got ${show(topics)})`);
@@ -435,7 +447,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       qos.push(level | this.subscriptionOptions({ nl: request.nl ?? options.nl, rap: request.rap ?? options.rap, rh: request.rh ?? options.rh }, request.topic));
     }
     this.checkFilters(module, filters);
-    const result = this.request(module, "subscribe", filters, qos, subscriptionIdentifier);
+    const result = this.request(module, "subscribe", filters, qos, subscriptionIdentifier, userProperties);
     const done = new Promise<Granted[]>((resolve, reject) => {
       enqueue(this.subscribes, result, { resolve, reject, topics: filters, granted: filters.map(() => undefined), received: 0 });
     });
@@ -448,15 +460,23 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * Unsubscribes from one or more topic filters; resolves at the broker's UNSUBACK.
    * Rejects like {@link subscribe} (INVALID_FILTER, INVALID_ARGUMENT, INVALID_STATE, …).
    */
-  async unsubscribe(topics: string | readonly string[]): Promise<void> {
+  async unsubscribe(topics: string | readonly string[], options: UnsubscribeOptions = {}): Promise<void> {
     const module = this.usable("unsubscribe");
+    checkOptionsObject(options, "unsubscribe options");
+    checkKnownOptions(options, ["properties"]);
+    if (options.properties !== undefined) {
+      if (this.settings.protocolVersion !== 5) throw argumentError("unsubscribe properties need protocolVersion: 5 (MQTT 3.1.1 has no properties)");
+      checkOptionsObject(options.properties, "unsubscribe properties");
+      checkKnownOptions(options.properties, ["userProperties"], "properties.");
+    }
+    const userProperties = this.requestProperties(options.properties?.userProperties, "unsubscribe");
     const filters = typeof topics === "string" ? [topics] : Array.isArray(topics) ? [...topics] : undefined;
     if (filters === undefined || filters.some((filter) => typeof filter !== "string")) {
       throw argumentError(`unsubscribe takes a topic filter or an array of them (got ${show(topics)})`);
     }
     for (const filter of filters) checkMqttString(filter, "topic filter");
     this.checkFilters(module, filters);
-    const result = this.request(module, "unsubscribe", filters);
+    const result = this.request(module, "unsubscribe", filters, undefined, 0, userProperties);
     const done = new Promise<void>((resolve, reject) => enqueue(this.unsubscribes, result, { resolve, reject }));
     this.settle();
     this.pump();
@@ -927,7 +947,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (properties === null || typeof properties !== "object" || Array.isArray(properties)) {
       throw argumentError(`subscribe properties must be an object (got ${show(properties)})`);
     }
-    checkKnownOptions(properties, ["subscriptionIdentifier"], "properties.");
+    checkKnownOptions(properties, ["subscriptionIdentifier", "userProperties"], "properties.");
     const { subscriptionIdentifier } = properties;
     if (subscriptionIdentifier === undefined) return 0;
     if (!Number.isInteger(subscriptionIdentifier) || subscriptionIdentifier < 1 || subscriptionIdentifier > 268_435_455) {
@@ -936,20 +956,31 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     return subscriptionIdentifier;
   }
 
+  /** MQTT 5: a SUBSCRIBE's or UNSUBSCRIBE's User Properties as a property block (empty: none). */
+  private requestProperties(userProperties: UserProperties | undefined, call: string): Uint8Array {
+    if (userProperties === undefined) return new Uint8Array(0);
+    return encodeProperties({ userProperties }, ["userProperties"], `${call} properties`);
+  }
+
   /** Stages the entries and calls subscribe/unsubscribe; returns the packet id or throws a readable error. */
-  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0): number {
-    if (!module.stageFilters(filters, qos)) {
+  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0, userProperties: Uint8Array = new Uint8Array(0)): number {
+    if (!module.stageFilters(filters, qos, userProperties)) {
       throw new WasmqttError("PACKET_TOO_LARGE", `${filters.length} topic filter(s) exceed the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`, {
         status: Status.PACKET_TOO_LARGE,
       });
     }
     const now = this.clock.nowU32();
+    const withProperties = userProperties.length > 0;
     const result =
       call === "unsubscribe"
-        ? module.exports.unsubscribe(filters.length, now)
-        : subscriptionIdentifier === 0
-          ? module.exports.subscribe(filters.length, now)
-          : module.exports.subscribeWithIdentifier(filters.length, subscriptionIdentifier, now);
+        ? withProperties
+          ? module.exports.unsubscribeWithProperties(filters.length, userProperties.length, now)
+          : module.exports.unsubscribe(filters.length, now)
+        : withProperties
+          ? module.exports.subscribeWithProperties(filters.length, subscriptionIdentifier, userProperties.length, now)
+          : subscriptionIdentifier === 0
+            ? module.exports.subscribe(filters.length, now)
+            : module.exports.subscribeWithIdentifier(filters.length, subscriptionIdentifier, now);
     if (result > 0) return result;
     this.settle();
     const stats = module.stats();
@@ -970,6 +1001,10 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       case Status.SUBSCRIPTIONS_FULL:
         return fail(statusError(result, `${call}: the ${this.profile} profile's subscription table is full (${stats.subscriptions.used} of ${stats.subscriptions.capacity} in use)`));
       case Status.PACKET_TOO_LARGE:
+        if (withProperties) {
+          const encoded = userProperties.length - (userProperties.length > 128 ? 2 : 1); // without the Property Length
+          return fail(statusError(result, `${call} properties.userProperties take ${encoded} bytes encoded: more than a subscription slot of the ${this.profile} profile keeps (desktop and esp32 64, nodemcu 32), or than its transmit buffer of ${stats.tx.capacity} bytes`));
+        }
         return fail(statusError(result, `the ${call.toUpperCase()} packet does not fit the ${this.profile} profile's transmit buffer of ${stats.tx.capacity} bytes`));
       default:
         return fail(statusError(result, `${call}(${filters.map((f) => show(f)).join(", ")}) refused`));

@@ -31,6 +31,7 @@ export {
   type SubscribeOptions,
   type SubscriptionOptions,
   type SubscriptionRequest,
+  type UnsubscribeOptions,
   type UserProperties,
   type Will,
   type WillProperties,

@@ -60,6 +60,8 @@ export interface ModuleExports {
   publishWithProperties(topicLen: number, payloadLen: number, propertiesLen: number, qos: number, retain: number, nowMs: number): number;
   propertiesRecord(): number;
   subscribeWithIdentifier(count: number, subscriptionIdentifier: number, nowMs: number): number;
+  subscribeWithProperties(count: number, subscriptionIdentifier: number, propertiesLen: number, nowMs: number): number;
+  unsubscribeWithProperties(count: number, propertiesLen: number, nowMs: number): number;
 }
 
 type ExportName = Exclude<keyof ModuleExports, "memory">;
@@ -82,7 +84,7 @@ const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
   "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd", "setProtocol", "disconnect", "publishWithProperties",
-  "propertiesRecord", "subscribeWithIdentifier", "disconnectWithProperties",
+  "propertiesRecord", "subscribeWithIdentifier", "disconnectWithProperties", "subscribeWithProperties", "unsubscribeWithProperties",
 ];
 
 /** `onEvent` kinds (boards/ABI.md, "Events"). */
@@ -477,9 +479,11 @@ export class ModuleInstance {
 
   /**
    * Writes the entries of `subscribe` / `unsubscribe` into staging: `[u16 length LE][filter]`
-   * and, when `qos` is given, `[u8 qos]` after each. Returns false when they do not fit.
+   * and, when `qos` is given, `[u8 qos]` after each; then `properties` (MQTT 5: a whole
+   * property block, for subscribeWithProperties / unsubscribeWithProperties). Returns false
+   * when they do not fit.
    */
-  stageFilters(filters: readonly string[], qos?: readonly number[]): boolean {
+  stageFilters(filters: readonly string[], qos?: readonly number[], properties: Uint8Array = new Uint8Array(0)): boolean {
     const staging = this.memoryView().subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
     let offset = 0;
     for (let index = 0; index < filters.length; index++) {
@@ -495,6 +499,8 @@ export class ModuleInstance {
         offset += 1;
       }
     }
+    if (offset + properties.length > staging.length) return false;
+    staging.set(properties, offset);
     return true;
   }
 

@@ -261,3 +261,29 @@ for (const [label, rawProperties, reason] of [
     assert.equal(rec.messages().length, 0, "nothing of a bad PUBLISH is delivered");
   });
 }
+
+test("subscribe and unsubscribe User Properties go in the SUBSCRIBE / UNSUBSCRIBE, again in the resend after a reconnect", async (t) => {
+  const subscribes: Packet[] = [];
+  const unsubscribes: Packet[] = [];
+  const fake = await fakeBroker(t, async (conn) => {
+    await accept(conn);
+    const subscribe = await conn.next(PacketType.SUBSCRIBE);
+    subscribes.push(subscribe);
+    if (conn.index === 0) return conn.close(); // unanswered: sent again on the next connection
+    conn.send(suback5((subscribe.body[0] << 8) | subscribe.body[1], [1]));
+    const unsubscribe = await conn.next(PacketType.UNSUBSCRIBE);
+    unsubscribes.push(unsubscribe);
+    conn.send(Uint8Array.from([0xb0, 4, unsubscribe.body[0], unsubscribe.body[1], 0, 0]));
+  });
+  const { client } = await openClient(t, fake.url, { ...V5, clientId: uniqueId("sub-props") });
+  const granted = await client.subscribe("a/b", { qos: 1, properties: { subscriptionIdentifier: 9, userProperties: { app: "x", k: ["1", "2"] } } });
+  assert.equal(granted[0].qos, 1);
+  await client.unsubscribe("a/b", { properties: { userProperties: { why: "done" } } });
+  assert.equal(subscribes.length, 2, "sent, then sent again after the reconnect");
+  for (const subscribe of subscribes) {
+    assert.deepEqual(decodeProperties(propertiesAt(subscribe, 2)), { subscriptionIdentifier: 9, userProperties: { app: "x", k: ["1", "2"] } });
+  }
+  assert.deepEqual(decodeProperties(propertiesAt(unsubscribes[0], 2)), { userProperties: { why: "done" } });
+  await assert.rejects(client.subscribe("c", { properties: { userProperties: { big: "x".repeat(100) } } }), /take 108 bytes encoded: more than a subscription slot/);
+  await assert.rejects(client.unsubscribe("c", { properties: { reasonString: "x" } as object }), /unknown option `properties.reasonString`/);
+});

@@ -285,6 +285,50 @@ describe("MQTT 5 Reason Codes", () => {
     assert.equal(v311.exports.subscribeWithIdentifier(1, 5, v311.now), Status.INVALID_ARGUMENT);
   });
 
+  it("carries a request's User Properties in its SUBSCRIBE and UNSUBSCRIBE, and again when it resubscribes after a lost session", () => {
+    const bench = connected5();
+    const entry = [1, 0, 0x61, 1]; // u16 length 1 (little-endian), "a", QoS 1
+    const users = block(prop.userProperty("k", "v"));
+    bench.stage(Uint8Array.from([...entry, ...users]));
+    const id = bench.exports.subscribeWithProperties(1, 200, users.length, bench.now);
+    assert.ok(id > 0);
+    // packet id, Property Length 3 + 7, Subscription Identifier 200, the User Property, then the entry
+    const expected = [10, 0x0b, 0xc8, 0x01, ...users.slice(1), 0, 1, 0x61, 1];
+    assert.deepEqual([...bench.sentOfType(PacketType.SUBSCRIBE)[0].body.subarray(2)], expected);
+    bench.receive(suback5(id, [1]));
+    bench.exports.netDown(bench.now, 0);
+    bench.advance(bench.eventsOf(Event.BACKOFF).at(-1)!.arg);
+    bench.exports.netUp(bench.now);
+    bench.receive(connack5({ sessionPresent: false }));
+    const resubscribe = bench.sentOfType(PacketType.SUBSCRIBE)[1];
+    assert.deepEqual([...resubscribe.body.subarray(2)], expected, "the resubscription carries them");
+    bench.receive(suback5((resubscribe.body[0] << 8) | resubscribe.body[1], [1]));
+
+    const gone = block(prop.userProperty("why", "x"));
+    bench.stage(Uint8Array.from([1, 0, 0x61, ...gone]));
+    const unsubscribed = bench.exports.unsubscribeWithProperties(1, gone.length, bench.now);
+    assert.ok(unsubscribed > 0);
+    assert.deepEqual([...bench.sentOfType(PacketType.UNSUBSCRIBE)[0].body.subarray(2)], [...gone, 0, 1, 0x61]);
+  });
+
+  it("refuses a request property block that is malformed, holds more than User Properties or more than a slot keeps, or comes in 3.1.1", () => {
+    const bench = connected5({ profile: "nodemcu" }); // a slot keeps 32 bytes of User Properties
+    const attempt = (properties: number[]): number => {
+      bench.stage(Uint8Array.from([1, 0, 0x61, 1, ...properties]));
+      return bench.exports.subscribeWithProperties(1, 0, properties.length, bench.now);
+    };
+    assert.equal(attempt(block(prop.contentType("x"))), Status.INVALID_ARGUMENT, "not a SUBSCRIBE property");
+    assert.equal(attempt(block([0x0b, 5])), Status.INVALID_ARGUMENT, "a Subscription Identifier: subscriptionIdentifier's argument");
+    assert.equal(attempt([9, 0x26, 0, 1]), Status.INVALID_ARGUMENT, "truncated");
+    assert.equal(attempt(block(prop.userProperty("k", "x".repeat(27)))), Status.PACKET_TOO_LARGE, "33 bytes");
+    assert.ok(attempt(block(prop.userProperty("k", "x".repeat(26)))) > 0, "32 bytes fit");
+    const v311 = new ModuleBench();
+    v311.connectTo();
+    v311.stage(Uint8Array.from([1, 0, 0x61, 1, 0]));
+    assert.equal(v311.exports.subscribeWithProperties(1, 0, 1, v311.now), Status.INVALID_ARGUMENT);
+    assert.equal(v311.exports.unsubscribeWithProperties(1, 0, v311.now), Status.INVALID_ARGUMENT);
+  });
+
   it("refuses Subscription Options a SUBSCRIBE may not carry", () => {
     const bench = connected5();
     assert.equal(bench.subscribe([["a", 3]]), Status.INVALID_QOS);
