@@ -81,8 +81,8 @@ export interface SubscribeOptions extends SubscriptionOptions {
   /**
    * MQTT 5: the SUBSCRIBE's properties; messages for these filters then carry the
    * Subscription Identifier in `meta.properties`. The User Properties go with every resend
-   * and resubscription too (each filter's slot keeps them: at most the profile's
-   * `requestPropertyBytes`, desktop and esp32 64, nodemcu 32, encoded).
+   * and resubscription too (each filter's slot keeps them: at most 64 bytes encoded on the
+   * desktop and esp32 profiles, 32 on nodemcu; PACKET_TOO_LARGE beyond).
    */
   properties?: { subscriptionIdentifier?: number; userProperties?: UserProperties };
 }
