@@ -11,10 +11,10 @@ import { refreshStats } from "./stats";
 import { Properties, properties } from "./properties";
 
 export {
-  configure, setProtocol, setReconnect, setTimeouts, start, stop, disconnect, netUp, netDown, rxSpace, rxCommit, publish,
+  configure, setProtocol, setReconnect, setTimeouts, start, stop, disconnect, disconnectWithProperties, netUp, netDown, rxSpace, rxCommit, publish,
   publishWithProperties,
 } from "./client";
-export { subscribe, subscribeWithIdentifier, unsubscribe } from "./requests";
+export { subscribe, subscribeWithIdentifier, subscribeWithProperties, unsubscribe, unsubscribeWithProperties } from "./requests";
 
 // The memory map for runtimes that size linear memory from it (WAMR keeps only
 // [0, __heap_base) of a module that never grows memory): static data ends at

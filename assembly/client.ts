@@ -15,7 +15,7 @@ import {
 import {
   CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT,
   CONNECT_FLAG_CLEAN_SESSION, CONNECT_FLAG_WILL, CONNECT_FLAG_WILL_RETAIN, CONNECT_FLAG_PASSWORD, CONNECT_FLAG_USERNAME,
-  NEED_MORE, decoded, decodeRemainingLength, checkServerHeader, decodeConnack, decodePublish, decodePublishHead, decodeAck, readU16,
+  NEED_MORE, decoded, decodeRemainingLength, encodeRemainingLength, checkServerHeader, decodeConnack, decodePublish, decodePublishHead, decodeAck, readU16,
   decodeSuback, decodePingresp, connectRemainingLength, writeConnectHeader, writeFixedHeader, writeField,
   publishRemainingLength, encodePublish, encodeAck, encodeEmpty, packetSize, packetIdOf, remainingLengthOf,
 } from "./codec";
@@ -30,18 +30,18 @@ import { backoffDelay } from "./backoff";
 import {
   netOpen, netSend, netClose, onEvent, onPacket, random,
   EVENT_CONNECTED, EVENT_CONNECT_FAILED, EVENT_CONNECTION_LOST, EVENT_RECONNECTING, EVENT_PUBLISH_DONE,
-  EVENT_CLOSED, EVENT_BACKOFF, EVENT_MESSAGE_DROPPED, PACKET_IN, PACKET_OUT,
+  EVENT_CLOSED, EVENT_BACKOFF, EVENT_MESSAGE_DROPPED, EVENT_AUTH, PACKET_IN, PACKET_OUT,
 } from "./host";
 import { sendRequests, handleSuback, handleUnsuback, resetRequests } from "./requests";
 import {
   connect5RemainingLength, writeConnect5Header, decodeConnack5, decodeAck5, decodeSuback5, decodeDisconnect5,
-  publish5RemainingLength, encodePublish5, encodeDisconnect5, checkServerHeader5, decoded5,
+  publish5RemainingLength, encodePublish5, encodeDisconnect5, disconnect5RemainingLength, decodeAuth, checkServerHeader5, decoded5,
 } from "./codec5";
 import { writeProperties } from "./properties";
-import { REASON_PACKET_TOO_LARGE, REASON_RECEIVE_MAXIMUM_EXCEEDED, isErrorReason } from "./reasons";
+import { AUTH, REASON_PROTOCOL_ERROR, REASON_PACKET_TOO_LARGE, REASON_RECEIVE_MAXIMUM_EXCEEDED, isErrorReason } from "./reasons";
 import {
   session5, connect5, isV5, resetSession5, prepareConnect5, reject5, check5, disconnectReasonFor, isDisconnectReason,
-  chooseProtocol, connackRefusal, acceptConnack5, decodeInboundPublish5, checkPublish5, transmitPublish5,
+  chooseProtocol, connackRefusal, acceptConnack5, decodeInboundPublish5, checkPublish5, checkQueuedPublish5, checkDisconnect5, transmitPublish5,
 } from "./client5";
 import { deliver } from "./app";
 
@@ -170,7 +170,8 @@ function remaining(now: u32, since: u32, span: u32): u32 {
 /**
  * Encodes the CONNECT packet from the strings in staging (client id, username,
  * password, will topic, will payload, back to back; in MQTT 5.0 then the caller's CONNECT
- * property block of setProtocol's length) and the flags of boards/ABI.md.
+ * property block and, with a will, its Will Properties block, setProtocol's length in all)
+ * and the flags of boards/ABI.md.
  * Returns OK, INVALID_STATE (connection under way), INVALID_ARGUMENT (bad flags or
  * lengths, client id or username not UTF-8, password without username §3.1.2.9),
  * INVALID_TOPIC (will topic), INVALID_QOS (will QoS 3) or PACKET_TOO_LARGE; in 5.0 also
@@ -198,14 +199,14 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
   let willPayload = willTopic + willTopicLen;
   if (!isValidUtf8(clientId, clientIdLen) || !isValidUtf8(username, usernameLen)) return INVALID_ARGUMENT;
   if (hasWill && validateTopicName(willTopic, willTopicLen) != OK) return INVALID_TOPIC;
-  if (v5 && prepareConnect5(willPayload + willPayloadLen, session5.connectPropertiesLen) != OK) return INVALID_ARGUMENT;
+  if (v5 && prepareConnect5(willPayload + willPayloadLen, session5.connectPropertiesLen, hasWill) != OK) return INVALID_ARGUMENT;
 
   let willTopicField = hasWill ? <i32>willTopicLen : -1;
   let willPayloadField = hasWill ? <i32>willPayloadLen : -1;
   let usernameField = hasUsername ? <i32>usernameLen : -1;
   let passwordField = hasPassword ? <i32>passwordLen : -1;
   let remainingLength = v5
-    ? connect5RemainingLength(connect5, clientIdLen, 0, willTopicField, willPayloadField, usernameField, passwordField)
+    ? connect5RemainingLength(connect5, clientIdLen, session5.willPropertiesLen, willTopicField, willPayloadField, usernameField, passwordField)
     : connectRemainingLength(clientIdLen, willTopicField, willPayloadField, usernameField, passwordField);
   let size = packetSize(remainingLength);
   if (size > <u32>CONNECT_CAPACITY || size > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
@@ -222,7 +223,7 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
   n += v5 ? writeConnect5Header(p + n, <u8>connectFlags, keepaliveSec, connect5) : writeConnectHeader(p + n, <u8>connectFlags, keepaliveSec);
   n += writeField(p + n, clientId, clientIdLen);
   if (hasWill) {
-    if (v5) n += writeProperties(p + n, 0, 0); // no Will Properties (MQTT 5.0 §3.1.3.2)
+    if (v5) n += writeProperties(p + n, session5.willPropertiesPtr, session5.willPropertiesLen); // MQTT 5.0 §3.1.3.2
     n += writeField(p + n, willTopic, willTopicLen);
     n += writeField(p + n, willPayload, willPayloadLen);
   }
@@ -291,10 +292,24 @@ export function stop(now: u32): i32 {
  * may not carry (any but 0 in 3.1.1).
  */
 export function disconnect(reasonCode: u32, now: u32): i32 {
-  if (!isDisconnectReason(reasonCode)) return INVALID_ARGUMENT;
+  return disconnectWithProperties(reasonCode, 0, now);
+}
+
+/**
+ * disconnect() whose MQTT 5 DISCONNECT carries the property block of propertiesLen bytes
+ * in staging (a whole block, its Property Length first; 0: none): Session Expiry Interval,
+ * Reason String, User Properties (MQTT 5.0 §3.14.2.2). Returns OK, INVALID_ARGUMENT (a code
+ * or a block client5.ts checkDisconnect5 refuses, any block in 3.1.1) or PACKET_TOO_LARGE;
+ * nothing is done then.
+ */
+export function disconnectWithProperties(reasonCode: u32, propertiesLen: u32, now: u32): i32 {
+  if (!isDisconnectReason(reasonCode) || propertiesLen > <u32>STAGING_CAPACITY) return INVALID_ARGUMENT;
+  let status = checkDisconnect5(reasonCode, STAGING_BASE, propertiesLen);
+  if (status != OK) return status;
   let state = client.state;
-  if (state == STATE_STOPPED) return OK;
   if (state == STATE_CONNECTED) sendDisconnect(reasonCode, now);
+  session5.disconnectPropertiesLen = 0; // sent, or nowhere to send them
+  if (state == STATE_STOPPED) return OK;
   if (state == STATE_CONNECTING || isOpen()) netClose();
   closed(STATE_STOPPED);
   onEvent(EVENT_CLOSED, CLIENT_STOPPED, 0);
@@ -359,12 +374,31 @@ function closed(state: u32): void {
   tx.clear();
 }
 
-/** Writes a DISCONNECT with the Reason Code (5.0; 0 in 3.1.1) when the tx ring has room after what it holds, and hands it to netSend. */
+/**
+ * Writes a DISCONNECT with the Reason Code (5.0; 0 in 3.1.1) and, from disconnect(), the
+ * properties checkDisconnect5 kept, when the tx ring has room after what it holds, and
+ * hands it to netSend.
+ */
 function sendDisconnect(reasonCode: u32, now: u32): void {
   flush(now);
-  let len = isV5() ? encodeDisconnect5(SCRATCH, reasonCode, 0, 0) : encodeEmpty(SCRATCH, DISCONNECT);
-  if (tx.free() < len) return;
-  transmit(SCRATCH, len, 0, now);
+  let propertiesLen = session5.disconnectPropertiesLen;
+  session5.disconnectPropertiesLen = 0;
+  if (propertiesLen == 0) {
+    let len = isV5() ? encodeDisconnect5(SCRATCH, reasonCode, 0, 0) : encodeEmpty(SCRATCH, DISCONNECT);
+    if (tx.free() < len) return;
+    transmit(SCRATCH, len, 0, now);
+  } else {
+    // fixed header and Reason Code, Property Length, properties (MQTT 5.0 §3.14): SCRATCH holds one part at a time
+    let remainingLength = disconnect5RemainingLength(reasonCode, propertiesLen);
+    if (tx.free() < packetSize(remainingLength)) return;
+    store<u8>(SCRATCH, DISCONNECT << 4);
+    let n = 1 + encodeRemainingLength(SCRATCH + 1, remainingLength);
+    store<u8>(SCRATCH + n, <u8>reasonCode);
+    tx.write(SCRATCH, n + 1);
+    tx.write(SCRATCH, encodeRemainingLength(SCRATCH, propertiesLen));
+    tx.write(session5.disconnectPropertiesPtr, propertiesLen);
+    sent(DISCONNECT << 4, 0, remainingLength, now);
+  }
   flush(now);
 }
 
@@ -693,6 +727,7 @@ function received(header: u8, packetId: u32, remainingLength: u32, now: u32): vo
 function handlePacket(header: u8, body: usize, len: u32, now: u32): i32 {
   let type = header >> 4;
   received(header, packetIdOf(header, body, len), len, now);
+  if (type == AUTH && isV5()) return handleAuth(body, len);
   if (client.state == STATE_AWAIT_CONNACK) {
     if (type != CONNACK) return PROTOCOL_ERROR;
     return isV5() ? handleConnack5(body, len, now) : handleConnack(body, len, now);
@@ -713,7 +748,20 @@ function handlePacket(header: u8, body: usize, len: u32, now: u32): i32 {
     case PINGRESP: return decodePingresp(len);
     case DISCONNECT: return handleDisconnect(body, len, now); // 5.0 only: checkServerHeader refuses it in 3.1.1
   }
-  return PROTOCOL_ERROR; // a second CONNACK; AUTH, as the client starts no authentication (MQTT 5.0 §4.12)
+  return PROTOCOL_ERROR; // a second CONNACK
+}
+
+/**
+ * MQTT 5.0 AUTH (§3.15), before or after the CONNACK: reported (AUTH with its Reason Code
+ * as arg; its properties at propertiesRecord()), then refused: the client sends no
+ * Authentication Method, and an AUTH without one in the CONNECT is a Protocol Error
+ * (§4.12). Returns what check5 returns: the decoder's Reason Code, else PROTOCOL_ERROR.
+ */
+function handleAuth(body: usize, len: u32): i32 {
+  let status = check5(decodeAuth(body, len));
+  if (status != OK) return status;
+  onEvent(EVENT_AUTH, OK, decoded5.reasonCode);
+  return reject5(REASON_PROTOCOL_ERROR);
 }
 
 /**
@@ -777,7 +825,29 @@ function accepted(sessionPresent: bool, now: u32): i32 {
   resetRequests(sessionPresent);
   outbox.rewind();
   onEvent(EVENT_CONNECTED, OK, sessionPresent ? 1 : 0);
+  if (isV5()) refuseOverLimits();
   return OK;
+}
+
+/**
+ * MQTT 5: ends each PUBLISH waiting to be sent that the CONNACK just accepted forbids
+ * (client5.ts checkQueuedPublish5: a lower Maximum Packet Size or Maximum QoS, no Retain
+ * Available) without sending it: PUBLISH_DONE with the status, its packet id (0 at QoS 0).
+ */
+function refuseOverLimits(): void {
+  let record = outbox.first();
+  while (record >= 0) {
+    let r = <u32>record;
+    if (outbox.state(r) == RECORD_QUEUED) {
+      let status = checkQueuedPublish5(outbox.packetPtr(r), outbox.packetLen(r));
+      if (status != OK) {
+        outbox.setState(r, RECORD_DONE);
+        onEvent(EVENT_PUBLISH_DONE, status, outbox.packetId(r));
+      }
+    }
+    record = outbox.next(r);
+  }
+  outbox.releaseDone();
 }
 
 /** onMessage's flags (bit 0 retain, bit 1 dup, bits 2–3 QoS) from a PUBLISH fixed header byte (§3.3.1). */

@@ -23,6 +23,9 @@
 /** MQTT 5 inbound Topic Aliases the module keeps (its Topic Alias Maximum, MQTT 5.0 §3.1.2.11.5), each up to MAX_TOPIC_LENGTH bytes. */
 // @ts-ignore: decorator
 @inline export const TOPIC_ALIAS_SLOTS: i32 = PROFILE_TOPIC_ALIAS_SLOTS;
+/** MQTT 5: bytes of User Properties each subscription slot keeps for its SUBSCRIBE or UNSUBSCRIBE (MQTT 5.0 §3.8.2.1.3, §3.10.2.1.2), sent again with every resend and resubscription. */
+// @ts-ignore: decorator
+@inline export const REQUEST_PROPERTY_BYTES: i32 = PROFILE_REQUEST_PROPERTY_BYTES;
 
 /** Milliseconds allowed for TCP connect + CONNACK unless setTimeouts says otherwise. */
 // @ts-ignore: decorator

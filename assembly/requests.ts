@@ -2,9 +2,9 @@
 // subscription table first and sent from it, so a request made while offline goes out
 // on connect, an unanswered one is sent again after a reconnect, and every granted
 // filter is subscribed again when the broker reports no session.
-import { STAGING_CAPACITY, SUBSCRIPTION_SLOTS, TX_CAPACITY } from "./config";
+import { STAGING_CAPACITY, SUBSCRIPTION_SLOTS, TX_CAPACITY, REQUEST_PROPERTY_BYTES } from "./config";
 import { OK, PROTOCOL_ERROR, INVALID_ARGUMENT, INVALID_FILTER, INVALID_QOS, INVALID_STATE, NO_PACKET_ID, PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL } from "./status";
-import { SUBSCRIBE, UNSUBSCRIBE, decoded, packetSize, writeFixedHeader, writeU16 } from "./codec";
+import { SUBSCRIBE, UNSUBSCRIBE, decoded, encodeRemainingLength, packetSize, writeFixedHeader, writeU16 } from "./codec";
 import {
   SUBSCRIPTION_FREE, SUBSCRIPTION_PENDING, SUBSCRIPTION_SENT, SUBSCRIPTION_ACTIVE, UNSUBSCRIBE_PENDING, UNSUBSCRIBE_SENT,
 } from "./subscriptions";
@@ -12,8 +12,10 @@ import { validateTopicFilter } from "./topic";
 import { STAGING_BASE, SCRATCH, STATE_CONNECTED, client, subscriptions, tx, sent, sendQueued, allocatePacketId } from "./client";
 import { onEvent, EVENT_SUBACK, EVENT_UNSUBACK } from "./host";
 import { isV5 } from "./client5";
-import { SUBSCRIPTION_IDENTIFIER, variableBytePropertySize, writeVariableByteProperty } from "./properties";
-import { isErrorReason } from "./reasons";
+import {
+  SUBSCRIPTION_IDENTIFIER, USER_PROPERTY, properties, decodeProperties, propertiesLength, variableBytePropertySize, writeVariableByteProperty,
+} from "./properties";
+import { REASON_SUCCESS, isErrorReason } from "./reasons";
 
 /**
  * Records a SUBSCRIBE of the `count` entries in staging, each `[u16 length][filter][u8 qos]`
@@ -24,7 +26,7 @@ import { isErrorReason } from "./reasons";
  * its SUBACK or UNSUBACK), PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL or NO_PACKET_ID.
  */
 export function subscribe(count: u32, now: u32): i32 {
-  return request(count, true, 0, now);
+  return request(count, true, 0, 0, now);
 }
 
 /**
@@ -35,7 +37,21 @@ export function subscribe(count: u32, now: u32): i32 {
  */
 export function subscribeWithIdentifier(count: u32, subscriptionIdentifier: u32, now: u32): i32 {
   if (!isV5() || subscriptionIdentifier == 0 || subscriptionIdentifier > MAX_SUBSCRIPTION_IDENTIFIER) return INVALID_ARGUMENT;
-  return request(count, true, subscriptionIdentifier, now);
+  return request(count, true, subscriptionIdentifier, 0, now);
+}
+
+/**
+ * MQTT 5: subscribe() whose SUBSCRIBE carries the Subscription Identifier (0: none) and the
+ * User Properties (MQTT 5.0 §3.8.2.1.3) of the property block of propertiesLen bytes staged
+ * right after the entries (a whole block, its Property Length first, holding only User
+ * Properties; 0: none). Each filter's slot keeps them, so a resend and a resubscription carry
+ * them too. Returns what subscribeWithIdentifier() returns; INVALID_ARGUMENT also for a bad
+ * block or any other property in it, PACKET_TOO_LARGE for User Properties beyond the
+ * REQUEST_PROPERTY_BYTES a slot keeps.
+ */
+export function subscribeWithProperties(count: u32, subscriptionIdentifier: u32, propertiesLen: u32, now: u32): i32 {
+  if (!isV5() || subscriptionIdentifier > MAX_SUBSCRIPTION_IDENTIFIER) return INVALID_ARGUMENT;
+  return request(count, true, subscriptionIdentifier, propertiesLen, now);
 }
 
 /**
@@ -47,7 +63,18 @@ export function subscribeWithIdentifier(count: u32, subscriptionIdentifier: u32,
  * INVALID_QOS and SUBSCRIPTIONS_FULL.
  */
 export function unsubscribe(count: u32, now: u32): i32 {
-  return request(count, false, 0, now);
+  return request(count, false, 0, 0, now);
+}
+
+/**
+ * MQTT 5: unsubscribe() whose UNSUBSCRIBE carries the User Properties (MQTT 5.0
+ * §3.10.2.1.2) of the block of propertiesLen bytes staged right after the entries, as
+ * subscribeWithProperties() takes them. Returns what unsubscribe() returns; INVALID_ARGUMENT
+ * also in 3.1.1 or for a bad block, PACKET_TOO_LARGE as subscribeWithProperties().
+ */
+export function unsubscribeWithProperties(count: u32, propertiesLen: u32, now: u32): i32 {
+  if (!isV5()) return INVALID_ARGUMENT;
+  return request(count, false, 0, propertiesLen, now);
 }
 
 /** The largest Subscription Identifier, a four-byte Variable Byte Integer (MQTT 5.0 §3.8.2.1.2). */
@@ -59,9 +86,12 @@ const MAX_SUBSCRIPTION_IDENTIFIER: u32 = 268435455;
   return 2 + len + (subscribing ? 1 : 0);
 }
 
-function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, now: u32): i32 {
-  let status = checkRequest(count, subscribing, subscriptionIdentifier);
+function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, propertiesLen: u32, now: u32): i32 {
+  let status = checkRequest(count, subscribing, subscriptionIdentifier, propertiesLen);
   if (status != OK) return status;
+  // checkRequest decoded the block last: its User Properties, for every slot of the request
+  let userPropertiesPtr = properties.contentPtr;
+  let userPropertiesLen: u32 = propertiesLen == 0 ? 0 : properties.contentLen;
   let packetId = allocatePacketId();
   if (packetId == 0) return NO_PACKET_ID;
   let pending = subscribing ? SUBSCRIPTION_PENDING : UNSUBSCRIBE_PENDING;
@@ -74,6 +104,7 @@ function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, now
     let slot = subscriptions.put(entry + 2, len, qos, packetId, recorded, pending);
     if (slot >= 0) {
       subscriptions.setSubscriptionIdentifier(<u32>slot, subscriptionIdentifier);
+      subscriptions.setProperties(<u32>slot, userPropertiesPtr, userPropertiesLen);
       recorded++;
     }
     entry += entrySize(len, subscribing);
@@ -83,11 +114,15 @@ function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, now
   return <i32>packetId;
 }
 
-/** Validates the staged entries against staging, the table and the tx ring. Returns OK or a status of subscribe(). */
-function checkRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32): i32 {
+/**
+ * Validates the staged entries against staging, the table and the tx ring, and the property
+ * block of propertiesLen bytes after them (checkUserProperties). Returns OK or a status of
+ * subscribeWithProperties().
+ */
+function checkRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32, propertiesLen: u32): i32 {
   if (count == 0 || count > <u32>SUBSCRIPTION_SLOTS) return INVALID_ARGUMENT;
   let end = STAGING_BASE + <usize>STAGING_CAPACITY;
-  let remainingLength = headerLength(subscriptionIdentifier);
+  let remainingLength: u32 = 0;
   let status: i32;
   let newSlots: u32 = 0;
   let entry = STAGING_BASE;
@@ -110,6 +145,10 @@ function checkRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32
     remainingLength += size;
     entry += size;
   }
+  if (propertiesLen > <u32>(end - entry)) return INVALID_ARGUMENT;
+  status = checkUserProperties(subscribing ? SUBSCRIBE : UNSUBSCRIBE, entry, propertiesLen);
+  if (status != OK) return status;
+  remainingLength += headerLength(subscriptionIdentifier, propertiesLen == 0 ? 0 : properties.contentLen);
   if (packetSize(remainingLength) > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
   return subscriptions.hasRoom(newSlots) ? OK : SUBSCRIPTIONS_FULL;
 }
@@ -125,12 +164,26 @@ function checkOptions(options: u8): i32 {
 }
 
 /**
- * Bytes of a SUBSCRIBE / UNSUBSCRIBE before its entries: packet id, and in 5.0 the property
- * block, empty or with the Subscription Identifier (MQTT 5.0 §3.8.2.1).
+ * A request's property block of len bytes at ptr (a whole block; len 0: none) for a packet of
+ * this type: only User Properties, at most REQUEST_PROPERTY_BYTES of them. Returns OK
+ * (properties holds the block), INVALID_ARGUMENT (malformed, another property) or
+ * PACKET_TOO_LARGE (more than a slot keeps).
  */
-function headerLength(subscriptionIdentifier: u32): u32 {
+function checkUserProperties(type: u8, ptr: usize, len: u32): i32 {
+  if (len == 0) return OK;
+  if (decodeProperties(type, ptr, len) != REASON_SUCCESS || properties.size != len) return INVALID_ARGUMENT;
+  if (properties.present != (<u64>1 << <u64>USER_PROPERTY)) return INVALID_ARGUMENT;
+  return properties.contentLen <= <u32>REQUEST_PROPERTY_BYTES ? OK : PACKET_TOO_LARGE;
+}
+
+/**
+ * Bytes of a SUBSCRIBE / UNSUBSCRIBE before its entries: packet id, and in 5.0 the property
+ * block: the Subscription Identifier if any, then userPropertiesLen bytes of User Properties
+ * (MQTT 5.0 §3.8.2.1, §3.10.2.1).
+ */
+function headerLength(subscriptionIdentifier: u32, userPropertiesLen: u32): u32 {
   if (!isV5()) return 2;
-  return 3 + (subscriptionIdentifier == 0 ? 0 : variableBytePropertySize(subscriptionIdentifier));
+  return 2 + propertiesLength((subscriptionIdentifier == 0 ? 0 : variableBytePropertySize(subscriptionIdentifier)) + userPropertiesLen);
 }
 
 /** True when one of the first `count` staged entries holds the same filter. */
@@ -183,7 +236,8 @@ function sendRequest(member: u32, now: u32): bool {
   let pending = subscriptions.state(member);
   let subscribing = pending == SUBSCRIPTION_PENDING;
   let subscriptionIdentifier = subscribing ? subscriptions.subscriptionIdentifier(member) : 0; // the same in every slot of the request
-  let remainingLength = headerLength(subscriptionIdentifier);
+  let userPropertiesLen = subscriptions.propertiesLen(member); // likewise
+  let remainingLength = headerLength(subscriptionIdentifier, userPropertiesLen);
   for (let i: u32 = 0; i < subscriptions.slots; i++) {
     if (subscriptions.state(i) == pending && subscriptions.packetId(i) == packetId) {
       remainingLength += entrySize(subscriptions.filterLen(i), subscribing);
@@ -197,11 +251,12 @@ function sendRequest(member: u32, now: u32): bool {
   n += 2;
   tx.write(SCRATCH, n);
   if (isV5()) {
-    // Property Length (at most 5 bytes of properties: one byte), then the identifier if any
-    n = 1;
-    if (subscriptionIdentifier != 0) n += writeVariableByteProperty(SCRATCH + 1, SUBSCRIPTION_IDENTIFIER, subscriptionIdentifier);
-    store<u8>(SCRATCH, <u8>(n - 1));
+    // Property Length (two bytes at most: REQUEST_PROPERTY_BYTES + 5 < 16384), the identifier if any, the User Properties
+    let identifierSize: u32 = subscriptionIdentifier == 0 ? 0 : variableBytePropertySize(subscriptionIdentifier);
+    n = encodeRemainingLength(SCRATCH, identifierSize + userPropertiesLen);
+    if (subscriptionIdentifier != 0) n += writeVariableByteProperty(SCRATCH + n, SUBSCRIPTION_IDENTIFIER, subscriptionIdentifier);
     tx.write(SCRATCH, n);
+    tx.write(subscriptions.propertiesPtr(member), userPropertiesLen);
   }
   let position: u32 = 0;
   for (let slot = subscriptions.firstOfRequest(packetId, pending); slot >= 0; slot = subscriptions.firstOfRequest(packetId, pending)) {

@@ -25,7 +25,26 @@ export interface Will {
   payload: string | Uint8Array;
   qos?: QoS;
   retain?: boolean;
+  /** MQTT 5: the Will Properties (MQTT 5.0 §3.1.3.2), MQTT.js's names. */
+  properties?: WillProperties;
 }
+
+/** MQTT 5 Will Properties (MQTT 5.0 §3.1.3.2). */
+export interface WillProperties {
+  /** Seconds the broker waits after the connection is lost before publishing the will (default 0); a reconnect within it cancels the will. */
+  willDelayInterval?: number;
+  payloadFormatIndicator?: boolean;
+  messageExpiryInterval?: number;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Uint8Array | string;
+  userProperties?: UserProperties;
+}
+
+/** The Will Properties a caller may give. */
+export const WILL_PROPERTY_NAMES: readonly (keyof WillProperties)[] = [
+  "willDelayInterval", "payloadFormatIndicator", "messageExpiryInterval", "contentType", "responseTopic", "correlationData", "userProperties",
+];
 
 /** Reconnect backoff bounds; the module picks each delay (exponential, jittered) in between. */
 export interface ReconnectOptions {
@@ -161,7 +180,7 @@ const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
   "autoAssignTopicAlias", "trace",
 ];
 const TRACE_FIELDS: readonly (keyof TraceOptions)[] = ["pcap"];
-const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain"];
+const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain", "properties"];
 const RECONNECT_FIELDS: readonly (keyof ReconnectOptions)[] = ["minDelayMs", "maxDelayMs"];
 
 const DEFAULT_KEEPALIVE_SEC = 60;
@@ -228,6 +247,7 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
   const { protocolVersion, properties } = protocolOptions(options);
   checkBoolean(options.autoAssignTopicAlias, "autoAssignTopicAlias");
   if (options.autoAssignTopicAlias === true && protocolVersion !== 5) throw argumentError("autoAssignTopicAlias needs protocolVersion: 5");
+  if (will?.properties !== undefined && protocolVersion !== 5) throw argumentError("will.properties need protocolVersion: 5 (MQTT 3.1.1 has no properties)");
   return {
     transport: options.transport ?? createTransport(target as BrokerTarget, tls),
     clock: options.clock ?? systemClock(),
@@ -273,7 +293,7 @@ function wasmUrlOption(value: unknown): string | URL | undefined {
 /** The will, checked: fields, types, strings (QoS and the topic's rules are the module's to check). */
 function checkWill(will: Will): Will {
   if (will === null || typeof will !== "object" || Array.isArray(will)) {
-    throw argumentError(`will must be { topic, payload, qos?, retain? } (got ${show(will)})`);
+    throw argumentError(`will must be { topic, payload, qos?, retain?, properties? } (got ${show(will)})`);
   }
   checkKnownOptions(will, WILL_FIELDS, "will.");
   checkMqttString(will.topic, "will topic");

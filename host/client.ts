@@ -19,7 +19,7 @@
  * await client.end();
  */
 import type { Clock } from "./clock.ts";
-import { CONNECT_BLOCK_PROPERTIES, type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, resolveOptions } from "./client-options.ts";
+import { CONNECT_BLOCK_PROPERTIES, type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, WILL_PROPERTY_NAMES, resolveOptions } from "./client-options.ts";
 import {
   argumentError, checkBoolean, checkKnownOptions, checkMqttString, checkOptionsObject, filterError, qosError, show, statusError,
   topicError,
@@ -35,7 +35,7 @@ import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
 import { tlsFailure } from "./tls-errors.ts";
 import type { Transport } from "./transport.ts";
 
-export type { ClientOptions, ConnectProperties, QoS, ReconnectOptions, TraceOptions, Will } from "./client-options.ts";
+export type { ClientOptions, ConnectProperties, QoS, ReconnectOptions, TraceOptions, Will, WillProperties } from "./client-options.ts";
 export type { DecodedProperties, UserProperties } from "./properties.ts";
 
 /** MQTT 5 PUBLISH properties the caller may set (MQTT 5.0 §3.3.2.3), MQTT.js's names. */
@@ -78,8 +78,19 @@ export interface SubscriptionOptions {
 export interface SubscribeOptions extends SubscriptionOptions {
   /** The QoS of every filter given without its own (default 0). */
   qos?: QoS;
-  /** MQTT 5: the SUBSCRIBE's properties; messages for these filters then carry the Subscription Identifier in `meta.properties`. */
-  properties?: { subscriptionIdentifier?: number };
+  /**
+   * MQTT 5: the SUBSCRIBE's properties; messages for these filters then carry the
+   * Subscription Identifier in `meta.properties`. The User Properties go with every resend
+   * and resubscription too (each filter's slot keeps them: at most 64 bytes encoded on the
+   * desktop and esp32 profiles, 32 on nodemcu; PACKET_TOO_LARGE beyond).
+   */
+  properties?: { subscriptionIdentifier?: number; userProperties?: UserProperties };
+}
+
+/** Options of {@link WasmqttClient.unsubscribe}. */
+export interface UnsubscribeOptions {
+  /** MQTT 5: the UNSUBSCRIBE's User Properties (as subscribe's). */
+  properties?: { userProperties?: UserProperties };
 }
 
 /** One filter of a subscribe request, with its own QoS (and MQTT 5 options). */
@@ -94,6 +105,8 @@ export interface Granted {
   qos: QoS | 128;
   /** MQTT 5: the SUBACK's Reason Code for this filter (the QoS when granted, ≥ 0x80 refused). */
   reasonCode?: number;
+  /** MQTT 5: the SUBACK's properties (reasonString, userProperties), when it had any. */
+  properties?: DecodedProperties;
 }
 
 /** The PUBLISH fields that come with a message. */
@@ -109,6 +122,25 @@ export interface MessageMeta {
 export interface EndOptions {
   /** MQTT 5: the DISCONNECT's Reason Code (default 0, Normal disconnection; 4 asks the broker to publish the will). */
   reasonCode?: number;
+  /** MQTT 5: the DISCONNECT's properties (MQTT 5.0 §3.14.2.2). */
+  properties?: DisconnectProperties;
+}
+
+/** MQTT 5 DISCONNECT properties a client may send (MQTT 5.0 §3.14.2.2), MQTT.js's names. */
+export interface DisconnectProperties {
+  /** A new Session Expiry Interval; not above 0 when the CONNECT's was 0 (MQTT 5.0 §3.14.2.2.2). */
+  sessionExpiryInterval?: number;
+  reasonString?: string;
+  userProperties?: UserProperties;
+}
+
+const DISCONNECT_PROPERTY_NAMES: readonly (keyof DisconnectProperties)[] = ["sessionExpiryInterval", "reasonString", "userProperties"];
+
+/** An MQTT 5 AUTH packet from the broker (MQTT 5.0 §3.15): its Reason Code and properties. */
+export interface AuthPacket {
+  reasonCode: number;
+  /** authenticationMethod, authenticationData, reasonString, userProperties when present. */
+  properties: DecodedProperties;
 }
 
 /** The PUBLISH properties a caller may give. */
@@ -151,6 +183,12 @@ export type ClientEvents = {
    */
   "message-dropped": [topic: string | undefined, size: number, meta: MessageMeta];
   packet: [trace: PacketTrace];
+  /**
+   * MQTT 5: an AUTH from the broker. The client sends no Authentication Method, so the
+   * module then closes the connection with DISCONNECT 0x82, Protocol Error (MQTT 5.0
+   * §4.12), reported by "offline" / "error" after this event.
+   */
+  auth: [packet: AuthPacket];
 };
 
 interface Waiter<T> {
@@ -225,8 +263,7 @@ export async function createClient(url: string | URL, options: ClientOptions = {
  * order the module reported them; "error" is emitted only when it has a listener.
  */
 export class WasmqttClient extends Emitter<ClientEvents> {
-  /** The client identifier sent in CONNECT. */
-  readonly clientId: string;
+  private currentClientId: string;
   /** The module build this client runs. */
   readonly profile: Profile;
   private lastSessionPresent = false;
@@ -254,10 +291,23 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   constructor(settings: Settings) {
     super();
     this.settings = settings;
-    this.clientId = settings.clientId;
+    this.currentClientId = settings.clientId;
     this.profile = settings.profile;
     this.transport = settings.transport;
     this.clock = settings.clock;
+  }
+
+  /**
+   * The client identifier: the one sent in CONNECT, or, after an MQTT 5 CONNACK with an
+   * Assigned Client Identifier (for an empty one), the broker's.
+   */
+  get clientId(): string {
+    return this.currentClientId;
+  }
+
+  /** The options in effect, as MQTT.js's `client.options`: `clientId` as {@link clientId}. */
+  get options(): { readonly clientId: string; readonly protocolVersion: 4 | 5; readonly clean: boolean; readonly keepalive: number } {
+    return { clientId: this.currentClientId, protocolVersion: this.settings.protocolVersion, clean: this.settings.clean, keepalive: this.settings.keepalive };
   }
 
   /** Session present flag of the last accepted CONNACK. */
@@ -385,6 +435,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     checkOptionsObject(options, "subscribe options");
     checkKnownOptions(options, SUBSCRIBE_OPTIONS);
     const subscriptionIdentifier = this.subscriptionIdentifier(options.properties);
+    const userProperties = this.requestProperties(options.properties?.userProperties, "subscribe");
     const defaultQos = options.qos ?? 0;
     const list = typeof topics === "string" ? [topics] : Array.isArray(topics) ? topics : undefined;
     if (list === undefined) throw argumentError(`subscribe takes a topic filter or an array of them (got ${show(topics)})`);
@@ -403,7 +454,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       qos.push(level | this.subscriptionOptions({ nl: request.nl ?? options.nl, rap: request.rap ?? options.rap, rh: request.rh ?? options.rh }, request.topic));
     }
     this.checkFilters(module, filters);
-    const result = this.request(module, "subscribe", filters, qos, subscriptionIdentifier);
+    const result = this.request(module, "subscribe", filters, qos, subscriptionIdentifier, userProperties);
     const done = new Promise<Granted[]>((resolve, reject) => {
       enqueue(this.subscribes, result, { resolve, reject, topics: filters, granted: filters.map(() => undefined), received: 0 });
     });
@@ -416,15 +467,23 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * Unsubscribes from one or more topic filters; resolves at the broker's UNSUBACK.
    * Rejects like {@link subscribe} (INVALID_FILTER, INVALID_ARGUMENT, INVALID_STATE, …).
    */
-  async unsubscribe(topics: string | readonly string[]): Promise<void> {
+  async unsubscribe(topics: string | readonly string[], options: UnsubscribeOptions = {}): Promise<void> {
     const module = this.usable("unsubscribe");
+    checkOptionsObject(options, "unsubscribe options");
+    checkKnownOptions(options, ["properties"]);
+    if (options.properties !== undefined) {
+      if (this.settings.protocolVersion !== 5) throw argumentError("unsubscribe properties need protocolVersion: 5 (MQTT 3.1.1 has no properties)");
+      checkOptionsObject(options.properties, "unsubscribe properties");
+      checkKnownOptions(options.properties, ["userProperties"], "properties.");
+    }
+    const userProperties = this.requestProperties(options.properties?.userProperties, "unsubscribe");
     const filters = typeof topics === "string" ? [topics] : Array.isArray(topics) ? [...topics] : undefined;
     if (filters === undefined || filters.some((filter) => typeof filter !== "string")) {
       throw argumentError(`unsubscribe takes a topic filter or an array of them (got ${show(topics)})`);
     }
     for (const filter of filters) checkMqttString(filter, "topic filter");
     this.checkFilters(module, filters);
-    const result = this.request(module, "unsubscribe", filters);
+    const result = this.request(module, "unsubscribe", filters, undefined, 0, userProperties);
     const done = new Promise<void>((resolve, reject) => enqueue(this.unsubscribes, result, { resolve, reject }));
     this.settle();
     this.pump();
@@ -443,10 +502,17 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (this.ending !== undefined) return this.ending;
     const reasonCode = options.reasonCode ?? 0;
     if (this.link !== undefined && this.phase !== "closed") {
-      const status = Number.isInteger(reasonCode) && reasonCode >= 0 && reasonCode <= 0xff ? this.module().exports.disconnect(reasonCode, this.clock.nowU32()) : Status.INVALID_ARGUMENT;
-      if (status < 0) {
-        return Promise.reject(argumentError(`end: reasonCode ${show(reasonCode)} is not a Reason Code a client's DISCONNECT may carry${this.settings.protocolVersion === 5 ? "" : " (MQTT 3.1.1 has none)"}`));
+      let block: Uint8Array;
+      try {
+        block = this.propertyBlock(options.properties as Record<string, unknown> | undefined, DISCONNECT_PROPERTY_NAMES, "end properties");
+      } catch (error) {
+        return Promise.reject(error);
       }
+      const module = this.module();
+      const staged = module.stage(block);
+      const codeOk = Number.isInteger(reasonCode) && reasonCode >= 0 && reasonCode <= 0xff;
+      const status = codeOk && staged !== undefined ? module.exports.disconnectWithProperties(reasonCode, staged[0], this.clock.nowU32()) : Status.INVALID_ARGUMENT;
+      if (status < 0) return Promise.reject(this.endError(status, reasonCode, options.properties));
       this.settle();
     }
     if (this.phase !== "closed") this.finish(Status.CLIENT_STOPPED);
@@ -455,6 +521,21 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       () => undefined,
     );
     return this.ending;
+  }
+
+  /** Why the module refused end()'s DISCONNECT (client5.ts checkDisconnect5); nothing was done. */
+  private endError(status: number, reasonCode: unknown, properties: DisconnectProperties | undefined): WasmqttError {
+    const v5 = this.settings.protocolVersion === 5;
+    if (status === Status.PACKET_TOO_LARGE) {
+      return statusError(status, `end: the DISCONNECT with these properties exceeds the ${this.profile} profile's buffers or the broker's Maximum Packet Size`);
+    }
+    if (properties === undefined) {
+      return argumentError(`end: reasonCode ${show(reasonCode)} is not a Reason Code a client's DISCONNECT may carry${v5 ? "" : " (MQTT 3.1.1 has none)"}`);
+    }
+    return argumentError(
+      `end: reasonCode ${show(reasonCode)} with properties.sessionExpiryInterval ${show(properties.sessionExpiryInterval)} refused: ` +
+        "a code a client's DISCONNECT may not carry, or a Session Expiry Interval above 0 after a CONNECT without one (MQTT 5.0 §3.14.2.2.2)",
+    );
   }
 
   /** The module's stats block, named: capacities, high-water marks and counters. */
@@ -515,13 +596,22 @@ export class WasmqttClient extends Emitter<ClientEvents> {
 
   /**
    * Chooses the module's protocol (setProtocol) from protocolVersion and properties;
-   * returns the caller's CONNECT property block to stage after the will (empty in 3.1.1).
+   * returns the caller's property blocks to stage after the will: the CONNECT's, then
+   * with will.properties the Will Properties (empty in 3.1.1).
    */
   private setProtocol(module: ModuleInstance): Uint8Array {
     const { protocolVersion, properties = {} } = this.settings;
     if (protocolVersion !== 5) return new Uint8Array(0);
     const caller = Object.fromEntries(CONNECT_BLOCK_PROPERTIES.map((name) => [name, properties[name]]));
-    const block = encodeProperties(caller, CONNECT_BLOCK_PROPERTIES, "properties");
+    let block = encodeProperties(caller, CONNECT_BLOCK_PROPERTIES, "properties");
+    const willBlock = encodeProperties(this.settings.will?.properties as Record<string, unknown> | undefined, WILL_PROPERTY_NAMES, "will.properties");
+    if (willBlock.length > 0) {
+      // the Will Properties block follows the CONNECT's, which is then present even when empty
+      const connectBlock = block.length > 0 ? block : Uint8Array.of(0);
+      block = new Uint8Array(connectBlock.length + willBlock.length);
+      block.set(connectBlock);
+      block.set(willBlock, connectBlock.length);
+    }
     const status = module.exports.setProtocol(
       ProtocolVersion.MQTT_5,
       properties.receiveMaximum ?? 0xffff,
@@ -642,6 +732,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     switch (event) {
       case EventKind.CONNECTED:
         if (v5) this.lastConnackProperties = this.properties(block) ?? {};
+        if (typeof this.lastConnackProperties?.assignedClientIdentifier === "string") this.currentClientId = this.lastConnackProperties.assignedClientIdentifier;
         this.lastSessionPresent = arg === 1;
         this.everConnected = true;
         this.connecting?.resolve(this);
@@ -671,13 +762,23 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         this.queue("backoff", arg);
         return;
       case EventKind.PUBLISH_DONE: {
+        if (code < 0) {
+          // MQTT 5: a PUBLISH queued before the CONNACK that its limits forbid; never sent
+          const error = this.overLimitError(code, arg);
+          if (arg === 0) this.queueError(error); // QoS 0: its publish() resolved when it was queued
+          else dequeue(this.publishes, arg)?.reject(error);
+          return;
+        }
         const waiter = dequeue(this.publishes, arg);
         if (code === 0) waiter?.resolve();
-        else waiter?.reject(refusedError(code, this.properties(block)?.reasonString, `the broker refused the PUBLISH (packet id ${arg})`));
+        else waiter?.reject(refusedError(code, this.properties(block), `the broker refused the PUBLISH (packet id ${arg})`));
         return;
       }
+      case EventKind.AUTH:
+        this.queue("auth", { reasonCode: arg, properties: this.properties(block) ?? {} });
+        return;
       case EventKind.SUBACK:
-        this.suback(arg & 0xffff, arg >>> 16, code);
+        this.suback(arg & 0xffff, arg >>> 16, code, this.properties(block));
         return;
       case EventKind.UNSUBACK:
         dequeue(this.unsubscribes, arg)?.resolve();
@@ -691,7 +792,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     }
   }
 
-  private suback(packetId: number, index: number, code: number): void {
+  private suback(packetId: number, index: number, code: number, properties: DecodedProperties | undefined): void {
     const pending = this.subscribes.get(packetId)?.find((request) => request.granted[index] === undefined);
     if (pending === undefined) return; // a resubscription the module made by itself
     pending.granted[index] = code;
@@ -702,17 +803,32 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     pending.resolve(pending.topics.map((topic, i) => {
       const granted = pending.granted[i] ?? 128;
       const qos = (granted >= 0x80 ? 128 : granted) as QoS | 128;
-      return v5 ? { topic, qos, reasonCode: granted } : { topic, qos };
+      if (!v5) return { topic, qos };
+      return properties === undefined ? { topic, qos, reasonCode: granted } : { topic, qos, reasonCode: granted, properties };
     }));
+  }
+
+  /** MQTT 5: a PUBLISH queued before the CONNACK (packet id, 0 at QoS 0) that the CONNACK's limits forbid: not sent. */
+  private overLimitError(status: number, packetId: number): WasmqttError {
+    const limits = this.lastConnackProperties ?? {};
+    const which =
+      status === Status.QOS_NOT_SUPPORTED
+        ? `Maximum QoS ${String(limits.maximumQoS)}`
+        : status === Status.RETAIN_NOT_SUPPORTED
+          ? "Retain Available 0"
+          : `Maximum Packet Size ${String(limits.maximumPacketSize)} bytes`;
+    const what = packetId === 0 ? "a QoS 0 PUBLISH" : `the PUBLISH with packet id ${packetId}`;
+    return statusError(status, `${what}, queued before the broker's CONNACK, exceeds its ${which}; it was not sent`);
   }
 
   /** MQTT 5: the connection ended with a DISCONNECT, the broker's (DISCONNECTED) or the client's for bad input. */
   private lostError5(status: number, reasonCode: number, block: Buffer | undefined): WasmqttError {
     const hex = `0x${reasonCode.toString(16).padStart(2, "0")}`;
     if (status === Status.DISCONNECTED) {
-      const reasonString = this.properties(block)?.reasonString;
+      const properties = this.properties(block);
+      const reasonString = properties?.reasonString;
       const why = reasonString === undefined ? "" : `: ${String(reasonString)}`;
-      return WasmqttError.fromStatus(status, `${this.where()} ended the connection with DISCONNECT Reason Code ${hex}${why}`, undefined, reasonCode);
+      return new WasmqttError("DISCONNECTED", `${this.where()} ended the connection with DISCONNECT Reason Code ${hex}${why}`, { status, reasonCode, properties });
     }
     return WasmqttError.fromStatus(status, `connection to ${this.where()} closed: ${describeStatus(status)}; the client sent DISCONNECT Reason Code ${hex}`, undefined, reasonCode);
   }
@@ -847,7 +963,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (properties === null || typeof properties !== "object" || Array.isArray(properties)) {
       throw argumentError(`subscribe properties must be an object (got ${show(properties)})`);
     }
-    checkKnownOptions(properties, ["subscriptionIdentifier"], "properties.");
+    checkKnownOptions(properties, ["subscriptionIdentifier", "userProperties"], "properties.");
     const { subscriptionIdentifier } = properties;
     if (subscriptionIdentifier === undefined) return 0;
     if (!Number.isInteger(subscriptionIdentifier) || subscriptionIdentifier < 1 || subscriptionIdentifier > 268_435_455) {
@@ -856,20 +972,31 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     return subscriptionIdentifier;
   }
 
+  /** MQTT 5: a SUBSCRIBE's or UNSUBSCRIBE's User Properties as a property block (empty: none). */
+  private requestProperties(userProperties: UserProperties | undefined, call: string): Uint8Array {
+    if (userProperties === undefined) return new Uint8Array(0);
+    return encodeProperties({ userProperties }, ["userProperties"], `${call} properties`);
+  }
+
   /** Stages the entries and calls subscribe/unsubscribe; returns the packet id or throws a readable error. */
-  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0): number {
-    if (!module.stageFilters(filters, qos)) {
+  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0, userProperties: Uint8Array = new Uint8Array(0)): number {
+    if (!module.stageFilters(filters, qos, userProperties)) {
       throw new WasmqttError("PACKET_TOO_LARGE", `${filters.length} topic filter(s) exceed the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`, {
         status: Status.PACKET_TOO_LARGE,
       });
     }
     const now = this.clock.nowU32();
+    const withProperties = userProperties.length > 0;
     const result =
       call === "unsubscribe"
-        ? module.exports.unsubscribe(filters.length, now)
-        : subscriptionIdentifier === 0
-          ? module.exports.subscribe(filters.length, now)
-          : module.exports.subscribeWithIdentifier(filters.length, subscriptionIdentifier, now);
+        ? withProperties
+          ? module.exports.unsubscribeWithProperties(filters.length, userProperties.length, now)
+          : module.exports.unsubscribe(filters.length, now)
+        : withProperties
+          ? module.exports.subscribeWithProperties(filters.length, subscriptionIdentifier, userProperties.length, now)
+          : subscriptionIdentifier === 0
+            ? module.exports.subscribe(filters.length, now)
+            : module.exports.subscribeWithIdentifier(filters.length, subscriptionIdentifier, now);
     if (result > 0) return result;
     this.settle();
     const stats = module.stats();
@@ -890,6 +1017,10 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       case Status.SUBSCRIPTIONS_FULL:
         return fail(statusError(result, `${call}: the ${this.profile} profile's subscription table is full (${stats.subscriptions.used} of ${stats.subscriptions.capacity} in use)`));
       case Status.PACKET_TOO_LARGE:
+        if (withProperties) {
+          const encoded = userProperties.length - (userProperties.length > 128 ? 2 : 1); // without the Property Length
+          return fail(statusError(result, `${call} properties.userProperties take ${encoded} bytes encoded: more than a subscription slot of the ${this.profile} profile keeps (desktop and esp32 64, nodemcu 32), or than its transmit buffer of ${stats.tx.capacity} bytes`));
+        }
         return fail(statusError(result, `the ${call.toUpperCase()} packet does not fit the ${this.profile} profile's transmit buffer of ${stats.tx.capacity} bytes`));
       default:
         return fail(statusError(result, `${call}(${filters.map((f) => show(f)).join(", ")}) refused`));
@@ -939,10 +1070,11 @@ function messageMeta(flags: number): MessageMeta {
   };
 }
 
-/** PUBLISH_REFUSED: the broker's Reason Code ≥ 0x80 for a PUBLISH (MQTT 5), with its Reason String when it sent one. */
-function refusedError(reasonCode: number, reasonString: unknown, what: string): WasmqttError {
+/** PUBLISH_REFUSED: the broker's Reason Code ≥ 0x80 for a PUBLISH (MQTT 5), with its Reason String when it sent one and the ack's properties. */
+function refusedError(reasonCode: number, properties: DecodedProperties | undefined, what: string): WasmqttError {
+  const reasonString = properties?.reasonString;
   const why = reasonString === undefined ? "" : `: ${String(reasonString)}`;
-  return new WasmqttError("PUBLISH_REFUSED", `${what} with Reason Code 0x${reasonCode.toString(16)}${why}`, { reasonCode });
+  return new WasmqttError("PUBLISH_REFUSED", `${what} with Reason Code 0x${reasonCode.toString(16)}${why}`, { reasonCode, properties });
 }
 
 function stoppedError(why: string): WasmqttError {

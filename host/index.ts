@@ -14,10 +14,12 @@ export {
   connect,
   createClient,
   WasmqttClient,
+  type AuthPacket,
   type ClientEvents,
   type ClientOptions,
   type ConnectProperties,
   type DecodedProperties,
+  type DisconnectProperties,
   type EndOptions,
   type Granted,
   type MessageMeta,
@@ -30,8 +32,10 @@ export {
   type SubscriptionOptions,
   type SubscriptionRequest,
   type TraceOptions,
+  type UnsubscribeOptions,
   type UserProperties,
   type Will,
+  type WillProperties,
 } from "./client.ts";
 export { Status, WasmqttError, describeStatus, statusName, type ErrorCode, type HostErrorCode, type StatusName } from "./status.ts";
 export {

@@ -56,9 +56,12 @@ export interface ModuleExports {
   // MQTT 5 (boards/ABI.md, "MQTT 5")
   setProtocol(version: number, receiveMaximum: number, maximumPacketSize: number, topicAliasMaximum: number, propertiesLen: number, flags: number): number;
   disconnect(reasonCode: number, nowMs: number): number;
+  disconnectWithProperties(reasonCode: number, propertiesLen: number, nowMs: number): number;
   publishWithProperties(topicLen: number, payloadLen: number, propertiesLen: number, qos: number, retain: number, nowMs: number): number;
   propertiesRecord(): number;
   subscribeWithIdentifier(count: number, subscriptionIdentifier: number, nowMs: number): number;
+  subscribeWithProperties(count: number, subscriptionIdentifier: number, propertiesLen: number, nowMs: number): number;
+  unsubscribeWithProperties(count: number, propertiesLen: number, nowMs: number): number;
 }
 
 type ExportName = Exclude<keyof ModuleExports, "memory">;
@@ -81,7 +84,7 @@ const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
   "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd", "setProtocol", "disconnect", "publishWithProperties",
-  "propertiesRecord", "subscribeWithIdentifier",
+  "propertiesRecord", "subscribeWithIdentifier", "disconnectWithProperties", "subscribeWithProperties", "unsubscribeWithProperties",
 ];
 
 /** `onEvent` kinds (boards/ABI.md, "Events"). */
@@ -96,11 +99,13 @@ export const EventKind = {
   CLOSED: 8,
   BACKOFF: 9,
   MESSAGE_DROPPED: 10,
+  AUTH: 11,
 } as const;
 
 /** Events whose packet's MQTT 5 property block the host is handed (boards/ABI.md, "MQTT 5"). */
 const EVENTS_WITH_PROPERTIES: ReadonlySet<number> = new Set([
   EventKind.CONNECTED, EventKind.CONNECT_FAILED, EventKind.CONNECTION_LOST, EventKind.PUBLISH_DONE, EventKind.SUBACK, EventKind.UNSUBACK,
+  EventKind.AUTH,
 ]);
 
 /** `onMessage` flags: bit 0 retain, bit 1 dup, bits 2–3 QoS. */
@@ -164,7 +169,7 @@ export interface ModuleHost {
   onMessage(topic: string, payload: Buffer, flags: number, properties?: Buffer): void;
   /**
    * `dropped` comes with `MESSAGE_DROPPED` only; `properties` with CONNECTED, CONNECT_FAILED,
-   * CONNECTION_LOST, PUBLISH_DONE, SUBACK, UNSUBACK: a copy of the last MQTT 5 property block
+   * CONNECTION_LOST, PUBLISH_DONE, SUBACK, UNSUBACK, AUTH: a copy of the last MQTT 5 property block
    * the module decoded, which is that event's packet's on a 5.0 connection (CONNECT_FAILED:
    * for a CONNACK refusal; CONNECTION_LOST: when its code is DISCONNECTED).
    */
@@ -474,9 +479,11 @@ export class ModuleInstance {
 
   /**
    * Writes the entries of `subscribe` / `unsubscribe` into staging: `[u16 length LE][filter]`
-   * and, when `qos` is given, `[u8 qos]` after each. Returns false when they do not fit.
+   * and, when `qos` is given, `[u8 qos]` after each; then `properties` (MQTT 5: a whole
+   * property block, for subscribeWithProperties / unsubscribeWithProperties). Returns false
+   * when they do not fit.
    */
-  stageFilters(filters: readonly string[], qos?: readonly number[]): boolean {
+  stageFilters(filters: readonly string[], qos?: readonly number[], properties: Uint8Array = new Uint8Array(0)): boolean {
     const staging = this.memoryView().subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
     let offset = 0;
     for (let index = 0; index < filters.length; index++) {
@@ -492,6 +499,8 @@ export class ModuleInstance {
         offset += 1;
       }
     }
+    if (offset + properties.length > staging.length) return false;
+    staging.set(properties, offset);
     return true;
   }
 

@@ -21,3 +21,5 @@
 @global @inline const PROFILE_CONNECT_CAPACITY: i32 = 512;
 // @ts-ignore: decorator
 @global @inline const PROFILE_TOPIC_ALIAS_SLOTS: i32 = 8;
+// @ts-ignore: decorator
+@global @inline const PROFILE_REQUEST_PROPERTY_BYTES: i32 = 64;

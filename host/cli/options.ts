@@ -12,8 +12,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { ConnectProperties, PublishProperties } from "../index.ts";
-import { type PropertyFlag, commandProperties, extractPropertyFlags, protocolVersionOption } from "./properties.ts";
+import type { ConnectProperties, PublishProperties, WillProperties } from "../index.ts";
+import { type CommandProperties, type PropertyFlag, commandProperties, extractPropertyFlags, protocolVersionOption } from "./properties.ts";
 
 /** A mistake on the command line: printed with a pointer to `--help`, exit status 1. */
 export class UsageError extends Error {
@@ -117,13 +117,16 @@ export interface ConnectionSettings {
   quiet: boolean;
   /** MQTT 5: the PUBLISH properties of `-D publish …`. */
   publishProperties: PublishProperties | undefined;
+  /** MQTT 5: the SUBSCRIBE's and the DISCONNECT's properties (`-D subscribe …`, `-D disconnect …`). */
+  subscribeProperties: CommandProperties["subscribe"];
+  disconnectProperties: CommandProperties["disconnect"];
   options: {
     clientId: string;
     clean: boolean;
     keepalive: number;
     username?: string;
     password?: string;
-    will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
+    will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean; properties?: WillProperties };
     profile: Profile;
     protocolVersion: 4 | 5;
     properties?: ConnectProperties;
@@ -212,6 +215,10 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
   if (username !== undefined) options.username = username;
   if (password !== undefined) options.password = password;
   const will = willOption(values);
+  if (properties.will !== undefined) {
+    if (will === undefined) throw new UsageError("-D will … needs a will: give --will-topic.");
+    will.properties = properties.will;
+  }
   if (will !== undefined) options.will = will;
   return {
     url: `${tls ? "mqtts" : "mqtt"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
@@ -220,6 +227,8 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
     debug: values.debug === true,
     quiet: values.quiet === true,
     publishProperties: properties.publish,
+    subscribeProperties: properties.subscribe,
+    disconnectProperties: properties.disconnect,
     options,
   };
 }

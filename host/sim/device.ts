@@ -19,7 +19,7 @@ import type { Board, OutputPin, SensorKind } from "../boards.ts";
 import { statusError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import { type LinkHandlers, type LinkTap, ModuleLink } from "../link.ts";
-import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleStats, type Profile, wasmName } from "../module.ts";
+import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleStats, type Profile, ProtocolVersion, wasmName } from "../module.ts";
 import { Status, WasmqttError, statusName } from "../status.ts";
 import type { Transport } from "../transport.ts";
 import { AdcModel, type SensorInputs } from "./adc.ts";
@@ -49,6 +49,8 @@ export interface DeviceOptions {
   keepaliveSec?: number;
   /** QoS of the readings (default 1). */
   telemetryQos?: 0 | 1 | 2;
+  /** 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0: setProtocol before appConfigure, the module's own limits announced). */
+  protocolVersion?: 4 | 5;
   /** Reconnect backoff bounds, ms (default: the module's own, 1000 … 60000). */
   reconnect?: { minDelayMs: number; maxDelayMs: number };
   /** The network between the device and the broker. */
@@ -284,7 +286,7 @@ export class SimDevice {
 
   // ---- setup ---------------------------------------------------------------------
 
-  /** boardConfigure from the board file, reconnect bounds, then appConfigure. */
+  /** boardConfigure from the board file, reconnect bounds, the protocol, then appConfigure. */
   private configure(options: DeviceOptions): void {
     const firmware = this.firmware();
     const { board } = this;
@@ -301,6 +303,9 @@ export class SimDevice {
       if (link.exports.setReconnect(minDelayMs, maxDelayMs, 1) < 0) {
         throw new WasmqttError("INVALID_ARGUMENT", `${this.id}: reconnect delays ${minDelayMs} … ${maxDelayMs} ms need 0 < min ≤ max`);
       }
+    }
+    if (options.protocolVersion === 5 && link.exports.setProtocol(ProtocolVersion.MQTT_5, 0xffff, 0xffffffff, 0xffff, 0, 0) < 0) {
+      throw new WasmqttError("INVALID_ARGUMENT", `${this.id}: setProtocol(5) refused`);
     }
     const staged = link.module.stage(this.id);
     const intervalSec = options.intervalSec ?? DEFAULT_INTERVAL_SEC;

@@ -107,7 +107,7 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
     if (options.pcapDir !== undefined) mkdirSync(options.pcapDir, { recursive: true });
     const common = {
       clock, invariants, settings, boards: options.boards, qos: options.qos, intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec, expectedReadings, latency,
-      pcapDir: options.pcapDir,
+      protocolVersion: options.protocolVersion ?? 4, pcapDir: options.pcapDir,
     };
     if (real) {
       // on the user's broker, ids of this run's own: no session of another run or client is taken over
@@ -173,6 +173,7 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
         qos: [...options.qos],
         intervalSec: options.intervalSec,
         keepaliveSec: options.keepaliveSec,
+        protocolVersion: options.protocolVersion ?? 4,
         u32StartMs,
         reconnect: { ...timing.reconnect },
         drainMs: endMs - durationMs,

@@ -65,6 +65,8 @@ export interface SoakOptions {
   real?: boolean;
   /** With `real`: the user's broker at this mqtt:// URL instead of a Mosquitto of the soak's own (`--broker`); nothing restarts it. */
   brokerUrl?: string;
+  /** The devices' and the observer's MQTT: 4 (3.1.1, the default) or 5 (`--protocol 5`, with `real` only: aedes speaks 3.1.1). */
+  protocolVersion?: 4 | 5;
   /** Child processes the devices run in (host/soak/workers.ts); default 1, this process. */
   workers?: number;
   /** Run only shard `index` of `count` (devices with index mod count = index); default the whole run. */
@@ -166,6 +168,8 @@ export interface SoakResult {
     qos: number[];
     intervalSec: number;
     keepaliveSec: number;
+    /** MQTT 3.1.1 (4) or 5.0 (5). */
+    protocolVersion: 4 | 5;
     u32StartMs: number;
     reconnect: { minDelayMs: number; maxDelayMs: number };
     drainMs: number;
@@ -247,13 +251,14 @@ export function runIdentity(options: SoakOptions): RunIdentity {
   const profiles = [...new Set(options.boards.map((board) => board.profile))].sort();
   for (const profile of profiles) digest.update(readFileSync(wasmPath(profile, "telemetry")));
   digest.update(readFileSync(wasmPath("desktop", "client")));
-  const { days, devices, faults, boards, qos, intervalSec, keepaliveSec, u32StartMs, patchAedes, real, brokerUrl } = options;
+  const { days, devices, faults, boards, qos, intervalSec, keepaliveSec, u32StartMs, patchAedes, real, brokerUrl, protocolVersion } = options;
   return {
     version: `wasmqtt ${version}, modules ${digest.digest("hex").slice(0, 12)}`,
     seed: options.seed,
     options: JSON.stringify({
       mode: real === true ? "real" : "virtual", days, devices, faults: { profile: faults.profile, steps: faults.steps },
       boards, qos, intervalSec, keepaliveSec, u32StartMs: u32StartMs ?? null, patchAedes: patchAedes ?? true, brokerUrl: brokerUrl ?? null,
+      protocolVersion: protocolVersion ?? 4,
     }),
   };
 }

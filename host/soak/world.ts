@@ -71,6 +71,8 @@ export interface WorldOptions {
   qos: readonly (0 | 1 | 2)[];
   intervalSec: number;
   keepaliveSec: number;
+  /** The devices' and the observer's MQTT: 4 (3.1.1) or 5 (5.0). */
+  protocolVersion: 4 | 5;
   /** Readings each device will take, for the ledger's tables. */
   expectedReadings: number;
   broker: WorldBroker;
@@ -137,6 +139,7 @@ export class SoakWorld {
         accept: (duplex) => side.observerAccept(duplex),
         onTelemetry: (deviceId, seq, uptimeSec) => ledger.observed(deviceId, seq, uptimeSec),
         clientId: `${options.idPrefix ?? ""}soak-observer`,
+        protocolVersion: options.protocolVersion,
       });
       const health = {
         healthySince: (index: number) => injector?.healthySince(index) ?? 0,
@@ -156,6 +159,7 @@ export class SoakWorld {
           accept: side.deviceAccept(i),
           intervalSec: options.intervalSec,
           keepaliveSec: options.keepaliveSec,
+          protocolVersion: options.protocolVersion,
           telemetryQos: qosOf(i),
           reconnect: settings.reconnect,
           handlers: monitor.handlers,

@@ -175,5 +175,5 @@ test("subscribe properties: the Subscription Identifier comes back in meta.prope
   assert.equal(first.meta.properties?.subscriptionIdentifier, 4242);
   const [second] = await rec.waitForMessages(1, { topic: `${topic}-other/deeper` });
   assert.equal(second.meta.properties?.subscriptionIdentifier, undefined, "the other subscription has none");
-  await assert.rejects(client.subscribe("x", { properties: { userProperties: {} } as object }), /unknown option `properties.userProperties`/);
+  await assert.rejects(client.subscribe("x", { properties: { contentType: "a" } as object }), /unknown option `properties.contentType`/);
 });

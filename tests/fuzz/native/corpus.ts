@@ -8,7 +8,7 @@ import { join } from "node:path";
 import {
   PacketType, concat, connack, pingresp, puback, pubcomp, publish, pubrec, pubrel, suback, unsuback,
 } from "../../host/support/mqtt-packets.ts";
-import { ack5, connack5, disconnect5, prop, publish5, suback5, unsuback5 } from "../../host/support/mqtt5-packets.ts";
+import { ack5, auth5, connack5, disconnect5, prop, publish5, suback5, unsuback5 } from "../../host/support/mqtt5-packets.ts";
 
 /** The header's mode bits (harness.c). */
 const Mode = { ownConnack: 1, session: 2, requests: 4, throttle: 8 } as const;
@@ -64,6 +64,11 @@ function seeds(rxCapacity: number): Map<string, Uint8Array> {
     ]],
     ["v5-refusals", header(Mode.requests, 1, 3, 7, 1, MQTT_5 | PUBLISH_ON_TICK), [
       ack5(PacketType.PUBACK, 1, 0x87, [prop.reasonString("no")]), ack5(PacketType.PUBREC, 2, 0x97), suback5(3, [0x87, 2]), unsuback5(4, [0x11]), disconnect5(0x8b, [prop.reasonString("bye")]),
+    ]],
+    // an AUTH (reported, then a Protocol Error), the acks after the reconnect, a DISCONNECT with properties at the end
+    ["v5-auth-stop", header(Mode.requests, 1, 0, 0, 1, MQTT_5 | END_WITH_STOP), [
+      auth5(0x18, [prop.authenticationMethod("x"), prop.reasonString("more")]),
+      ack5(PacketType.PUBACK, 1, 0), ack5(PacketType.PUBREC, 2, 0), ack5(PacketType.PUBCOMP, 2, 0), suback5(3, [1, 2]), unsuback5(4, [0]),
     ]],
   ];
   return new Map(list.map(([name, head, packets]) => [name, concat([head, ...packets])]));

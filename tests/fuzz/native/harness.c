@@ -56,8 +56,8 @@ enum {
   STAT_BYTES_SENT = 22, STAT_BYTES_RECEIVED = 23, STAT_STATE = 24, STAT_STAGING_CAPACITY = 25, STAT_MAX_TOPIC_LENGTH = 26,
   STAT_PROTOCOL_ERRORS = 27, STATS_FIELDS = 30,
 };
-/** The largest `state` (5 stopped) and event kind (10 MESSAGE_DROPPED), boards/ABI.md. */
-enum { STATE_LAST = 5, EVENT_LAST = 10 };
+/** The largest `state` (5 stopped) and event kind (11 AUTH), boards/ABI.md. */
+enum { STATE_LAST = 5, EVENT_LAST = 11 };
 
 static const int CONSTANT[] = {
   STAT_STATIC_BYTES, STAT_RX_CAPACITY, STAT_TX_CAPACITY, STAT_OUTBOX_CAPACITY, STAT_INFLIGHT_CAPACITY,
@@ -386,17 +386,25 @@ static void stage(const void* bytes, uint32_t len) {
   memcpy(memory_data + staging, bytes, len);
 }
 
-/** Requests that leave acks to answer: QoS 1 and 2 publishes (ids 1, 2), a SUBSCRIBE (3), an UNSUBSCRIBE (4). */
+/**
+ * Requests that leave acks to answer: QoS 1 and 2 publishes (ids 1, 2), a SUBSCRIBE (3), an
+ * UNSUBSCRIBE (4); in 5.0 the SUBSCRIBE with a Subscription Identifier and both with a User
+ * Property.
+ */
 static void queue_requests(void) {
   stage("a/bhello", 8);
   require(Z_wasmqttZ_publish(call(), 3, 5, 1, 0, run.now) == 1, "publish QoS 1 refused");
   require(Z_wasmqttZ_publish(call(), 3, 5, 2, 1, run.now) == 2, "publish QoS 2 refused");
-  const uint8_t filters[] = {3, 0, 'a', '/', '#', 1, 1, 0, 'b', 2};
+  // the entries, then (5.0) a property block: User Property "k" = "v"
+  const uint8_t filters[] = {3, 0, 'a', '/', '#', 1, 1, 0, 'b', 2, 7, 0x26, 0, 1, 'k', 0, 1, 'v'};
+  const uint32_t entries = 10;
   stage(filters, sizeof filters);
-  require(Z_wasmqttZ_subscribe(call(), 2, run.now) == 3, "subscribe refused");
-  const uint8_t gone[] = {1, 0, 'c'};
+  uint32_t id = run.v5 ? Z_wasmqttZ_subscribeWithProperties(call(), 2, 7, sizeof filters - entries, run.now) : Z_wasmqttZ_subscribe(call(), 2, run.now);
+  require(id == 3, "subscribe refused");
+  const uint8_t gone[] = {1, 0, 'c', 7, 0x26, 0, 1, 'k', 0, 1, 'v'};
   stage(gone, sizeof gone);
-  require(Z_wasmqttZ_unsubscribe(call(), 1, run.now) == 4, "unsubscribe refused");
+  id = run.v5 ? Z_wasmqttZ_unsubscribeWithProperties(call(), 1, sizeof gone - 3, run.now) : Z_wasmqttZ_unsubscribe(call(), 1, run.now);
+  require(id == 4, "unsubscribe refused");
   check();
 }
 
@@ -498,7 +506,11 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   if ((header[3] & END_WITH_STOP) != 0) {
-    require(Z_wasmqttZ_stop(call(), run.now) == 0, "stop refused");
+    // 5.0: DISCONNECT 0x04 with a Reason String "bye"
+    const uint8_t reason[] = {6, 0x1f, 0, 3, 'b', 'y', 'e'};
+    stage(reason, sizeof reason);
+    uint32_t stopped = run.v5 ? Z_wasmqttZ_disconnectWithProperties(call(), 4, sizeof reason, run.now) : Z_wasmqttZ_stop(call(), run.now);
+    require(stopped == 0, "stop refused");
     check();
     require(!run.link_up && !run.open_requested, "the connection still open after stop()");
     run.now += RECONNECT_MAX_MS + 1;
