@@ -14,6 +14,7 @@ import { onEvent, EVENT_SUBACK, EVENT_UNSUBACK } from "./host";
 import { isV5 } from "./client5";
 import { SUBSCRIPTION_IDENTIFIER, variableBytePropertySize, writeVariableByteProperty } from "./properties";
 import { isErrorReason } from "./reasons";
+import { changed } from "./persist";
 
 /**
  * Records a SUBSCRIBE of the `count` entries in staging, each `[u16 length][filter][u8 qos]`
@@ -79,6 +80,7 @@ function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, now
     entry += entrySize(len, subscribing);
   }
   if (recorded == 0) onEvent(EVENT_UNSUBACK, OK, packetId);
+  changed();
   sendQueued(now);
   return <i32>packetId;
 }
@@ -234,6 +236,7 @@ export function handleSuback(): i32 {
     if (slot >= 0) subscriptions.setState(<u32>slot, isErrorReason(code) ? SUBSCRIPTION_FREE : SUBSCRIPTION_ACTIVE); // 0x80 in 3.1.1
     onEvent(EVENT_SUBACK, code, packetId | (index << 16));
   }
+  changed();
   return OK;
 }
 
@@ -244,6 +247,7 @@ export function handleSuback(): i32 {
 export function handleUnsuback(): i32 {
   let packetId = decoded.packetId;
   if (subscriptions.moveRequest(packetId, UNSUBSCRIBE_SENT, SUBSCRIPTION_FREE) == 0) return PROTOCOL_ERROR;
+  changed();
   onEvent(EVENT_UNSUBACK, OK, packetId);
   return OK;
 }

@@ -40,6 +40,9 @@ export const Status = {
   CONNACK_REFUSED: -36,
   QOS_NOT_SUPPORTED: -37,
   RETAIN_NOT_SUPPORTED: -38,
+  PERSIST_CORRUPT: -50,
+  PERSIST_VERSION: -51,
+  PERSIST_PROFILE: -52,
 } as const;
 
 /** The name of a status the module defines. */
@@ -108,6 +111,9 @@ const DESCRIPTIONS: Record<StatusName, string> = {
   CONNACK_REFUSED: "the broker refused the connection",
   QOS_NOT_SUPPORTED: "the QoS is above the broker's Maximum QoS",
   RETAIN_NOT_SUPPORTED: "the broker does not support retained messages",
+  PERSIST_CORRUPT: "the saved session is damaged or not a saved session; the client started empty",
+  PERSIST_VERSION: "the saved session comes from another build of the module; the client started empty",
+  PERSIST_PROFILE: "the saved session comes from another board profile; the client started empty",
 };
 
 /**

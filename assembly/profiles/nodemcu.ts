@@ -21,3 +21,6 @@
 @global @inline const PROFILE_CONNECT_CAPACITY: i32 = 320;
 // @ts-ignore: decorator
 @global @inline const PROFILE_TOPIC_ALIAS_SLOTS: i32 = 4;
+/** The profile's number in the persistent block's header (boards/ABI.md, "Persistent state"). */
+// @ts-ignore: decorator
+@global @inline const PROFILE_ID: u32 = 3;
