@@ -59,6 +59,14 @@ export interface ModuleExports {
   publishWithProperties(topicLen: number, payloadLen: number, propertiesLen: number, qos: number, retain: number, nowMs: number): number;
   propertiesRecord(): number;
   subscribeWithIdentifier(count: number, subscriptionIdentifier: number, nowMs: number): number;
+  // Persistent state (boards/ABI.md, "Persistent state")
+  persistBase(): number;
+  persistLength(): number;
+  persistGeneration(): number;
+  persistHoldPubrel(enabled: number): number;
+  persistPrepare(): number;
+  persistCheck(ptr: number, len: number): number;
+  persistRestore(nowMs: number): number;
 }
 
 type ExportName = Exclude<keyof ModuleExports, "memory">;
@@ -81,7 +89,8 @@ const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
   "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd", "setProtocol", "disconnect", "publishWithProperties",
-  "propertiesRecord", "subscribeWithIdentifier",
+  "propertiesRecord", "subscribeWithIdentifier", "persistBase", "persistLength", "persistGeneration", "persistHoldPubrel",
+  "persistPrepare", "persistCheck", "persistRestore",
 ];
 
 /** `onEvent` kinds (boards/ABI.md, "Events"). */

@@ -53,7 +53,8 @@ export type StatusName = keyof typeof Status;
  * `.wasm` of the profile is missing, invalid, or lacks an export of boards/ABI.md);
  * `HOST_NOT_FOUND` (the broker's host name does not resolve: ENOTFOUND, EAI_AGAIN; the
  * module saw CONNECTION_REFUSED, which is the error's `status`); `PUBLISH_REFUSED` (MQTT 5: the
- * broker answered a PUBLISH with a PUBACK or PUBREC Reason Code ≥ 0x80, the error's `reasonCode`).
+ * broker answered a PUBLISH with a PUBACK or PUBREC Reason Code ≥ 0x80, the error's `reasonCode`);
+ * `PERSIST_SAVE_FAILED` (the `persist` store could not write the session, the error's `cause`).
  * The TLS codes come with the status CONNECTION_REFUSED, the handshake having failed before
  * the connection counted as open: `TLS_CERT_INVALID` (the broker's certificate chain does not
  * lead to a trusted CA), `TLS_CERT_EXPIRED` (outside its validity period),
@@ -65,6 +66,7 @@ export type HostErrorCode =
   | "MODULE_LOAD_FAILED"
   | "HOST_NOT_FOUND"
   | "PUBLISH_REFUSED"
+  | "PERSIST_SAVE_FAILED"
   | "TLS_CERT_INVALID"
   | "TLS_CERT_EXPIRED"
   | "TLS_HOSTNAME_MISMATCH"
