@@ -529,7 +529,12 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    */
   private setProtocol(module: ModuleInstance): Uint8Array {
     const { protocolVersion, properties = {} } = this.settings;
-    if (protocolVersion !== 5) return new Uint8Array(0);
+    if (protocolVersion !== 5) {
+      // 3.1.1 is the module's default, but a restored session keeps the protocol it was saved
+      // with (the module is idle after the restore, so this cannot be refused)
+      if (this.restored === "OK") module.exports.setProtocol(ProtocolVersion.MQTT_311, 0, 0, 0, 0, 0);
+      return new Uint8Array(0);
+    }
     const caller = Object.fromEntries(CONNECT_BLOCK_PROPERTIES.map((name) => [name, properties[name]]));
     const block = encodeProperties(caller, CONNECT_BLOCK_PROPERTIES, "properties");
     const status = module.exports.setProtocol(

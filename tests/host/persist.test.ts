@@ -241,3 +241,16 @@ test("a store of the caller's: load() sees nothing first, save() gets whole imag
   assert.equal(again.stats().messagesPublished, 2, "the newer image, with both messages");
   await again.end();
 });
+
+test("a session saved under MQTT 5 and restored with protocolVersion 4 connects with a 3.1.1 CONNECT", async (t) => {
+  const state = stateFile();
+  const clientId = uniqueId("persist-v5");
+  const saved = await createClient(`mqtt://127.0.0.1:${await freePort()}`, { ...FAST, clientId, protocolVersion: 5, persist: state } as ClientOptions);
+  await saved.end();
+  const client = await createClient(broker.url, { ...FAST, clientId, persist: state } as ClientOptions);
+  t.after(() => endQuietly(client));
+  assert.equal(client.restoreStatus, "OK");
+  await within(5000, "connect", client.connect());
+  await until("the broker logged the connection", () => broker.logs().includes(`as ${clientId} (`));
+  assert.match(broker.logs(), new RegExp(`as ${clientId} \\(p2,`), "protocol level 4 (mosquitto's p2), not 5");
+});
