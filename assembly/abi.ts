@@ -15,6 +15,9 @@ export {
   publishWithProperties,
 } from "./client";
 export { subscribe, subscribeWithIdentifier, subscribeWithProperties, unsubscribe, unsubscribeWithProperties } from "./requests";
+export {
+  persistBase, persistLength, persistGeneration, persistHoldPubrel, persistPrepare, persistCheck, persistRestore,
+} from "./persist";
 
 // The memory map for runtimes that size linear memory from it (WAMR keeps only
 // [0, __heap_base) of a module that never grows memory): static data ends at

@@ -25,7 +25,7 @@ import {
   RECORD_AWAIT_PUBCOMP, RECORD_QUEUED_PUBREL,
 } from "./session";
 import { isValidUtf8, isWellFormedTopicName, validateTopicName } from "./topic";
-import { Subscriptions, SLOT_SIZE } from "./subscriptions";
+import { Subscriptions } from "./subscriptions";
 import { backoffDelay } from "./backoff";
 import {
   netOpen, netSend, netClose, onEvent, onPacket, random,
@@ -44,6 +44,10 @@ import {
   chooseProtocol, connackRefusal, acceptConnack5, decodeInboundPublish5, checkPublish5, checkQueuedPublish5, checkDisconnect5, transmitPublish5,
 } from "./client5";
 import { deliver } from "./app";
+import {
+  CLIENT_STRUCT, OUTBOX_STRUCT, INBOUND_QOS2_STRUCT, SUBSCRIPTIONS_STRUCT, CONNECT_BASE, OUTBOX_BASE, INBOUND_QOS2_BASE,
+  SUBSCRIPTIONS_BASE, resetPersistence, changed, pubrelOwed, pubrelHeld,
+} from "./persist";
 
 // Client states (the stats block's `state`).
 export const STATE_IDLE: u32 = 0;
@@ -64,14 +68,11 @@ const TX_RETRY_MS: u32 = 5;
 export const RX_BASE = memory.data(RX_CAPACITY);
 /** Where the host writes strings and payloads before a call. */
 export const STAGING_BASE = memory.data(STAGING_CAPACITY);
-/** The CONNECT packet, encoded once by configure(). */
-const CONNECT_BASE = memory.data(CONNECT_CAPACITY);
 /** Room to assemble small packets and headers before they go into the tx ring. */
 export const SCRATCH = memory.data(8);
 const TX_BASE = memory.data(TX_CAPACITY);
-const OUTBOX_BASE = memory.data(OUTBOX_CAPACITY);
-const INBOUND_QOS2_BASE = memory.data(INBOUND_QOS2_SLOTS << 1);
-const SUBSCRIPTIONS_BASE = memory.data(SUBSCRIPTION_SLOTS * SLOT_SIZE);
+// The CONNECT packet (encoded once by configure()), the outbox, the inbound QoS 2 ids and
+// the subscription table live in the persistent block (persist.ts), as do the tables' structs.
 /**
  * The last PUBLISH skipped for its size (boards/ABI.md, "Oversized messages"): u32 flags
  * as onMessage's, u32 topic length, u32 packet size, then the topic when it is at most
@@ -79,36 +80,22 @@ const SUBSCRIPTIONS_BASE = memory.data(SUBSCRIPTION_SLOTS * SLOT_SIZE);
  */
 export const DROPPED_BASE = memory.data(12 + MAX_TOPIC_LENGTH);
 
-/** Everything the client remembers between calls. */
+/**
+ * Everything the client remembers between calls. The fields before `state` are the
+ * session's and lie in the persistent block (persist.ts); `state` and those after it
+ * belong to one connection and lie just past the block.
+ */
 @unmanaged
 export class Client {
-  state: u32;
   keepaliveMs: u32;
   connectTimeoutMs: u32;
   reconnectMinMs: u32;
   reconnectMaxMs: u32;
   reconnectEnabled: bool;
-  sessionPresent: bool;
-  pingOutstanding: bool;
-  /** Reconnect attempts since the last CONNACK that accepted us. */
-  attempt: u32;
-  /** When the current connect attempt or backoff began. */
-  phaseStartedAt: u32;
-  backoffMs: u32;
-  lastSentAt: u32;
-  lastReceivedAt: u32;
-  pingSentAt: u32;
   nextPacketId: u32;
-  rxLength: u32;
-  rxHighWater: u32;
-  /** Received bytes of a skipped PUBLISH still to discard as they arrive. */
-  rxDiscard: u32;
-  /** The fixed header byte of a PUBLISH being skipped until its packet id is read and it is answered (0: none). */
-  skipHeader: u32;
-  /** Its bytes after the packet id. */
-  skipTail: u32;
-  rxOversizeDropped: u32;
   connectLength: u32;
+  rxHighWater: u32;
+  rxOversizeDropped: u32;
   outboxRejected: u32;
   packetsSent: u32;
   packetsReceived: u32;
@@ -121,13 +108,32 @@ export class Client {
   protocolErrors: u32;
   /** QoS 2 flows the broker ended with PUBACK. */
   qos2Downgraded: u32;
+  // ---- the connection: not persisted ----
+  state: u32;
+  sessionPresent: bool;
+  pingOutstanding: bool;
+  /** Reconnect attempts since the last CONNACK that accepted us. */
+  attempt: u32;
+  /** When the current connect attempt or backoff began. */
+  phaseStartedAt: u32;
+  backoffMs: u32;
+  lastSentAt: u32;
+  lastReceivedAt: u32;
+  pingSentAt: u32;
+  rxLength: u32;
+  /** Received bytes of a skipped PUBLISH still to discard as they arrive. */
+  rxDiscard: u32;
+  /** The fixed header byte of a PUBLISH being skipped until its packet id is read and it is answered (0: none). */
+  skipHeader: u32;
+  /** Its bytes after the packet id. */
+  skipTail: u32;
 }
 
-export const client = changetype<Client>(memory.data(offsetof<Client>()));
+export const client = changetype<Client>(CLIENT_STRUCT);
 export const tx = changetype<ByteRing>(memory.data(offsetof<ByteRing>()));
-export const outbox = changetype<Outbox>(memory.data(offsetof<Outbox>()));
-export const inboundQos2 = changetype<InboundQos2>(memory.data(offsetof<InboundQos2>()));
-export const subscriptions = changetype<Subscriptions>(memory.data(offsetof<Subscriptions>()));
+export const outbox = changetype<Outbox>(OUTBOX_STRUCT);
+export const inboundQos2 = changetype<InboundQos2>(INBOUND_QOS2_STRUCT);
+export const subscriptions = changetype<Subscriptions>(SUBSCRIPTIONS_STRUCT);
 
 /** Resets every region and table and the settings to their defaults. */
 export function resetClient(): void {
@@ -143,6 +149,7 @@ export function resetClient(): void {
   inboundQos2.overflows = 0;
   subscriptions.reset(SUBSCRIPTIONS_BASE, SUBSCRIPTION_SLOTS);
   resetSession5();
+  resetPersistence();
 }
 
 // ---- time ----------------------------------------------------------------
@@ -232,6 +239,7 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
   client.connectLength = n;
   client.keepaliveMs = keepaliveSec * 1000;
   session5.keepaliveMs = client.keepaliveMs;
+  changed();
   return OK;
 }
 
@@ -246,7 +254,10 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
 export function setProtocol(version: u32, receiveMaximum: u32, maximumPacketSize: u32, topicAliasMaximum: u32, propertiesLen: u32, flags: u32): i32 {
   if (client.state != STATE_IDLE && client.state != STATE_STOPPED) return INVALID_STATE;
   let status = chooseProtocol(version, receiveMaximum, maximumPacketSize, topicAliasMaximum, propertiesLen, flags);
-  if (status == OK) client.connectLength = 0; // the CONNECT is encoded again by configure()
+  if (status == OK) {
+    client.connectLength = 0; // the CONNECT is encoded again by configure()
+    changed();
+  }
   return status;
 }
 
@@ -260,6 +271,7 @@ export function setReconnect(minDelayMs: u32, maxDelayMs: u32, enabled: u32): i3
   client.reconnectMinMs = minDelayMs;
   client.reconnectMaxMs = maxDelayMs;
   client.reconnectEnabled = enabled != 0;
+  changed();
   return OK;
 }
 
@@ -267,6 +279,7 @@ export function setReconnect(minDelayMs: u32, maxDelayMs: u32, enabled: u32): i3
 export function setTimeouts(connectTimeoutMs: u32): i32 {
   if (connectTimeoutMs == 0) return INVALID_ARGUMENT;
   client.connectTimeoutMs = connectTimeoutMs;
+  changed();
   return OK;
 }
 
@@ -578,6 +591,7 @@ export function publishWithProperties(topicLen: u32, payloadLen: u32, properties
   if (v5) encodePublish5(at, STAGING_BASE, topicLen, session5.publishPropertiesPtr, session5.publishPropertiesLen, payload, payloadLen, qos, retain, packetId);
   else encodePublish(at, STAGING_BASE, topicLen, payload, payloadLen, qos, retain, packetId);
   client.messagesPublished++;
+  changed();
   sendQueued(now);
   return <i32>packetId;
 }
@@ -600,7 +614,7 @@ function pump(now: u32): void {
   while (record >= 0) {
     let r = <u32>record;
     let state = outbox.state(r);
-    if (state == RECORD_QUEUED_PUBREL) {
+    if (state == RECORD_QUEUED_PUBREL && !pubrelHeld()) {
       if (tx.free() < 4) break;
       sendAck(PUBREL, outbox.packetId(r), now);
       outbox.setState(r, RECORD_AWAIT_PUBCOMP);
@@ -613,6 +627,7 @@ function pump(now: u32): void {
         if (qos == 0) {
           outbox.setState(r, RECORD_DONE);
           client.messagesAcknowledged++;
+          changed();
         } else {
           outbox.setState(r, qos == 1 ? RECORD_AWAIT_PUBACK : RECORD_AWAIT_PUBREC);
           outbox.inflight++;
@@ -821,7 +836,10 @@ function accepted(sessionPresent: bool, now: u32): i32 {
   client.state = STATE_CONNECTED;
   client.sessionPresent = sessionPresent;
   client.attempt = 0;
-  if (!sessionPresent) inboundQos2.reset(INBOUND_QOS2_BASE, INBOUND_QOS2_SLOTS);
+  if (!sessionPresent) {
+    inboundQos2.reset(INBOUND_QOS2_BASE, INBOUND_QOS2_SLOTS);
+    changed(); // and resetRequests renumbers the granted filters for their new SUBSCRIBEs
+  }
   resetRequests(sessionPresent);
   outbox.rewind();
   onEvent(EVENT_CONNECTED, OK, sessionPresent ? 1 : 0);
@@ -867,6 +885,7 @@ function admit(qos: u32, packetId: u32, now: u32): bool {
     return false;
   }
   inboundQos2.hold(packetId);
+  changed();
   return true;
 }
 
@@ -964,6 +983,7 @@ function completeRecord(record: u32, reasonCode: u32): void {
   let packetId = outbox.packetId(record);
   outbox.complete(record);
   outbox.inflight--;
+  changed();
   client.messagesAcknowledged++;
   onEvent(EVENT_PUBLISH_DONE, isErrorReason(reasonCode) ? <i32>reasonCode : OK, packetId);
 }
@@ -999,7 +1019,10 @@ function handlePubrec(body: usize, len: u32, now: u32): i32 {
   if (outbox.qos(<u32>record) != 2) return PROTOCOL_ERROR;
   // 5.0: a refusal ends the flow, no PUBREL follows (MQTT 5.0 §4.3.3)
   if (isErrorReason(decoded5.reasonCode)) completeRecord(<u32>record, decoded5.reasonCode);
-  else outbox.setState(<u32>record, RECORD_QUEUED_PUBREL);
+  else {
+    outbox.setState(<u32>record, RECORD_QUEUED_PUBREL);
+    pubrelOwed();
+  }
   return OK;
 }
 
@@ -1008,6 +1031,7 @@ function handlePubrel(body: usize, len: u32, now: u32): i32 {
   let status = decodeAckOf(PUBREL, body, len);
   if (status != OK) return status;
   inboundQos2.release(decoded.packetId);
+  changed();
   sendAck(PUBCOMP, decoded.packetId, now);
   return OK;
 }

@@ -21,6 +21,7 @@ import {
   REASON_BAD_USER_NAME_OR_PASSWORD, REASON_NOT_AUTHORIZED, isReasonAllowed,
 } from "./reasons";
 import { SCRATCH, tx, sent } from "./client";
+import { SESSION5_STRUCT } from "./persist";
 
 /** Protocol Version of MQTT 3.1.1 in CONNECT (MQTT 3.1.1 §3.1.2.2), the default. */
 export const VERSION_311: u32 = 4;
@@ -80,7 +81,8 @@ export class Session5 {
   aliasClock: u32;
 }
 
-export const session5 = changetype<Session5>(memory.data(offsetof<Session5>()));
+/** In the persistent block (persist.ts): a restored session keeps its protocol and limits. */
+export const session5 = changetype<Session5>(SESSION5_STRUCT);
 /** The properties of the CONNECT configure() encodes. */
 export const connect5 = changetype<ConnectProperties>(memory.data(offsetof<ConnectProperties>()));
 

@@ -27,6 +27,10 @@
 // @ts-ignore: decorator
 @inline export const REQUEST_PROPERTY_BYTES: i32 = PROFILE_REQUEST_PROPERTY_BYTES;
 
+/** The build profile's number (desktop 1, esp32 2, nodemcu 3): a saved session restores only into its own profile. */
+// @ts-ignore: decorator
+@inline export const PROFILE_NUMBER: u32 = PROFILE_ID;
+
 /** Milliseconds allowed for TCP connect + CONNACK unless setTimeouts says otherwise. */
 // @ts-ignore: decorator
 @inline export const DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10000;

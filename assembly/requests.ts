@@ -16,6 +16,7 @@ import {
   SUBSCRIPTION_IDENTIFIER, USER_PROPERTY, properties, decodeProperties, propertiesLength, variableBytePropertySize, writeVariableByteProperty,
 } from "./properties";
 import { REASON_SUCCESS, isErrorReason } from "./reasons";
+import { changed } from "./persist";
 
 /**
  * Records a SUBSCRIBE of the `count` entries in staging, each `[u16 length][filter][u8 qos]`
@@ -110,6 +111,7 @@ function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, pro
     entry += entrySize(len, subscribing);
   }
   if (recorded == 0) onEvent(EVENT_UNSUBACK, OK, packetId);
+  changed();
   sendQueued(now);
   return <i32>packetId;
 }
@@ -289,6 +291,7 @@ export function handleSuback(): i32 {
     if (slot >= 0) subscriptions.setState(<u32>slot, isErrorReason(code) ? SUBSCRIPTION_FREE : SUBSCRIPTION_ACTIVE); // 0x80 in 3.1.1
     onEvent(EVENT_SUBACK, code, packetId | (index << 16));
   }
+  changed();
   return OK;
 }
 
@@ -299,6 +302,7 @@ export function handleSuback(): i32 {
 export function handleUnsuback(): i32 {
   let packetId = decoded.packetId;
   if (subscriptions.moveRequest(packetId, UNSUBSCRIBE_SENT, SUBSCRIPTION_FREE) == 0) return PROTOCOL_ERROR;
+  changed();
   onEvent(EVENT_UNSUBACK, OK, packetId);
   return OK;
 }

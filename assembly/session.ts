@@ -146,6 +146,36 @@ export class Outbox {
   }
 
   /**
+   * True when head, tail and used describe records that lie in the region at `records`
+   * (capacity bytes), chained from head to tail and adding up to used, each with a known
+   * state and QoS: what a restored outbox must be before any method walks it.
+   */
+  isConsistent(records: usize): bool {
+    let capacity = this.capacity;
+    let used = this.used;
+    if (used == 0) return this.head == 0 && this.tail == 0;
+    if (used > capacity || this.head >= capacity || this.tail >= capacity) return false;
+    let at = this.head;
+    let total: u32 = 0;
+    for (let steps = capacity / RECORD_HEADER + 2; steps > 0; steps--) {
+      if (capacity - at < RECORD_HEADER || load<u16>(records + at) == 0) {
+        total += capacity - at; // a wrap marker: the rest of the region
+        at = 0;
+        continue;
+      }
+      let p = records + at;
+      let size = <u32>load<u16>(p);
+      if (size != RECORD_HEADER + <u32>load<u16>(p, 6) || size > capacity - at) return false;
+      if (load<u8>(p, 2) > RECORD_QUEUED_PUBREL || load<u8>(p, 3) > 2) return false;
+      total += size;
+      at += size;
+      if (at == capacity) at = 0;
+      if (at == this.tail) return total == used;
+    }
+    return false;
+  }
+
+  /**
    * Prepares the records for a new connection: everything not done is sent again
    * from the head, in order. PUBLISHes already sent get DUP (§3.3.1.1); a PUBCOMP
    * wait becomes a PUBREL resend (§4.4), which a broker answers even for an id it no

@@ -51,3 +51,9 @@ export const CONNACK_REFUSED: i32 = -36;
 export const QOS_NOT_SUPPORTED: i32 = -37;
 /** MQTT 5: the broker has no retained messages (Retain Available 0, MQTT 5.0 §3.2.2.3.5); nothing was queued. */
 export const RETAIN_NOT_SUPPORTED: i32 = -38;
+/** The saved session is not a save image of this module: bad magic, CRC-32, or tables (boards/ABI.md, "Persistent state"); the client starts empty. */
+export const PERSIST_CORRUPT: i32 = -50;
+/** The saved session has another layout version or length (another build); the client starts empty. */
+export const PERSIST_VERSION: i32 = -51;
+/** The saved session comes from another build profile; the client starts empty. */
+export const PERSIST_PROFILE: i32 = -52;

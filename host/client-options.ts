@@ -12,6 +12,7 @@ import { type BrokerTarget, TLS_OPTION_NAMES, type TlsOptions, checkTlsOptions, 
 import { type Clock, systemClock } from "./clock.ts";
 import { argumentError, checkBoolean, checkKnownOptions, checkMqttString, qosError, show } from "./errors.ts";
 import type { Profile } from "./module.ts";
+import type { PersistEvery, PersistOption } from "./persist.ts";
 import { createTransport } from "./platform.ts";
 import type { UserProperties } from "./properties.ts";
 import type { Transport } from "./transport.ts";
@@ -104,6 +105,15 @@ export interface ClientOptions extends TlsOptions {
    * Wireshark (host/pcap.ts; over TLS and WebSockets too, as MQTT). Node only.
    */
   trace?: TraceOptions;
+  /**
+   * Keep the session (outbox, inbound QoS 2 ids, subscriptions, packet ids) across
+   * restarts and crashes: a file path (one file with two slots, fsynced at each save) or a
+   * store `{ load(), save(image, slot) }` (README.md, "Power loss and deep sleep"). The saved
+   * session is restored before the first CONNECT; `restoreStatus` says what came back.
+   */
+  persist?: PersistOption;
+  /** When a save follows a change of the session: "change" (at once, the default) or at most every this many ms. Needs `persist`. */
+  persistEvery?: PersistEvery;
 
   // ---- MQTT 5 --------------------------------------------------------------------
   /** 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0), as MQTT.js. */
@@ -177,7 +187,7 @@ function protocolOptions(options: ClientOptions): { protocolVersion: 4 | 5; prop
 const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
   "clientId", "clean", "keepalive", "username", "password", "will", "reconnect", "reconnectPeriod",
   "retryFirstConnect", "profile", "wasmUrl", "connectTimeout", "transport", "clock", "protocolVersion", "properties",
-  "autoAssignTopicAlias", "trace",
+  "autoAssignTopicAlias", "trace", "persist", "persistEvery",
 ];
 const TRACE_FIELDS: readonly (keyof TraceOptions)[] = ["pcap"];
 const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain", "properties"];
@@ -207,6 +217,8 @@ export interface Settings {
   autoAssignTopicAlias: boolean;
   /** The pcap file of `trace.pcap`, if any. */
   pcap: string | undefined;
+  persist: PersistOption | undefined;
+  persistEvery: PersistEvery;
 }
 
 /**
@@ -248,6 +260,9 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
   checkBoolean(options.autoAssignTopicAlias, "autoAssignTopicAlias");
   if (options.autoAssignTopicAlias === true && protocolVersion !== 5) throw argumentError("autoAssignTopicAlias needs protocolVersion: 5");
   if (will?.properties !== undefined && protocolVersion !== 5) throw argumentError("will.properties need protocolVersion: 5 (MQTT 3.1.1 has no properties)");
+  const persist = persistOption(options.persist);
+  if (options.persistEvery !== undefined && persist === undefined) throw argumentError("persistEvery needs persist");
+  const persistEvery = persistEveryOption(options.persistEvery);
   return {
     transport: options.transport ?? createTransport(target as BrokerTarget, tls),
     clock: options.clock ?? systemClock(),
@@ -266,7 +281,25 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     properties,
     autoAssignTopicAlias: options.autoAssignTopicAlias === true,
     pcap: traceOption(options.trace),
+    persist,
+    persistEvery,
   };
+}
+
+/** `persistEvery`: "change" (the default) or a whole number of ms. */
+function persistEveryOption(value: unknown): "change" | number {
+  if (value === undefined || value === "change") return "change";
+  if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 0xffffffff) return value;
+  throw argumentError(`persistEvery must be "change" or a whole number of milliseconds from 1 to 4294967295 (got ${show(value)})`);
+}
+
+/** `persist`: a non-empty file path, or an object with `load` and `save` functions. */
+function persistOption(value: unknown): PersistOption | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string" && value !== "") return value;
+  const store = value as { load?: unknown; save?: unknown } | null;
+  if (store !== null && typeof store === "object" && typeof store.load === "function" && typeof store.save === "function") return value as PersistOption;
+  throw argumentError(`persist must be a file path or { load(), save(image, slot) } (got ${show(value)})`);
 }
 
 /** `count` random bytes as hex digits. */

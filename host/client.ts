@@ -29,6 +29,7 @@ import {
   ConfigureFlag, type DroppedMessage, EventKind, MessageFlag, ModuleInstance, type ModuleStats, type PacketType, type Profile, ProtocolFlag, ProtocolVersion,
   packetTypeName,
 } from "./module.ts";
+import { type RestoreStatus, SessionKeeper } from "./persist.ts";
 import { Emitter, type PcapTraceFile, defer, openPcapTrace } from "./platform.ts";
 import { type DecodedProperties, type UserProperties, decodeProperties, encodeProperties } from "./properties.ts";
 import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
@@ -268,6 +269,8 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   readonly profile: Profile;
   private lastSessionPresent = false;
   private lastConnackProperties: DecodedProperties | undefined;
+  private keeper: SessionKeeper | undefined;
+  private restored: RestoreStatus;
 
   private readonly settings: Settings;
   private readonly transport: Transport;
@@ -313,6 +316,15 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   /** Session present flag of the last accepted CONNACK. */
   get sessionPresent(): boolean {
     return this.lastSessionPresent;
+  }
+
+  /**
+   * With `persist`: "OK" when the saved session was restored, PERSIST_CORRUPT /
+   * PERSIST_VERSION / PERSIST_PROFILE when the saved bytes were refused (the client then
+   * started empty), undefined when nothing was saved yet (and without `persist`).
+   */
+  get restoreStatus(): RestoreStatus {
+    return this.restored;
   }
 
   /** The protocol of this client's connections: 4 (MQTT 3.1.1) or 5 (MQTT 5.0). */
@@ -561,11 +573,18 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         // the module's packet traces are recorded only while a "packet" listener exists
         wantsPackets: () => this.listenerCount("packet") > 0,
         onPumped: () => this.offerWaiting(),
+        onSettled: () => this.keeper?.check(),
       },
       tap: this.trace,
     });
     const module = this.link.module;
     const { settings } = this;
+    if (settings.persist !== undefined) {
+      // the saved session first: configure() below then replaces its settings and CONNECT, not its outbox
+      const opened = await SessionKeeper.open(module, settings.persist, settings.persistEvery, this.clock, (error) => this.queueError(error), () => defer(() => this.pump()));
+      this.keeper = opened.keeper;
+      this.restored = opened.restoreStatus;
+    }
     const will = settings.will;
     const connectBlock = this.setProtocol(module);
     const staged = module.stage(settings.clientId, settings.username ?? "", settings.password ?? "", will?.topic ?? "", will?.payload ?? "", connectBlock);
@@ -601,7 +620,12 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    */
   private setProtocol(module: ModuleInstance): Uint8Array {
     const { protocolVersion, properties = {} } = this.settings;
-    if (protocolVersion !== 5) return new Uint8Array(0);
+    if (protocolVersion !== 5) {
+      // 3.1.1 is the module's default, but a restored session keeps the protocol it was saved
+      // with (the module is idle after the restore, so this cannot be refused)
+      if (this.restored === "OK") module.exports.setProtocol(ProtocolVersion.MQTT_311, 0, 0, 0, 0, 0);
+      return new Uint8Array(0);
+    }
     const caller = Object.fromEntries(CONNECT_BLOCK_PROPERTIES.map((name) => [name, properties[name]]));
     let block = encodeProperties(caller, CONNECT_BLOCK_PROPERTIES, "properties");
     const willBlock = encodeProperties(this.settings.will?.properties as Record<string, unknown> | undefined, WILL_PROPERTY_NAMES, "will.properties");
@@ -839,6 +863,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     this.phase = "closed";
     this.link?.halt();
     this.closeTrace();
+    this.keeper?.close();
     const why =
       status === Status.CLIENT_STOPPED
         ? "the client was ended"

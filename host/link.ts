@@ -37,6 +37,8 @@ export interface LinkHandlers {
   wantsPackets?(): boolean;
   /** `tick` ran and its report was settled (after bytes moved or a timer fired): the module may have made room. */
   onPumped?(): void;
+  /** What the exports called so far reported was handed over (the end of an outermost `settle()`): the module's state may have changed. */
+  onSettled?(): void;
 }
 
 /**
@@ -223,6 +225,7 @@ export class ModuleLink {
       }
       this.settling = false;
     }
+    this.handlers.onSettled?.();
   }
 
   /** Delivers kept bytes, runs the module's timers now, and sets the timer for the delay `tick` asks for. */

@@ -62,6 +62,14 @@ export interface ModuleExports {
   subscribeWithIdentifier(count: number, subscriptionIdentifier: number, nowMs: number): number;
   subscribeWithProperties(count: number, subscriptionIdentifier: number, propertiesLen: number, nowMs: number): number;
   unsubscribeWithProperties(count: number, propertiesLen: number, nowMs: number): number;
+  // Persistent state (boards/ABI.md, "Persistent state")
+  persistBase(): number;
+  persistLength(): number;
+  persistGeneration(): number;
+  persistHoldPubrel(enabled: number): number;
+  persistPrepare(): number;
+  persistCheck(ptr: number, len: number): number;
+  persistRestore(nowMs: number): number;
 }
 
 type ExportName = Exclude<keyof ModuleExports, "memory">;
@@ -85,6 +93,8 @@ const EXPORT_NAMES: readonly ExportName[] = [
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
   "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd", "setProtocol", "disconnect", "publishWithProperties",
   "propertiesRecord", "subscribeWithIdentifier", "disconnectWithProperties", "subscribeWithProperties", "unsubscribeWithProperties",
+  "persistBase", "persistLength", "persistGeneration", "persistHoldPubrel",
+  "persistPrepare", "persistCheck", "persistRestore",
 ];
 
 /** `onEvent` kinds (boards/ABI.md, "Events"). */

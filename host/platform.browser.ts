@@ -2,7 +2,8 @@
  * host/platform.ts for browsers, put in its place by the browser build (scripts/build.mjs):
  * the browser's `WebSocket` for ws:// and wss:// (a browser cannot open TCP), the module
  * fetched by URL, a small event emitter, a deferred call through a MessageChannel, and
- * payloads as Uint8Arrays whose `toString()` decodes UTF-8 as a Buffer's does. No Node
+ * payloads as Uint8Arrays whose `toString()` decodes UTF-8 as a Buffer's does; no state
+ * file (`persist` takes a store there). No Node
  * built-ins: the build fails if one is reached.
  *
  * @example
@@ -12,6 +13,7 @@ import { type BrokerTarget, TLS_OPTION_NAMES, type TlsOptions, webSocketUrl } fr
 import { argumentError } from "./errors.ts";
 import type { Clock } from "./clock.ts";
 import type { LinkTap } from "./link.ts";
+import type { SessionStore } from "./persist.ts";
 import type { Transport } from "./transport.ts";
 import { type WebSocketLike, WebSocketTransport } from "./websocket.ts";
 
@@ -147,4 +149,9 @@ export async function readModule(location: string | URL): Promise<Uint8Array<Arr
   const response = await fetch(location);
   if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/** A page has no files: `persist` takes a store ({ load, save }) there. Throws INVALID_ARGUMENT. */
+export function openStateFile(path: string, _length: number): SessionStore {
+  throw argumentError(`persist: a browser has no file ${JSON.stringify(path)}; pass a store { load(), save(image, slot) } (e.g. over IndexedDB)`);
 }

@@ -1,7 +1,8 @@
 /**
  * What the host needs of the platform it runs on, for Node: the transport of each broker
  * URL scheme, where the module's `.wasm` is and how to read it, the event emitter, a
- * deferred call, and a copy of bytes as the API hands them out. The browser build
+ * deferred call, a copy of bytes as the API hands them out, and the state file of the
+ * `persist` option. The browser build
  * (scripts/build.mjs, `wasmqtt/browser`) puts host/platform.browser.ts in this file's
  * place; both export the same names, and nothing else in the host imports a Node
  * built-in the browser bundle needs.
@@ -11,7 +12,7 @@
  * const bytes = await readModule(moduleLocation("client-desktop.wasm"));
  */
 import { EventEmitter } from "node:events";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +21,7 @@ import { type BrokerTarget, type TlsOptions, webSocketUrl } from "./broker-url.t
 import type { Clock } from "./clock.ts";
 import type { LinkTap } from "./link.ts";
 import { PcapTrace } from "./pcap.ts";
+import type { SessionStore, SlotName } from "./persist.ts";
 import { TlsTransport } from "./tls.ts";
 import { TcpTransport, type Transport } from "./transport.ts";
 import { type WebSocketLike, WebSocketTransport } from "./websocket.ts";
@@ -85,4 +87,38 @@ export function moduleLocation(name: string): string {
 export async function readModule(location: string | URL): Promise<Uint8Array<ArrayBuffer>> {
   const bytes = await readFile(typeof location === "string" && !location.startsWith("file:") ? location : fileURLToPath(location));
   return new Uint8Array(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The `persist: "<path>"` store: one file holding slot A in its first `length` bytes and
+ * slot B in the next (boards/ABI.md, "Two slots"), created on the first save. Each save
+ * is written in place and fsynced before `save` returns (the directory too when the file
+ * was new), so a crash leaves at most the slot being written torn.
+ */
+export function openStateFile(path: string, length: number): SessionStore {
+  let fd: number | undefined;
+  return {
+    load: () => {
+      if (!existsSync(path)) return undefined;
+      const bytes = readFileSync(path);
+      return { a: bytes.subarray(0, length), b: bytes.subarray(length, 2 * length) };
+    },
+    save: (image: Uint8Array, slot: SlotName) => {
+      if (fd === undefined) {
+        const created = !existsSync(path);
+        fd = openSync(path, created ? "w+" : "r+");
+        if (created) {
+          const directory = openSync(dirname(path), "r");
+          fsyncSync(directory);
+          closeSync(directory);
+        }
+      }
+      writeSync(fd, image, 0, image.length, slot === "a" ? 0 : length);
+      fsyncSync(fd);
+    },
+    close: () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
 }

@@ -40,6 +40,9 @@ export const Status = {
   CONNACK_REFUSED: -36,
   QOS_NOT_SUPPORTED: -37,
   RETAIN_NOT_SUPPORTED: -38,
+  PERSIST_CORRUPT: -50,
+  PERSIST_VERSION: -51,
+  PERSIST_PROFILE: -52,
 } as const;
 
 /** The name of a status the module defines. */
@@ -50,7 +53,8 @@ export type StatusName = keyof typeof Status;
  * `.wasm` of the profile is missing, invalid, or lacks an export of boards/ABI.md);
  * `HOST_NOT_FOUND` (the broker's host name does not resolve: ENOTFOUND, EAI_AGAIN; the
  * module saw CONNECTION_REFUSED, which is the error's `status`); `PUBLISH_REFUSED` (MQTT 5: the
- * broker answered a PUBLISH with a PUBACK or PUBREC Reason Code ≥ 0x80, the error's `reasonCode`).
+ * broker answered a PUBLISH with a PUBACK or PUBREC Reason Code ≥ 0x80, the error's `reasonCode`);
+ * `PERSIST_SAVE_FAILED` (the `persist` store could not write the session, the error's `cause`).
  * The TLS codes come with the status CONNECTION_REFUSED, the handshake having failed before
  * the connection counted as open: `TLS_CERT_INVALID` (the broker's certificate chain does not
  * lead to a trusted CA), `TLS_CERT_EXPIRED` (outside its validity period),
@@ -62,6 +66,7 @@ export type HostErrorCode =
   | "MODULE_LOAD_FAILED"
   | "HOST_NOT_FOUND"
   | "PUBLISH_REFUSED"
+  | "PERSIST_SAVE_FAILED"
   | "TLS_CERT_INVALID"
   | "TLS_CERT_EXPIRED"
   | "TLS_HOSTNAME_MISMATCH"
@@ -108,6 +113,9 @@ const DESCRIPTIONS: Record<StatusName, string> = {
   CONNACK_REFUSED: "the broker refused the connection",
   QOS_NOT_SUPPORTED: "the QoS is above the broker's Maximum QoS",
   RETAIN_NOT_SUPPORTED: "the broker does not support retained messages",
+  PERSIST_CORRUPT: "the saved session is damaged or not a saved session; the client started empty",
+  PERSIST_VERSION: "the saved session comes from another build of the module; the client started empty",
+  PERSIST_PROFILE: "the saved session comes from another board profile; the client started empty",
 };
 
 /**

@@ -4,7 +4,8 @@
  * module (build/telemetry-<profile>.wasm: the core plus assembly/firmware/) —, the host
  * bundles (dist/: the Node API, the CLI, and the browser API, whose size is printed and
  * which must not reach a Node built-in) and their type declarations, and build/sizes.json
- * with every module's .wasm size, static data end and region capacities, printed as a table.
+ * with every module's .wasm size, static data end, region capacities and persistent block
+ * length (boards/ABI.md, "Persistent state"), printed as a table.
  *
  * Usage: node scripts/build.mjs [--profile desktop|esp32|nodemcu] [--quiet] [--if-changed]
  * --quiet prints errors only. --if-changed builds only when a source changed since the
@@ -216,6 +217,7 @@ async function measure(target) {
   exports.init();
   const stats = new Uint32Array(exports.memory.buffer, exports.statsBuffer(), STATS_FIELDS);
   for (const [name, index] of Object.entries(CAPACITY_FIELDS)) figures[name] = stats[index];
+  figures.persistLength = exports.persistLength();
   return figures;
 }
 

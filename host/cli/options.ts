@@ -59,6 +59,7 @@ export const CONNECTION_OPTIONS = {
   key: { type: "string" },
   insecure: { type: "boolean" },
   "protocol-version": { type: "string", short: "V" },
+  state: { type: "string" },
 } as const satisfies OptionSpec;
 
 /** The connection flags' lines of `--help`, shared by both commands. */
@@ -86,6 +87,9 @@ export const CONNECTION_HELP = ` -h, --host HOST        broker host (default loc
                         the message the broker publishes if this client disconnects
                         unexpectedly
      --profile NAME     module build to run: desktop (default), esp32 or nodemcu
+     --state FILE       keep the session in FILE: what is not yet delivered (and,
+                        with -c, the broker session's packet ids) survives this process
+                        and is sent by the next run with the same FILE
  -V, --protocol-version mqttv311|mqttv5
                         MQTT 3.1.1 (default, also 311) or MQTT 5.0 (also 5)
  -D, --property COMMAND IDENTIFIER VALUE
@@ -131,6 +135,7 @@ export interface ConnectionSettings {
     protocolVersion: 4 | 5;
     properties?: ConnectProperties;
     trace?: { pcap: string };
+    persist?: string;
   } & TlsFiles;
 }
 
@@ -220,6 +225,9 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
     will.properties = properties.will;
   }
   if (will !== undefined) options.will = will;
+  const state = stringValue(values.state);
+  if (state === "") throw new UsageError("The state file (--state) cannot be empty.");
+  if (state !== undefined) options.persist = state;
   return {
     url: `${tls ? "mqtts" : "mqtt"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
     urlTopic: fromUrl?.topic,

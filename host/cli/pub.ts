@@ -38,6 +38,7 @@ Usage: wasmqtt pub {[-h host] [-p port] [-u username [-P password]] -t topic | -
                    [-q qos] [-r] [-c] [-i id | -I id-prefix] [-k keepalive] [-d] [--quiet]
                    [--will-topic topic [--will-payload payload] [--will-qos qos] [--will-retain]]
                    [--profile desktop|esp32|nodemcu] [-V mqttv311|mqttv5] [-D command property value]
+                   [--state file]
 
  -t, --topic TOPIC      topic to publish to (no wildcards)
  -m, --message TEXT     the message

@@ -36,6 +36,7 @@ Usage: wasmqtt sub {[-h host] [-p port] [-u username [-P password]] -t topic ...
                    [-c] [-i id | -I id-prefix] [-k keepalive] [-d] [--quiet]
                    [--will-topic topic [--will-payload payload] [--will-qos qos] [--will-retain]]
                    [--profile desktop|esp32|nodemcu] [-V mqttv311|mqttv5] [-D connect property value]
+                   [--state file]
 
  -t, --topic FILTER     topic filter to subscribe to ("+" and "#" wildcards); repeatable
  -q, --qos 0|1|2        maximum QoS to receive (default 0)
