@@ -360,6 +360,23 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   }
 
   /**
+   * Sets how many QoS 1/2 publishes may await their acknowledgement at once (the `maxInflight`
+   * option): 1 to the profile's in-flight slots; in MQTT 5 the broker's Receive Maximum
+   * lowers it. Takes effect at once: a larger window sends waiting publishes now, a smaller
+   * one lets those under way complete first. Returns the window in effect. Throws
+   * INVALID_ARGUMENT for anything but a whole number from 1 to the slots.
+   */
+  setMaxInflight(count: number): number {
+    const module = this.module();
+    const slots = module.stats().inflight.capacity;
+    const window = Number.isInteger(count) && count >= 1 && count <= slots ? module.exports.setInflightWindow(count, this.clock.nowU32()) : Status.INVALID_ARGUMENT;
+    if (window < 0) throw argumentError(`maxInflight ${show(count)} must be a whole number from 1 to the ${this.profile} profile's ${slots} in-flight slots`);
+    this.settle();
+    this.pump();
+    return window;
+  }
+
+  /**
    * Subscribes to one or more topic filters (sent at once, or on the next connection when
    * offline). Resolves with what the broker granted for each, in order: QoS 0/1/2, or 128
    * where it refused the filter.
@@ -502,6 +519,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (settings.connectTimeout !== undefined && module.exports.setTimeouts(settings.connectTimeout) < 0) {
       throw argumentError(`connectTimeout ${settings.connectTimeout} must be at least 1`);
     }
+    if (settings.maxInflight !== undefined) this.setMaxInflight(settings.maxInflight);
   }
 
   /**

@@ -37,6 +37,7 @@ export interface ModuleExports {
   configure(clientIdLen: number, usernameLen: number, passwordLen: number, willTopicLen: number, willPayloadLen: number, flags: number, keepaliveSec: number): number;
   setReconnect(minDelayMs: number, maxDelayMs: number, enabled: number): number;
   setTimeouts(connectTimeoutMs: number): number;
+  setInflightWindow(window: number, nowMs: number): number;
   start(nowMs: number): number;
   stop(nowMs: number): number;
   tick(nowMs: number): number;
@@ -81,7 +82,7 @@ const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
   "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd", "setProtocol", "disconnect", "publishWithProperties",
-  "propertiesRecord", "subscribeWithIdentifier",
+  "propertiesRecord", "subscribeWithIdentifier", "setInflightWindow",
 ];
 
 /** `onEvent` kinds (boards/ABI.md, "Events"). */
