@@ -491,11 +491,19 @@ function transmit(ptr: usize, len: u32, packetId: u32, now: u32): void {
   sent(load<u8>(ptr), packetId, remainingLengthOf(len), now);
 }
 
-/** Writes a queued PUBLISH into the tx ring (5.0: client5.ts transmitPublish5, which may give it a Topic Alias). Returns false when it lacks room. */
+/** Sends a queued PUBLISH: through the tx ring, or from ptr to netSend when the ring is empty (5.0: client5.ts transmitPublish5, which may give it a Topic Alias). Returns false when the ring lacks room. */
 function transmitPublish(ptr: usize, len: u32, packetId: u32, now: u32): bool {
   if (isV5()) return transmitPublish5(ptr, len, packetId, now);
   if (tx.free() < len) return false;
-  transmit(ptr, len, packetId, now);
+  if (tx.length > 0) {
+    transmit(ptr, len, packetId, now);
+    return true;
+  }
+  // nothing queued before it: netSend takes it from the outbox record, the tx ring only what netSend leaves (one copy less)
+  let taken = min<u32>(netSend(ptr, len), len);
+  client.bytesSent += taken;
+  if (taken < len) tx.write(ptr + taken, len - taken);
+  sent(load<u8>(ptr), packetId, remainingLengthOf(len), now);
   return true;
 }
 

@@ -354,6 +354,10 @@ async function compileFile(file: string | URL): Promise<WebAssembly.Module> {
 
 const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
+/** What `properties()` returns for an empty block (every packet of a 3.1.1 connection): shared, empty, so nothing is copied. */
+const NO_PROPERTIES: Buffer = copyBytes(new Uint8Array(0)) as Buffer;
+/** Strings up to this length are staged by a loop while they are ASCII: cheaper than a call into `encodeInto` for a short topic. */
+const ASCII_LOOP_LENGTH = 64;
 
 /** A string or bytes to place in the staging buffer. */
 export type Stageable = string | Uint8Array;
@@ -365,11 +369,21 @@ export class ModuleInstance {
   readonly profile: Profile;
   readonly kind: ModuleKind;
   private readonly memory: WebAssembly.Memory;
-  private view: Uint8Array;
+  /**
+   * Views of the module's memory, made once: it is one page, initial = maximum, never
+   * grown (boards/ABI.md, "Memory map"), so its buffer is never replaced.
+   */
+  private readonly view: Uint8Array;
+  private readonly words: DataView;
+  private readonly staging: Uint8Array;
   private running: string | undefined;
   private readonly stagingPtr: number;
   /** Size of the staging buffer in bytes. */
   readonly stagingCapacity: number;
+  /** The byte lengths of what the last {@link stageMessage} wrote: topic, payload, property block. */
+  stagedTopicLength = 0;
+  stagedPayloadLength = 0;
+  stagedPropertiesLength = 0;
   /** The telemetry firmware's exports, guarded like `exports`; undefined in a client module. */
   readonly firmware: FirmwareExports | undefined;
   private readonly droppedPtr: number;
@@ -388,6 +402,7 @@ export class ModuleInstance {
     }
     this.memory = raw.memory as WebAssembly.Memory;
     this.view = new Uint8Array(this.memory.buffer);
+    this.words = new DataView(this.memory.buffer);
     const guarded = { memory: this.memory } as Record<string, unknown>;
     for (const name of EXPORT_NAMES) guarded[name] = this.guard(name, raw[name] as (...args: number[]) => number);
     this.exports = guarded as unknown as ModuleExports;
@@ -397,6 +412,7 @@ export class ModuleInstance {
     this.exports.init();
     this.stagingPtr = this.exports.stagingBuffer();
     this.stagingCapacity = this.exports.stagingCapacity();
+    this.staging = this.view.subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
     this.droppedPtr = this.exports.droppedMessage();
     this.propertiesPtr = this.exports.propertiesRecord();
     this.maxTopicLength = this.stats().maxTopicLength;
@@ -437,7 +453,7 @@ export class ModuleInstance {
 
   /** A view of `len` bytes of module memory at `ptr`; valid until the next export call. */
   bytes(ptr: number, len: number): Uint8Array {
-    return this.memoryView().subarray(ptr, ptr + len);
+    return this.view.subarray(ptr, ptr + len);
   }
 
   /** A copy of `len` bytes of module memory at `ptr`. */
@@ -461,11 +477,10 @@ export class ModuleInstance {
    * they exceed the staging capacity.
    */
   stage(...values: Stageable[]): number[] | undefined {
-    const staging = this.memoryView().subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
     const lengths: number[] = [];
     let offset = 0;
     for (const value of values) {
-      const written = writeInto(staging, offset, value);
+      const written = writeInto(this.staging, offset, value);
       if (written < 0) return undefined;
       lengths.push(written);
       offset += written;
@@ -474,11 +489,31 @@ export class ModuleInstance {
   }
 
   /**
+   * `stage(topic, payload, properties)` for a publish, with nothing allocated per call: the
+   * three byte lengths are left in `stagedTopicLength`, `stagedPayloadLength` and
+   * `stagedPropertiesLength`. Returns false (nothing useful written) when together they
+   * exceed the staging capacity.
+   */
+  stageMessage(topic: string, payload: Stageable, properties: Uint8Array): boolean {
+    const staging = this.staging;
+    const topicLength = writeInto(staging, 0, topic);
+    if (topicLength < 0) return false;
+    const payloadLength = writeInto(staging, topicLength, payload);
+    if (payloadLength < 0) return false;
+    const propertiesLength = properties.length === 0 ? 0 : writeInto(staging, topicLength + payloadLength, properties);
+    if (propertiesLength < 0) return false;
+    this.stagedTopicLength = topicLength;
+    this.stagedPayloadLength = payloadLength;
+    this.stagedPropertiesLength = propertiesLength;
+    return true;
+  }
+
+  /**
    * Writes the entries of `subscribe` / `unsubscribe` into staging: `[u16 length LE][filter]`
    * and, when `qos` is given, `[u8 qos]` after each. Returns false when they do not fit.
    */
   stageFilters(filters: readonly string[], qos?: readonly number[]): boolean {
-    const staging = this.memoryView().subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
+    const staging = this.staging;
     let offset = 0;
     for (let index = 0; index < filters.length; index++) {
       if (offset + 2 > staging.length) return false;
@@ -517,8 +552,8 @@ export class ModuleInstance {
    * (boards/ABI.md, "MQTT 5"). Reads memory only, so an import may call it.
    */
   properties(): Buffer {
-    const [ptr, len] = new Uint32Array(this.memory.buffer.slice(this.propertiesPtr, this.propertiesPtr + 8));
-    return this.copy(ptr, len);
+    const len = this.words.getUint32(this.propertiesPtr + 4, true);
+    return len === 0 ? NO_PROPERTIES : this.copy(this.words.getUint32(this.propertiesPtr, true), len);
   }
 
   /** The telemetry firmware's stats block, named; undefined in a client module. */
@@ -526,11 +561,6 @@ export class ModuleInstance {
     if (this.firmware === undefined) return undefined;
     const ptr = this.firmware.appStatsBuffer();
     return decodeAppStats(new Uint32Array(this.memory.buffer.slice(ptr, ptr + APP_STATS_FIELDS * 4)));
-  }
-
-  private memoryView(): Uint8Array {
-    if (this.view.buffer !== this.memory.buffer) this.view = new Uint8Array(this.memory.buffer);
-    return this.view;
   }
 
   /** Wraps an export so an import that calls back into the module fails loudly. */
@@ -557,7 +587,17 @@ function writeInto(target: Uint8Array, offset: number, value: Stageable): number
     target.set(value, offset);
     return value.length;
   }
-  const room = target.subarray(Math.min(offset, target.length));
+  const length = value.length;
+  if (length <= ASCII_LOOP_LENGTH && offset + length <= target.length) {
+    let i = 0;
+    for (; i < length; i++) {
+      const unit = value.charCodeAt(i);
+      if (unit >= 0x80) break;
+      target[offset + i] = unit;
+    }
+    if (i === length) return length;
+  }
+  const room = offset === 0 ? target : target.subarray(Math.min(offset, target.length));
   const { read, written } = encoder.encodeInto(value, room);
-  return read === value.length ? written : -1;
+  return read === length ? written : -1;
 }
