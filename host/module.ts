@@ -373,6 +373,7 @@ export class ModuleInstance {
    * Views of the module's memory, made once: it is one page, initial = maximum, never
    * grown (boards/ABI.md, "Memory map"), so its buffer is never replaced.
    */
+  private readonly buffer: ArrayBuffer;
   private readonly view: Uint8Array;
   private readonly words: DataView;
   private readonly staging: Uint8Array;
@@ -401,8 +402,9 @@ export class ModuleInstance {
       throw new WasmqttError("MODULE_LOAD_FAILED", `build/${wasmName(profile, kind)} lacks the export(s) ${missing.join(", ")} of boards/ABI.md (rebuild it)`);
     }
     this.memory = raw.memory as WebAssembly.Memory;
-    this.view = new Uint8Array(this.memory.buffer);
-    this.words = new DataView(this.memory.buffer);
+    this.buffer = this.memory.buffer;
+    this.view = new Uint8Array(this.buffer);
+    this.words = new DataView(this.buffer);
     const guarded = { memory: this.memory } as Record<string, unknown>;
     for (const name of EXPORT_NAMES) guarded[name] = this.guard(name, raw[name] as (...args: number[]) => number);
     this.exports = guarded as unknown as ModuleExports;
@@ -453,7 +455,7 @@ export class ModuleInstance {
 
   /** A view of `len` bytes of module memory at `ptr`; valid until the next export call. */
   bytes(ptr: number, len: number): Uint8Array {
-    return this.view.subarray(ptr, ptr + len);
+    return new Uint8Array(this.buffer, ptr, len); // half the cost of subarray(), once per netSend
   }
 
   /** A copy of `len` bytes of module memory at `ptr`. */
