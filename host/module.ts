@@ -356,6 +356,8 @@ const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
 /** What `properties()` returns for an empty block (every packet of a 3.1.1 connection): shared, empty, so nothing is copied. */
 const NO_PROPERTIES: Buffer = copyBytes(new Uint8Array(0)) as Buffer;
+/** Topics up to this length are kept for {@link ModuleInstance.topic}'s comparison with the next. */
+const TOPIC_KEPT_LENGTH = 128;
 /** Strings up to this length are staged by a loop while they are ASCII: cheaper than a call into `encodeInto` for a short topic. */
 const ASCII_LOOP_LENGTH = 64;
 
@@ -381,6 +383,9 @@ export class ModuleInstance {
   private readonly stagingPtr: number;
   /** Size of the staging buffer in bytes. */
   readonly stagingCapacity: number;
+  /** The last topic {@link topic} decoded and its bytes (at most TOPIC_KEPT_LENGTH of them). */
+  private lastTopic = "";
+  private lastTopicBytes = new Uint8Array(0);
   /** The byte lengths of what the last {@link stageMessage} wrote: topic, payload, property block. */
   stagedTopicLength = 0;
   stagedPayloadLength = 0;
@@ -434,7 +439,7 @@ export class ModuleInstance {
         netSend: (ptr: number, len: number) => Math.max(0, Math.min(len, host.netSend(memory().bytes(ptr, len)))) >>> 0,
         netClose: () => host.netClose(),
         onMessage: (topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, flags: number) =>
-          host.onMessage(memory().text(topicPtr, topicLen), memory().copy(payloadPtr, payloadLen), flags, memory().properties()),
+          host.onMessage(memory().topic(topicPtr, topicLen), memory().copy(payloadPtr, payloadLen), flags, memory().properties()),
         onEvent: (kind: number, code: number, arg: number) =>
           host.onEvent(
             kind, code | 0, arg >>> 0,
@@ -466,6 +471,27 @@ export class ModuleInstance {
   /** The UTF-8 text of `len` bytes of module memory at `ptr`. */
   text(ptr: number, len: number): string {
     return utf8.decode(this.bytes(ptr, len));
+  }
+
+  /**
+   * An inbound message's topic, `text(ptr, len)`: the last one's string again when the bytes
+   * repeat it (a subscriber mostly hears the same few topics), which costs a comparison
+   * instead of a decode.
+   */
+  topic(ptr: number, len: number): string {
+    const last = this.lastTopicBytes;
+    if (len === last.length) {
+      const view = this.view;
+      let i = 0;
+      while (i < len && view[ptr + i] === last[i]) i++;
+      if (i === len) return this.lastTopic;
+    }
+    const text = this.text(ptr, len);
+    if (len <= TOPIC_KEPT_LENGTH) {
+      this.lastTopic = text;
+      this.lastTopicBytes = this.view.slice(ptr, ptr + len);
+    }
+    return text;
   }
 
   /** The UTF-8 byte length of a string (bytes: their length). */
