@@ -11,7 +11,7 @@ import { refreshStats } from "./stats";
 import { Properties, properties } from "./properties";
 
 export {
-  configure, setProtocol, setReconnect, setTimeouts, start, stop, disconnect, disconnectWithProperties, netUp, netDown, rxSpace, rxCommit, publish,
+  configure, setProtocol, setReconnect, setTimeouts, setInflightWindow, start, stop, disconnect, disconnectWithProperties, netUp, netDown, rxSpace, rxCommit, publish,
   publishWithProperties,
 } from "./client";
 export { subscribe, subscribeWithIdentifier, subscribeWithProperties, unsubscribe, unsubscribeWithProperties } from "./requests";

@@ -108,6 +108,8 @@ export class Client {
   protocolErrors: u32;
   /** QoS 2 flows the broker ended with PUBACK. */
   qos2Downgraded: u32;
+  /** The most QoS 1/2 flows under way at once (setInflightWindow): 1 to INFLIGHT_SLOTS. */
+  inflightWindow: u32;
   // ---- the connection: not persisted ----
   state: u32;
   sessionPresent: bool;
@@ -143,6 +145,7 @@ export function resetClient(): void {
   client.reconnectMaxMs = DEFAULT_RECONNECT_MAX_MS;
   client.reconnectEnabled = true;
   client.nextPacketId = 1;
+  client.inflightWindow = INFLIGHT_SLOTS;
   tx.reset(TX_BASE, TX_CAPACITY);
   outbox.reset(OUTBOX_BASE, OUTBOX_CAPACITY);
   inboundQos2.reset(INBOUND_QOS2_BASE, INBOUND_QOS2_SLOTS);
@@ -273,6 +276,21 @@ export function setReconnect(minDelayMs: u32, maxDelayMs: u32, enabled: u32): i3
   client.reconnectEnabled = enabled != 0;
   changed();
   return OK;
+}
+
+/**
+ * Sets how many QoS 1/2 flows may be under way at once, from 1 to the profile's
+ * INFLIGHT_SLOTS (the default); in MQTT 5.0 the broker's Receive Maximum (§3.2.2.3.3)
+ * lowers it further. Takes effect at once: a larger window sends queued PUBLISHes now, a
+ * smaller one lets the flows under way complete before the next goes out. Returns the
+ * window in effect (≥ 1: the smaller of `window` and the last CONNACK's Receive Maximum),
+ * or INVALID_ARGUMENT (0, or more than INFLIGHT_SLOTS; the window stays as it was).
+ */
+export function setInflightWindow(window: u32, now: u32): i32 {
+  if (window == 0 || window > <u32>INFLIGHT_SLOTS) return INVALID_ARGUMENT;
+  client.inflightWindow = window;
+  sendQueued(now);
+  return <i32>min(window, session5.sendMaximum);
 }
 
 /** Sets how long opening the connection and its CONNACK may take. Returns OK or INVALID_ARGUMENT (0). */
@@ -520,11 +538,19 @@ function transmit(ptr: usize, len: u32, packetId: u32, now: u32): void {
   sent(load<u8>(ptr), packetId, remainingLengthOf(len), now);
 }
 
-/** Writes a queued PUBLISH into the tx ring (5.0: client5.ts transmitPublish5, which may give it a Topic Alias). Returns false when it lacks room. */
+/** Sends a queued PUBLISH: through the tx ring, or from ptr to netSend when the ring is empty (5.0: client5.ts transmitPublish5, which may give it a Topic Alias). Returns false when the ring lacks room. */
 function transmitPublish(ptr: usize, len: u32, packetId: u32, now: u32): bool {
   if (isV5()) return transmitPublish5(ptr, len, packetId, now);
   if (tx.free() < len) return false;
-  transmit(ptr, len, packetId, now);
+  if (tx.length > 0) {
+    transmit(ptr, len, packetId, now);
+    return true;
+  }
+  // nothing queued before it: netSend takes it from the outbox record, the tx ring only what netSend leaves (one copy less)
+  let taken = min<u32>(netSend(ptr, len), len);
+  client.bytesSent += taken;
+  if (taken < len) tx.write(ptr + taken, len - taken);
+  sent(load<u8>(ptr), packetId, remainingLengthOf(len), now);
   return true;
 }
 
@@ -609,6 +635,7 @@ export function sendQueued(now: u32): void {
 function pump(now: u32): void {
   if (client.state != STATE_CONNECTED) return;
   sendRequests(now);
+  let quota = min(client.inflightWindow, session5.sendMaximum); // in 5.0 the broker's Receive Maximum may be less
   let publishing = true;
   let record = outbox.first();
   while (record >= 0) {
@@ -621,7 +648,7 @@ function pump(now: u32): void {
     } else if (state == RECORD_QUEUED && publishing) {
       let qos = outbox.qos(r);
       let len = outbox.packetLen(r);
-      if (qos > 0 && outbox.inflight >= session5.sendMaximum) publishing = false; // INFLIGHT_SLOTS, or less in 5.0
+      if (qos > 0 && outbox.inflight >= quota) publishing = false;
       else if (!transmitPublish(outbox.packetPtr(r), len, outbox.packetId(r), now)) break;
       else {
         if (qos == 0) {

@@ -7,7 +7,7 @@
 // scratch, Topic Alias tables, the Client fields from `state` on) lies outside it.
 import {
   CONNECT_CAPACITY, OUTBOX_CAPACITY, INBOUND_QOS2_SLOTS, SUBSCRIPTION_SLOTS, INFLIGHT_SLOTS, RX_CAPACITY,
-  STAGING_CAPACITY, TOPIC_ALIAS_SLOTS, MAX_TOPIC_LENGTH, PROFILE_NUMBER,
+  STAGING_CAPACITY, TOPIC_ALIAS_SLOTS, MAX_TOPIC_LENGTH, REQUEST_PROPERTY_BYTES, PROFILE_NUMBER,
 } from "./config";
 import { OK, INVALID_ARGUMENT, INVALID_STATE, PERSIST_CORRUPT, PERSIST_VERSION, PERSIST_PROFILE } from "./status";
 import { Client, client, outbox, inboundQos2, subscriptions, resetClient, STATE_IDLE, STATE_STOPPED } from "./client";
@@ -222,6 +222,7 @@ function holdsTogether(ptr: usize): bool {
   for (let i: u32 = 0; i < <u32>SUBSCRIPTION_SLOTS; i++) {
     let slot = ptr + SLOTS_AT + i * SLOT_SIZE;
     if (load<u8>(slot) > UNSUBSCRIBE_SENT || <u32>load<u16>(slot, 6) > <u32>MAX_TOPIC_LENGTH) return false;
+    if (<u32>load<u16>(slot, 12) > <u32>REQUEST_PROPERTY_BYTES) return false;
   }
   let s = changetype<Session5>(ptr + SESSION5_AT);
   if (s.version != VERSION_311 && s.version != VERSION_5) return false;
@@ -230,6 +231,7 @@ function holdsTogether(ptr: usize): bool {
   if (s.connectPropertiesLen > <u32>STAGING_CAPACITY) return false;
   let c = changetype<Client>(ptr + CLIENT_AT);
   if (c.connectLength > <u32>CONNECT_CAPACITY || c.nextPacketId == 0 || c.nextPacketId > 0xffff) return false;
+  if (c.inflightWindow == 0 || c.inflightWindow > <u32>INFLIGHT_SLOTS) return false;
   return c.connectTimeoutMs != 0 && c.reconnectMinMs != 0 && c.reconnectMinMs <= c.reconnectMaxMs;
 }
 

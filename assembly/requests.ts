@@ -217,14 +217,15 @@ export function resetRequests(sessionPresent: bool): void {
   }
 }
 
-/** Sends every pending request that fits the tx ring, oldest slot first. */
+/** Sends every pending request that fits the tx ring, oldest slot first (none: no scan, subscriptions.queued). */
 export function sendRequests(now: u32): void {
-  if (client.state != STATE_CONNECTED) return;
+  if (client.state != STATE_CONNECTED || !subscriptions.queued) return;
   for (let i: u32 = 0; i < subscriptions.slots; i++) {
     let state = subscriptions.state(i);
     if (state != SUBSCRIPTION_PENDING && state != UNSUBSCRIBE_PENDING) continue;
     if (!sendRequest(i, now)) return;
   }
+  subscriptions.queued = false;
 }
 
 /**

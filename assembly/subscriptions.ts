@@ -28,17 +28,27 @@ export const SLOT_HEADER: u32 = 14;
 export class Subscriptions {
   base: usize;
   slots: u32;
+  /**
+   * False only while no slot is SUBSCRIPTION_PENDING or UNSUBSCRIBE_PENDING: set whenever a
+   * slot enters one of them, cleared by whoever sent every pending request (requests.ts
+   * sendRequests), so the table is not scanned on every send when nothing waits.
+   */
+  queued: bool;
 
   /** Points the table at its region and empties it. */
   reset(base: usize, slots: u32): void {
     this.base = base;
     this.slots = slots;
+    this.queued = false;
     memory.fill(base, 0, slots * SLOT_SIZE);
   }
 
   slot(i: u32): usize { return this.base + i * SLOT_SIZE; }
   state(i: u32): u8 { return load<u8>(this.slot(i)); }
-  setState(i: u32, state: u8): void { store<u8>(this.slot(i), state); }
+  setState(i: u32, state: u8): void {
+    if (state == SUBSCRIPTION_PENDING || state == UNSUBSCRIBE_PENDING) this.queued = true;
+    store<u8>(this.slot(i), state);
+  }
   qos(i: u32): u32 { return <u32>load<u8>(this.slot(i), 1); }
   packetId(i: u32): u32 { return <u32>load<u16>(this.slot(i), 2); }
   index(i: u32): u32 { return <u32>load<u16>(this.slot(i), 4); }
@@ -90,7 +100,7 @@ export class Subscriptions {
       if (i < 0) return SUBSCRIPTIONS_FULL;
     }
     let p = this.slot(<u32>i);
-    store<u8>(p, state);
+    this.setState(<u32>i, state);
     store<u8>(p, <u8>qos, 1);
     store<u16>(p, <u16>packetId, 2);
     store<u16>(p, <u16>index, 4);

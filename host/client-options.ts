@@ -96,6 +96,12 @@ export interface ClientOptions extends TlsOptions {
   wasmUrl?: string | URL;
   /** How long TCP connect plus CONNACK may take, in ms (default 10000). */
   connectTimeout?: number;
+  /**
+   * How many QoS 1/2 publishes may await their acknowledgement at once: 1 to the profile's
+   * in-flight slots (the default: 16 desktop and esp32, 8 nodemcu); MQTT 5: the broker's
+   * Receive Maximum lowers it. Changeable later with `client.setMaxInflight(n)`.
+   */
+  maxInflight?: number;
   /** Carry the bytes over this instead of the URL's TCP, TLS or WebSocket (e.g. the simulator's NetworkLink). */
   transport?: Transport;
   /** Time source and timers (default: the system clock; e.g. the simulator's VirtualClock). */
@@ -188,6 +194,7 @@ const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
   "clientId", "clean", "keepalive", "username", "password", "will", "reconnect", "reconnectPeriod",
   "retryFirstConnect", "profile", "wasmUrl", "connectTimeout", "transport", "clock", "protocolVersion", "properties",
   "autoAssignTopicAlias", "trace", "persist", "persistEvery",
+  "maxInflight",
 ];
 const TRACE_FIELDS: readonly (keyof TraceOptions)[] = ["pcap"];
 const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain", "properties"];
@@ -212,6 +219,7 @@ export interface Settings {
   reconnect: Required<ReconnectOptions> | false;
   retryFirstConnect: boolean;
   connectTimeout: number | undefined;
+  maxInflight: number | undefined;
   protocolVersion: 4 | 5;
   properties: ConnectProperties | undefined;
   autoAssignTopicAlias: boolean;
@@ -256,6 +264,10 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     throw argumentError(`retryFirstConnect: true needs reconnecting, but ${off} turns it off`);
   }
   const connectTimeout = options.connectTimeout === undefined ? undefined : delayOption(options.connectTimeout, "connectTimeout");
+  const { maxInflight } = options;
+  if (maxInflight !== undefined && (!Number.isInteger(maxInflight) || maxInflight < 1)) {
+    throw argumentError(`maxInflight ${show(maxInflight)} must be a whole number of publishes, at least 1`);
+  }
   const { protocolVersion, properties } = protocolOptions(options);
   checkBoolean(options.autoAssignTopicAlias, "autoAssignTopicAlias");
   if (options.autoAssignTopicAlias === true && protocolVersion !== 5) throw argumentError("autoAssignTopicAlias needs protocolVersion: 5");
@@ -277,6 +289,7 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     reconnect,
     retryFirstConnect,
     connectTimeout,
+    maxInflight,
     protocolVersion,
     properties,
     autoAssignTopicAlias: options.autoAssignTopicAlias === true,

@@ -214,6 +214,12 @@ interface PendingSubscribe extends Waiter<Granted[]> {
   received: number;
 }
 
+/** The property block of a publish without properties (every 3.1.1 publish): one, shared, empty. */
+const NO_PROPERTY_BLOCK = new Uint8Array(0);
+/** publish()'s options when none are given. */
+const NO_OPTIONS: PublishOptions = Object.freeze({});
+/** What publish() returns for a QoS 0 message the module queued: already resolved, one for all. */
+const QUEUED: Promise<void> = Promise.resolve();
 const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain", "properties", "whenFull"];
 const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions)[] = ["qos", "nl", "rap", "rh", "properties"];
 const SUBSCRIPTION_FIELDS: readonly (keyof SubscriptionRequest)[] = ["topic", "qos", "nl", "rap", "rh"];
@@ -384,7 +390,16 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * PUBLISH_REFUSED (the broker's PUBACK / PUBREC Reason Code ≥ 0x80, in the error's
    * `reasonCode`); INVALID_ARGUMENT for bad `properties` (or any in 3.1.1).
    */
-  async publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<void> {
+  publish(topic: string, payload: string | Uint8Array, options: PublishOptions = NO_OPTIONS): Promise<void> {
+    try {
+      return this.queuePublish(topic, payload, options) ?? QUEUED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** publish(), throwing where it rejects; undefined for a QoS 0 message queued (no promise made for it). */
+  private queuePublish(topic: string, payload: string | Uint8Array, options: PublishOptions): Promise<void> | undefined {
     const module = this.usable("publish");
     checkMqttString(topic, "topic");
     if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
@@ -401,8 +416,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (!Number.isInteger(qos) || qos < 0 || qos > 0xff) throw qosError(qos);
     const block = this.propertyBlock(options.properties as Record<string, unknown> | undefined, PUBLISH_PROPERTY_NAMES, "publish properties");
     if (whenFull === "wait" && this.waiting.length > 0) return this.waitForRoom(topic, payload, block, qos, options.retain === true);
-    const lengths = module.stage(topic, payload, block);
-    if (lengths === undefined) {
+    if (!module.stageMessage(topic, payload, block)) {
       throw new WasmqttError(
         "PACKET_TOO_LARGE",
         `topic ${show(topic)} (${ModuleInstance.byteLength(topic)} bytes) and payload (${ModuleInstance.byteLength(payload)} bytes) ` +
@@ -410,22 +424,36 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         { status: Status.PACKET_TOO_LARGE },
       );
     }
-    const [topicLen, payloadLen, propertiesLen] = lengths;
-    const result = module.exports.publishWithProperties(topicLen, payloadLen, propertiesLen, qos, options.retain === true ? 1 : 0, this.clock.nowU32());
+    const topicLen = module.stagedTopicLength;
+    const payloadLen = module.stagedPayloadLength;
+    const result = module.exports.publishWithProperties(topicLen, payloadLen, module.stagedPropertiesLength, qos, options.retain === true ? 1 : 0, this.clock.nowU32());
     if (result < 0) {
       this.settle();
       if (result === Status.OUTBOX_FULL && whenFull === "wait") return this.waitForRoom(topic, payload, block, qos, options.retain === true);
       throw this.publishError(result, topic, topicLen, payloadLen, qos);
     }
-    if (result === 0) {
-      this.settle();
-      this.pump();
-      return;
-    }
-    const done = new Promise<void>((resolve, reject) => enqueue(this.publishes, result, { resolve, reject }));
+    // the module sent what it could already: the tick after it (timer, waiting publishes) runs once per turn
+    const done = result === 0 ? undefined : new Promise<void>((resolve, reject) => enqueue(this.publishes, result, { resolve, reject }));
+    this.settle();
+    this.link?.pumpSoon();
+    return done;
+  }
+
+  /**
+   * Sets how many QoS 1/2 publishes may await their acknowledgement at once (the `maxInflight`
+   * option): 1 to the profile's in-flight slots; in MQTT 5 the broker's Receive Maximum
+   * lowers it. Takes effect at once: a larger window sends waiting publishes now, a smaller
+   * one lets those under way complete first. Returns the window in effect. Throws
+   * INVALID_ARGUMENT for anything but a whole number from 1 to the slots.
+   */
+  setMaxInflight(count: number): number {
+    const module = this.module();
+    const slots = module.stats().inflight.capacity;
+    const window = Number.isInteger(count) && count >= 1 && count <= slots ? module.exports.setInflightWindow(count, this.clock.nowU32()) : Status.INVALID_ARGUMENT;
+    if (window < 0) throw argumentError(`maxInflight ${show(count)} must be a whole number from 1 to the ${this.profile} profile's ${slots} in-flight slots`);
     this.settle();
     this.pump();
-    return done;
+    return window;
   }
 
   /**
@@ -611,6 +639,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (settings.connectTimeout !== undefined && module.exports.setTimeouts(settings.connectTimeout) < 0) {
       throw argumentError(`connectTimeout ${settings.connectTimeout} must be at least 1`);
     }
+    if (settings.maxInflight !== undefined) this.setMaxInflight(settings.maxInflight);
   }
 
   /**
@@ -650,7 +679,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
 
   /** A caller's property block for a packet (MQTT 5), or an empty one; INVALID_ARGUMENT for properties in 3.1.1. */
   private propertyBlock(properties: Record<string, unknown> | undefined, names: readonly string[], where: string): Uint8Array {
-    if (properties === undefined) return new Uint8Array(0);
+    if (properties === undefined) return NO_PROPERTY_BLOCK;
     if (this.settings.protocolVersion !== 5) throw argumentError(`${where} need protocolVersion: 5 (MQTT 3.1.1 has no properties)`);
     return encodeProperties(properties, names, where);
   }

@@ -119,6 +119,11 @@ export class ModuleLink {
     this.timerSet = false;
     this.pump();
   };
+  private pumpDeferred = false;
+  private readonly deferredPump = () => {
+    this.pumpDeferred = false;
+    this.pump();
+  };
   /** The records not yet settled, {@link RECORD_SLOTS} slots each, from `recordsStart` to `recordsEnd`; reused, never sliced. */
   private readonly records: unknown[] = [];
   private recordsStart = 0;
@@ -209,6 +214,10 @@ export class ModuleLink {
   /** Hands what the imports recorded to the handlers, in order. Handlers may call exports. */
   settle(): void {
     if (this.settling) return;
+    if (this.recordsStart === this.recordsEnd) {
+      this.handlers.onSettled?.();
+      return;
+    }
     this.settling = true;
     try {
       // a handler may call an export whose imports append more: the loop takes those too
@@ -248,6 +257,17 @@ export class ModuleLink {
     this.timer = this.clock.after(delay, this.fireTimer);
     this.timerSet = true;
     this.timerDue = due;
+  }
+
+  /**
+   * {@link pump} once after the current turn, however often it is asked for meanwhile: after
+   * an export that already sent what it queued (a publish), so that a burst of them costs one
+   * `tick` and one look at the timer, not one each.
+   */
+  pumpSoon(): void {
+    if (this.pumpDeferred) return;
+    this.pumpDeferred = true;
+    defer(this.deferredPump);
   }
 
   // ---- the module's imports ----------------------------------------------------
