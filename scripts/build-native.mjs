@@ -40,10 +40,10 @@ const NATIVE = join(ROOT, "boards/native");
 
 /** The C each program is made of, besides the generated module (boards/native/). */
 const PROGRAMS = {
-  client: { output: (profile) => `wasmqtt-${profile}`, sources: ["wasm-rt-static.c", "link.c", "posix.c", "cli.c"] },
+  client: { output: (profile) => `wasmqtt-${profile}`, sources: ["wasm-rt-static.c", "link.c", "posix.c", "persist.c", "persist-posix.c", "cli.c"] },
   telemetry: {
     output: (profile) => `telemetry-${profile}`,
-    sources: ["wasm-rt-static.c", "link.c", "posix.c", "firmware.c", "board-linux.c", "telemetry.c"],
+    sources: ["wasm-rt-static.c", "link.c", "posix.c", "persist.c", "persist-posix.c", "firmware.c", "board-linux.c", "telemetry.c"],
   },
 };
 
