@@ -107,6 +107,7 @@ static void restore_session(const char* path) {
 static void save_session(void) {
   static bool failing;
   int32_t saved = persist_save_if_changed();
+  if (saved > 0 && debug) fprintf(stderr, "saved sequence %u, outbox %u bytes\n", (unsigned)persist_sequence(), (unsigned)link_stat(STAT_OUTBOX_USED));
   if (saved < 0 && !failing) fprintf(stderr, "Warning: the session was not saved: %s.\n", posix_state_error());
   if (saved != 0) failing = saved < 0;
 }
