@@ -133,7 +133,11 @@ async function main() {
   if (values.image) {
     for (const profile of profiles) {
       const path = await buildImage({ profile, out, runtimeInclude });
-      if (!values.quiet) say(spawnSync(TARGETS[IMAGE.target].size, [path], { encoding: "utf8" }).stdout.trimEnd());
+      if (!values.quiet) {
+        say(spawnSync(TARGETS[IMAGE.target].size, [path], { encoding: "utf8" }).stdout.trimEnd());
+        const retained = /^\.retained\s+(\d+)/m.exec(spawnSync(TARGETS[IMAGE.target].size, ["-A", path], { encoding: "utf8" }).stdout)?.[1];
+        say(`of the bss, .retained ${retained} bytes: the two persistent-state slots, in RAM that survives a reset`);
+      }
     }
     return;
   }
