@@ -4,6 +4,7 @@
  * messages while the broker does not answer, each killed with SIGKILL (no clean end); a
  * new process restores the state file and delivers every message, QoS 2 exactly once.
  * A damaged state file is refused with PERSIST_CORRUPT on stderr and the client works;
+ * `sub --state` subscribes with the request a run without a broker left in the file;
  * the Node CLI resumes a session the native build saved (one file layout for both);
  * `telemetry-esp32 --state` sends the readings it queued offline after a kill.
  *
@@ -152,6 +153,19 @@ test("a damaged state file: PERSIST_CORRUPT on stderr, the client starts empty, 
   const again = await pub(broker.port, "again", ["-d"]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /^Restored the session from /, "the file holds a good session again");
+});
+
+test("sub --state: the SUBSCRIBE a run could not send is restored by the next run, which subscribes with it", async () => {
+  const state = stateFile();
+  const clientId = uniqueId("np-sub");
+  const sub = (port: number) => run("wasmqtt-nodemcu", ["sub", "-h", "127.0.0.1", "-p", String(port), "-i", clientId, "-t", "native/persist/sub/#", "-q", "1", "-E", "--state", state, "-d"]).done;
+  const refused = await sub(await freePort());
+  assert.equal(refused.code, 1, `no broker: exit 1 (${refused.stderr})`);
+  // the restored table holds the filter's request awaiting its SUBACK: subscribing it again is that request
+  const subscribed = await sub(broker.port);
+  assert.equal(subscribed.code, 0, subscribed.stderr);
+  assert.match(subscribed.stderr, /^Restored the session from /);
+  assert.match(subscribed.stderr, /Subscribed: native\/persist\/sub\/# \(granted QoS 1\)/);
 });
 
 test("the Node CLI resumes a session the native build saved: one state file layout", async (t) => {
