@@ -2,8 +2,9 @@
  * wasmqtt-<profile>: `pub` and `sub` with the flags and exit statuses of the Node CLI
  * (host/cli/), on the client module compiled by wasm2c. This file parses the command
  * line, stages strings into the module, calls its exports and prints what it reports;
- * posix.c moves the bytes. Exit statuses: 0 done, 1 usage or runtime error, 1-5 the
- * broker's CONNACK refusal code, 27 sub -W timed out.
+ * posix.c moves the bytes, persist.c keeps the session in the --state file. Exit
+ * statuses: 0 done, 1 usage or runtime error, 1-5 the broker's CONNACK refusal code, 27
+ * sub -W timed out.
  */
 #include <errno.h>
 #include <getopt.h>
