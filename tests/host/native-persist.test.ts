@@ -4,7 +4,8 @@
  * messages while the broker does not answer, each killed with SIGKILL (no clean end); a
  * new process restores the state file and delivers every message, QoS 2 exactly once.
  * A damaged state file is refused with PERSIST_CORRUPT on stderr and the client works;
- * `sub --state` subscribes with the request a run without a broker left in the file;
+ * a torn newest slot falls back to the other one; PUBRELs wait for the save after their
+ * PUBREC (persistHoldPubrel); `sub --state` subscribes with the request a run without a broker left in the file;
  * the Node CLI resumes a session the native build saved (one file layout for both);
  * `telemetry-esp32 --state` sends the readings it queued offline after a kill.
  *
@@ -110,10 +111,19 @@ test(`pub -l --state: killed with ${COUNT} QoS 1 and ${COUNT} QoS 2 messages que
   assert.equal(received.length, 0, "nothing reached the broker before the kills");
 
   // a third process with nothing of its own to send: it restores, connects, delivers the 100 and exits
-  const delivering = run("wasmqtt-esp32", ["pub", "-h", "127.0.0.1", "-p", String(broker.port), "-i", clientId, "-t", topic, "-l", "-q", "1", "--state", state], "");
+  const delivering = run("wasmqtt-esp32", ["pub", "-h", "127.0.0.1", "-p", String(broker.port), "-i", clientId, "-t", topic, "-l", "-q", "1", "--state", state, "-d"], "");
   const result = await delivering.done;
   assert.equal(result.code, 0, `the delivering process: ${result.stderr}`);
-  assert.equal(result.stderr, "", "no warning: the state file was restored");
+  assert.doesNotMatch(result.stderr, /Warning/, "no warning: the state file was restored");
+  // persistHoldPubrel(1): no PUBREL leaves before a save that follows its PUBREC
+  const trace = result.stderr.split("\n");
+  const pubrels = trace.flatMap((line, at) => (/sending PUBREL \(m(\d+)/.exec(line) ? [{ id: /m(\d+)/.exec(line)![1], at }] : []));
+  assert.equal(pubrels.length, COUNT, "one PUBREL per QoS 2 message");
+  for (const { id, at } of pubrels) {
+    const pubrec = trace.slice(0, at).map((line) => line.includes(`received PUBREC (m${id},`)).lastIndexOf(true);
+    assert.ok(pubrec >= 0, `PUBREC m${id} before its PUBREL`);
+    assert.ok(trace.slice(pubrec, at).some((line) => line.includes("saved the session")), `a save between PUBREC m${id} and its PUBREL`);
+  }
 
   const expected = [1, 2].flatMap((qos) => Array.from({ length: COUNT }, (_, i) => `q${qos}-${i}`));
   await until(`all ${expected.length} messages at the subscriber`, () => counts(received).size === expected.length, 5000, () => `${received.length} received`);
@@ -153,6 +163,29 @@ test("a damaged state file: PERSIST_CORRUPT on stderr, the client starts empty, 
   const again = await pub(broker.port, "again", ["-d"]);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /^Restored the session from /, "the file holds a good session again");
+});
+
+test("a torn newest slot: the other slot, the save before it, is restored", async () => {
+  const state = stateFile();
+  const clientId = uniqueId("np-torn");
+  const topic = uniqueTopic("native/persist/torn");
+  const pub = async (message: string) => {
+    const refused = await run("wasmqtt-nodemcu", ["pub", "-h", "127.0.0.1", "-p", String(await freePort()), "-i", clientId, "-t", topic, "-m", message, "-q", "1", "--state", state, "-d"]).done;
+    assert.equal(refused.code, 1, `no broker: exit 1 (${refused.stderr})`);
+    return refused.stderr;
+  };
+  await pub("first");
+  await pub("second");
+  const bytes = readFileSync(state);
+  const length = bytes.length / 2;
+  const sequence = (slot: number) => bytes.readUInt32LE(slot * length + 12);
+  const newest = sequence(1) > sequence(0) ? 1 : 0;
+  const older = sequence(1 - newest);
+  // cut the newest save short, as a power loss during its write would
+  bytes.fill(0, newest * length + length / 2, (newest + 1) * length);
+  writeFileSync(state, bytes);
+  const third = await pub("third");
+  assert.match(third, new RegExp(`^Restored the session from .* \\(sequence ${older}, `), `the older slot, sequence ${older} (newest was ${sequence(newest)})`);
 });
 
 test("sub --state: the SUBSCRIBE a run could not send is restored by the next run, which subscribes with it", async () => {
