@@ -4,7 +4,7 @@
 // with a will that sets "offline", and takes commands from devices/<id>/cmd.
 // Report-by-exception: with a deadband set, a reading is published only when a value
 // moved past it, or after HEARTBEAT_READINGS readings without a publish.
-import { OK, INVALID_ARGUMENT, INVALID_QOS, OUTBOX_FULL } from "../status";
+import { OK, INVALID_ARGUMENT, INVALID_QOS, INVALID_STATE, OUTBOX_FULL } from "../status";
 import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start, stop } from "../client";
 import { subscribe } from "../requests";
 import { adcRead, gpioWrite } from "./board";
@@ -133,7 +133,8 @@ export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: 
   store<u16>(STAGING_BASE, <u16>filterLen);
   store<u8>(STAGING_BASE + 2 + filterLen, 1);
   status = subscribe(1, 0);
-  if (status < 0) return status;
+  // INVALID_STATE: a restored session (persistRestore) holds this request awaiting its SUBACK; it is sent after the CONNACK
+  if (status < 0 && status != INVALID_STATE) return status;
 
   switchOutputs(false, false);
   return OK;
