@@ -81,9 +81,10 @@ export interface FirmwareExports {
   appStart(nowMs: number): number;
   appStop(nowMs: number): number;
   appStatsBuffer(): number;
+  appSetSleep(enabled: number): number;
 }
 
-const FIRMWARE_EXPORT_NAMES: readonly (keyof FirmwareExports)[] = ["boardConfigure", "appConfigure", "appStart", "appStop", "appStatsBuffer"];
+const FIRMWARE_EXPORT_NAMES: readonly (keyof FirmwareExports)[] = ["boardConfigure", "appConfigure", "appStart", "appStop", "appStatsBuffer", "appSetSleep"];
 
 const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
@@ -105,6 +106,8 @@ export const EventKind = {
   CLOSED: 8,
   BACKOFF: 9,
   MESSAGE_DROPPED: 10,
+  /** Telemetry firmware: the device asks to deep-sleep; code the save image's sequence number, arg the ms (boards/ABI.md, "Deep sleep"). */
+  SLEEP: 11,
 } as const;
 
 /** Events whose packet's MQTT 5 property block the host is handed (boards/ABI.md, "MQTT 5"). */
@@ -255,10 +258,16 @@ export interface AppStats {
   relay: boolean;
   led: boolean;
   uptimeSec: number;
+  /** Deep sleep between readings is on. */
+  sleep: boolean;
+  /** Wakes from deep sleep. */
+  wakes: number;
+  /** The block is the image saved to sleep (from the SLEEP event until the wake). */
+  asleep: boolean;
 }
 
 /** Number of u32 fields in the app stats block. */
-export const APP_STATS_FIELDS = 14;
+export const APP_STATS_FIELDS = 17;
 
 /** Names the app stats block's fields. */
 export function decodeAppStats(block: Uint32Array): AppStats {
@@ -278,6 +287,9 @@ export function decodeAppStats(block: Uint32Array): AppStats {
     relay: f(11) !== 0,
     led: f(12) !== 0,
     uptimeSec: f(13),
+    sleep: f(14) !== 0,
+    wakes: f(15),
+    asleep: f(16) !== 0,
   };
 }
 
