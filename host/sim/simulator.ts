@@ -48,6 +48,8 @@ export interface SimulatorOptions {
   seed?: number;
   /** Seconds between readings (default 10). */
   intervalSec?: number;
+  /** Deep sleep between readings on every device (needs an interval of at least 30 s). */
+  sleep?: boolean;
   /** Deadbands: publish only when the temperature moved this many °C … (default 0: every reading). */
   deadbandC?: number;
   /** … or the moisture this many percentage points (default 0). */
@@ -162,6 +164,7 @@ export class Simulator {
           random: root.fork(id),
           accept: (duplex) => options.broker.accept(duplex),
           intervalSec: options.intervalSec,
+          sleep: options.sleep,
           deadbandC: options.deadbandC,
           deadbandPercent: options.deadbandPercent,
           keepaliveSec: options.keepaliveSec,
