@@ -50,6 +50,8 @@ export interface SimulatorOptions {
   intervalSec?: number;
   /** Deep sleep between readings on every device (needs an interval of at least 30 s). */
   sleep?: boolean;
+  /** QoS of every device's readings (default 1). */
+  telemetryQos?: 0 | 1 | 2;
   /** Deadbands: publish only when the temperature moved this many °C … (default 0: every reading). */
   deadbandC?: number;
   /** … or the moisture this many percentage points (default 0). */
@@ -165,6 +167,7 @@ export class Simulator {
           accept: (duplex) => options.broker.accept(duplex),
           intervalSec: options.intervalSec,
           sleep: options.sleep,
+          telemetryQos: options.telemetryQos,
           deadbandC: options.deadbandC,
           deadbandPercent: options.deadbandPercent,
           keepaliveSec: options.keepaliveSec,
