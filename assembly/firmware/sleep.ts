@@ -61,6 +61,7 @@ export function sleepTick(now: u32): u32 {
   let awake = since(telemetry.wokeAt, now);
   if (telemetry.asleep != 0) {
     if (awake < interval) return interval - awake;
+    // the ticks while asleep went into the uptime already: only the wake is counted here
     telemetry.asleep = 0;
     telemetry.wakes++;
     telemetry.readNow = true;
