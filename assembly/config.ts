@@ -42,3 +42,11 @@
 /** Longest sleep tick() asks for when no timer is due sooner (a board sleeps between ticks). */
 // @ts-ignore: decorator
 @inline export const MAX_TICK_DELAY_MS: u32 = 60000;
+/**
+ * Bytes of the persistent block kept for the application (boards/ABI.md, "Persistent
+ * state"): the telemetry firmware's board, device and counters, so that a wake from deep
+ * sleep needs nothing but the block. The same in every module kind, so an image moves
+ * between them; the client module leaves it zero.
+ */
+// @ts-ignore: decorator
+@inline export const APP_STATE_BYTES: u32 = 204;

@@ -85,9 +85,10 @@ export interface FirmwareExports {
   appStart(nowMs: number): number;
   appStop(nowMs: number): number;
   appStatsBuffer(): number;
+  appSetSleep(enabled: number): number;
 }
 
-const FIRMWARE_EXPORT_NAMES: readonly (keyof FirmwareExports)[] = ["boardConfigure", "appConfigure", "appStart", "appStop", "appStatsBuffer"];
+const FIRMWARE_EXPORT_NAMES: readonly (keyof FirmwareExports)[] = ["boardConfigure", "appConfigure", "appStart", "appStop", "appStatsBuffer", "appSetSleep"];
 
 const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
@@ -112,6 +113,8 @@ export const EventKind = {
   BACKOFF: 9,
   MESSAGE_DROPPED: 10,
   AUTH: 11,
+  /** Telemetry firmware: the device asks to deep-sleep; code the save image's sequence number, arg the ms (boards/ABI.md, "Deep sleep"). */
+  SLEEP: 12,
 } as const;
 
 /** Events whose packet's MQTT 5 property block the host is handed (boards/ABI.md, "MQTT 5"). */
@@ -263,10 +266,16 @@ export interface AppStats {
   relay: boolean;
   led: boolean;
   uptimeSec: number;
+  /** Deep sleep between readings is on. */
+  sleep: boolean;
+  /** Wakes from deep sleep. */
+  wakes: number;
+  /** The block is the image saved to sleep (from the SLEEP event until the wake). */
+  asleep: boolean;
 }
 
 /** Number of u32 fields in the app stats block. */
-export const APP_STATS_FIELDS = 14;
+export const APP_STATS_FIELDS = 17;
 
 /** Names the app stats block's fields. */
 export function decodeAppStats(block: Uint32Array): AppStats {
@@ -286,6 +295,9 @@ export function decodeAppStats(block: Uint32Array): AppStats {
     relay: f(11) !== 0,
     led: f(12) !== 0,
     uptimeSec: f(13),
+    sleep: f(14) !== 0,
+    wakes: f(15),
+    asleep: f(16) !== 0,
   };
 }
 
