@@ -6,40 +6,29 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { connect, type Transport, type TransportHandlers, WasmqttError } from "../../host/index.ts";
-import { PacketSplitter, PacketType, connack, parsePublish } from "./support/mqtt-packets.ts";
+import { connect, WasmqttError } from "../../host/index.ts";
+import { AcceptingTransport } from "./support/accepting-transport.ts";
+import { PacketSplitter, PacketType, parsePublish } from "./support/mqtt-packets.ts";
 import { connack5, parsePublish5, prop } from "./support/mqtt5-packets.ts";
 
 /** CONNACKs the CONNECT; then takes bytes only while `open`, and says so with onWritable when opened. */
-class ValveTransport implements Transport {
-  private handlers: TransportHandlers | undefined;
-  private connected = false;
+class ValveTransport extends AcceptingTransport {
   private flowing = true;
   private readonly splitter = new PacketSplitter();
   readonly payloads: string[] = [];
 
   /** `answer`: the CONNACK to send (default: a 3.1.1 one accepting a clean session); `v5`: PUBLISHes carry properties. */
-  constructor(private readonly answer: Uint8Array = connack(false, 0), private readonly v5 = false) {}
-
-  open(handlers: TransportHandlers): void {
-    this.handlers = handlers;
-    setImmediate(() => handlers.onOpen());
+  constructor(answer?: Uint8Array, private readonly v5 = false) {
+    super(answer);
   }
 
-  send(bytes: Uint8Array): number {
-    if (!this.connected) {
-      this.connected = true;
-      setImmediate(() => this.handlers?.onData(this.answer));
-      return bytes.length;
-    }
+  protected override sent(bytes: Uint8Array): number {
     if (!this.flowing) return 0;
     for (const packet of this.splitter.push(bytes)) {
       if (packet.type === PacketType.PUBLISH) this.payloads.push(Buffer.from((this.v5 ? parsePublish5 : parsePublish)(packet).payload).toString());
     }
     return bytes.length;
   }
-
-  close(): void {}
 
   shut(): void {
     this.flowing = false;

@@ -6,36 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { connect, type Transport, type TransportHandlers } from "../../host/index.ts";
-import { concat, connack, publish } from "./support/mqtt-packets.ts";
-
-/** CONNACKs the CONNECT and drops everything else; the test feeds bytes with `receive`. */
-class ScriptedTransport implements Transport {
-  private handlers: TransportHandlers | undefined;
-  private connected = false;
-
-  open(handlers: TransportHandlers): void {
-    this.handlers = handlers;
-    setImmediate(() => handlers.onOpen());
-  }
-
-  send(bytes: Uint8Array): number {
-    if (!this.connected) {
-      this.connected = true;
-      setImmediate(() => this.handlers?.onData(connack(false, 0)));
-    }
-    return bytes.length;
-  }
-
-  close(): void {}
-
-  receive(bytes: Uint8Array): void {
-    this.handlers?.onData(bytes);
-  }
-}
+import { connect } from "../../host/index.ts";
+import { AcceptingTransport } from "./support/accepting-transport.ts";
+import { concat, publish } from "./support/mqtt-packets.ts";
 
 test("each message keeps its own topic when consecutive topics have the same length", async (t) => {
-  const transport = new ScriptedTransport();
+  const transport = new AcceptingTransport();
   const client = await connect("mqtt://127.0.0.1:1", { transport, keepalive: 0 });
   t.after(() => client.end());
   // "ä/b" is 4 bytes in UTF-8, like "a/b1"; "a/b1" and "a/c1" differ in the middle
