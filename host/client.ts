@@ -493,7 +493,9 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * Rejects with a {@link WasmqttError}: INVALID_FILTER (naming the filter), INVALID_QOS,
    * INVALID_ARGUMENT (no filter, a filter twice, more than the subscription table holds,
    * a lone surrogate in a filter, options not an object or with an unknown key),
-   * INVALID_STATE (a filter still awaits an earlier SUBACK/UNSUBACK), SUBSCRIPTIONS_FULL,
+   * INVALID_STATE (a filter still awaits an earlier SUBACK/UNSUBACK; the same filters with
+   * the same options as a request awaiting its SUBACK, such as a restored session's, join
+   * it instead and resolve on its SUBACK), SUBSCRIPTIONS_FULL,
    * PACKET_TOO_LARGE, NO_PACKET_ID, CLIENT_STOPPED.
    */
   async subscribe(
