@@ -1133,7 +1133,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         }
         return fail(statusError(result, `${call}(${filters.map((f) => show(f)).join(", ")}) refused`));
       case Status.INVALID_STATE:
-        return fail(statusError(result, `${call}: a filter of ${filters.map((f) => show(f)).join(", ")} still awaits the broker's answer to an earlier SUBSCRIBE or UNSUBSCRIBE`));
+        return fail(statusError(result, `${call}: a filter of ${filters.map((f) => show(f)).join(", ")} still awaits the broker's answer to an earlier SUBSCRIBE or UNSUBSCRIBE (only a repeat of that request, the same filters in its order with the same options, joins it)`));
       case Status.SUBSCRIPTIONS_FULL:
         return fail(statusError(result, `${call}: the ${this.profile} profile's subscription table is full (${stats.subscriptions.used} of ${stats.subscriptions.capacity} in use)`));
       case Status.PACKET_TOO_LARGE:
