@@ -125,7 +125,11 @@ export interface PublishAck {
 /** What the broker answered for one filter of an unsubscribe request. */
 export interface Unsubscribed {
   topic: string;
-  /** MQTT 5: the UNSUBACK's Reason Code for this filter (0 Success, 0x11 No subscription existed, ≥ 0x80 refused). */
+  /**
+   * MQTT 5: the UNSUBACK's Reason Code for this filter (0 Success, 0x11 No subscription
+   * existed, ≥ 0x80 refused); absent on every filter when the UNSUBSCRIBE left some out
+   * (the subscription table was full and held none of them), so the codes map to none.
+   */
   reasonCode?: number;
   /** MQTT 5: the UNSUBACK's properties (reasonString, userProperties), when it had any. */
   properties?: DecodedProperties;
