@@ -1003,8 +1003,9 @@ function inFlight(packetId: u32): i32 {
 }
 
 /**
- * Ends an in-flight record's flow: released, counted, PUBLISH_DONE with OK or, for a
- * 5.0 refusal, the ack's Reason Code (≥ 0x80). The one way a flow ends, so each ends once.
+ * Ends an in-flight record's flow: released, counted, PUBLISH_DONE with the Reason Code of
+ * the ack that ended it (0 in 3.1.1; in 5.0 < 0x80 delivered, ≥ 0x80 refused). The one way
+ * a flow ends, so each ends once.
  */
 function completeRecord(record: u32, reasonCode: u32): void {
   let packetId = outbox.packetId(record);
@@ -1012,7 +1013,7 @@ function completeRecord(record: u32, reasonCode: u32): void {
   outbox.inflight--;
   changed();
   client.messagesAcknowledged++;
-  onEvent(EVENT_PUBLISH_DONE, isErrorReason(reasonCode) ? <i32>reasonCode : OK, packetId);
+  onEvent(EVENT_PUBLISH_DONE, <i32>reasonCode, packetId);
 }
 
 // Acknowledgements of our PUBLISHes (boards/ABI.md, "Acknowledgements"): an id in no
@@ -1074,7 +1075,8 @@ function handlePubcomp(body: usize, len: u32, now: u32): i32 {
   if (record < 0) return OK;
   let state = outbox.state(<u32>record);
   if (state != RECORD_AWAIT_PUBCOMP && state != RECORD_QUEUED_PUBREL) return PROTOCOL_ERROR;
-  completeRecord(<u32>record, 0); // the PUBLISH was taken at PUBREC; a PUBCOMP's code only tells of the PUBREL
+  // the PUBLISH was taken at PUBREC: a PUBCOMP's 0x92 (Packet Identifier not found) only tells of the PUBREL
+  completeRecord(<u32>record, isErrorReason(decoded5.reasonCode) ? 0 : decoded5.reasonCode);
   return OK;
 }
 

@@ -24,7 +24,10 @@ import { changed } from "./persist";
  * §3.8.3.1: QoS, No Local, Retain As Published, Retain Handling), and sends it when connected. Returns the packet id (> 0; one
  * SUBACK event per filter follows), or INVALID_ARGUMENT (count, entries beyond staging,
  * a filter twice), INVALID_FILTER, INVALID_QOS, INVALID_STATE (a filter still awaiting
- * its SUBACK or UNSUBACK), PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL or NO_PACKET_ID.
+ * its SUBACK or UNSUBACK), PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL or NO_PACKET_ID. A call
+ * that repeats a SUBSCRIBE still awaiting its SUBACK exactly (joinedRequest: a restored
+ * session's, or one made earlier) joins it: it returns that request's packet id and
+ * records nothing; the same filters with other options are INVALID_STATE.
  */
 export function subscribe(count: u32, now: u32): i32 {
   return request(count, true, 0, 0, now);
@@ -61,7 +64,8 @@ export function subscribeWithProperties(count: u32, subscriptionIdentifier: u32,
  * none is left it is left out (this client holds no subscription to it), and when every
  * filter is left out the UNSUBACK event comes at once, with no packet sent. Returns the
  * packet id (> 0; an UNSUBACK event follows) or the statuses of subscribe() but
- * INVALID_QOS and SUBSCRIPTIONS_FULL.
+ * INVALID_QOS and SUBSCRIPTIONS_FULL; like subscribe(), a call that repeats an
+ * UNSUBSCRIBE still awaiting its UNSUBACK exactly returns that request's packet id.
  */
 export function unsubscribe(count: u32, now: u32): i32 {
   return request(count, false, 0, 0, now);
@@ -89,6 +93,10 @@ const MAX_SUBSCRIPTION_IDENTIFIER: u32 = 268435455;
 
 function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, propertiesLen: u32, now: u32): i32 {
   let status = checkRequest(count, subscribing, subscriptionIdentifier, propertiesLen);
+  if (status == INVALID_STATE) {
+    let joined = joinedRequest(count, subscribing, subscriptionIdentifier, propertiesLen);
+    if (joined != 0) return <i32>joined;
+  }
   if (status != OK) return status;
   // checkRequest decoded the block last: its User Properties, for every slot of the request
   let userPropertiesPtr = properties.contentPtr;
@@ -110,7 +118,10 @@ function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, pro
     }
     entry += entrySize(len, subscribing);
   }
-  if (recorded == 0) onEvent(EVENT_UNSUBACK, OK, packetId);
+  if (recorded == 0) {
+    decoded.codesLen = 0; // no UNSUBACK, no Reason Codes
+    onEvent(EVENT_UNSUBACK, OK, packetId);
+  }
   changed();
   sendQueued(now);
   return <i32>packetId;
@@ -153,6 +164,48 @@ function checkRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32
   remainingLength += headerLength(subscriptionIdentifier, propertiesLen == 0 ? 0 : properties.contentLen);
   if (packetSize(remainingLength) > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
   return subscriptions.hasRoom(newSlots) ? OK : SUBSCRIPTIONS_FULL;
+}
+
+/**
+ * The packet id of the request awaiting its SUBACK (subscribing) or UNSUBACK that the
+ * `count` staged entries repeat exactly: all of its filters and no other, in its order, with
+ * the same options, Subscription Identifier and User Properties (the block of propertiesLen
+ * bytes after the entries). Returns 0 when they do not.
+ */
+function joinedRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32, propertiesLen: u32): u32 {
+  let end = STAGING_BASE + <usize>STAGING_CAPACITY;
+  let packetId: u32 = 0;
+  let state: u8 = SUBSCRIPTION_FREE;
+  let first: u32 = 0;
+  let entry = STAGING_BASE;
+  for (let index: u32 = 0; index < count; index++) {
+    if (entry + 2 > end) return 0;
+    let len = <u32>load<u16>(entry);
+    let size = entrySize(len, subscribing);
+    if (entry + size > end) return 0;
+    let slot = subscriptions.find(entry + 2, len);
+    if (slot < 0) return 0;
+    let s = <u32>slot;
+    if (index == 0) {
+      first = s;
+      packetId = subscriptions.packetId(s);
+      state = subscriptions.state(s);
+      let awaiting = subscribing
+        ? state == SUBSCRIPTION_PENDING || state == SUBSCRIPTION_SENT
+        : state == UNSUBSCRIBE_PENDING || state == UNSUBSCRIBE_SENT;
+      if (!awaiting) return 0;
+    } else if (subscriptions.state(s) != state || subscriptions.packetId(s) != packetId) return 0;
+    if (subscriptions.index(s) != index) return 0;
+    if (subscribing && subscriptions.qos(s) != <u32>load<u8>(entry + 2 + len)) return 0;
+    entry += size;
+  }
+  if (packetId == 0 || subscriptions.requestSize(packetId, state) != count) return 0;
+  if (subscribing && subscriptions.subscriptionIdentifier(first) != subscriptionIdentifier) return 0;
+  if (propertiesLen > <u32>(end - entry)) return 0;
+  if (checkUserProperties(subscribing ? SUBSCRIBE : UNSUBSCRIBE, entry, propertiesLen) != OK) return 0;
+  let userPropertiesLen: u32 = propertiesLen == 0 ? 0 : properties.contentLen;
+  if (subscriptions.propertiesLen(first) != userPropertiesLen) return 0;
+  return memory.compare(subscriptions.propertiesPtr(first), properties.contentPtr, userPropertiesLen) == 0 ? packetId : 0;
 }
 
 /**
@@ -298,10 +351,15 @@ export function handleSuback(): i32 {
 
 /**
  * UNSUBACK (decoded, §3.11): frees the filters of the UNSUBSCRIBE sent with its packet
- * id. Returns OK, or PROTOCOL_ERROR when no UNSUBSCRIBE awaits this id.
+ * id; in 5.0 its Reason Codes, one per filter in the UNSUBSCRIBE's order (MQTT 5.0
+ * §3.11.3), are at decoded.codesPtr during the event (3.1.1: none, codesLen 0). Returns
+ * OK, or PROTOCOL_ERROR with nothing changed when no UNSUBSCRIBE awaits this id or, in
+ * 5.0, the Reason Codes do not match its filters one for one.
  */
 export function handleUnsuback(): i32 {
   let packetId = decoded.packetId;
+  if (!isV5()) decoded.codesLen = 0;
+  else if (subscriptions.requestSize(packetId, UNSUBSCRIBE_SENT) != decoded.codesLen) return PROTOCOL_ERROR;
   if (subscriptions.moveRequest(packetId, UNSUBSCRIBE_SENT, SUBSCRIPTION_FREE) == 0) return PROTOCOL_ERROR;
   changed();
   onEvent(EVENT_UNSUBACK, OK, packetId);

@@ -63,7 +63,7 @@ function wasmqttWith(name: string, options: { maxInflight?: number }): Peer {
         async publishAll(count) {
           for (let sent = 0; sent < count; sent += WINDOW) {
             const window = Math.min(WINDOW, count - sent);
-            const flows: Promise<void>[] = [];
+            const flows: Promise<unknown>[] = [];
             for (let i = 0; i < window; i++) flows.push(publish());
             await Promise.all(flows);
           }

@@ -110,6 +110,31 @@ export interface Granted {
   properties?: DecodedProperties;
 }
 
+/**
+ * MQTT 5: what a QoS 1/2 publish() resolves with, the acknowledgement that ended its flow
+ * (PUBACK at QoS 1, PUBCOMP at QoS 2), as MQTT.js's publishAsync resolves the ack packet.
+ * One shared, frozen object for a code without properties.
+ */
+export interface PublishAck {
+  /** The ack's Reason Code, < 0x80 (0 Success; 0x10 No matching subscribers). */
+  reasonCode: number;
+  /** Its properties (reasonString, userProperties), when it had any. */
+  properties?: DecodedProperties;
+}
+
+/** What the broker answered for one filter of an unsubscribe request. */
+export interface Unsubscribed {
+  topic: string;
+  /**
+   * MQTT 5: the UNSUBACK's Reason Code for this filter (0 Success, 0x11 No subscription
+   * existed, ≥ 0x80 refused); absent on every filter when the UNSUBSCRIBE left some out
+   * (the subscription table was full and held none of them), so the codes map to none.
+   */
+  reasonCode?: number;
+  /** MQTT 5: the UNSUBACK's properties (reasonString, userProperties), when it had any. */
+  properties?: DecodedProperties;
+}
+
 /** The PUBLISH fields that come with a message. */
 export interface MessageMeta {
   qos: QoS;
@@ -198,13 +223,17 @@ interface Waiter<T> {
 }
 
 /** A publish with `whenFull: "wait"` that the outbox had no room for yet. */
-interface WaitingPublish extends Waiter<void> {
+interface WaitingPublish extends Waiter<PublishAck | undefined> {
   topic: string;
   payload: string | Uint8Array;
   /** MQTT 5: the encoded property block (empty in 3.1.1). */
   properties: Uint8Array;
   qos: number;
   retain: boolean;
+}
+
+interface PendingUnsubscribe extends Waiter<Unsubscribed[]> {
+  topics: string[];
 }
 
 interface PendingSubscribe extends Waiter<Granted[]> {
@@ -219,7 +248,9 @@ const NO_PROPERTY_BLOCK = new Uint8Array(0);
 /** publish()'s options when none are given. */
 const NO_OPTIONS: PublishOptions = Object.freeze({});
 /** What publish() returns for a QoS 0 message the module queued: already resolved, one for all. */
-const QUEUED: Promise<void> = Promise.resolve();
+const QUEUED: Promise<undefined> = Promise.resolve(undefined);
+/** MQTT 5: what a publish() acknowledged with a Reason Code < 0x80 and no properties resolves with, by code: shared, frozen. */
+const PLAIN_ACKS: Readonly<PublishAck>[] = [];
 const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain", "properties", "whenFull"];
 const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions)[] = ["qos", "nl", "rap", "rh", "properties"];
 const SUBSCRIPTION_FIELDS: readonly (keyof SubscriptionRequest)[] = ["topic", "qos", "nl", "rap", "rh"];
@@ -290,11 +321,11 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   private everConnected = false;
   private connecting: (Waiter<WasmqttClient> & { promise: Promise<WasmqttClient> }) | undefined;
   private ending: Promise<void> | undefined;
-  private readonly publishes = new Map<number, Waiter<void>[]>();
+  private readonly publishes = new Map<number, Waiter<PublishAck | undefined>[]>();
   /** Publishes waiting for outbox room, oldest first. */
   private waiting: WaitingPublish[] = [];
   private readonly subscribes = new Map<number, PendingSubscribe[]>();
-  private readonly unsubscribes = new Map<number, Waiter<void>[]>();
+  private readonly unsubscribes = new Map<number, PendingUnsubscribe[]>();
 
   /** @internal use {@link connect} or {@link createClient}. */
   constructor(settings: Settings) {
@@ -378,6 +409,8 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * Publishes a message. Resolves when its QoS flow completes (PUBACK for QoS 1, PUBCOMP
    * for QoS 2, across reconnects: the module resends), or for QoS 0 as soon as the module
    * has queued it (it is written at once when connected, else after the next CONNACK).
+   * Resolves with undefined, but for QoS 1/2 under MQTT 5 with the ack that ended the flow,
+   * its Reason Code and properties ({@link PublishAck}).
    *
    * Rejects with a {@link WasmqttError}: INVALID_TOPIC (empty, wildcard, too long),
    * INVALID_QOS, INVALID_ARGUMENT (not a string / bytes, a lone surrogate in the topic,
@@ -390,7 +423,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * PUBLISH_REFUSED (the broker's PUBACK / PUBREC Reason Code ≥ 0x80, in the error's
    * `reasonCode`); INVALID_ARGUMENT for bad `properties` (or any in 3.1.1).
    */
-  publish(topic: string, payload: string | Uint8Array, options: PublishOptions = NO_OPTIONS): Promise<void> {
+  publish(topic: string, payload: string | Uint8Array, options: PublishOptions = NO_OPTIONS): Promise<PublishAck | undefined> {
     try {
       return this.queuePublish(topic, payload, options) ?? QUEUED;
     } catch (error) {
@@ -399,7 +432,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   }
 
   /** publish(), throwing where it rejects; undefined for a QoS 0 message queued (no promise made for it). */
-  private queuePublish(topic: string, payload: string | Uint8Array, options: PublishOptions): Promise<void> | undefined {
+  private queuePublish(topic: string, payload: string | Uint8Array, options: PublishOptions): Promise<PublishAck | undefined> | undefined {
     const module = this.usable("publish");
     checkMqttString(topic, "topic");
     if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
@@ -433,7 +466,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       throw this.publishError(result, topic, topicLen, payloadLen, qos);
     }
     // the module sent what it could already: the tick after it (timer, waiting publishes) runs once per turn
-    const done = result === 0 ? undefined : new Promise<void>((resolve, reject) => enqueue(this.publishes, result, { resolve, reject }));
+    const done = result === 0 ? undefined : new Promise<PublishAck | undefined>((resolve, reject) => enqueue(this.publishes, result, { resolve, reject }));
     this.settle();
     this.link?.pumpSoon();
     return done;
@@ -464,7 +497,9 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * Rejects with a {@link WasmqttError}: INVALID_FILTER (naming the filter), INVALID_QOS,
    * INVALID_ARGUMENT (no filter, a filter twice, more than the subscription table holds,
    * a lone surrogate in a filter, options not an object or with an unknown key),
-   * INVALID_STATE (a filter still awaits an earlier SUBACK/UNSUBACK), SUBSCRIPTIONS_FULL,
+   * INVALID_STATE (a filter still awaits an earlier SUBACK/UNSUBACK; the same filters with
+   * the same options as a request awaiting its SUBACK, such as a restored session's, join
+   * it instead and resolve on its SUBACK), SUBSCRIPTIONS_FULL,
    * PACKET_TOO_LARGE, NO_PACKET_ID, CLIENT_STOPPED.
    */
   async subscribe(
@@ -504,10 +539,11 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * Unsubscribes from one or more topic filters; resolves at the broker's UNSUBACK.
+   * Unsubscribes from one or more topic filters; resolves at the broker's UNSUBACK with
+   * each filter, in order, and under MQTT 5 its Reason Code and the UNSUBACK's properties.
    * Rejects like {@link subscribe} (INVALID_FILTER, INVALID_ARGUMENT, INVALID_STATE, …).
    */
-  async unsubscribe(topics: string | readonly string[], options: UnsubscribeOptions = {}): Promise<void> {
+  async unsubscribe(topics: string | readonly string[], options: UnsubscribeOptions = {}): Promise<Unsubscribed[]> {
     const module = this.usable("unsubscribe");
     checkOptionsObject(options, "unsubscribe options");
     checkKnownOptions(options, ["properties"]);
@@ -524,7 +560,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     for (const filter of filters) checkMqttString(filter, "topic filter");
     this.checkFilters(module, filters);
     const result = this.request(module, "unsubscribe", filters, undefined, 0, userProperties);
-    const done = new Promise<void>((resolve, reject) => enqueue(this.unsubscribes, result, { resolve, reject }));
+    const done = new Promise<Unsubscribed[]>((resolve, reject) => enqueue(this.unsubscribes, result, { resolve, reject, topics: filters }));
     this.settle();
     this.pump();
     return done;
@@ -595,7 +631,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       clock: this.clock,
       imports: { random: () => crypto.getRandomValues(new Uint32Array(1))[0] },
       handlers: {
-        onEvent: (event, code, arg, dropped, properties) => this.handleEvent(event, code, arg, dropped, properties),
+        onEvent: (event, code, arg, dropped, properties, reasonCodes) => this.handleEvent(event, code, arg, dropped, properties, reasonCodes),
         onMessage: (topic, payload, flags, properties) => this.handleMessage(topic, payload, flags, properties),
         onPacket: (direction, header, packetId, remainingLength) => this.handlePacket(direction, header, packetId, remainingLength),
         // the module's packet traces are recorded only while a "packet" listener exists
@@ -731,9 +767,9 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   }
 
   /** Keeps a publish until the outbox has room (its payload copied: the caller may reuse the bytes). */
-  private waitForRoom(topic: string, payload: string | Uint8Array, properties: Uint8Array, qos: number, retain: boolean): Promise<void> {
+  private waitForRoom(topic: string, payload: string | Uint8Array, properties: Uint8Array, qos: number, retain: boolean): Promise<PublishAck | undefined> {
     const kept = typeof payload === "string" ? payload : Uint8Array.from(payload);
-    return new Promise<void>((resolve, reject) => this.waiting.push({ topic, payload: kept, properties, qos, retain, resolve, reject }));
+    return new Promise<PublishAck | undefined>((resolve, reject) => this.waiting.push({ topic, payload: kept, properties, qos, retain, resolve, reject }));
   }
 
   /** Offers the waiting publishes to the module in order, until one finds the outbox still full. */
@@ -748,7 +784,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       if (result === Status.OUTBOX_FULL) break;
       offered++;
       if (result < 0) next.reject(this.publishError(result, next.topic, topicLen, payloadLen, next.qos));
-      else if (result === 0) next.resolve();
+      else if (result === 0) next.resolve(undefined);
       else enqueue(this.publishes, result, next);
     }
     if (offered === 0) return;
@@ -780,7 +816,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     });
   }
 
-  private handleEvent(event: number, code: number, arg: number, dropped: DroppedMessage | undefined, block: Buffer | undefined): void {
+  private handleEvent(event: number, code: number, arg: number, dropped: DroppedMessage | undefined, block: Buffer | undefined, reasonCodes: Uint8Array | undefined): void {
     const v5 = this.settings.protocolVersion === 5;
     switch (event) {
       case EventKind.CONNECTED:
@@ -823,7 +859,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
           return;
         }
         const waiter = dequeue(this.publishes, arg);
-        if (code === 0) waiter?.resolve();
+        if (code < 0x80) waiter?.resolve(v5 ? this.publishAck(code, block) : undefined);
         else waiter?.reject(refusedError(code, this.properties(block), `the broker refused the PUBLISH (packet id ${arg})`));
         return;
       }
@@ -834,7 +870,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         this.suback(arg & 0xffff, arg >>> 16, code, this.properties(block));
         return;
       case EventKind.UNSUBACK:
-        dequeue(this.unsubscribes, arg)?.resolve();
+        this.unsuback(arg, reasonCodes, this.properties(block));
         return;
       case EventKind.CLOSED:
         this.finish(code);
@@ -845,20 +881,54 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     }
   }
 
+  /** One SUBACK event: every subscribe() waiting on this packet id (the module joins a repeated request to the one pending) takes it. */
   private suback(packetId: number, index: number, code: number, properties: DecodedProperties | undefined): void {
-    const pending = this.subscribes.get(packetId)?.find((request) => request.granted[index] === undefined);
-    if (pending === undefined) return; // a resubscription the module made by itself
-    pending.granted[index] = code;
-    pending.received++;
-    if (pending.received < pending.topics.length) return;
-    dequeue(this.subscribes, packetId);
+    const waiting = this.subscribes.get(packetId);
+    if (waiting === undefined) return; // a resubscription the module made by itself
+    for (const pending of waiting) {
+      if (pending.granted[index] !== undefined) continue;
+      pending.granted[index] = code;
+      pending.received++;
+    }
+    if (waiting[0].received < waiting[0].topics.length) return;
+    this.subscribes.delete(packetId);
     const v5 = this.settings.protocolVersion === 5;
-    pending.resolve(pending.topics.map((topic, i) => {
-      const granted = pending.granted[i] ?? 128;
-      const qos = (granted >= 0x80 ? 128 : granted) as QoS | 128;
-      if (!v5) return { topic, qos };
-      return properties === undefined ? { topic, qos, reasonCode: granted } : { topic, qos, reasonCode: granted, properties };
-    }));
+    for (const pending of waiting) {
+      pending.resolve(pending.topics.map((topic, i) => {
+        const granted = pending.granted[i] ?? 128;
+        const qos = (granted >= 0x80 ? 128 : granted) as QoS | 128;
+        if (!v5) return { topic, qos };
+        return properties === undefined ? { topic, qos, reasonCode: granted } : { topic, qos, reasonCode: granted, properties };
+      }));
+    }
+  }
+
+  /** MQTT 5: what a publish() whose flow ended with this Reason Code (< 0x80) resolves with: shared when the ack had no properties. */
+  private publishAck(reasonCode: number, block: Buffer | undefined): PublishAck {
+    const properties = this.properties(block);
+    if (properties !== undefined) return { reasonCode, properties };
+    return (PLAIN_ACKS[reasonCode] ??= Object.freeze({ reasonCode }));
+  }
+
+  /**
+   * One UNSUBACK: every unsubscribe() waiting on this packet id (the module joins a repeated
+   * request to the one pending) resolves, each filter with its MQTT 5 Reason Code.
+   */
+  private unsuback(packetId: number, reasonCodes: Uint8Array | undefined, properties: DecodedProperties | undefined): void {
+    const waiting = this.unsubscribes.get(packetId);
+    if (waiting === undefined) return;
+    this.unsubscribes.delete(packetId);
+    const v5 = this.settings.protocolVersion === 5;
+    // the codes map to the filters when the UNSUBSCRIBE held them all (it leaves out those the full table had no slot for)
+    const codes = v5 && reasonCodes !== undefined && reasonCodes.length === waiting[0].topics.length ? reasonCodes : undefined;
+    for (const pending of waiting) {
+      pending.resolve(pending.topics.map((topic, i) => {
+        if (!v5) return { topic };
+        const unsubscribed: Unsubscribed = codes === undefined ? { topic } : { topic, reasonCode: codes[i] };
+        if (properties !== undefined) unsubscribed.properties = properties;
+        return unsubscribed;
+      }));
+    }
   }
 
   /** MQTT 5: a PUBLISH queued before the CONNACK (packet id, 0 at QoS 0) that the CONNACK's limits forbid: not sent. */
@@ -1067,7 +1137,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         }
         return fail(statusError(result, `${call}(${filters.map((f) => show(f)).join(", ")}) refused`));
       case Status.INVALID_STATE:
-        return fail(statusError(result, `${call}: a filter of ${filters.map((f) => show(f)).join(", ")} still awaits the broker's answer to an earlier SUBSCRIBE or UNSUBSCRIBE`));
+        return fail(statusError(result, `${call}: a filter of ${filters.map((f) => show(f)).join(", ")} still awaits the broker's answer to an earlier SUBSCRIBE or UNSUBSCRIBE (only a repeat of that request, the same filters in its order with the same options, joins it)`));
       case Status.SUBSCRIPTIONS_FULL:
         return fail(statusError(result, `${call}: the ${this.profile} profile's subscription table is full (${stats.subscriptions.used} of ${stats.subscriptions.capacity} in use)`));
       case Status.PACKET_TOO_LARGE:

@@ -27,8 +27,8 @@ import type { CloseReason, Transport } from "./transport.ts";
 
 /** What the module reported, handed over in order after the export that reported it returned. */
 export interface LinkHandlers {
-  /** `onEvent(kind, code, arg)` (boards/ABI.md, "Events"); `dropped` with `MESSAGE_DROPPED`, `properties` (MQTT 5) as ModuleHost's, both read while the event was reported. */
-  onEvent?(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer): void;
+  /** `onEvent(kind, code, arg)` (boards/ABI.md, "Events"); `dropped` with `MESSAGE_DROPPED`, `properties` (MQTT 5) and `reasonCodes` (UNSUBACK) as ModuleHost's, all read while the event was reported. */
+  onEvent?(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer, reasonCodes?: Uint8Array): void;
   /** An application message; `payload` is a copy the handler may keep. */
   onMessage?(topic: string, payload: Buffer, flags: number, properties?: Buffer): void;
   /** The trace of one packet: `direction` 0 in, 1 out; `header` the fixed header's first byte. */
@@ -85,7 +85,7 @@ export interface ModuleLinkOptions {
 /**
  * What an import recorded, settled after the export returns: {@link RECORD_SLOTS} slots
  * of `ModuleLink.records` per record, the kind first, so recording allocates nothing.
- * event: kind, event, code, arg, dropped, properties; message: kind, topic, payload,
+ * event: kind, event, code, arg, dropped, properties, reasonCodes; message: kind, topic, payload,
  * flags, properties; packet: kind, direction, header, packetId, remainingLength.
  */
 const enum RecordKind {
@@ -93,7 +93,7 @@ const enum RecordKind {
   message,
   packet,
 }
-const RECORD_SLOTS = 6;
+const RECORD_SLOTS = 7;
 
 /** One connection the module asked for with netOpen. */
 interface Connection {
@@ -278,11 +278,11 @@ export class ModuleLink {
       netOpen: () => this.netOpen(),
       netSend: (bytes) => this.netSend(bytes),
       netClose: () => this.netClose(),
-      onMessage: (topic, payload, flags, properties) => this.record(RecordKind.message, topic, payload, flags, properties, undefined),
-      onEvent: (event, code, arg, dropped, properties) => this.record(RecordKind.event, event, code, arg, dropped, properties),
+      onMessage: (topic, payload, flags, properties) => this.record(RecordKind.message, topic, payload, flags, properties, undefined, undefined),
+      onEvent: (event, code, arg, dropped, properties, reasonCodes) => this.record(RecordKind.event, event, code, arg, dropped, properties, reasonCodes),
       onPacket: (direction, header, packetId, remainingLength) => {
         const { onPacket, wantsPackets } = this.handlers;
-        if (onPacket !== undefined && (wantsPackets?.() ?? true)) this.record(RecordKind.packet, direction, header, packetId, remainingLength, undefined);
+        if (onPacket !== undefined && (wantsPackets?.() ?? true)) this.record(RecordKind.packet, direction, header, packetId, remainingLength, undefined, undefined);
       },
       random: imports.random,
       adcRead: imports.adcRead,
@@ -290,7 +290,7 @@ export class ModuleLink {
     };
   }
 
-  private record(kind: RecordKind, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): void {
+  private record(kind: RecordKind, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown): void {
     const { records } = this;
     const at = this.recordsEnd;
     records[at] = kind;
@@ -299,6 +299,7 @@ export class ModuleLink {
     records[at + 3] = c;
     records[at + 4] = d;
     records[at + 5] = e;
+    records[at + 6] = f;
     this.recordsEnd = at + RECORD_SLOTS;
   }
 
@@ -307,7 +308,7 @@ export class ModuleLink {
     const r = this.records;
     switch (r[at] as RecordKind) {
       case RecordKind.event:
-        this.handlers.onEvent?.(r[at + 1] as number, r[at + 2] as number, r[at + 3] as number, r[at + 4] as DroppedMessage | undefined, r[at + 5] as Buffer | undefined);
+        this.handlers.onEvent?.(r[at + 1] as number, r[at + 2] as number, r[at + 3] as number, r[at + 4] as DroppedMessage | undefined, r[at + 5] as Buffer | undefined, r[at + 6] as Uint8Array | undefined);
         return;
       case RecordKind.message:
         this.handlers.onMessage?.(r[at + 1] as string, r[at + 2] as Buffer, r[at + 3] as number, r[at + 4] as Buffer | undefined);

@@ -60,6 +60,7 @@ export interface ModuleExports {
   disconnectWithProperties(reasonCode: number, propertiesLen: number, nowMs: number): number;
   publishWithProperties(topicLen: number, payloadLen: number, propertiesLen: number, qos: number, retain: number, nowMs: number): number;
   propertiesRecord(): number;
+  reasonCodes(): number;
   subscribeWithIdentifier(count: number, subscriptionIdentifier: number, nowMs: number): number;
   subscribeWithProperties(count: number, subscriptionIdentifier: number, propertiesLen: number, nowMs: number): number;
   unsubscribeWithProperties(count: number, propertiesLen: number, nowMs: number): number;
@@ -94,7 +95,7 @@ const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
   "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd", "setProtocol", "disconnect", "publishWithProperties",
-  "propertiesRecord", "subscribeWithIdentifier", "disconnectWithProperties", "subscribeWithProperties", "unsubscribeWithProperties",
+  "propertiesRecord", "reasonCodes", "subscribeWithIdentifier", "disconnectWithProperties", "subscribeWithProperties", "unsubscribeWithProperties",
   "persistBase", "persistLength", "persistGeneration", "persistHoldPubrel",
   "persistPrepare", "persistCheck", "persistRestore",
   "setInflightWindow",
@@ -186,9 +187,10 @@ export interface ModuleHost {
    * `dropped` comes with `MESSAGE_DROPPED` only; `properties` with CONNECTED, CONNECT_FAILED,
    * CONNECTION_LOST, PUBLISH_DONE, SUBACK, UNSUBACK, AUTH: a copy of the last MQTT 5 property block
    * the module decoded, which is that event's packet's on a 5.0 connection (CONNECT_FAILED:
-   * for a CONNACK refusal; CONNECTION_LOST: when its code is DISCONNECTED).
+   * for a CONNACK refusal; CONNECTION_LOST: when its code is DISCONNECTED); `reasonCodes`
+   * with UNSUBACK: a copy of the MQTT 5 UNSUBACK's Reason Codes, one per filter (empty in 3.1.1).
    */
-  onEvent(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer): void;
+  onEvent(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer, reasonCodes?: Uint8Array): void;
   onPacket(direction: number, header: number, packetId: number, remainingLength: number): void;
   /** Entropy for backoff jitter: a u32. */
   random(): number;
@@ -382,7 +384,7 @@ async function compileFile(file: string | URL): Promise<WebAssembly.Module> {
 
 const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
-/** What `properties()` returns for an empty block (every packet of a 3.1.1 connection): shared, empty, so nothing is copied. */
+/** What `properties()` returns for an empty block (every packet of a 3.1.1 connection), and `reasonCodes()` for none: shared, empty, so nothing is copied. */
 const NO_PROPERTIES: Buffer = copyBytes(new Uint8Array(0)) as Buffer;
 /** Topics up to this length are kept for {@link ModuleInstance.topic}'s comparison with the next. */
 const TOPIC_KEPT_LENGTH = 128;
@@ -422,6 +424,7 @@ export class ModuleInstance {
   readonly firmware: FirmwareExports | undefined;
   private readonly droppedPtr: number;
   private readonly propertiesPtr: number;
+  private readonly reasonCodesPtr: number;
   private readonly maxTopicLength: number;
 
   private constructor(profile: Profile, kind: ModuleKind, instance: WebAssembly.Instance) {
@@ -450,6 +453,7 @@ export class ModuleInstance {
     this.staging = this.view.subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
     this.droppedPtr = this.exports.droppedMessage();
     this.propertiesPtr = this.exports.propertiesRecord();
+    this.reasonCodesPtr = this.exports.reasonCodes();
     this.maxTopicLength = this.stats().maxTopicLength;
   }
 
@@ -473,6 +477,7 @@ export class ModuleInstance {
             kind, code | 0, arg >>> 0,
             kind === EventKind.MESSAGE_DROPPED ? memory().droppedMessage() : undefined,
             EVENTS_WITH_PROPERTIES.has(kind) ? memory().properties() : undefined,
+            kind === EventKind.UNSUBACK ? memory().reasonCodes() : undefined,
           ),
         onPacket: (direction: number, header: number, packetId: number, remainingLength: number) =>
           host.onPacket(direction, header, packetId, remainingLength >>> 0),
@@ -614,6 +619,15 @@ export class ModuleInstance {
   properties(): Buffer {
     const len = this.words.getUint32(this.propertiesPtr + 4, true);
     return len === 0 ? NO_PROPERTIES : this.copy(this.words.getUint32(this.propertiesPtr, true), len);
+  }
+
+  /**
+   * A copy of the Reason Codes of the last SUBACK or MQTT 5 UNSUBACK (boards/ABI.md, "MQTT 5"),
+   * empty for an UNSUBACK without them. Reads memory only, so an import may call it.
+   */
+  reasonCodes(): Buffer {
+    const count = this.words.getUint32(this.reasonCodesPtr + 4, true);
+    return count === 0 ? NO_PROPERTIES : this.copy(this.words.getUint32(this.reasonCodesPtr, true), count);
   }
 
   /** The telemetry firmware's stats block, named; undefined in a client module. */

@@ -6,7 +6,7 @@
 // moved past it, or after HEARTBEAT_READINGS readings without a publish. Its state lives
 // in the persistent block's application area, so it survives deep sleep (sleep.ts) and,
 // with a host that saves the block, power loss.
-import { OK, INVALID_ARGUMENT, INVALID_QOS, INVALID_STATE, OUTBOX_FULL } from "../status";
+import { OK, INVALID_ARGUMENT, INVALID_QOS, OUTBOX_FULL } from "../status";
 import { APP_STATE_BYTES } from "../config";
 import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start, stop } from "../client";
 import { subscribe } from "../requests";
@@ -157,9 +157,8 @@ export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: 
   let filterLen = <u32>(writeTopic(STAGING_BASE + 2, "/cmd") - (STAGING_BASE + 2));
   store<u16>(STAGING_BASE, <u16>filterLen);
   store<u8>(STAGING_BASE + 2 + filterLen, 1);
-  status = subscribe(1, 0);
-  // INVALID_STATE: a restored session (persistRestore) holds this request awaiting its SUBACK; it is sent after the CONNACK
-  if (status < 0 && status != INVALID_STATE) return status;
+  status = subscribe(1, 0); // a restored session's request for it still awaiting its SUBACK is joined
+  if (status < 0) return status;
 
   switchOutputs(false, false);
   return OK;

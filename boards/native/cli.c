@@ -466,8 +466,6 @@ void app_event(uint32_t kind, int32_t code, uint32_t arg) {
 
 /** True while saves fail, so a failing disk is reported once, not at every turn. */
 static bool save_failing;
-/** True when the --state file's session was restored. */
-static bool restored;
 
 /** The client id as packets name it. */
 static const char* shown_id(void) {
@@ -479,7 +477,6 @@ static void restore_session(void) {
   if (options.state == NULL) return;
   posix_set_state_file(options.state);
   int32_t status = persist_restore();
-  restored = status == WASMQTT_OK;
   const char* error = posix_state_error();
   if (error != NULL && !options.quiet) fprintf(stderr, "Warning: %s.\n", error);
   if (status < 0 && !options.quiet) {
@@ -680,8 +677,6 @@ static int run_sub(void) {
   }
   // handed to the module before connecting: it checks the filters now and subscribes after the CONNACK
   int32_t result = (int32_t)Z_wasmqttZ_subscribe(link_module(), options.filter_count, wasmqtt_now_ms());
-  // a restored session may hold these filters' SUBSCRIBE still awaiting its SUBACK: it goes again after the CONNACK
-  if (result == WASMQTT_INVALID_STATE && restored) result = WASMQTT_OK;
   if (result < 0) {
     runtime_error("cannot subscribe to the topic filters: %s (%s)", wasmqtt_status_text(result), wasmqtt_status_name(result));
     return EXIT_ERROR;

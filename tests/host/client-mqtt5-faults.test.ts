@@ -12,7 +12,7 @@ import { decodeProperties } from "../../host/properties.ts";
 import { createClient } from "../../host/client.ts";
 import { FAST, Recorder, endQuietly, fakeBroker, openClient, rejection, uniqueId, until } from "./support/client-helpers.ts";
 import { type FakeConnection, PacketType, type Packet } from "./support/fake-broker.ts";
-import { ack5, auth5, connack5, disconnect5, parseConnect5, parsePublish5, prop, propertiesAt, publish5, suback5 } from "./support/mqtt5-packets.ts";
+import { ack5, auth5, connack5, disconnect5, parseConnect5, parsePublish5, prop, propertiesAt, publish5, suback5, unsuback5 } from "./support/mqtt5-packets.ts";
 
 const V5 = { protocolVersion: 5 } as const;
 
@@ -233,6 +233,67 @@ test("a SUBACK's Reason String and User Properties come with what subscribe() re
     { topic: "a", qos: 1, reasonCode: 1, properties },
     { topic: "b", qos: 128, reasonCode: 0x87, properties },
   ]);
+});
+
+test("a QoS 1/2 publish resolves with its terminal ack: Reason Code and properties; a plain ack with one shared { reasonCode }", async (t) => {
+  const fake = await fakeBroker(t, async (conn) => {
+    await accept(conn);
+    const first = parsePublish5(await conn.next(PacketType.PUBLISH));
+    conn.send(ack5(PacketType.PUBACK, first.packetId!, 0, [prop.reasonString("stored"), prop.userProperty("node", "b1")]));
+    const second = parsePublish5(await conn.next(PacketType.PUBLISH));
+    conn.send(Uint8Array.from([0x40, 2, second.packetId! >> 8, second.packetId! & 0xff])); // Reason Code and properties left out (§3.4.2.1)
+    const third = parsePublish5(await conn.next(PacketType.PUBLISH));
+    conn.send(ack5(PacketType.PUBACK, third.packetId!, 0));
+    const fourth = parsePublish5(await conn.next(PacketType.PUBLISH));
+    conn.send(ack5(PacketType.PUBACK, fourth.packetId!, 0x10));
+    const fifth = parsePublish5(await conn.next(PacketType.PUBLISH));
+    conn.send(ack5(PacketType.PUBREC, fifth.packetId!, 0, [prop.reasonString("received")]));
+    await conn.next(PacketType.PUBREL);
+    conn.send(ack5(PacketType.PUBCOMP, fifth.packetId!, 0, [prop.userProperty("done", "yes")]));
+  });
+  const { client } = await openClient(t, fake.url, { ...V5, clientId: uniqueId("acks") });
+  assert.deepEqual(await client.publish("a", "1", { qos: 1 }), { reasonCode: 0, properties: { reasonString: "stored", userProperties: { node: "b1" } } });
+  const plain = await client.publish("a", "2", { qos: 1 });
+  assert.deepEqual(plain, { reasonCode: 0 });
+  assert.ok(Object.isFrozen(plain), "frozen");
+  assert.equal(await client.publish("a", "3", { qos: 1 }), plain, "the same object for every plain ack");
+  assert.deepEqual(await client.publish("a", "4", { qos: 1 }), { reasonCode: 0x10 }, "No matching subscribers");
+  assert.deepEqual(await client.publish("a", "5", { qos: 2 }), { reasonCode: 0, properties: { userProperties: { done: "yes" } } }, "QoS 2: the PUBCOMP's");
+  assert.equal(await client.publish("a", "6", { qos: 0 }), undefined, "QoS 0: undefined");
+});
+
+test("unsubscribe() resolves with each filter's UNSUBACK Reason Code (0x11: no subscription existed) and its properties", async (t) => {
+  const fake = await fakeBroker(t, async (conn) => {
+    await accept(conn);
+    const subscribe = await conn.next(PacketType.SUBSCRIBE);
+    conn.send(suback5((subscribe.body[0] << 8) | subscribe.body[1], [1]));
+    const unsubscribe = await conn.next(PacketType.UNSUBSCRIBE);
+    conn.send(unsuback5((unsubscribe.body[0] << 8) | unsubscribe.body[1], [0, 0x11], [prop.reasonString("b was not subscribed")]));
+    const plain = await conn.next(PacketType.UNSUBSCRIBE);
+    conn.send(unsuback5((plain.body[0] << 8) | plain.body[1], [0x11]));
+  });
+  const { client } = await openClient(t, fake.url, { ...V5, clientId: uniqueId("unsuback") });
+  await client.subscribe("a", { qos: 1 });
+  const properties = { reasonString: "b was not subscribed" };
+  assert.deepEqual(await client.unsubscribe(["a", "b"]), [
+    { topic: "a", reasonCode: 0, properties },
+    { topic: "b", reasonCode: 0x11, properties },
+  ]);
+  assert.deepEqual(await client.unsubscribe("c"), [{ topic: "c", reasonCode: 0x11 }]);
+});
+
+test("an UNSUBACK whose Reason Codes do not match the UNSUBSCRIBE's filters one for one closes with PROTOCOL_ERROR; the resend is answered", async (t) => {
+  const fake = await fakeBroker(t, async (conn) => {
+    await accept(conn);
+    const unsubscribe = await conn.next(PacketType.UNSUBSCRIBE);
+    const packetId = (unsubscribe.body[0] << 8) | unsubscribe.body[1];
+    conn.send(unsuback5(packetId, conn.index === 0 ? [0] : [0x11, 0x11]));
+  });
+  const { client, rec } = await openClient(t, fake.url, { ...V5, clientId: uniqueId("unsuback-count") });
+  const unsubscribed = client.unsubscribe(["a", "b"]);
+  await rec.waitForError("PROTOCOL_ERROR");
+  assert.deepEqual(await unsubscribed, [{ topic: "a", reasonCode: 0x11 }, { topic: "b", reasonCode: 0x11 }]);
+  assert.deepEqual(disconnectCodes(fake.connections[0]), [0x82]);
 });
 
 // Each malformed-property class of MQTT 5.0 §2.2.2 in a broker's PUBLISH: the raw property

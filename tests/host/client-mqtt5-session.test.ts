@@ -125,7 +125,7 @@ test("end({ properties: { sessionExpiryInterval: 0 } }) ends the session a CONNE
 test("request/response: the responder answers on the Response Topic with the Correlation Data", async (t) => {
   const requests = uniqueTopic("mqtt5/requests");
   const responder = await openClient(t, broker.url, { ...V5, clientId: uniqueId("responder") });
-  const answered: Promise<void>[] = [];
+  const answered: Promise<unknown>[] = [];
   responder.client.on("message", (_topic, payload, meta) => {
     const { responseTopic, correlationData } = meta.properties ?? {};
     answered.push(responder.client.publish(responseTopic as string, `re: ${payload.toString()}`, { qos: 1, properties: { correlationData: correlationData as Uint8Array } }));

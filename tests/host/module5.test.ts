@@ -238,8 +238,16 @@ describe("MQTT 5 Reason Codes", () => {
     assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => [e.code, e.arg]), [[0x87, id]]);
     assert.equal(bench.stat(Stat.inflightUsed), 0);
     const ok = bench.publish("t", "y", 1);
-    bench.receive(ack5(PacketType.PUBACK, ok, 0x10)); // No matching subscribers: a success
-    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).at(-1), { kind: Event.PUBLISH_DONE, code: 0, arg: ok, at: bench.now });
+    bench.receive(ack5(PacketType.PUBACK, ok, 0x10)); // No matching subscribers: a success (< 0x80), its code passed on
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).at(-1), { kind: Event.PUBLISH_DONE, code: 0x10, arg: ok, at: bench.now });
+  });
+
+  it("ends a QoS 2 flow at its PUBCOMP with the PUBCOMP's code; 0x92 (Packet Identifier not found) as 0: the PUBREC took the PUBLISH", () => {
+    const bench = connected5();
+    const id = bench.publish("t", "x", 2);
+    bench.receive(ack5(PacketType.PUBREC, id, 0x10));
+    bench.receive(ack5(PacketType.PUBCOMP, id, 0x92));
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => [e.code, e.arg]), [[0, id]]);
   });
 
   it("ends a QoS 2 flow at a PUBREC refusal, with no PUBREL", () => {

@@ -60,9 +60,9 @@ export function suback5(packetId: number, codes: number[], properties: number[][
   return packet(PacketType.SUBACK << 4, [...u16(packetId), ...block(...properties), ...codes]);
 }
 
-/** UNSUBACK (§3.11). */
-export function unsuback5(packetId: number, codes: number[]): Uint8Array {
-  return packet(PacketType.UNSUBACK << 4, [...u16(packetId), 0, ...codes]);
+/** UNSUBACK (§3.11): packet id, properties, a Reason Code per filter. */
+export function unsuback5(packetId: number, codes: number[], properties: number[][] = []): Uint8Array {
+  return packet(PacketType.UNSUBACK << 4, [...u16(packetId), ...block(...properties), ...codes]);
 }
 
 /** DISCONNECT from the server (§3.14). */
