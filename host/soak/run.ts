@@ -26,6 +26,7 @@ import { Invariants, type Violation } from "./invariants.ts";
 import { LatencyRecorder } from "./latency.ts";
 import type { DeliveryTotals } from "./ledger.ts";
 import { HostMemory } from "./memory.ts";
+import { noPowerFigures } from "./power.ts";
 import { PARTIAL_FORMAT, type PartViolation, type RunIdentity, type SoakPartial, addCounts, mergePartials, sumFields } from "./partial.ts";
 import { CONNECT_TIMEOUT_MS, type DeviceSummary, type ModeTiming, REAL_TIMING, type SoakOptions, VIRTUAL_TIMING, monitorSettings } from "./soak.ts";
 import { Watch } from "./watch.ts";
@@ -103,7 +104,7 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
     if (io.onViolation !== undefined) invariants.onViolation(io.onViolation);
     const latency = new LatencyRecorder();
     const expectedReadings = Math.ceil((durationMs + drainMs) / (options.intervalSec * 1000)) + 16;
-    const common = { clock, invariants, settings, boards: options.boards, qos: options.qos, intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec, expectedReadings, latency };
+    const common = { clock, invariants, settings, boards: options.boards, qos: options.qos, intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec, expectedReadings, latency, persist: options.persist === true };
     if (real) {
       // on the user's broker, ids of this run's own: no session of another run or client is taken over
       const idPrefix = options.brokerUrl === undefined ? undefined : `s${randomBytes(3).toString("hex")}-`;
@@ -174,6 +175,8 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
         patchAedes: options.patchAedes ?? true,
         thresholds: settings,
         faultsPossible: possibleFaults(brokerKind),
+        faultsAdded: [...options.faults.added],
+        persist: options.persist === true,
       },
       endMs,
       virtualMs: clock.now(),
@@ -193,6 +196,7 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
       latency: latency.data(),
       faults: addCounts(worlds.map((world) => world.injector.counts)) as SoakPartial["faults"],
       faultLog: worlds.flatMap((world) => world.injector.log),
+      power: sumFields([noPowerFigures(), ...worlds.flatMap((world) => world.members.map((member) => member.power.figures))]),
       clockFaults: clockFaults.log,
       broker: sumBrokers(brokers),
       observer: sumObservers(worlds),
@@ -283,9 +287,16 @@ function summarize(member: Member, app: { sequence: number; rejected: number }):
 }
 
 function sumDeliveries(deliveries: readonly DeliveryTotals[]): DeliveryTotals {
-  const empty: DeliveryTotals = { accepted: 0, refused: 0, delivered: 0, duplicates: 0, inFlightAtEnd: 0, lostWithBrokerState: 0, lostWithBrokerStateDetail: [], forwardedTwice: 0, unreadable: 0 };
+  const empty: DeliveryTotals = {
+    accepted: 0, refused: 0, delivered: 0, duplicates: 0, inFlightAtEnd: 0, lostWithBrokerState: 0, lostWithBrokerStateDetail: [],
+    lostToPowerLoss: 0, lostToPowerLossDetail: [], forwardedTwice: 0, unreadable: 0,
+  };
   if (deliveries.length === 0) return empty;
-  return { ...sumFields(deliveries), lostWithBrokerStateDetail: deliveries.flatMap((totals) => totals.lostWithBrokerStateDetail) };
+  return {
+    ...sumFields(deliveries),
+    lostWithBrokerStateDetail: deliveries.flatMap((totals) => totals.lostWithBrokerStateDetail),
+    lostToPowerLossDetail: deliveries.flatMap((totals) => totals.lostToPowerLossDetail),
+  };
 }
 
 /** The brokers of the worlds as one report: aedes's counters summed; Mosquitto is one broker. */
