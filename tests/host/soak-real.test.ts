@@ -142,7 +142,8 @@ describe("wasmqtt soak --real", { concurrency: 2 }, () => {
   test("the real profile fits minutes: every kind but lose early enough, restarts keep sessions; lose needs aedes", () => {
     const deviceIds = ["a-1", "a-2", "a-3"];
     const durationMs = 60_000;
-    const plan = planFaults({ spec: parseFaultSpec("real"), deviceIds, durationMs, random: new Random(9).fork("faults"), warmupMs: 5000, broker: "mosquitto" });
+    // the power faults are in no profile: named, they are drawn at the real rates too
+    const plan = planFaults({ spec: parseFaultSpec("real,power-loss,deep-sleep"), deviceIds, durationMs, random: new Random(9).fork("faults"), warmupMs: 5000, broker: "mosquitto" });
     assert.deepEqual(new Set(plan.map((step) => step.kind)), new Set(FAULT_KINDS.filter((kind) => kind !== "lose")));
     for (const step of plan) {
       assert.ok(step.atMs >= 5000 && step.atMs + (step.durationMs ?? 0) <= durationMs, JSON.stringify(step));
