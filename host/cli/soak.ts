@@ -61,9 +61,9 @@ Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [optio
                          faults come only from the fault proxies (no restarts)
      --devices N         number of devices (default ${SOAK_DEFAULTS.devices}, at most ${MAX_DEVICES})
      --seed N            seed of everything random (default ${SOAK_DEFAULTS.seed}): same seed, same run
-     --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json, and
-                         ${POWER_KINDS.join(", ")} to draw those too (in no profile):
-                         default,power-loss (default ${DEFAULT_FAULTS}; --real: ${REAL_DEFAULTS.faults})
+     --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json,
+                         plus ${POWER_KINDS.join(", ")} to draw them too (they are in no
+                         profile): default,power-loss (default ${DEFAULT_FAULTS}; --real: ${REAL_DEFAULTS.faults})
      --persist           the devices keep their session in two slots of simulated flash,
                          saved at every change, restored after a power loss (without it,
                          a power loss loses what the RAM held: listed, not failed)
@@ -94,8 +94,8 @@ Fault kinds: ${FAULT_KINDS.filter((kind) => kind !== "lose").join(", ")}
 (host/soak/faults.ts documents them and the JSON schedule format). QoS 0 readings are
 counted, not checked. Readings a power loss took with the RAM — with --persist those
 accepted after the last complete save, without it every one not yet delivered — are
-excused by name and listed ("lost to power loss"); any other loss fails the run. Invariants (a violation names the device and the virtual time, and
-fails the run):
+excused by name and listed ("lost to power loss"); any other loss fails the run.
+Invariants (a violation names the device and the virtual time, and fails the run):
 ${Object.entries(INVARIANTS).map(([name, text]) => `  ${name.padEnd(13)} ${text}`).join("\n")}
 Thresholds: keepalive + 1 s; backoff within [${VIRTUAL_TIMING.reconnect.minDelayMs}, ${VIRTUAL_TIMING.reconnect.maxDelayMs}] ms (--real: [${REAL_TIMING.reconnect.minDelayMs}, ${REAL_TIMING.reconnect.maxDelayMs}] ms),
 waited ± 100 ms; stuck after reconnect max + connect timeout + 2 keepalives + 2 intervals

@@ -15,7 +15,7 @@
  * | `latency` | for `durationMs` the link's latency is `latencyMs`, both ways | the proxy delays both ways |
  * | `restart` | the broker restarts after `downtimeMs`, keeping sessions or not; in virtual time each device has a broker of its own (so that sharding changes nothing), and a step with `device` restarts that device's broker, one without every broker | keeping: SIGTERM (persistence saves them), start again; not: SIGKILL and the persistence file deleted — a crash the soak cannot excuse (no broker hooks), so its losses fail the run |
  * | `jump` | clock-wide: the firmware's millisecond counter jumps by `jumpMs` | the same |
- * | `power-loss` | the device's power goes for `durationMs`: its RAM is lost (no DISCONNECT), then it boots again — with `--persist` from the last complete save in its simulated flash. With `duringSave`, the power goes during the next save instead (within {@link DURING_SAVE_WITHIN_MS}), the slot's write cut after `cut` × its length bytes (host/soak/power.ts) | the same (the device is simulated either way) |
+ * | `power-loss` | the device's power goes for `durationMs`: its RAM is lost (no DISCONNECT), then it boots again — with `--persist` from the last complete save in its simulated flash. With `duringSave`, the power goes during the `save`-th save from then instead (1, the next, by default; within {@link DURING_SAVE_WITHIN_MS}), the slot's write cut after `cut` × its length bytes (host/soak/power.ts) | the same (the device is simulated either way) |
  * | `deep-sleep` | the device disconnects, keeps only the persistent block (RTC memory), sleeps for `durationMs`, wakes, restores it and reconnects | the same |
  * | `lose` | test only: the broker silently drops the device's next telemetry message, on its way to the observer (`"stage": "forward"`, the default) or right after acknowledging it (`"stage": "publish"`) | refused: it needs aedes's hooks |
  *
@@ -34,7 +34,7 @@
  *   "steps": [ { "at": 3600, "do": "blackhole", "device": 1, "duration": 300 },
  *              { "at": "day 0 02:00:00", "do": "restart", "keepSessions": false, "downtime": 5 },
  *              { "at": 9000, "do": "jump", "ms": 60000 },
-              { "at": 9600, "do": "power-loss", "device": 2, "duration": 30, "duringSave": true, "cut": 0.5 },
+              { "at": 9600, "do": "power-loss", "device": 2, "duration": 30, "duringSave": true, "save": 2, "cut": 0.5 },
               { "at": 12000, "do": "deep-sleep", "device": 1, "duration": 600 } ] }
  * ```
  * `device` is a 1-based index, a device id, or `"all"` (the default for per-device kinds).
@@ -69,8 +69,10 @@ export interface FaultStep {
   jumpMs?: number;
   /** `lose`: where the broker drops the message. */
   stage?: "forward" | "publish";
-  /** `power-loss`: the power goes during the next save rather than now … */
+  /** `power-loss`: the power goes during a save rather than now … */
   duringSave?: boolean;
+  /** … the `save`-th from now (1: the next; a save follows every change: a reading accepted, an ack, a PUBREC) … */
+  save?: number;
   /** … cutting its write after this fraction [0, 1) of the slot. */
   cut?: number;
 }
@@ -167,7 +169,8 @@ const PROFILES: Record<Exclude<ProfileName, "none">, Profile> = {
 /**
  * How `power-loss` and `deep-sleep` are drawn when named: per device-day in virtual time
  * (per device-minute's worth with `--real`), off or asleep for a uniform time in the range;
- * half the power losses fall during a save.
+ * half the power losses fall during a save, one of the next four (so every kind of save
+ * is cut: a reading accepted, its PUBACK, PUBREC or PUBCOMP).
  */
 export const POWER_RATES: Record<"virtual" | "real", Record<PowerKind, { rate: number; duration: Range }>> = {
   virtual: {
@@ -291,6 +294,9 @@ function parseStep(value: unknown, where: string): CustomStep {
     const cut = raw.cut ?? 0.5;
     if (typeof cut !== "number" || !(cut >= 0 && cut < 1)) throw new FaultSpecError(`${where}: "cut" must be a number ≥ 0 and < 1 (the part of the slot written; got ${JSON.stringify(raw.cut)})`);
     step.cut = cut;
+    const save = raw.save ?? 1;
+    if (typeof save !== "number" || !Number.isInteger(save) || save < 1) throw new FaultSpecError(`${where}: "save" must be a whole number ≥ 1 (which save from then on is cut; got ${JSON.stringify(raw.save)})`);
+    step.save = save;
   }
   if (step.kind === "jump") {
     if (typeof raw.ms !== "number" || !Number.isFinite(raw.ms)) throw new FaultSpecError(`${where}: "jump" needs "ms" (a number, either sign)`);
@@ -471,6 +477,7 @@ class Drawing {
       const step: FaultStep = { kind, ...this.place(at, rates.duration, stream), device };
       if (kind === "power-loss") {
         step.duringSave = stream.float() < 0.5;
+        step.save = 1 + Math.floor(stream.float() * 4);
         step.cut = stream.float();
       }
       return step;

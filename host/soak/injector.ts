@@ -43,8 +43,8 @@ export interface RestartableBroker {
 
 /** What `power-loss` and `deep-sleep` act on: a device's power (host/soak/power.ts). A step that finds the device off or asleep does nothing. */
 export interface PowerSwitch {
-  /** The power goes now (or during the next save) for `offMs`; `lost` is told what it cut when it goes. */
-  powerLoss(offMs: number, duringSave: boolean, cut: number, lost: (detail: string) => void): void;
+  /** The power goes now (or during the `save`-th save from now, its write cut after `cut` of the slot) for `offMs`; `lost` is told what it cut when it goes. */
+  powerLoss(offMs: number, during: { save: number; cut: number } | undefined, lost: (detail: string) => void): void;
   /** A deep-sleep cycle of `sleepMs` now; returns false when the device was not awake. */
   deepSleep(sleepMs: number): boolean;
 }
@@ -218,7 +218,7 @@ export class FaultInjector implements HealthSource {
       }
       case "power-loss":
         if (device === undefined) return;
-        this.targets.power?.[device]?.powerLoss(duration, step.duringSave === true, step.cut ?? 0.5, (detail) => {
+        this.targets.power?.[device]?.powerLoss(duration, step.duringSave === true ? { save: step.save ?? 1, cut: step.cut ?? 0.5 } : undefined, (detail) => {
           const at = this.targets.clock.now();
           this.trouble(device, at + duration);
           this.record({ atMs: at, kind: "power-loss", device: id, durationMs: duration, detail });

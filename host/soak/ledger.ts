@@ -107,8 +107,8 @@ class DeviceRecord {
   readonly received = new Map<number, number>();
   /** Seqs lost with the broker's state: seq → why. */
   readonly excused = new Map<number, string>();
-  /** Seqs lost with the device's RAM at a power loss: seq → why. */
-  readonly powerExcused = new Map<number, string>();
+  /** Seqs lost with the device's RAM at power losses: ranges, each with its why (the first that holds a seq names it). */
+  readonly powerExcused: { from: number; to: number; why: string }[] = [];
   /** The device's boots after the first (reboots): the first seq each could accept and when it started, for reading times. */
   readonly boots: { firstSeq: number; startMs: number }[] = [];
   lastFirstObserved = 0;
@@ -191,7 +191,7 @@ export class DeliveryLedger {
   powerLost(deviceId: string, fromSeq: number, toSeq: number, why: string): void {
     const record = this.byId.get(deviceId);
     if (record === undefined) return;
-    for (let seq = Math.max(1, fromSeq); seq <= toSeq; seq++) if (!record.powerExcused.has(seq)) record.powerExcused.set(seq, why);
+    if (fromSeq <= toSeq) record.powerExcused.push({ from: fromSeq, to: toSeq, why });
   }
 
   /** The broker stored the observer's SUBSCRIBE. */
@@ -368,7 +368,7 @@ export class DeliveryLedger {
         continue;
       }
       const forwarded = seq < record.forwarded.length ? record.forwarded[seq] : 0;
-      const lostWithPower = record.powerExcused.get(seq);
+      const lostWithPower = record.powerExcused.find((range) => range.from <= seq && seq <= range.to)?.why;
       if (lostWithPower !== undefined && forwarded === 0) {
         this.lostToPowerLossCount++;
         if (this.lostToPowerLoss.length < DETAILS_KEPT) this.lostToPowerLoss.push({ device: record.id, seq, why: lostWithPower });
@@ -428,7 +428,11 @@ export class DeliveryLedger {
   private recordLatency(record: DeviceRecord, seq: number, now: number, uptimeSec: number | undefined): void {
     if (uptimeSec === undefined || record.startMs === undefined) return;
     let startMs = record.startMs;
-    for (const boot of record.boots) if (boot.firstSeq <= seq) startMs = boot.startMs;
+    for (let i = record.boots.length - 1; i >= 0; i--) {
+      if (record.boots[i].firstSeq > seq) continue;
+      startMs = record.boots[i].startMs;
+      break;
+    }
     const readAt = this.options.readingTime(startMs, uptimeSec * 1000);
     if (readAt === undefined || readAt > now) return;
     const ms = now - readAt;

@@ -10,7 +10,8 @@
  *   {@link SessionKeeper} (host/persist.ts): saved at every `persistGeneration()` change,
  *   `persistHoldPubrel(1)` on, the slot of each image chosen by its sequence number, and
  *   at boot the newest slot that `persistCheck` accepts restored (boards/ABI.md,
- *   "Persistent state"). A power loss `duringSave` falls during the next save: the
+ *   "Persistent state"). A power loss `duringSave` falls during a save (the next, or a
+ *   later one, so that every kind of save gets cut): the
  *   slot's write stops after a part of its bytes (the rest keep what the slot held), so
  *   that image fails its CRC and the other slot — the last complete save — comes back.
  * - **Deep sleep**: the device shuts down cleanly (the firmware's `appStop`: retained
@@ -41,7 +42,7 @@
  * const power = new DevicePower({ id, clock, persist: true, ledger, monitor });
  * const device = await SimDevice.create({ …, handlers: { ...monitor.handlers, onSettled: () => power.settled() }, onBoot: (module) => power.booted(module) });
  * power.attach(device);
- * power.powerLoss(30_000, true, 0.5, (detail) => log(detail));
+ * power.powerLoss(30_000, { save: 2, cut: 0.5 }, (detail) => log(detail));
  */
 import type { Clock } from "../clock.ts";
 import type { ModuleInstance } from "../module.ts";
@@ -89,21 +90,31 @@ export interface DevicePowerOptions {
   monitor: DeviceMonitor;
 }
 
-/** A save the power will cut: the part of the slot written, and what to do once it is cut. */
+/** A save the power will cut: saves to let through first, the part of the slot written, and what to do once it is cut. */
 interface Cut {
+  skip: number;
   fraction: number;
   then(detail: string): void;
+}
+
+/** What an image written to a slot covers: its sequence number, the readings the device had accepted, when. */
+interface Cover {
+  image: number;
+  readings: number;
+  atMs: number;
 }
 
 /** Two slots of simulated flash: the device's {@link SessionStore}, whose next write the power may cut. */
 class Flash implements SessionStore {
   readonly slots: SavedSlots = {};
+  /** What the image last written to each slot (whole or cut) covers. */
+  readonly covers: { a?: Cover; b?: Cover } = {};
   /** The last image written whole. */
   last: Uint8Array | undefined;
-  /** Set: the next save is cut. */
+  /** Set: a save to cut. */
   cut: Cut | undefined;
 
-  constructor(private readonly written: (image: Uint8Array, whole: boolean) => void) {}
+  constructor(private readonly written: (image: Uint8Array, slot: SlotName, whole: boolean) => void) {}
 
   load(): SavedSlots {
     return this.slots;
@@ -112,10 +123,10 @@ class Flash implements SessionStore {
   /** Writes `image` to `slot`, or when a cut is set only its first bytes over what the slot held, then the cut happens. */
   save(image: Uint8Array, slot: SlotName): void {
     const cut = this.cut;
-    if (cut === undefined) {
+    if (cut === undefined || cut.skip-- > 0) {
       this.slots[slot] = image;
       this.last = image;
-      this.written(image, true);
+      this.written(image, slot, true);
       return;
     }
     this.cut = undefined;
@@ -125,7 +136,7 @@ class Flash implements SessionStore {
     if (before !== undefined) torn.set(before.subarray(0, image.length));
     torn.set(image.subarray(0, bytes));
     this.slots[slot] = torn;
-    this.written(image, false);
+    this.written(image, slot, false); // a cut whose lost bytes equal the slot's old ones is the whole image: it covers the same
     cut.then(`during a save: image ${sequenceOf(image)} to slot ${slot.toUpperCase()} cut after ${bytes} of ${image.length} bytes`);
   }
 }
@@ -138,8 +149,6 @@ export class DevicePower implements PowerSwitch {
   private module: ModuleInstance | undefined;
   private keeper: SessionKeeper | undefined;
   private readonly flash: Flash | undefined;
-  /** Image sequence number → readings the device had accepted when it was saved. */
-  private readonly covers = new Map<number, { readings: number; atMs: number }>();
   private state: "on" | "armed" | "off" | "asleep" = "on";
   /** The armed power loss (a token: a deadline of an older one finds another here). */
   private arm: object | undefined;
@@ -151,10 +160,11 @@ export class DevicePower implements PowerSwitch {
     const { clock } = options;
     this.keeperClock = { nowU32: () => clock.nowU32(), after: (ms, run) => clock.after(ms, run), clearTimer: (id) => clock.clearTimer(id as number) };
     if (options.persist) {
-      this.flash = new Flash((image, whole) => {
-        this.covers.set(sequenceOf(image), { readings: this.device?.appStats().sequence ?? 0, atMs: clock.now() });
+      const flash = new Flash((image, slot, whole) => {
+        flash.covers[slot] = { image: sequenceOf(image), readings: this.device?.appStats().sequence ?? 0, atMs: clock.now() };
         if (whole) this.figures.saves++;
       });
+      this.flash = flash;
     }
   }
 
@@ -189,7 +199,8 @@ export class DevicePower implements PowerSwitch {
     if (status === "OK") {
       this.figures.restored++;
       const image = sequenceAt(module);
-      const cover = this.covers.get(image);
+      const { a, b } = this.flash?.covers ?? {};
+      const cover = a?.image === image ? a : b?.image === image ? b : undefined;
       const covered = cover?.readings ?? 0;
       const when = cover === undefined ? "" : `, saved at ${formatVirtualTime(cover.atMs)}`;
       this.options.ledger.powerLost(this.options.id, covered + 1, boot.lastSeq, `accepted after the image restored (image ${image}${when}) was saved; lost with the RAM at the power loss at ${lost}`);
@@ -207,17 +218,17 @@ export class DevicePower implements PowerSwitch {
     this.keeper?.check();
   }
 
-  powerLoss(offMs: number, duringSave: boolean, cut: number, lost: (detail: string) => void): void {
+  powerLoss(offMs: number, during: { save: number; cut: number } | undefined, lost: (detail: string) => void): void {
     if (this.state !== "on" || this.device?.running !== true) return;
     const { flash } = this;
-    if (!duringSave || flash === undefined) {
+    if (during === undefined || flash === undefined) {
       this.lose(offMs, flash === undefined ? "no persistence" : "between saves", lost);
       return;
     }
     this.state = "armed";
     const arm = {};
     this.arm = arm;
-    flash.cut = { fraction: cut, then: (detail) => this.lose(offMs, detail, lost) };
+    flash.cut = { skip: during.save - 1, fraction: during.cut, then: (detail) => this.lose(offMs, detail, lost) };
     this.options.clock.after(DURING_SAVE_WITHIN_MS, () => {
       if (this.arm !== arm || this.state !== "armed") return;
       flash.cut = undefined;
