@@ -184,7 +184,7 @@ export const POWER_RATES: Record<"virtual" | "real", Record<PowerKind, { rate: n
 };
 
 /** A `power-loss` during a save waits at most this long for the save; then the power goes between saves. */
-export const DURING_SAVE_WITHIN_MS = 5 * MINUTE;
+export const DURING_SAVE_WITHIN_MS = MINUTE;
 
 /** No drawn fault starts before this (by default): the observer subscribes and the devices power on first. */
 export const FAULT_WARMUP_MS = 2 * MINUTE;

@@ -37,6 +37,8 @@
  * configured: numbering goes on after the last reading accepted, not the last saved, so
  * a lost reading's seq is never reused. The firmware's code is untouched; its uptime
  * restarts at each boot (the ledger dates readings by boot).
+ * The module's counters are RAM too: a boot that restored nothing starts them at 0, so
+ * the reconnects counted before it are kept here for the report.
  *
  * @example
  * const power = new DevicePower({ id, clock, persist: true, ledger, monitor });
@@ -144,6 +146,8 @@ class Flash implements SessionStore {
 /** One device's power: see the file comment. */
 export class DevicePower implements PowerSwitch {
   readonly figures = noPowerFigures();
+  /** Reconnects the module counted in boots whose counters are gone (started empty: its stats block is RAM too); add them to its `reconnects`. */
+  reconnectsForgotten = 0;
   private device: SimDevice | undefined;
   /** The device's module instance (the same across reboots: its memory is what reboots). */
   private module: ModuleInstance | undefined;
@@ -153,7 +157,7 @@ export class DevicePower implements PowerSwitch {
   /** The armed power loss (a token: a deadline of an older one finds another here). */
   private arm: object | undefined;
   /** What the next boot carries over and restores. */
-  private next: { cause: "power" | "wake"; counters: number[]; lastSeq: number; atMs: number; rtc?: Uint8Array } | undefined;
+  private next: { cause: "power" | "wake"; counters: number[]; lastSeq: number; reconnects: number; atMs: number; rtc?: Uint8Array } | undefined;
   private readonly keeperClock: Clock;
 
   constructor(private readonly options: DevicePowerOptions) {
@@ -191,6 +195,7 @@ export class DevicePower implements PowerSwitch {
     }
     if (boot === undefined) return;
     carry(module, boot.counters);
+    if (status !== "OK") this.reconnectsForgotten += boot.reconnects;
     if (boot.cause === "wake") {
       if (status !== "OK") this.figures.wakeRefused++;
       return;
@@ -244,7 +249,7 @@ export class DevicePower implements PowerSwitch {
     device.stop();
     let rtc = this.flash?.last;
     if (rtc === undefined && this.module !== undefined) rtc = prepared(this.module);
-    this.next = { cause: "wake", counters, lastSeq: counters[0], atMs: this.options.clock.now(), rtc };
+    this.next = { cause: "wake", counters, lastSeq: counters[0], reconnects: device.stats().reconnects, atMs: this.options.clock.now(), rtc };
     this.keeper = undefined;
     this.state = "asleep";
     this.figures.deepSleeps++;
@@ -259,7 +264,7 @@ export class DevicePower implements PowerSwitch {
     const device = this.device;
     if (device === undefined) return;
     const counters = countersOf(device);
-    this.next = { cause: "power", counters, lastSeq: counters[0], atMs: this.options.clock.now() };
+    this.next = { cause: "power", counters, lastSeq: counters[0], reconnects: device.stats().reconnects, atMs: this.options.clock.now() };
     this.arm = undefined;
     this.state = "off";
     this.keeper = undefined;

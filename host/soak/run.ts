@@ -267,7 +267,7 @@ async function runTo(clock: VirtualClock, endMs: number, context: RunContext): P
 
 /** A device's figures at the end. */
 function summarize(member: Member, app: { sequence: number; rejected: number }): DeviceSummary {
-  const { device, monitor, qos, index } = member;
+  const { device, monitor, power, qos, index } = member;
   const stats = device.stats();
   return {
     index,
@@ -276,7 +276,7 @@ function summarize(member: Member, app: { sequence: number; rejected: number }):
     qos,
     accepted: app.sequence,
     refused: app.rejected,
-    reconnects: stats.reconnects,
+    reconnects: stats.reconnects + power.reconnectsForgotten,
     outboxHighWater: stats.outbox.highWater,
     outboxCapacity: stats.outbox.capacity,
     staticBytes: stats.staticBytes,
