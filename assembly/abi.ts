@@ -7,14 +7,15 @@ import { STAGING_CAPACITY } from "./config";
 import { INVALID_ARGUMENT } from "./status";
 import { validateTopicName, validateTopicFilter } from "./topic";
 import { RX_BASE, STAGING_BASE, DROPPED_BASE, client } from "./client";
+import { Decoded, decoded } from "./codec";
 import { refreshStats } from "./stats";
 import { Properties, properties } from "./properties";
 
 export {
-  configure, setProtocol, setReconnect, setTimeouts, start, stop, disconnect, netUp, netDown, rxSpace, rxCommit, publish,
+  configure, setProtocol, setReconnect, setTimeouts, setInflightWindow, start, stop, disconnect, disconnectWithProperties, netUp, netDown, rxSpace, rxCommit, publish,
   publishWithProperties,
 } from "./client";
-export { subscribe, subscribeWithIdentifier, unsubscribe } from "./requests";
+export { subscribe, subscribeWithIdentifier, subscribeWithProperties, unsubscribe, unsubscribeWithProperties } from "./requests";
 export {
   persistBase, persistLength, persistGeneration, persistHoldPubrel, persistPrepare, persistCheck, persistRestore,
 } from "./persist";
@@ -63,6 +64,15 @@ export function droppedMessage(): usize {
  */
 export function propertiesRecord(): usize {
   return changetype<usize>(properties) + offsetof<Properties>("contentPtr");
+}
+
+/**
+ * The record of the Reason Codes of the last SUBACK or MQTT 5 UNSUBACK: u32 address and u32
+ * count, one code per filter in its request's order (an UNSUBACK event with no codes: 0).
+ * Valid during the SUBACK / UNSUBACK events (boards/ABI.md, "MQTT 5"); the address never changes.
+ */
+export function reasonCodes(): usize {
+  return changetype<usize>(decoded) + offsetof<Decoded>("codesPtr");
 }
 
 /** The stats block, refreshed now (layout in boards/ABI.md). */

@@ -15,7 +15,7 @@ import {
 import {
   CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT,
   CONNECT_FLAG_CLEAN_SESSION, CONNECT_FLAG_WILL, CONNECT_FLAG_WILL_RETAIN, CONNECT_FLAG_PASSWORD, CONNECT_FLAG_USERNAME,
-  NEED_MORE, decoded, decodeRemainingLength, checkServerHeader, decodeConnack, decodePublish, decodePublishHead, decodeAck, readU16,
+  NEED_MORE, decoded, decodeRemainingLength, encodeRemainingLength, checkServerHeader, decodeConnack, decodePublish, decodePublishHead, decodeAck, readU16,
   decodeSuback, decodePingresp, connectRemainingLength, writeConnectHeader, writeFixedHeader, writeField,
   publishRemainingLength, encodePublish, encodeAck, encodeEmpty, packetSize, packetIdOf, remainingLengthOf,
 } from "./codec";
@@ -30,18 +30,18 @@ import { backoffDelay } from "./backoff";
 import {
   netOpen, netSend, netClose, onEvent, onPacket, random,
   EVENT_CONNECTED, EVENT_CONNECT_FAILED, EVENT_CONNECTION_LOST, EVENT_RECONNECTING, EVENT_PUBLISH_DONE,
-  EVENT_CLOSED, EVENT_BACKOFF, EVENT_MESSAGE_DROPPED, PACKET_IN, PACKET_OUT,
+  EVENT_CLOSED, EVENT_BACKOFF, EVENT_MESSAGE_DROPPED, EVENT_AUTH, PACKET_IN, PACKET_OUT,
 } from "./host";
 import { sendRequests, handleSuback, handleUnsuback, resetRequests } from "./requests";
 import {
   connect5RemainingLength, writeConnect5Header, decodeConnack5, decodeAck5, decodeSuback5, decodeDisconnect5,
-  publish5RemainingLength, encodePublish5, encodeDisconnect5, checkServerHeader5, decoded5,
+  publish5RemainingLength, encodePublish5, encodeDisconnect5, disconnect5RemainingLength, decodeAuth, checkServerHeader5, decoded5,
 } from "./codec5";
 import { writeProperties } from "./properties";
-import { REASON_PACKET_TOO_LARGE, REASON_RECEIVE_MAXIMUM_EXCEEDED, isErrorReason } from "./reasons";
+import { AUTH, REASON_PROTOCOL_ERROR, REASON_PACKET_TOO_LARGE, REASON_RECEIVE_MAXIMUM_EXCEEDED, isErrorReason } from "./reasons";
 import {
   session5, connect5, isV5, resetSession5, prepareConnect5, reject5, check5, disconnectReasonFor, isDisconnectReason,
-  chooseProtocol, connackRefusal, acceptConnack5, decodeInboundPublish5, checkPublish5, transmitPublish5,
+  chooseProtocol, connackRefusal, acceptConnack5, decodeInboundPublish5, checkPublish5, checkQueuedPublish5, checkDisconnect5, transmitPublish5,
 } from "./client5";
 import { deliver } from "./app";
 import {
@@ -108,6 +108,8 @@ export class Client {
   protocolErrors: u32;
   /** QoS 2 flows the broker ended with PUBACK. */
   qos2Downgraded: u32;
+  /** The most QoS 1/2 flows under way at once (setInflightWindow): 1 to INFLIGHT_SLOTS. */
+  inflightWindow: u32;
   // ---- the connection: not persisted ----
   state: u32;
   sessionPresent: bool;
@@ -143,6 +145,7 @@ export function resetClient(): void {
   client.reconnectMaxMs = DEFAULT_RECONNECT_MAX_MS;
   client.reconnectEnabled = true;
   client.nextPacketId = 1;
+  client.inflightWindow = INFLIGHT_SLOTS;
   tx.reset(TX_BASE, TX_CAPACITY);
   outbox.reset(OUTBOX_BASE, OUTBOX_CAPACITY);
   inboundQos2.reset(INBOUND_QOS2_BASE, INBOUND_QOS2_SLOTS);
@@ -177,7 +180,8 @@ function remaining(now: u32, since: u32, span: u32): u32 {
 /**
  * Encodes the CONNECT packet from the strings in staging (client id, username,
  * password, will topic, will payload, back to back; in MQTT 5.0 then the caller's CONNECT
- * property block of setProtocol's length) and the flags of boards/ABI.md.
+ * property block and, with a will, its Will Properties block, setProtocol's length in all)
+ * and the flags of boards/ABI.md.
  * Returns OK, INVALID_STATE (connection under way), INVALID_ARGUMENT (bad flags or
  * lengths, client id or username not UTF-8, password without username §3.1.2.9),
  * INVALID_TOPIC (will topic), INVALID_QOS (will QoS 3) or PACKET_TOO_LARGE; in 5.0 also
@@ -205,14 +209,14 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
   let willPayload = willTopic + willTopicLen;
   if (!isValidUtf8(clientId, clientIdLen) || !isValidUtf8(username, usernameLen)) return INVALID_ARGUMENT;
   if (hasWill && validateTopicName(willTopic, willTopicLen) != OK) return INVALID_TOPIC;
-  if (v5 && prepareConnect5(willPayload + willPayloadLen, session5.connectPropertiesLen) != OK) return INVALID_ARGUMENT;
+  if (v5 && prepareConnect5(willPayload + willPayloadLen, session5.connectPropertiesLen, hasWill) != OK) return INVALID_ARGUMENT;
 
   let willTopicField = hasWill ? <i32>willTopicLen : -1;
   let willPayloadField = hasWill ? <i32>willPayloadLen : -1;
   let usernameField = hasUsername ? <i32>usernameLen : -1;
   let passwordField = hasPassword ? <i32>passwordLen : -1;
   let remainingLength = v5
-    ? connect5RemainingLength(connect5, clientIdLen, 0, willTopicField, willPayloadField, usernameField, passwordField)
+    ? connect5RemainingLength(connect5, clientIdLen, session5.willPropertiesLen, willTopicField, willPayloadField, usernameField, passwordField)
     : connectRemainingLength(clientIdLen, willTopicField, willPayloadField, usernameField, passwordField);
   let size = packetSize(remainingLength);
   if (size > <u32>CONNECT_CAPACITY || size > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
@@ -229,7 +233,7 @@ export function configure(clientIdLen: u32, usernameLen: u32, passwordLen: u32, 
   n += v5 ? writeConnect5Header(p + n, <u8>connectFlags, keepaliveSec, connect5) : writeConnectHeader(p + n, <u8>connectFlags, keepaliveSec);
   n += writeField(p + n, clientId, clientIdLen);
   if (hasWill) {
-    if (v5) n += writeProperties(p + n, 0, 0); // no Will Properties (MQTT 5.0 §3.1.3.2)
+    if (v5) n += writeProperties(p + n, session5.willPropertiesPtr, session5.willPropertiesLen); // MQTT 5.0 §3.1.3.2
     n += writeField(p + n, willTopic, willTopicLen);
     n += writeField(p + n, willPayload, willPayloadLen);
   }
@@ -274,6 +278,21 @@ export function setReconnect(minDelayMs: u32, maxDelayMs: u32, enabled: u32): i3
   return OK;
 }
 
+/**
+ * Sets how many QoS 1/2 flows may be under way at once, from 1 to the profile's
+ * INFLIGHT_SLOTS (the default); in MQTT 5.0 the broker's Receive Maximum (§3.2.2.3.3)
+ * lowers it further. Takes effect at once: a larger window sends queued PUBLISHes now, a
+ * smaller one lets the flows under way complete before the next goes out. Returns the
+ * window in effect (≥ 1: the smaller of `window` and the last CONNACK's Receive Maximum),
+ * or INVALID_ARGUMENT (0, or more than INFLIGHT_SLOTS; the window stays as it was).
+ */
+export function setInflightWindow(window: u32, now: u32): i32 {
+  if (window == 0 || window > <u32>INFLIGHT_SLOTS) return INVALID_ARGUMENT;
+  client.inflightWindow = window;
+  sendQueued(now);
+  return <i32>min(window, session5.sendMaximum);
+}
+
 /** Sets how long opening the connection and its CONNACK may take. Returns OK or INVALID_ARGUMENT (0). */
 export function setTimeouts(connectTimeoutMs: u32): i32 {
   if (connectTimeoutMs == 0) return INVALID_ARGUMENT;
@@ -304,10 +323,24 @@ export function stop(now: u32): i32 {
  * may not carry (any but 0 in 3.1.1).
  */
 export function disconnect(reasonCode: u32, now: u32): i32 {
-  if (!isDisconnectReason(reasonCode)) return INVALID_ARGUMENT;
+  return disconnectWithProperties(reasonCode, 0, now);
+}
+
+/**
+ * disconnect() whose MQTT 5 DISCONNECT carries the property block of propertiesLen bytes
+ * in staging (a whole block, its Property Length first; 0: none): Session Expiry Interval,
+ * Reason String, User Properties (MQTT 5.0 §3.14.2.2). Returns OK, INVALID_ARGUMENT (a code
+ * or a block client5.ts checkDisconnect5 refuses, any block in 3.1.1) or PACKET_TOO_LARGE;
+ * nothing is done then.
+ */
+export function disconnectWithProperties(reasonCode: u32, propertiesLen: u32, now: u32): i32 {
+  if (!isDisconnectReason(reasonCode) || propertiesLen > <u32>STAGING_CAPACITY) return INVALID_ARGUMENT;
+  let status = checkDisconnect5(reasonCode, STAGING_BASE, propertiesLen);
+  if (status != OK) return status;
   let state = client.state;
-  if (state == STATE_STOPPED) return OK;
   if (state == STATE_CONNECTED) sendDisconnect(reasonCode, now);
+  session5.disconnectPropertiesLen = 0; // sent, or nowhere to send them
+  if (state == STATE_STOPPED) return OK;
   if (state == STATE_CONNECTING || isOpen()) netClose();
   closed(STATE_STOPPED);
   onEvent(EVENT_CLOSED, CLIENT_STOPPED, 0);
@@ -372,12 +405,31 @@ function closed(state: u32): void {
   tx.clear();
 }
 
-/** Writes a DISCONNECT with the Reason Code (5.0; 0 in 3.1.1) when the tx ring has room after what it holds, and hands it to netSend. */
+/**
+ * Writes a DISCONNECT with the Reason Code (5.0; 0 in 3.1.1) and, from disconnect(), the
+ * properties checkDisconnect5 kept, when the tx ring has room after what it holds, and
+ * hands it to netSend.
+ */
 function sendDisconnect(reasonCode: u32, now: u32): void {
   flush(now);
-  let len = isV5() ? encodeDisconnect5(SCRATCH, reasonCode, 0, 0) : encodeEmpty(SCRATCH, DISCONNECT);
-  if (tx.free() < len) return;
-  transmit(SCRATCH, len, 0, now);
+  let propertiesLen = session5.disconnectPropertiesLen;
+  session5.disconnectPropertiesLen = 0;
+  if (propertiesLen == 0) {
+    let len = isV5() ? encodeDisconnect5(SCRATCH, reasonCode, 0, 0) : encodeEmpty(SCRATCH, DISCONNECT);
+    if (tx.free() < len) return;
+    transmit(SCRATCH, len, 0, now);
+  } else {
+    // fixed header and Reason Code, Property Length, properties (MQTT 5.0 §3.14): SCRATCH holds one part at a time
+    let remainingLength = disconnect5RemainingLength(reasonCode, propertiesLen);
+    if (tx.free() < packetSize(remainingLength)) return;
+    store<u8>(SCRATCH, DISCONNECT << 4);
+    let n = 1 + encodeRemainingLength(SCRATCH + 1, remainingLength);
+    store<u8>(SCRATCH + n, <u8>reasonCode);
+    tx.write(SCRATCH, n + 1);
+    tx.write(SCRATCH, encodeRemainingLength(SCRATCH, propertiesLen));
+    tx.write(session5.disconnectPropertiesPtr, propertiesLen);
+    sent(DISCONNECT << 4, 0, remainingLength, now);
+  }
   flush(now);
 }
 
@@ -486,11 +538,19 @@ function transmit(ptr: usize, len: u32, packetId: u32, now: u32): void {
   sent(load<u8>(ptr), packetId, remainingLengthOf(len), now);
 }
 
-/** Writes a queued PUBLISH into the tx ring (5.0: client5.ts transmitPublish5, which may give it a Topic Alias). Returns false when it lacks room. */
+/** Sends a queued PUBLISH: through the tx ring, or from ptr to netSend when the ring is empty (5.0: client5.ts transmitPublish5, which may give it a Topic Alias). Returns false when the ring lacks room. */
 function transmitPublish(ptr: usize, len: u32, packetId: u32, now: u32): bool {
   if (isV5()) return transmitPublish5(ptr, len, packetId, now);
   if (tx.free() < len) return false;
-  transmit(ptr, len, packetId, now);
+  if (tx.length > 0) {
+    transmit(ptr, len, packetId, now);
+    return true;
+  }
+  // nothing queued before it: netSend takes it from the outbox record, the tx ring only what netSend leaves (one copy less)
+  let taken = min<u32>(netSend(ptr, len), len);
+  client.bytesSent += taken;
+  if (taken < len) tx.write(ptr + taken, len - taken);
+  sent(load<u8>(ptr), packetId, remainingLengthOf(len), now);
   return true;
 }
 
@@ -575,6 +635,7 @@ export function sendQueued(now: u32): void {
 function pump(now: u32): void {
   if (client.state != STATE_CONNECTED) return;
   sendRequests(now);
+  let quota = min(client.inflightWindow, session5.sendMaximum); // in 5.0 the broker's Receive Maximum may be less
   let publishing = true;
   let record = outbox.first();
   while (record >= 0) {
@@ -587,7 +648,7 @@ function pump(now: u32): void {
     } else if (state == RECORD_QUEUED && publishing) {
       let qos = outbox.qos(r);
       let len = outbox.packetLen(r);
-      if (qos > 0 && outbox.inflight >= session5.sendMaximum) publishing = false; // INFLIGHT_SLOTS, or less in 5.0
+      if (qos > 0 && outbox.inflight >= quota) publishing = false;
       else if (!transmitPublish(outbox.packetPtr(r), len, outbox.packetId(r), now)) break;
       else {
         if (qos == 0) {
@@ -708,6 +769,7 @@ function received(header: u8, packetId: u32, remainingLength: u32, now: u32): vo
 function handlePacket(header: u8, body: usize, len: u32, now: u32): i32 {
   let type = header >> 4;
   received(header, packetIdOf(header, body, len), len, now);
+  if (type == AUTH && isV5()) return handleAuth(body, len);
   if (client.state == STATE_AWAIT_CONNACK) {
     if (type != CONNACK) return PROTOCOL_ERROR;
     return isV5() ? handleConnack5(body, len, now) : handleConnack(body, len, now);
@@ -728,7 +790,20 @@ function handlePacket(header: u8, body: usize, len: u32, now: u32): i32 {
     case PINGRESP: return decodePingresp(len);
     case DISCONNECT: return handleDisconnect(body, len, now); // 5.0 only: checkServerHeader refuses it in 3.1.1
   }
-  return PROTOCOL_ERROR; // a second CONNACK; AUTH, as the client starts no authentication (MQTT 5.0 §4.12)
+  return PROTOCOL_ERROR; // a second CONNACK
+}
+
+/**
+ * MQTT 5.0 AUTH (§3.15), before or after the CONNACK: reported (AUTH with its Reason Code
+ * as arg; its properties at propertiesRecord()), then refused: the client sends no
+ * Authentication Method, and an AUTH without one in the CONNECT is a Protocol Error
+ * (§4.12). Returns what check5 returns: the decoder's Reason Code, else PROTOCOL_ERROR.
+ */
+function handleAuth(body: usize, len: u32): i32 {
+  let status = check5(decodeAuth(body, len));
+  if (status != OK) return status;
+  onEvent(EVENT_AUTH, OK, decoded5.reasonCode);
+  return reject5(REASON_PROTOCOL_ERROR);
 }
 
 /**
@@ -795,7 +870,29 @@ function accepted(sessionPresent: bool, now: u32): i32 {
   resetRequests(sessionPresent);
   outbox.rewind();
   onEvent(EVENT_CONNECTED, OK, sessionPresent ? 1 : 0);
+  if (isV5()) refuseOverLimits();
   return OK;
+}
+
+/**
+ * MQTT 5: ends each PUBLISH waiting to be sent that the CONNACK just accepted forbids
+ * (client5.ts checkQueuedPublish5: a lower Maximum Packet Size or Maximum QoS, no Retain
+ * Available) without sending it: PUBLISH_DONE with the status, its packet id (0 at QoS 0).
+ */
+function refuseOverLimits(): void {
+  let record = outbox.first();
+  while (record >= 0) {
+    let r = <u32>record;
+    if (outbox.state(r) == RECORD_QUEUED) {
+      let status = checkQueuedPublish5(outbox.packetPtr(r), outbox.packetLen(r));
+      if (status != OK) {
+        outbox.setState(r, RECORD_DONE);
+        onEvent(EVENT_PUBLISH_DONE, status, outbox.packetId(r));
+      }
+    }
+    record = outbox.next(r);
+  }
+  outbox.releaseDone();
 }
 
 /** onMessage's flags (bit 0 retain, bit 1 dup, bits 2–3 QoS) from a PUBLISH fixed header byte (§3.3.1). */
@@ -906,8 +1003,9 @@ function inFlight(packetId: u32): i32 {
 }
 
 /**
- * Ends an in-flight record's flow: released, counted, PUBLISH_DONE with OK or, for a
- * 5.0 refusal, the ack's Reason Code (≥ 0x80). The one way a flow ends, so each ends once.
+ * Ends an in-flight record's flow: released, counted, PUBLISH_DONE with the Reason Code of
+ * the ack that ended it (0 in 3.1.1; in 5.0 < 0x80 delivered, ≥ 0x80 refused). The one way
+ * a flow ends, so each ends once.
  */
 function completeRecord(record: u32, reasonCode: u32): void {
   let packetId = outbox.packetId(record);
@@ -915,7 +1013,7 @@ function completeRecord(record: u32, reasonCode: u32): void {
   outbox.inflight--;
   changed();
   client.messagesAcknowledged++;
-  onEvent(EVENT_PUBLISH_DONE, isErrorReason(reasonCode) ? <i32>reasonCode : OK, packetId);
+  onEvent(EVENT_PUBLISH_DONE, <i32>reasonCode, packetId);
 }
 
 // Acknowledgements of our PUBLISHes (boards/ABI.md, "Acknowledgements"): an id in no
@@ -977,7 +1075,8 @@ function handlePubcomp(body: usize, len: u32, now: u32): i32 {
   if (record < 0) return OK;
   let state = outbox.state(<u32>record);
   if (state != RECORD_AWAIT_PUBCOMP && state != RECORD_QUEUED_PUBREL) return PROTOCOL_ERROR;
-  completeRecord(<u32>record, 0); // the PUBLISH was taken at PUBREC; a PUBCOMP's code only tells of the PUBREL
+  // the PUBLISH was taken at PUBREC: a PUBCOMP's 0x92 (Packet Identifier not found) only tells of the PUBREL
+  completeRecord(<u32>record, isErrorReason(decoded5.reasonCode) ? 0 : decoded5.reasonCode);
   return OK;
 }
 

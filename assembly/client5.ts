@@ -4,16 +4,16 @@
 // caller's property blocks (CONNECT, PUBLISH), and the Reason Code the client sends in
 // its DISCONNECT when it closes the connection because of the broker's input (MQTT 5.0
 // §4.13). client.ts calls these only while `session5.version` is 5.
-import { RX_CAPACITY, INFLIGHT_SLOTS, INBOUND_QOS2_SLOTS, TOPIC_ALIAS_SLOTS, MAX_TOPIC_LENGTH, STAGING_CAPACITY } from "./config";
+import { RX_CAPACITY, TX_CAPACITY, INFLIGHT_SLOTS, INBOUND_QOS2_SLOTS, TOPIC_ALIAS_SLOTS, MAX_TOPIC_LENGTH, STAGING_CAPACITY } from "./config";
 import {
   OK, MALFORMED_PACKET, PROTOCOL_ERROR, PACKET_TOO_LARGE, INVALID_ARGUMENT, CONNACK_REFUSED_BASE, CONNACK_REFUSED,
   QOS_NOT_SUPPORTED, RETAIN_NOT_SUPPORTED,
 } from "./status";
-import { CONNECT, PUBLISH, DISCONNECT, decoded, decodeRemainingLength, remainingLengthSize, encodeRemainingLength, readU16, writeU16 } from "./codec";
-import { ConnectProperties, decodePublish5 } from "./codec5";
+import { CONNECT, PUBLISH, DISCONNECT, decoded, decodeRemainingLength, remainingLengthSize, encodeRemainingLength, readU16, writeU16, packetSize } from "./codec";
+import { ConnectProperties, decodePublish5, disconnect5RemainingLength } from "./codec5";
 import {
   RECEIVE_MAXIMUM, MAXIMUM_PACKET_SIZE, TOPIC_ALIAS_MAXIMUM, TOPIC_ALIAS, MAXIMUM_QOS, RETAIN_AVAILABLE, SERVER_KEEP_ALIVE,
-  SUBSCRIPTION_IDENTIFIER, AUTHENTICATION_METHOD, properties, decodeProperties, hasProperty,
+  SUBSCRIPTION_IDENTIFIER, AUTHENTICATION_METHOD, SESSION_EXPIRY_INTERVAL, SERVER_REFERENCE, WILL_PROPERTIES, properties, decodeProperties, hasProperty,
 } from "./properties";
 import {
   REASON_SUCCESS, REASON_MALFORMED_PACKET, REASON_PROTOCOL_ERROR, REASON_PACKET_TOO_LARGE, REASON_TOPIC_ALIAS_INVALID,
@@ -52,8 +52,13 @@ export class Session5 {
   receiveMaximum: u32;
   maximumPacketSize: u32;
   topicAliasMaximum: u32;
-  /** Bytes of the caller's CONNECT property block, staged after the will payload for configure(). */
+  /** Bytes of the caller's property blocks (CONNECT, then with a will its Will Properties), staged after the will payload for configure(). */
   connectPropertiesLen: u32;
+  /** The Will Properties prepareConnect5 found (content, in staging; 0 bytes: none), for configure() to copy. */
+  willPropertiesPtr: usize;
+  willPropertiesLen: u32;
+  /** The Session Expiry Interval the CONNECT carries (0 when absent), which bounds the DISCONNECT's (§3.14.2.2.2). */
+  sessionExpiryInterval: u32;
   /** Keep Alive from configure(), in ms, until a Server Keep Alive replaces it (§3.2.2.3.14). */
   keepaliveMs: u32;
   /** The broker's limits from the last CONNACK (§3.2.2.3), their defaults when absent. */
@@ -67,6 +72,9 @@ export class Session5 {
   /** The properties of the PUBLISH being queued, checked by checkPublish5: content pointer and length. */
   publishPropertiesPtr: usize;
   publishPropertiesLen: u32;
+  /** The properties of the caller's DISCONNECT, checked by checkDisconnect5 (in staging; 0 bytes: none). */
+  disconnectPropertiesPtr: usize;
+  disconnectPropertiesLen: u32;
   /** setProtocol's flags (PROTOCOL_FLAG_AUTO_ALIAS). */
   flags: u32;
   /** Counts outbound alias uses: the least recently used slot has the smallest stamp. */
@@ -127,14 +135,18 @@ export function chooseProtocol(version: u32, receiveMaximum: u32, maximumPacketS
 }
 
 /**
- * Fills connect5 from the announced limits and the caller's CONNECT property block of
- * len bytes at ptr (a whole block, Property Length first, §2.2.2.1; len 0: none). The
- * block may hold what the caller decides (Session Expiry Interval, Request Response /
- * Problem Information, User Properties), not what the module announces or does not do
- * (Receive Maximum, Maximum Packet Size, Topic Alias Maximum, authentication). Returns OK
- * or INVALID_ARGUMENT.
+ * Fills connect5 from the announced limits and the caller's property blocks, len bytes at
+ * ptr (len 0: none): the CONNECT block (Property Length first, §2.2.2.1), then, only with
+ * a will, its Will Properties block (§3.1.3.2), which session5.willPropertiesPtr/Len then
+ * hold. The CONNECT block may hold what the caller decides (Session Expiry Interval,
+ * Request Response / Problem Information, User Properties), not what the module announces
+ * or does not do (Receive Maximum, Maximum Packet Size, Topic Alias Maximum,
+ * authentication); the Will block any Will Property (Will Delay Interval, Payload Format
+ * Indicator, Message Expiry Interval, Content Type, Response Topic, Correlation Data, User
+ * Properties). Returns OK or INVALID_ARGUMENT (a bad block, a refused property, bytes after
+ * the blocks, a Will block without a will).
  */
-export function prepareConnect5(ptr: usize, len: u32): i32 {
+export function prepareConnect5(ptr: usize, len: u32, hasWill: bool): i32 {
   connect5.sessionExpiryInterval = 0;
   connect5.receiveMaximum = session5.receiveMaximum;
   connect5.maximumPacketSize = session5.maximumPacketSize;
@@ -143,13 +155,24 @@ export function prepareConnect5(ptr: usize, len: u32): i32 {
   connect5.requestProblemInformation = 1;
   connect5.userPropertiesPtr = ptr;
   connect5.userPropertiesLen = 0;
+  session5.willPropertiesPtr = ptr;
+  session5.willPropertiesLen = 0;
+  session5.sessionExpiryInterval = 0;
   if (len == 0) return OK;
-  if (decodeProperties(CONNECT, ptr, len) != REASON_SUCCESS || properties.size != len) return INVALID_ARGUMENT;
+  if (decodeProperties(CONNECT, ptr, len) != REASON_SUCCESS) return INVALID_ARGUMENT;
   let announced = hasProperty(RECEIVE_MAXIMUM) || hasProperty(MAXIMUM_PACKET_SIZE) || hasProperty(TOPIC_ALIAS_MAXIMUM);
   if (announced || hasProperty(AUTHENTICATION_METHOD)) return INVALID_ARGUMENT;
+  if (hasProperty(SESSION_EXPIRY_INTERVAL)) session5.sessionExpiryInterval = properties.sessionExpiryInterval;
   // the caller's properties travel after the module's, copied as they are
   connect5.userPropertiesPtr = properties.contentPtr;
   connect5.userPropertiesLen = properties.contentLen;
+  let rest = len - properties.size;
+  if (rest == 0) return OK;
+  if (!hasWill) return INVALID_ARGUMENT;
+  let will = ptr + properties.size;
+  if (decodeProperties(WILL_PROPERTIES, will, rest) != REASON_SUCCESS || properties.size != rest) return INVALID_ARGUMENT;
+  session5.willPropertiesPtr = properties.contentPtr;
+  session5.willPropertiesLen = properties.contentLen;
   return OK;
 }
 
@@ -253,8 +276,8 @@ export function decodeInboundPublish5(header: u8, body: usize, len: u32): i32 {
  * QOS_NOT_SUPPORTED, RETAIN_NOT_SUPPORTED or INVALID_ARGUMENT (a bad block).
  */
 export function checkPublish5(qos: u32, retain: bool, ptr: usize, len: u32): i32 {
-  if (qos > session5.maximumQos) return QOS_NOT_SUPPORTED;
-  if (retain && session5.retainAvailable == 0) return RETAIN_NOT_SUPPORTED;
+  let status = checkServerLimits(qos, retain);
+  if (status != OK) return status;
   session5.publishPropertiesPtr = ptr;
   session5.publishPropertiesLen = 0;
   if (len == 0) return OK;
@@ -262,6 +285,49 @@ export function checkPublish5(qos: u32, retain: bool, ptr: usize, len: u32): i32
   if (hasProperty(TOPIC_ALIAS) || hasProperty(SUBSCRIPTION_IDENTIFIER)) return INVALID_ARGUMENT;
   session5.publishPropertiesPtr = properties.contentPtr;
   session5.publishPropertiesLen = properties.contentLen;
+  return OK;
+}
+
+/** OK, or QOS_NOT_SUPPORTED above the broker's Maximum QoS, RETAIN_NOT_SUPPORTED for retain without Retain Available (§3.2.2.3.4–5). */
+function checkServerLimits(qos: u32, retain: bool): i32 {
+  if (qos > session5.maximumQos) return QOS_NOT_SUPPORTED;
+  if (retain && session5.retainAvailable == 0) return RETAIN_NOT_SUPPORTED;
+  return OK;
+}
+
+/**
+ * A PUBLISH the outbox holds (the whole packet of len bytes at ptr, queued or to be sent
+ * again) against the limits of the CONNACK just accepted, which may be lower than those it
+ * was queued under: OK, QOS_NOT_SUPPORTED, RETAIN_NOT_SUPPORTED, or PACKET_TOO_LARGE above
+ * the broker's Maximum Packet Size (§3.2.2.3.6: the client MUST NOT send it).
+ */
+export function checkQueuedPublish5(ptr: usize, len: u32): i32 {
+  let header = <u32>load<u8>(ptr);
+  let status = checkServerLimits((header >> 1) & 3, (header & 1) != 0);
+  if (status != OK) return status;
+  return len > session5.serverMaximumPacketSize ? PACKET_TOO_LARGE : OK;
+}
+
+/**
+ * Checks the caller's DISCONNECT property block of len bytes at ptr (a whole block; len 0:
+ * none) and keeps its content in session5.disconnectPropertiesPtr/Len for sendDisconnect.
+ * Returns OK, INVALID_ARGUMENT (a bad block or one a DISCONNECT may not carry, a block in
+ * 3.1.1, a Server Reference, which only a server sends (§3.14.2.2.5), a non-zero Session
+ * Expiry Interval when the CONNECT's was 0 [MQTT-3.14.2-2]) or PACKET_TOO_LARGE (the
+ * DISCONNECT above the broker's Maximum Packet Size or the tx ring).
+ */
+export function checkDisconnect5(reasonCode: u32, ptr: usize, len: u32): i32 {
+  session5.disconnectPropertiesPtr = ptr;
+  session5.disconnectPropertiesLen = 0;
+  if (len == 0) return OK;
+  if (!isV5()) return INVALID_ARGUMENT;
+  if (decodeProperties(DISCONNECT, ptr, len) != REASON_SUCCESS || properties.size != len) return INVALID_ARGUMENT;
+  if (hasProperty(SERVER_REFERENCE)) return INVALID_ARGUMENT;
+  if (hasProperty(SESSION_EXPIRY_INTERVAL) && properties.sessionExpiryInterval != 0 && session5.sessionExpiryInterval == 0) return INVALID_ARGUMENT;
+  let size = packetSize(disconnect5RemainingLength(reasonCode, properties.contentLen));
+  if (size > session5.serverMaximumPacketSize || size > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
+  session5.disconnectPropertiesPtr = properties.contentPtr;
+  session5.disconnectPropertiesLen = properties.contentLen;
   return OK;
 }
 

@@ -23,6 +23,9 @@
 /** MQTT 5 inbound Topic Aliases the module keeps (its Topic Alias Maximum, MQTT 5.0 §3.1.2.11.5), each up to MAX_TOPIC_LENGTH bytes. */
 // @ts-ignore: decorator
 @inline export const TOPIC_ALIAS_SLOTS: i32 = PROFILE_TOPIC_ALIAS_SLOTS;
+/** MQTT 5: bytes of User Properties each subscription slot keeps for its SUBSCRIBE or UNSUBSCRIBE (MQTT 5.0 §3.8.2.1.3, §3.10.2.1.2), sent again with every resend and resubscription. */
+// @ts-ignore: decorator
+@inline export const REQUEST_PROPERTY_BYTES: i32 = PROFILE_REQUEST_PROPERTY_BYTES;
 
 /** The build profile's number (desktop 1, esp32 2, nodemcu 3): a saved session restores only into its own profile. */
 // @ts-ignore: decorator
@@ -39,3 +42,11 @@
 /** Longest sleep tick() asks for when no timer is due sooner (a board sleeps between ticks). */
 // @ts-ignore: decorator
 @inline export const MAX_TICK_DELAY_MS: u32 = 60000;
+/**
+ * Bytes of the persistent block kept for the application (boards/ABI.md, "Persistent
+ * state"): the telemetry firmware's board, device and counters, so that a wake from deep
+ * sleep needs nothing but the block. The same in every module kind, so an image moves
+ * between them; the client module leaves it zero.
+ */
+// @ts-ignore: decorator
+@inline export const APP_STATE_BYTES: u32 = 204;

@@ -26,6 +26,9 @@ export const EVENT_UNSUBACK: u32 = 7;
 export const EVENT_CLOSED: u32 = 8;
 export const EVENT_BACKOFF: u32 = 9;
 export const EVENT_MESSAGE_DROPPED: u32 = 10;
+export const EVENT_AUTH: u32 = 11;
+/** Telemetry firmware only: the device asks to deep-sleep (code: the save image's sequence number, arg: ms). */
+export const EVENT_SLEEP: u32 = 12;
 
 /** onPacket directions. */
 export const PACKET_IN: u32 = 0;

@@ -1,13 +1,13 @@
 // The persistent block (boards/ABI.md, "Persistent state"): the session's live state —
 // settings and CONNECT packet, outbox, inbound QoS 2 ids, subscription table, the MQTT 5
-// settings — laid out as one contiguous region of static memory behind a header, so a
+// settings, the application's area — laid out as one contiguous region of static memory behind a header, so a
 // host can save it as bytes (RTC memory, flash, a file) and copy it back after a reboot.
 // There is no second copy: client.ts, client5.ts and the tables live at fixed offsets
 // inside the block. What belongs to one connection (rx buffer, tx ring, staging, decode
 // scratch, Topic Alias tables, the Client fields from `state` on) lies outside it.
 import {
   CONNECT_CAPACITY, OUTBOX_CAPACITY, INBOUND_QOS2_SLOTS, SUBSCRIPTION_SLOTS, INFLIGHT_SLOTS, RX_CAPACITY,
-  STAGING_CAPACITY, TOPIC_ALIAS_SLOTS, MAX_TOPIC_LENGTH, PROFILE_NUMBER,
+  STAGING_CAPACITY, TOPIC_ALIAS_SLOTS, MAX_TOPIC_LENGTH, REQUEST_PROPERTY_BYTES, PROFILE_NUMBER, APP_STATE_BYTES,
 } from "./config";
 import { OK, INVALID_ARGUMENT, INVALID_STATE, PERSIST_CORRUPT, PERSIST_VERSION, PERSIST_PROFILE } from "./status";
 import { Client, client, outbox, inboundQos2, subscriptions, resetClient, STATE_IDLE, STATE_STOPPED } from "./client";
@@ -19,7 +19,7 @@ import { CRC32_START, crc32Update, crc32Final } from "./crc32";
 
 /** "WQPS" in the header's first four bytes. */
 const MAGIC: u32 = 0x53505157;
-/** The block's layout; raise it whenever what the block holds, or where, changes. */
+/** The block's layout; raise it whenever what the block holds, or where, changes (the application area's layout included). */
 const LAYOUT_VERSION: u32 = 1;
 /** The header: u32 magic, u16 layout version, u16 profile, u32 length, u32 sequence, u32 CRC-32. */
 // @ts-ignore: decorator
@@ -50,7 +50,9 @@ const SEQUENCE_MASK: u32 = 0x7fffffff;
 // @ts-ignore: decorator
 @inline const SLOTS_AT: u32 = INBOUND_IDS_AT + ((<u32>INBOUND_QOS2_SLOTS * 2 + 3) & ~3);
 // @ts-ignore: decorator
-@inline const CLIENT_AT: u32 = SLOTS_AT + ((<u32>SUBSCRIPTION_SLOTS * SLOT_SIZE + 3) & ~3);
+@inline const APP_STATE_AT: u32 = SLOTS_AT + ((<u32>SUBSCRIPTION_SLOTS * SLOT_SIZE + 3) & ~3);
+// @ts-ignore: decorator
+@inline const CLIENT_AT: u32 = APP_STATE_AT + ((APP_STATE_BYTES + 3) & ~3);
 /** Bytes of the block: everything up to the Client's first connection field. */
 // @ts-ignore: decorator
 @inline const PERSIST_LENGTH: u32 = CLIENT_AT + offsetof<Client>("state");
@@ -68,6 +70,8 @@ export const OUTBOX_BASE = PERSIST_BASE + RECORDS_AT;
 export const INBOUND_QOS2_BASE = PERSIST_BASE + INBOUND_IDS_AT;
 export const SUBSCRIPTIONS_BASE = PERSIST_BASE + SLOTS_AT;
 export const CLIENT_STRUCT = PERSIST_BASE + CLIENT_AT;
+/** The application's APP_STATE_BYTES of the block (the telemetry firmware keeps its state there); the core only empties it. */
+export const APP_STATE_BASE = PERSIST_BASE + APP_STATE_AT;
 
 /** What the module knows about saving, outside the block. */
 @unmanaged
@@ -82,9 +86,10 @@ class Persistence {
 
 const persistence = changetype<Persistence>(memory.data(offsetof<Persistence>()));
 
-/** Empties the header (sequence 0) and forgets unsaved changes; resetClient() calls it. */
+/** Empties the header (sequence 0) and the application area, and forgets unsaved changes; resetClient() calls it. */
 export function resetPersistence(): void {
   memory.fill(PERSIST_BASE, 0, HEADER_BYTES);
+  memory.fill(APP_STATE_BASE, 0, APP_STATE_BYTES);
   persistence.pubrelUnsaved = false;
   persistence.generation++;
 }
@@ -222,6 +227,7 @@ function holdsTogether(ptr: usize): bool {
   for (let i: u32 = 0; i < <u32>SUBSCRIPTION_SLOTS; i++) {
     let slot = ptr + SLOTS_AT + i * SLOT_SIZE;
     if (load<u8>(slot) > UNSUBSCRIBE_SENT || <u32>load<u16>(slot, 6) > <u32>MAX_TOPIC_LENGTH) return false;
+    if (<u32>load<u16>(slot, 12) > <u32>REQUEST_PROPERTY_BYTES) return false;
   }
   let s = changetype<Session5>(ptr + SESSION5_AT);
   if (s.version != VERSION_311 && s.version != VERSION_5) return false;
@@ -230,6 +236,7 @@ function holdsTogether(ptr: usize): bool {
   if (s.connectPropertiesLen > <u32>STAGING_CAPACITY) return false;
   let c = changetype<Client>(ptr + CLIENT_AT);
   if (c.connectLength > <u32>CONNECT_CAPACITY || c.nextPacketId == 0 || c.nextPacketId > 0xffff) return false;
+  if (c.inflightWindow == 0 || c.inflightWindow > <u32>INFLIGHT_SLOTS) return false;
   return c.connectTimeoutMs != 0 && c.reconnectMinMs != 0 && c.reconnectMinMs <= c.reconnectMaxMs;
 }
 

@@ -2,9 +2,9 @@
 // subscription table first and sent from it, so a request made while offline goes out
 // on connect, an unanswered one is sent again after a reconnect, and every granted
 // filter is subscribed again when the broker reports no session.
-import { STAGING_CAPACITY, SUBSCRIPTION_SLOTS, TX_CAPACITY } from "./config";
+import { STAGING_CAPACITY, SUBSCRIPTION_SLOTS, TX_CAPACITY, REQUEST_PROPERTY_BYTES } from "./config";
 import { OK, PROTOCOL_ERROR, INVALID_ARGUMENT, INVALID_FILTER, INVALID_QOS, INVALID_STATE, NO_PACKET_ID, PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL } from "./status";
-import { SUBSCRIBE, UNSUBSCRIBE, decoded, packetSize, writeFixedHeader, writeU16 } from "./codec";
+import { SUBSCRIBE, UNSUBSCRIBE, decoded, encodeRemainingLength, packetSize, writeFixedHeader, writeU16 } from "./codec";
 import {
   SUBSCRIPTION_FREE, SUBSCRIPTION_PENDING, SUBSCRIPTION_SENT, SUBSCRIPTION_ACTIVE, UNSUBSCRIBE_PENDING, UNSUBSCRIBE_SENT,
 } from "./subscriptions";
@@ -12,8 +12,10 @@ import { validateTopicFilter } from "./topic";
 import { STAGING_BASE, SCRATCH, STATE_CONNECTED, client, subscriptions, tx, sent, sendQueued, allocatePacketId } from "./client";
 import { onEvent, EVENT_SUBACK, EVENT_UNSUBACK } from "./host";
 import { isV5 } from "./client5";
-import { SUBSCRIPTION_IDENTIFIER, variableBytePropertySize, writeVariableByteProperty } from "./properties";
-import { isErrorReason } from "./reasons";
+import {
+  SUBSCRIPTION_IDENTIFIER, USER_PROPERTY, properties, decodeProperties, propertiesLength, variableBytePropertySize, writeVariableByteProperty,
+} from "./properties";
+import { REASON_SUCCESS, isErrorReason } from "./reasons";
 import { changed } from "./persist";
 
 /**
@@ -22,10 +24,13 @@ import { changed } from "./persist";
  * §3.8.3.1: QoS, No Local, Retain As Published, Retain Handling), and sends it when connected. Returns the packet id (> 0; one
  * SUBACK event per filter follows), or INVALID_ARGUMENT (count, entries beyond staging,
  * a filter twice), INVALID_FILTER, INVALID_QOS, INVALID_STATE (a filter still awaiting
- * its SUBACK or UNSUBACK), PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL or NO_PACKET_ID.
+ * its SUBACK or UNSUBACK), PACKET_TOO_LARGE, SUBSCRIPTIONS_FULL or NO_PACKET_ID. A call
+ * that repeats a SUBSCRIBE still awaiting its SUBACK exactly (joinedRequest: a restored
+ * session's, or one made earlier) joins it: it returns that request's packet id and
+ * records nothing; the same filters with other options are INVALID_STATE.
  */
 export function subscribe(count: u32, now: u32): i32 {
-  return request(count, true, 0, now);
+  return request(count, true, 0, 0, now);
 }
 
 /**
@@ -36,7 +41,21 @@ export function subscribe(count: u32, now: u32): i32 {
  */
 export function subscribeWithIdentifier(count: u32, subscriptionIdentifier: u32, now: u32): i32 {
   if (!isV5() || subscriptionIdentifier == 0 || subscriptionIdentifier > MAX_SUBSCRIPTION_IDENTIFIER) return INVALID_ARGUMENT;
-  return request(count, true, subscriptionIdentifier, now);
+  return request(count, true, subscriptionIdentifier, 0, now);
+}
+
+/**
+ * MQTT 5: subscribe() whose SUBSCRIBE carries the Subscription Identifier (0: none) and the
+ * User Properties (MQTT 5.0 §3.8.2.1.3) of the property block of propertiesLen bytes staged
+ * right after the entries (a whole block, its Property Length first, holding only User
+ * Properties; 0: none). Each filter's slot keeps them, so a resend and a resubscription carry
+ * them too. Returns what subscribeWithIdentifier() returns; INVALID_ARGUMENT also for a bad
+ * block or any other property in it, PACKET_TOO_LARGE for User Properties beyond the
+ * REQUEST_PROPERTY_BYTES a slot keeps.
+ */
+export function subscribeWithProperties(count: u32, subscriptionIdentifier: u32, propertiesLen: u32, now: u32): i32 {
+  if (!isV5() || subscriptionIdentifier > MAX_SUBSCRIPTION_IDENTIFIER) return INVALID_ARGUMENT;
+  return request(count, true, subscriptionIdentifier, propertiesLen, now);
 }
 
 /**
@@ -45,10 +64,22 @@ export function subscribeWithIdentifier(count: u32, subscriptionIdentifier: u32,
  * none is left it is left out (this client holds no subscription to it), and when every
  * filter is left out the UNSUBACK event comes at once, with no packet sent. Returns the
  * packet id (> 0; an UNSUBACK event follows) or the statuses of subscribe() but
- * INVALID_QOS and SUBSCRIPTIONS_FULL.
+ * INVALID_QOS and SUBSCRIPTIONS_FULL; like subscribe(), a call that repeats an
+ * UNSUBSCRIBE still awaiting its UNSUBACK exactly returns that request's packet id.
  */
 export function unsubscribe(count: u32, now: u32): i32 {
-  return request(count, false, 0, now);
+  return request(count, false, 0, 0, now);
+}
+
+/**
+ * MQTT 5: unsubscribe() whose UNSUBSCRIBE carries the User Properties (MQTT 5.0
+ * §3.10.2.1.2) of the block of propertiesLen bytes staged right after the entries, as
+ * subscribeWithProperties() takes them. Returns what unsubscribe() returns; INVALID_ARGUMENT
+ * also in 3.1.1 or for a bad block, PACKET_TOO_LARGE as subscribeWithProperties().
+ */
+export function unsubscribeWithProperties(count: u32, propertiesLen: u32, now: u32): i32 {
+  if (!isV5()) return INVALID_ARGUMENT;
+  return request(count, false, 0, propertiesLen, now);
 }
 
 /** The largest Subscription Identifier, a four-byte Variable Byte Integer (MQTT 5.0 §3.8.2.1.2). */
@@ -60,9 +91,16 @@ const MAX_SUBSCRIPTION_IDENTIFIER: u32 = 268435455;
   return 2 + len + (subscribing ? 1 : 0);
 }
 
-function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, now: u32): i32 {
-  let status = checkRequest(count, subscribing, subscriptionIdentifier);
+function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, propertiesLen: u32, now: u32): i32 {
+  let status = checkRequest(count, subscribing, subscriptionIdentifier, propertiesLen);
+  if (status == INVALID_STATE) {
+    let joined = joinedRequest(count, subscribing, subscriptionIdentifier, propertiesLen);
+    if (joined != 0) return <i32>joined;
+  }
   if (status != OK) return status;
+  // checkRequest decoded the block last: its User Properties, for every slot of the request
+  let userPropertiesPtr = properties.contentPtr;
+  let userPropertiesLen: u32 = propertiesLen == 0 ? 0 : properties.contentLen;
   let packetId = allocatePacketId();
   if (packetId == 0) return NO_PACKET_ID;
   let pending = subscribing ? SUBSCRIPTION_PENDING : UNSUBSCRIBE_PENDING;
@@ -75,21 +113,29 @@ function request(count: u32, subscribing: bool, subscriptionIdentifier: u32, now
     let slot = subscriptions.put(entry + 2, len, qos, packetId, recorded, pending);
     if (slot >= 0) {
       subscriptions.setSubscriptionIdentifier(<u32>slot, subscriptionIdentifier);
+      subscriptions.setProperties(<u32>slot, userPropertiesPtr, userPropertiesLen);
       recorded++;
     }
     entry += entrySize(len, subscribing);
   }
-  if (recorded == 0) onEvent(EVENT_UNSUBACK, OK, packetId);
+  if (recorded == 0) {
+    decoded.codesLen = 0; // no UNSUBACK, no Reason Codes
+    onEvent(EVENT_UNSUBACK, OK, packetId);
+  }
   changed();
   sendQueued(now);
   return <i32>packetId;
 }
 
-/** Validates the staged entries against staging, the table and the tx ring. Returns OK or a status of subscribe(). */
-function checkRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32): i32 {
+/**
+ * Validates the staged entries against staging, the table and the tx ring, and the property
+ * block of propertiesLen bytes after them (checkUserProperties). Returns OK or a status of
+ * subscribeWithProperties().
+ */
+function checkRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32, propertiesLen: u32): i32 {
   if (count == 0 || count > <u32>SUBSCRIPTION_SLOTS) return INVALID_ARGUMENT;
   let end = STAGING_BASE + <usize>STAGING_CAPACITY;
-  let remainingLength = headerLength(subscriptionIdentifier);
+  let remainingLength: u32 = 0;
   let status: i32;
   let newSlots: u32 = 0;
   let entry = STAGING_BASE;
@@ -112,8 +158,54 @@ function checkRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32
     remainingLength += size;
     entry += size;
   }
+  if (propertiesLen > <u32>(end - entry)) return INVALID_ARGUMENT;
+  status = checkUserProperties(subscribing ? SUBSCRIBE : UNSUBSCRIBE, entry, propertiesLen);
+  if (status != OK) return status;
+  remainingLength += headerLength(subscriptionIdentifier, propertiesLen == 0 ? 0 : properties.contentLen);
   if (packetSize(remainingLength) > <u32>TX_CAPACITY) return PACKET_TOO_LARGE;
   return subscriptions.hasRoom(newSlots) ? OK : SUBSCRIPTIONS_FULL;
+}
+
+/**
+ * The packet id of the request awaiting its SUBACK (subscribing) or UNSUBACK that the
+ * `count` staged entries repeat exactly: all of its filters and no other, in its order, with
+ * the same options, Subscription Identifier and User Properties (the block of propertiesLen
+ * bytes after the entries). Returns 0 when they do not.
+ */
+function joinedRequest(count: u32, subscribing: bool, subscriptionIdentifier: u32, propertiesLen: u32): u32 {
+  let end = STAGING_BASE + <usize>STAGING_CAPACITY;
+  let packetId: u32 = 0;
+  let state: u8 = SUBSCRIPTION_FREE;
+  let first: u32 = 0;
+  let entry = STAGING_BASE;
+  for (let index: u32 = 0; index < count; index++) {
+    if (entry + 2 > end) return 0;
+    let len = <u32>load<u16>(entry);
+    let size = entrySize(len, subscribing);
+    if (entry + size > end) return 0;
+    let slot = subscriptions.find(entry + 2, len);
+    if (slot < 0) return 0;
+    let s = <u32>slot;
+    if (index == 0) {
+      first = s;
+      packetId = subscriptions.packetId(s);
+      state = subscriptions.state(s);
+      let awaiting = subscribing
+        ? state == SUBSCRIPTION_PENDING || state == SUBSCRIPTION_SENT
+        : state == UNSUBSCRIBE_PENDING || state == UNSUBSCRIBE_SENT;
+      if (!awaiting) return 0;
+    } else if (subscriptions.state(s) != state || subscriptions.packetId(s) != packetId) return 0;
+    if (subscriptions.index(s) != index) return 0;
+    if (subscribing && subscriptions.qos(s) != <u32>load<u8>(entry + 2 + len)) return 0;
+    entry += size;
+  }
+  if (packetId == 0 || subscriptions.requestSize(packetId, state) != count) return 0;
+  if (subscribing && subscriptions.subscriptionIdentifier(first) != subscriptionIdentifier) return 0;
+  if (propertiesLen > <u32>(end - entry)) return 0;
+  if (checkUserProperties(subscribing ? SUBSCRIBE : UNSUBSCRIBE, entry, propertiesLen) != OK) return 0;
+  let userPropertiesLen: u32 = propertiesLen == 0 ? 0 : properties.contentLen;
+  if (subscriptions.propertiesLen(first) != userPropertiesLen) return 0;
+  return memory.compare(subscriptions.propertiesPtr(first), properties.contentPtr, userPropertiesLen) == 0 ? packetId : 0;
 }
 
 /**
@@ -127,12 +219,26 @@ function checkOptions(options: u8): i32 {
 }
 
 /**
- * Bytes of a SUBSCRIBE / UNSUBSCRIBE before its entries: packet id, and in 5.0 the property
- * block, empty or with the Subscription Identifier (MQTT 5.0 §3.8.2.1).
+ * A request's property block of len bytes at ptr (a whole block; len 0: none) for a packet of
+ * this type: only User Properties, at most REQUEST_PROPERTY_BYTES of them. Returns OK
+ * (properties holds the block), INVALID_ARGUMENT (malformed, another property) or
+ * PACKET_TOO_LARGE (more than a slot keeps).
  */
-function headerLength(subscriptionIdentifier: u32): u32 {
+function checkUserProperties(type: u8, ptr: usize, len: u32): i32 {
+  if (len == 0) return OK;
+  if (decodeProperties(type, ptr, len) != REASON_SUCCESS || properties.size != len) return INVALID_ARGUMENT;
+  if (properties.present != (<u64>1 << <u64>USER_PROPERTY)) return INVALID_ARGUMENT;
+  return properties.contentLen <= <u32>REQUEST_PROPERTY_BYTES ? OK : PACKET_TOO_LARGE;
+}
+
+/**
+ * Bytes of a SUBSCRIBE / UNSUBSCRIBE before its entries: packet id, and in 5.0 the property
+ * block: the Subscription Identifier if any, then userPropertiesLen bytes of User Properties
+ * (MQTT 5.0 §3.8.2.1, §3.10.2.1).
+ */
+function headerLength(subscriptionIdentifier: u32, userPropertiesLen: u32): u32 {
   if (!isV5()) return 2;
-  return 3 + (subscriptionIdentifier == 0 ? 0 : variableBytePropertySize(subscriptionIdentifier));
+  return 2 + propertiesLength((subscriptionIdentifier == 0 ? 0 : variableBytePropertySize(subscriptionIdentifier)) + userPropertiesLen);
 }
 
 /** True when one of the first `count` staged entries holds the same filter. */
@@ -164,14 +270,15 @@ export function resetRequests(sessionPresent: bool): void {
   }
 }
 
-/** Sends every pending request that fits the tx ring, oldest slot first. */
+/** Sends every pending request that fits the tx ring, oldest slot first (none: no scan, subscriptions.queued). */
 export function sendRequests(now: u32): void {
-  if (client.state != STATE_CONNECTED) return;
+  if (client.state != STATE_CONNECTED || !subscriptions.queued) return;
   for (let i: u32 = 0; i < subscriptions.slots; i++) {
     let state = subscriptions.state(i);
     if (state != SUBSCRIPTION_PENDING && state != UNSUBSCRIBE_PENDING) continue;
     if (!sendRequest(i, now)) return;
   }
+  subscriptions.queued = false;
 }
 
 /**
@@ -185,7 +292,8 @@ function sendRequest(member: u32, now: u32): bool {
   let pending = subscriptions.state(member);
   let subscribing = pending == SUBSCRIPTION_PENDING;
   let subscriptionIdentifier = subscribing ? subscriptions.subscriptionIdentifier(member) : 0; // the same in every slot of the request
-  let remainingLength = headerLength(subscriptionIdentifier);
+  let userPropertiesLen = subscriptions.propertiesLen(member); // likewise
+  let remainingLength = headerLength(subscriptionIdentifier, userPropertiesLen);
   for (let i: u32 = 0; i < subscriptions.slots; i++) {
     if (subscriptions.state(i) == pending && subscriptions.packetId(i) == packetId) {
       remainingLength += entrySize(subscriptions.filterLen(i), subscribing);
@@ -199,11 +307,12 @@ function sendRequest(member: u32, now: u32): bool {
   n += 2;
   tx.write(SCRATCH, n);
   if (isV5()) {
-    // Property Length (at most 5 bytes of properties: one byte), then the identifier if any
-    n = 1;
-    if (subscriptionIdentifier != 0) n += writeVariableByteProperty(SCRATCH + 1, SUBSCRIPTION_IDENTIFIER, subscriptionIdentifier);
-    store<u8>(SCRATCH, <u8>(n - 1));
+    // Property Length (two bytes at most: REQUEST_PROPERTY_BYTES + 5 < 16384), the identifier if any, the User Properties
+    let identifierSize: u32 = subscriptionIdentifier == 0 ? 0 : variableBytePropertySize(subscriptionIdentifier);
+    n = encodeRemainingLength(SCRATCH, identifierSize + userPropertiesLen);
+    if (subscriptionIdentifier != 0) n += writeVariableByteProperty(SCRATCH + n, SUBSCRIPTION_IDENTIFIER, subscriptionIdentifier);
     tx.write(SCRATCH, n);
+    tx.write(subscriptions.propertiesPtr(member), userPropertiesLen);
   }
   let position: u32 = 0;
   for (let slot = subscriptions.firstOfRequest(packetId, pending); slot >= 0; slot = subscriptions.firstOfRequest(packetId, pending)) {
@@ -242,10 +351,15 @@ export function handleSuback(): i32 {
 
 /**
  * UNSUBACK (decoded, §3.11): frees the filters of the UNSUBSCRIBE sent with its packet
- * id. Returns OK, or PROTOCOL_ERROR when no UNSUBSCRIBE awaits this id.
+ * id; in 5.0 its Reason Codes, one per filter in the UNSUBSCRIBE's order (MQTT 5.0
+ * §3.11.3), are at decoded.codesPtr during the event (3.1.1: none, codesLen 0). Returns
+ * OK, or PROTOCOL_ERROR with nothing changed when no UNSUBSCRIBE awaits this id or, in
+ * 5.0, the Reason Codes do not match its filters one for one.
  */
 export function handleUnsuback(): i32 {
   let packetId = decoded.packetId;
+  if (!isV5()) decoded.codesLen = 0;
+  else if (subscriptions.requestSize(packetId, UNSUBSCRIBE_SENT) != decoded.codesLen) return PROTOCOL_ERROR;
   if (subscriptions.moveRequest(packetId, UNSUBSCRIBE_SENT, SUBSCRIPTION_FREE) == 0) return PROTOCOL_ERROR;
   changed();
   onEvent(EVENT_UNSUBACK, OK, packetId);

@@ -6,6 +6,7 @@
  * 1. end-to-end publish throughput through one Mosquitto started here (its queue limits
  *    lifted so nothing is dropped; once as configured by default, once with
  *    `set_tcp_nodelay true`), QoS 0/1/2 in windows of 100 publishes (bench/throughput.ts);
+ *    wasmqtt also with `maxInflight: 1` at QoS 1/2;
  * 2. QoS 1 ping-pong latency p50 / p99 (bench/latency.ts);
  * 3. codec: generate and parse, the module through the host against mqtt-packet (bench/codec.ts),
  *    in three times as many shorter rounds;
@@ -25,7 +26,7 @@ import { CODEC_CASES, codecRound } from "./codec.ts";
 import { IDLE_PEERS, type IdleFigures, idleClients } from "./idle.ts";
 import { LATENCY_PEERS, pingPongRound } from "./latency.ts";
 import { median, rotate } from "./stats.ts";
-import { type Peer, type RoundFigures, Sink, WINDOW, mqttJsPeer, rawPeer, timeRound, wasmqttPeer } from "./throughput.ts";
+import { type Peer, type RoundFigures, Sink, WINDOW, mqttJsPeer, rawPeer, timeRound, wasmqttPeer, wasmqttStopAndWaitPeer } from "./throughput.ts";
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +48,9 @@ const codecRounds = rounds * 3;
 const idleCount = quick ? 50 : 200;
 const idleRounds = quick ? 1 : rounds;
 
-const PEERS: Peer[] = [wasmqttPeer, mqttJsPeer, rawPeer];
+const PEERS: Peer[] = [wasmqttPeer, wasmqttStopAndWaitPeer, mqttJsPeer, rawPeer];
+/** The peers of a QoS: one flow in flight is a QoS 1/2 setting (QoS 0 has no flows). */
+const peersOf = (qos: number) => PEERS.filter((peer) => qos > 0 || peer !== wasmqttStopAndWaitPeer);
 /** The broker setups of (1): Mosquitto's defaults but unbounded queues, then Nagle off on its side too. */
 const BROKERS = [
   { name: "default", extraConfig: [] as string[] },
@@ -104,11 +107,12 @@ try {
     const broker = await startBroker(setup.extraConfig);
     try {
       for (const qos of [0, 1, 2] as const) {
-        const byPeer = new Map<string, RoundFigures[]>(PEERS.map((peer) => [peer.name, []]));
+        const peers = peersOf(qos);
+        const byPeer = new Map<string, RoundFigures[]>(peers.map((peer) => [peer.name, []]));
         // an uncounted round each first, so no peer's figures include compiling its code
-        for (const peer of PEERS) await timeRound(peer, broker, sink, qos, Math.ceil(messages / 5), payload);
+        for (const peer of peers) await timeRound(peer, broker, sink, qos, Math.ceil(messages / 5), payload);
         for (let round = 0; round < rounds; round++) {
-          for (const peer of rotate(PEERS, round)) byPeer.get(peer.name)!.push(await timeRound(peer, broker, sink, qos, messages, payload));
+          for (const peer of rotate(peers, round)) byPeer.get(peer.name)!.push(await timeRound(peer, broker, sink, qos, messages, payload));
         }
         for (const [peer, figures] of byPeer) {
           throughput.push({
@@ -222,15 +226,17 @@ function markdown(): string {
       `${machine.cpus} cores (${machine.cpuModel}), Node ${machine.node}, Mosquitto ${machine.mosquitto}, ` +
       `load average ${machine.loadAverageAtStart.join(" ")} at the start.`,
     "",
-    "| broker | QoS | wasmqtt msg/s | MQTT.js msg/s | raw msg/s | wasmqtt / MQTT.js | wasmqtt / raw | CPU µs/msg wasmqtt | MQTT.js | raw |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| broker | QoS | wasmqtt msg/s | MQTT.js msg/s | raw msg/s | wasmqtt / MQTT.js | wasmqtt / raw | maxInflight 1 msg/s | its / MQTT.js | its / raw | CPU µs/msg wasmqtt | MQTT.js | raw |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const setup of BROKERS) {
     for (const qos of [0, 1, 2]) {
       const [w, m, r] = ["wasmqtt", "MQTT.js", "raw"].map((peer) => row(setup.name, qos, peer));
+      const s = qos > 0 ? row(setup.name, qos, wasmqttStopAndWaitPeer.name) : undefined;
+      const stopAndWait = s === undefined ? "— | — | —" : `${fmt(s.msgPerSec)} | ${ratio(s.msgPerSec, m.msgPerSec)} | ${ratio(s.msgPerSec, r.msgPerSec)}`;
       lines.push(
         `| ${setup.name} | ${qos} | ${fmt(w.msgPerSec)} | ${fmt(m.msgPerSec)} | ${fmt(r.msgPerSec)} | ${ratio(w.msgPerSec, m.msgPerSec)} | ${ratio(w.msgPerSec, r.msgPerSec)} | ` +
-          `${w.cpuUsPerMsg.toFixed(1)} | ${m.cpuUsPerMsg.toFixed(1)} | ${r.cpuUsPerMsg.toFixed(1)} |`,
+          `${stopAndWait} | ${w.cpuUsPerMsg.toFixed(1)} | ${m.cpuUsPerMsg.toFixed(1)} | ${r.cpuUsPerMsg.toFixed(1)} |`,
       );
     }
   }

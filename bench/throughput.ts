@@ -40,28 +40,39 @@ export interface Peer {
 }
 
 /**
- * wasmqtt, desktop profile. Its outbox is bounded (MQTT.js buffers without limit): a
- * publish the outbox has no room for — QoS 0 faster than the socket drains — waits for
- * room (`whenFull: "wait"`).
+ * wasmqtt, desktop profile (16 QoS 1/2 flows in flight). Its outbox is bounded (MQTT.js
+ * buffers without limit): a publish the outbox has no room for — QoS 0 faster than the
+ * socket drains — waits for room (`whenFull: "wait"`).
  */
-export const wasmqttPeer: Peer = {
-  name: "wasmqtt",
-  async open(url, _port, topic, qos, payload) {
-    const client = await connect(url, { profile: "desktop", keepalive: 60 });
-    const publish = () => client.publish(topic, payload, { qos, whenFull: "wait" });
-    return {
-      async publishAll(count) {
-        for (let sent = 0; sent < count; sent += WINDOW) {
-          const window = Math.min(WINDOW, count - sent);
-          const flows: Promise<void>[] = [];
-          for (let i = 0; i < window; i++) flows.push(publish());
-          await Promise.all(flows);
-        }
-      },
-      close: () => client.end(),
-    };
-  },
-};
+export const wasmqttPeer: Peer = wasmqttWith("wasmqtt", {});
+
+/**
+ * wasmqtt with one QoS 1/2 flow in flight (`maxInflight: 1`): stop and wait. Each
+ * acknowledgement is answered by the next PUBLISH, which carries the TCP ACK, so a broker
+ * with Nagle's algorithm on never holds a second acknowledgement behind the first.
+ */
+export const wasmqttStopAndWaitPeer: Peer = wasmqttWith("wasmqtt maxInflight 1", { maxInflight: 1 });
+
+function wasmqttWith(name: string, options: { maxInflight?: number }): Peer {
+  return {
+    name,
+    async open(url, _port, topic, qos, payload) {
+      const client = await connect(url, { profile: "desktop", keepalive: 60, ...options });
+      const publish = () => client.publish(topic, payload, { qos, whenFull: "wait" });
+      return {
+        async publishAll(count) {
+          for (let sent = 0; sent < count; sent += WINDOW) {
+            const window = Math.min(WINDOW, count - sent);
+            const flows: Promise<unknown>[] = [];
+            for (let i = 0; i < window; i++) flows.push(publish());
+            await Promise.all(flows);
+          }
+        },
+        close: () => client.end(),
+      };
+    },
+  };
+}
 
 export const mqttJsPeer: Peer = {
   name: "MQTT.js",

@@ -19,11 +19,13 @@ export {
   type Granted,
   type MessageMeta,
   type PacketTrace,
+  type PublishAck,
   type PublishOptions,
   type QoS,
   type ReconnectOptions,
   type SubscribeOptions,
   type SubscriptionRequest,
+  type Unsubscribed,
   type Will,
 } from "./client.ts";
 export { Status, WasmqttError, describeStatus, statusName, type ErrorCode, type HostErrorCode, type StatusName } from "./status.ts";

@@ -26,7 +26,26 @@ export interface Will {
   payload: string | Uint8Array;
   qos?: QoS;
   retain?: boolean;
+  /** MQTT 5: the Will Properties (MQTT 5.0 §3.1.3.2), MQTT.js's names. */
+  properties?: WillProperties;
 }
+
+/** MQTT 5 Will Properties (MQTT 5.0 §3.1.3.2). */
+export interface WillProperties {
+  /** Seconds the broker waits after the connection is lost before publishing the will (default 0); a reconnect within it cancels the will. */
+  willDelayInterval?: number;
+  payloadFormatIndicator?: boolean;
+  messageExpiryInterval?: number;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Uint8Array | string;
+  userProperties?: UserProperties;
+}
+
+/** The Will Properties a caller may give. */
+export const WILL_PROPERTY_NAMES: readonly (keyof WillProperties)[] = [
+  "willDelayInterval", "payloadFormatIndicator", "messageExpiryInterval", "contentType", "responseTopic", "correlationData", "userProperties",
+];
 
 /** Reconnect backoff bounds; the module picks each delay (exponential, jittered) in between. */
 export interface ReconnectOptions {
@@ -77,10 +96,21 @@ export interface ClientOptions extends TlsOptions {
   wasmUrl?: string | URL;
   /** How long TCP connect plus CONNACK may take, in ms (default 10000). */
   connectTimeout?: number;
+  /**
+   * How many QoS 1/2 publishes may await their acknowledgement at once: 1 to the profile's
+   * in-flight slots (the default: 16 desktop and esp32, 8 nodemcu); MQTT 5: the broker's
+   * Receive Maximum lowers it. Changeable later with `client.setMaxInflight(n)`.
+   */
+  maxInflight?: number;
   /** Carry the bytes over this instead of the URL's TCP, TLS or WebSocket (e.g. the simulator's NetworkLink). */
   transport?: Transport;
   /** Time source and timers (default: the system clock; e.g. the simulator's VirtualClock). */
   clock?: Clock;
+  /**
+   * `{ pcap: FILE }`: write the MQTT bytes both ways to FILE as a pcap of TCP segments, for
+   * Wireshark (host/pcap.ts; over TLS and WebSockets too, as MQTT). Node only.
+   */
+  trace?: TraceOptions;
   /**
    * Keep the session (outbox, inbound QoS 2 ids, subscriptions, packet ids) across
    * restarts and crashes: a file path (one file with two slots, fsynced at each save) or a
@@ -101,6 +131,12 @@ export interface ClientOptions extends TlsOptions {
    * least recently used in its fixed table, within the broker's Topic Alias Maximum). Default false.
    */
   autoAssignTopicAlias?: boolean;
+}
+
+/** The `trace` option. */
+export interface TraceOptions {
+  /** The pcap file to create (truncated if it exists). */
+  pcap?: string;
 }
 
 /**
@@ -157,9 +193,11 @@ function protocolOptions(options: ClientOptions): { protocolVersion: 4 | 5; prop
 const OPTION_NAMES: readonly (keyof ClientOptions)[] = [
   "clientId", "clean", "keepalive", "username", "password", "will", "reconnect", "reconnectPeriod",
   "retryFirstConnect", "profile", "wasmUrl", "connectTimeout", "transport", "clock", "protocolVersion", "properties",
-  "autoAssignTopicAlias", "persist", "persistEvery",
+  "autoAssignTopicAlias", "trace", "persist", "persistEvery",
+  "maxInflight",
 ];
-const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain"];
+const TRACE_FIELDS: readonly (keyof TraceOptions)[] = ["pcap"];
+const WILL_FIELDS: readonly (keyof Will)[] = ["topic", "payload", "qos", "retain", "properties"];
 const RECONNECT_FIELDS: readonly (keyof ReconnectOptions)[] = ["minDelayMs", "maxDelayMs"];
 
 const DEFAULT_KEEPALIVE_SEC = 60;
@@ -181,9 +219,12 @@ export interface Settings {
   reconnect: Required<ReconnectOptions> | false;
   retryFirstConnect: boolean;
   connectTimeout: number | undefined;
+  maxInflight: number | undefined;
   protocolVersion: 4 | 5;
   properties: ConnectProperties | undefined;
   autoAssignTopicAlias: boolean;
+  /** The pcap file of `trace.pcap`, if any. */
+  pcap: string | undefined;
   persist: PersistOption | undefined;
   persistEvery: PersistEvery;
 }
@@ -223,9 +264,14 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     throw argumentError(`retryFirstConnect: true needs reconnecting, but ${off} turns it off`);
   }
   const connectTimeout = options.connectTimeout === undefined ? undefined : delayOption(options.connectTimeout, "connectTimeout");
+  const { maxInflight } = options;
+  if (maxInflight !== undefined && (!Number.isInteger(maxInflight) || maxInflight < 1)) {
+    throw argumentError(`maxInflight ${show(maxInflight)} must be a whole number of publishes, at least 1`);
+  }
   const { protocolVersion, properties } = protocolOptions(options);
   checkBoolean(options.autoAssignTopicAlias, "autoAssignTopicAlias");
   if (options.autoAssignTopicAlias === true && protocolVersion !== 5) throw argumentError("autoAssignTopicAlias needs protocolVersion: 5");
+  if (will?.properties !== undefined && protocolVersion !== 5) throw argumentError("will.properties need protocolVersion: 5 (MQTT 3.1.1 has no properties)");
   const persist = persistOption(options.persist);
   if (options.persistEvery !== undefined && persist === undefined) throw argumentError("persistEvery needs persist");
   const persistEvery = persistEveryOption(options.persistEvery);
@@ -243,9 +289,11 @@ export function resolveOptions(url: string | URL, options: ClientOptions): Setti
     reconnect,
     retryFirstConnect,
     connectTimeout,
+    maxInflight,
     protocolVersion,
     properties,
     autoAssignTopicAlias: options.autoAssignTopicAlias === true,
+    pcap: traceOption(options.trace),
     persist,
     persistEvery,
   };
@@ -272,6 +320,16 @@ function randomHex(count: number): string {
   return [...crypto.getRandomValues(new Uint8Array(count))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** `trace`: `{ pcap?: FILE }`; the pcap file, if any. */
+function traceOption(trace: unknown): string | undefined {
+  if (trace === undefined) return undefined;
+  if (trace === null || typeof trace !== "object" || Array.isArray(trace)) throw argumentError(`trace must be { pcap: FILE } (got ${show(trace)})`);
+  checkKnownOptions(trace, TRACE_FIELDS, "trace.");
+  const { pcap } = trace as TraceOptions;
+  if (pcap !== undefined && (typeof pcap !== "string" || pcap === "")) throw argumentError(`trace.pcap must be a file name (got ${show(pcap)})`);
+  return pcap;
+}
+
 /** `wasmUrl`: a string or URL. */
 function wasmUrlOption(value: unknown): string | URL | undefined {
   if (value === undefined || typeof value === "string" || value instanceof URL) return value;
@@ -281,7 +339,7 @@ function wasmUrlOption(value: unknown): string | URL | undefined {
 /** The will, checked: fields, types, strings (QoS and the topic's rules are the module's to check). */
 function checkWill(will: Will): Will {
   if (will === null || typeof will !== "object" || Array.isArray(will)) {
-    throw argumentError(`will must be { topic, payload, qos?, retain? } (got ${show(will)})`);
+    throw argumentError(`will must be { topic, payload, qos?, retain?, properties? } (got ${show(will)})`);
   }
   checkKnownOptions(will, WILL_FIELDS, "will.");
   checkMqttString(will.topic, "will topic");

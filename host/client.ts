@@ -19,7 +19,7 @@
  * await client.end();
  */
 import type { Clock } from "./clock.ts";
-import { CONNECT_BLOCK_PROPERTIES, type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, resolveOptions } from "./client-options.ts";
+import { CONNECT_BLOCK_PROPERTIES, type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, WILL_PROPERTY_NAMES, resolveOptions } from "./client-options.ts";
 import {
   argumentError, checkBoolean, checkKnownOptions, checkMqttString, checkOptionsObject, filterError, qosError, show, statusError,
   topicError,
@@ -30,13 +30,13 @@ import {
   packetTypeName,
 } from "./module.ts";
 import { type RestoreStatus, SessionKeeper } from "./persist.ts";
-import { Emitter, defer } from "./platform.ts";
+import { Emitter, type PcapTraceFile, defer, openPcapTrace } from "./platform.ts";
 import { type DecodedProperties, type UserProperties, decodeProperties, encodeProperties } from "./properties.ts";
 import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
 import { tlsFailure } from "./tls-errors.ts";
 import type { Transport } from "./transport.ts";
 
-export type { ClientOptions, ConnectProperties, QoS, ReconnectOptions, Will } from "./client-options.ts";
+export type { ClientOptions, ConnectProperties, QoS, ReconnectOptions, TraceOptions, Will, WillProperties } from "./client-options.ts";
 export type { DecodedProperties, UserProperties } from "./properties.ts";
 
 /** MQTT 5 PUBLISH properties the caller may set (MQTT 5.0 §3.3.2.3), MQTT.js's names. */
@@ -79,8 +79,19 @@ export interface SubscriptionOptions {
 export interface SubscribeOptions extends SubscriptionOptions {
   /** The QoS of every filter given without its own (default 0). */
   qos?: QoS;
-  /** MQTT 5: the SUBSCRIBE's properties; messages for these filters then carry the Subscription Identifier in `meta.properties`. */
-  properties?: { subscriptionIdentifier?: number };
+  /**
+   * MQTT 5: the SUBSCRIBE's properties; messages for these filters then carry the
+   * Subscription Identifier in `meta.properties`. The User Properties go with every resend
+   * and resubscription too (each filter's slot keeps them: at most 64 bytes encoded on the
+   * desktop and esp32 profiles, 32 on nodemcu; PACKET_TOO_LARGE beyond).
+   */
+  properties?: { subscriptionIdentifier?: number; userProperties?: UserProperties };
+}
+
+/** Options of {@link WasmqttClient.unsubscribe}. */
+export interface UnsubscribeOptions {
+  /** MQTT 5: the UNSUBSCRIBE's User Properties (as subscribe's). */
+  properties?: { userProperties?: UserProperties };
 }
 
 /** One filter of a subscribe request, with its own QoS (and MQTT 5 options). */
@@ -95,6 +106,33 @@ export interface Granted {
   qos: QoS | 128;
   /** MQTT 5: the SUBACK's Reason Code for this filter (the QoS when granted, ≥ 0x80 refused). */
   reasonCode?: number;
+  /** MQTT 5: the SUBACK's properties (reasonString, userProperties), when it had any. */
+  properties?: DecodedProperties;
+}
+
+/**
+ * MQTT 5: what a QoS 1/2 publish() resolves with, the acknowledgement that ended its flow
+ * (PUBACK at QoS 1, PUBCOMP at QoS 2), as MQTT.js's publishAsync resolves the ack packet.
+ * One shared, frozen object for a code without properties.
+ */
+export interface PublishAck {
+  /** The ack's Reason Code, < 0x80 (0 Success; 0x10 No matching subscribers). */
+  reasonCode: number;
+  /** Its properties (reasonString, userProperties), when it had any. */
+  properties?: DecodedProperties;
+}
+
+/** What the broker answered for one filter of an unsubscribe request. */
+export interface Unsubscribed {
+  topic: string;
+  /**
+   * MQTT 5: the UNSUBACK's Reason Code for this filter (0 Success, 0x11 No subscription
+   * existed, ≥ 0x80 refused); absent on every filter when the UNSUBSCRIBE left some out
+   * (the subscription table was full and held none of them), so the codes map to none.
+   */
+  reasonCode?: number;
+  /** MQTT 5: the UNSUBACK's properties (reasonString, userProperties), when it had any. */
+  properties?: DecodedProperties;
 }
 
 /** The PUBLISH fields that come with a message. */
@@ -110,6 +148,25 @@ export interface MessageMeta {
 export interface EndOptions {
   /** MQTT 5: the DISCONNECT's Reason Code (default 0, Normal disconnection; 4 asks the broker to publish the will). */
   reasonCode?: number;
+  /** MQTT 5: the DISCONNECT's properties (MQTT 5.0 §3.14.2.2). */
+  properties?: DisconnectProperties;
+}
+
+/** MQTT 5 DISCONNECT properties a client may send (MQTT 5.0 §3.14.2.2), MQTT.js's names. */
+export interface DisconnectProperties {
+  /** A new Session Expiry Interval; not above 0 when the CONNECT's was 0 (MQTT 5.0 §3.14.2.2.2). */
+  sessionExpiryInterval?: number;
+  reasonString?: string;
+  userProperties?: UserProperties;
+}
+
+const DISCONNECT_PROPERTY_NAMES: readonly (keyof DisconnectProperties)[] = ["sessionExpiryInterval", "reasonString", "userProperties"];
+
+/** An MQTT 5 AUTH packet from the broker (MQTT 5.0 §3.15): its Reason Code and properties. */
+export interface AuthPacket {
+  reasonCode: number;
+  /** authenticationMethod, authenticationData, reasonString, userProperties when present. */
+  properties: DecodedProperties;
 }
 
 /** The PUBLISH properties a caller may give. */
@@ -152,6 +209,12 @@ export type ClientEvents = {
    */
   "message-dropped": [topic: string | undefined, size: number, meta: MessageMeta];
   packet: [trace: PacketTrace];
+  /**
+   * MQTT 5: an AUTH from the broker. The client sends no Authentication Method, so the
+   * module then closes the connection with DISCONNECT 0x82, Protocol Error (MQTT 5.0
+   * §4.12), reported by "offline" / "error" after this event.
+   */
+  auth: [packet: AuthPacket];
 };
 
 interface Waiter<T> {
@@ -160,13 +223,17 @@ interface Waiter<T> {
 }
 
 /** A publish with `whenFull: "wait"` that the outbox had no room for yet. */
-interface WaitingPublish extends Waiter<void> {
+interface WaitingPublish extends Waiter<PublishAck | undefined> {
   topic: string;
   payload: string | Uint8Array;
   /** MQTT 5: the encoded property block (empty in 3.1.1). */
   properties: Uint8Array;
   qos: number;
   retain: boolean;
+}
+
+interface PendingUnsubscribe extends Waiter<Unsubscribed[]> {
+  topics: string[];
 }
 
 interface PendingSubscribe extends Waiter<Granted[]> {
@@ -176,6 +243,14 @@ interface PendingSubscribe extends Waiter<Granted[]> {
   received: number;
 }
 
+/** The property block of a publish without properties (every 3.1.1 publish): one, shared, empty. */
+const NO_PROPERTY_BLOCK = new Uint8Array(0);
+/** publish()'s options when none are given. */
+const NO_OPTIONS: PublishOptions = Object.freeze({});
+/** What publish() returns for a QoS 0 message the module queued: already resolved, one for all. */
+const QUEUED: Promise<undefined> = Promise.resolve(undefined);
+/** MQTT 5: what a publish() acknowledged with a Reason Code < 0x80 and no properties resolves with, by code: shared, frozen. */
+const PLAIN_ACKS: Readonly<PublishAck>[] = [];
 const PUBLISH_OPTIONS: readonly (keyof PublishOptions)[] = ["qos", "retain", "properties", "whenFull"];
 const SUBSCRIBE_OPTIONS: readonly (keyof SubscribeOptions)[] = ["qos", "nl", "rap", "rh", "properties"];
 const SUBSCRIPTION_FIELDS: readonly (keyof SubscriptionRequest)[] = ["topic", "qos", "nl", "rap", "rh"];
@@ -211,7 +286,12 @@ export async function connect(url: string | URL, options: ClientOptions = {}): P
 export async function createClient(url: string | URL, options: ClientOptions = {}): Promise<WasmqttClient> {
   const settings = resolveOptions(url, options);
   const client = new WasmqttClient(settings);
-  await client.load();
+  try {
+    await client.load();
+  } catch (error) {
+    client.closeTrace();
+    throw error;
+  }
   return client;
 }
 
@@ -221,8 +301,7 @@ export async function createClient(url: string | URL, options: ClientOptions = {
  * order the module reported them; "error" is emitted only when it has a listener.
  */
 export class WasmqttClient extends Emitter<ClientEvents> {
-  /** The client identifier sent in CONNECT. */
-  readonly clientId: string;
+  private currentClientId: string;
   /** The module build this client runs. */
   readonly profile: Profile;
   private lastSessionPresent = false;
@@ -234,26 +313,41 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   private readonly transport: Transport;
   private readonly clock: Clock;
   private link: ModuleLink | undefined;
+  /** The pcap trace of `trace.pcap`, closed when the client is. */
+  private trace: PcapTraceFile | undefined;
   private phase: "new" | "started" | "closed" = "new";
   private emissions: Emission[] = [];
   private emitScheduled = false;
   private everConnected = false;
   private connecting: (Waiter<WasmqttClient> & { promise: Promise<WasmqttClient> }) | undefined;
   private ending: Promise<void> | undefined;
-  private readonly publishes = new Map<number, Waiter<void>[]>();
+  private readonly publishes = new Map<number, Waiter<PublishAck | undefined>[]>();
   /** Publishes waiting for outbox room, oldest first. */
   private waiting: WaitingPublish[] = [];
   private readonly subscribes = new Map<number, PendingSubscribe[]>();
-  private readonly unsubscribes = new Map<number, Waiter<void>[]>();
+  private readonly unsubscribes = new Map<number, PendingUnsubscribe[]>();
 
   /** @internal use {@link connect} or {@link createClient}. */
   constructor(settings: Settings) {
     super();
     this.settings = settings;
-    this.clientId = settings.clientId;
+    this.currentClientId = settings.clientId;
     this.profile = settings.profile;
     this.transport = settings.transport;
     this.clock = settings.clock;
+  }
+
+  /**
+   * The client identifier: the one sent in CONNECT, or, after an MQTT 5 CONNACK with an
+   * Assigned Client Identifier (for an empty one), the broker's.
+   */
+  get clientId(): string {
+    return this.currentClientId;
+  }
+
+  /** The options in effect, as MQTT.js's `client.options`: `clientId` as {@link clientId}. */
+  get options(): { readonly clientId: string; readonly protocolVersion: 4 | 5; readonly clean: boolean; readonly keepalive: number } {
+    return { clientId: this.currentClientId, protocolVersion: this.settings.protocolVersion, clean: this.settings.clean, keepalive: this.settings.keepalive };
   }
 
   /** Session present flag of the last accepted CONNACK. */
@@ -315,6 +409,8 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * Publishes a message. Resolves when its QoS flow completes (PUBACK for QoS 1, PUBCOMP
    * for QoS 2, across reconnects: the module resends), or for QoS 0 as soon as the module
    * has queued it (it is written at once when connected, else after the next CONNACK).
+   * Resolves with undefined, but for QoS 1/2 under MQTT 5 with the ack that ended the flow,
+   * its Reason Code and properties ({@link PublishAck}).
    *
    * Rejects with a {@link WasmqttError}: INVALID_TOPIC (empty, wildcard, too long),
    * INVALID_QOS, INVALID_ARGUMENT (not a string / bytes, a lone surrogate in the topic,
@@ -327,7 +423,16 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * PUBLISH_REFUSED (the broker's PUBACK / PUBREC Reason Code ≥ 0x80, in the error's
    * `reasonCode`); INVALID_ARGUMENT for bad `properties` (or any in 3.1.1).
    */
-  async publish(topic: string, payload: string | Uint8Array, options: PublishOptions = {}): Promise<void> {
+  publish(topic: string, payload: string | Uint8Array, options: PublishOptions = NO_OPTIONS): Promise<PublishAck | undefined> {
+    try {
+      return this.queuePublish(topic, payload, options) ?? QUEUED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** publish(), throwing where it rejects; undefined for a QoS 0 message queued (no promise made for it). */
+  private queuePublish(topic: string, payload: string | Uint8Array, options: PublishOptions): Promise<PublishAck | undefined> | undefined {
     const module = this.usable("publish");
     checkMqttString(topic, "topic");
     if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
@@ -344,8 +449,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (!Number.isInteger(qos) || qos < 0 || qos > 0xff) throw qosError(qos);
     const block = this.propertyBlock(options.properties as Record<string, unknown> | undefined, PUBLISH_PROPERTY_NAMES, "publish properties");
     if (whenFull === "wait" && this.waiting.length > 0) return this.waitForRoom(topic, payload, block, qos, options.retain === true);
-    const lengths = module.stage(topic, payload, block);
-    if (lengths === undefined) {
+    if (!module.stageMessage(topic, payload, block)) {
       throw new WasmqttError(
         "PACKET_TOO_LARGE",
         `topic ${show(topic)} (${ModuleInstance.byteLength(topic)} bytes) and payload (${ModuleInstance.byteLength(payload)} bytes) ` +
@@ -353,22 +457,36 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         { status: Status.PACKET_TOO_LARGE },
       );
     }
-    const [topicLen, payloadLen, propertiesLen] = lengths;
-    const result = module.exports.publishWithProperties(topicLen, payloadLen, propertiesLen, qos, options.retain === true ? 1 : 0, this.clock.nowU32());
+    const topicLen = module.stagedTopicLength;
+    const payloadLen = module.stagedPayloadLength;
+    const result = module.exports.publishWithProperties(topicLen, payloadLen, module.stagedPropertiesLength, qos, options.retain === true ? 1 : 0, this.clock.nowU32());
     if (result < 0) {
       this.settle();
       if (result === Status.OUTBOX_FULL && whenFull === "wait") return this.waitForRoom(topic, payload, block, qos, options.retain === true);
       throw this.publishError(result, topic, topicLen, payloadLen, qos);
     }
-    if (result === 0) {
-      this.settle();
-      this.pump();
-      return;
-    }
-    const done = new Promise<void>((resolve, reject) => enqueue(this.publishes, result, { resolve, reject }));
+    // the module sent what it could already: the tick after it (timer, waiting publishes) runs once per turn
+    const done = result === 0 ? undefined : new Promise<PublishAck | undefined>((resolve, reject) => enqueue(this.publishes, result, { resolve, reject }));
+    this.settle();
+    this.link?.pumpSoon();
+    return done;
+  }
+
+  /**
+   * Sets how many QoS 1/2 publishes may await their acknowledgement at once (the `maxInflight`
+   * option): 1 to the profile's in-flight slots; in MQTT 5 the broker's Receive Maximum
+   * lowers it. Takes effect at once: a larger window sends waiting publishes now, a smaller
+   * one lets those under way complete first. Returns the window in effect. Throws
+   * INVALID_ARGUMENT for anything but a whole number from 1 to the slots.
+   */
+  setMaxInflight(count: number): number {
+    const module = this.module();
+    const slots = module.stats().inflight.capacity;
+    const window = Number.isInteger(count) && count >= 1 && count <= slots ? module.exports.setInflightWindow(count, this.clock.nowU32()) : Status.INVALID_ARGUMENT;
+    if (window < 0) throw argumentError(`maxInflight ${show(count)} must be a whole number from 1 to the ${this.profile} profile's ${slots} in-flight slots`);
     this.settle();
     this.pump();
-    return done;
+    return window;
   }
 
   /**
@@ -379,7 +497,9 @@ export class WasmqttClient extends Emitter<ClientEvents> {
    * Rejects with a {@link WasmqttError}: INVALID_FILTER (naming the filter), INVALID_QOS,
    * INVALID_ARGUMENT (no filter, a filter twice, more than the subscription table holds,
    * a lone surrogate in a filter, options not an object or with an unknown key),
-   * INVALID_STATE (a filter still awaits an earlier SUBACK/UNSUBACK), SUBSCRIPTIONS_FULL,
+   * INVALID_STATE (a filter still awaits an earlier SUBACK/UNSUBACK; the same filters with
+   * the same options as a request awaiting its SUBACK, such as a restored session's, join
+   * it instead and resolve on its SUBACK), SUBSCRIPTIONS_FULL,
    * PACKET_TOO_LARGE, NO_PACKET_ID, CLIENT_STOPPED.
    */
   async subscribe(
@@ -390,6 +510,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     checkOptionsObject(options, "subscribe options");
     checkKnownOptions(options, SUBSCRIBE_OPTIONS);
     const subscriptionIdentifier = this.subscriptionIdentifier(options.properties);
+    const userProperties = this.requestProperties(options.properties?.userProperties, "subscribe");
     const defaultQos = options.qos ?? 0;
     const list = typeof topics === "string" ? [topics] : Array.isArray(topics) ? topics : undefined;
     if (list === undefined) throw argumentError(`subscribe takes a topic filter or an array of them (got ${show(topics)})`);
@@ -408,7 +529,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       qos.push(level | this.subscriptionOptions({ nl: request.nl ?? options.nl, rap: request.rap ?? options.rap, rh: request.rh ?? options.rh }, request.topic));
     }
     this.checkFilters(module, filters);
-    const result = this.request(module, "subscribe", filters, qos, subscriptionIdentifier);
+    const result = this.request(module, "subscribe", filters, qos, subscriptionIdentifier, userProperties);
     const done = new Promise<Granted[]>((resolve, reject) => {
       enqueue(this.subscribes, result, { resolve, reject, topics: filters, granted: filters.map(() => undefined), received: 0 });
     });
@@ -418,19 +539,28 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * Unsubscribes from one or more topic filters; resolves at the broker's UNSUBACK.
+   * Unsubscribes from one or more topic filters; resolves at the broker's UNSUBACK with
+   * each filter, in order, and under MQTT 5 its Reason Code and the UNSUBACK's properties.
    * Rejects like {@link subscribe} (INVALID_FILTER, INVALID_ARGUMENT, INVALID_STATE, …).
    */
-  async unsubscribe(topics: string | readonly string[]): Promise<void> {
+  async unsubscribe(topics: string | readonly string[], options: UnsubscribeOptions = {}): Promise<Unsubscribed[]> {
     const module = this.usable("unsubscribe");
+    checkOptionsObject(options, "unsubscribe options");
+    checkKnownOptions(options, ["properties"]);
+    if (options.properties !== undefined) {
+      if (this.settings.protocolVersion !== 5) throw argumentError("unsubscribe properties need protocolVersion: 5 (MQTT 3.1.1 has no properties)");
+      checkOptionsObject(options.properties, "unsubscribe properties");
+      checkKnownOptions(options.properties, ["userProperties"], "properties.");
+    }
+    const userProperties = this.requestProperties(options.properties?.userProperties, "unsubscribe");
     const filters = typeof topics === "string" ? [topics] : Array.isArray(topics) ? [...topics] : undefined;
     if (filters === undefined || filters.some((filter) => typeof filter !== "string")) {
       throw argumentError(`unsubscribe takes a topic filter or an array of them (got ${show(topics)})`);
     }
     for (const filter of filters) checkMqttString(filter, "topic filter");
     this.checkFilters(module, filters);
-    const result = this.request(module, "unsubscribe", filters);
-    const done = new Promise<void>((resolve, reject) => enqueue(this.unsubscribes, result, { resolve, reject }));
+    const result = this.request(module, "unsubscribe", filters, undefined, 0, userProperties);
+    const done = new Promise<Unsubscribed[]>((resolve, reject) => enqueue(this.unsubscribes, result, { resolve, reject, topics: filters }));
     this.settle();
     this.pump();
     return done;
@@ -448,10 +578,17 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (this.ending !== undefined) return this.ending;
     const reasonCode = options.reasonCode ?? 0;
     if (this.link !== undefined && this.phase !== "closed") {
-      const status = Number.isInteger(reasonCode) && reasonCode >= 0 && reasonCode <= 0xff ? this.module().exports.disconnect(reasonCode, this.clock.nowU32()) : Status.INVALID_ARGUMENT;
-      if (status < 0) {
-        return Promise.reject(argumentError(`end: reasonCode ${show(reasonCode)} is not a Reason Code a client's DISCONNECT may carry${this.settings.protocolVersion === 5 ? "" : " (MQTT 3.1.1 has none)"}`));
+      let block: Uint8Array;
+      try {
+        block = this.propertyBlock(options.properties as Record<string, unknown> | undefined, DISCONNECT_PROPERTY_NAMES, "end properties");
+      } catch (error) {
+        return Promise.reject(error);
       }
+      const module = this.module();
+      const staged = module.stage(block);
+      const codeOk = Number.isInteger(reasonCode) && reasonCode >= 0 && reasonCode <= 0xff;
+      const status = codeOk && staged !== undefined ? module.exports.disconnectWithProperties(reasonCode, staged[0], this.clock.nowU32()) : Status.INVALID_ARGUMENT;
+      if (status < 0) return Promise.reject(this.endError(status, reasonCode, options.properties));
       this.settle();
     }
     if (this.phase !== "closed") this.finish(Status.CLIENT_STOPPED);
@@ -460,6 +597,21 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       () => undefined,
     );
     return this.ending;
+  }
+
+  /** Why the module refused end()'s DISCONNECT (client5.ts checkDisconnect5); nothing was done. */
+  private endError(status: number, reasonCode: unknown, properties: DisconnectProperties | undefined): WasmqttError {
+    const v5 = this.settings.protocolVersion === 5;
+    if (status === Status.PACKET_TOO_LARGE) {
+      return statusError(status, `end: the DISCONNECT with these properties exceeds the ${this.profile} profile's buffers or the broker's Maximum Packet Size`);
+    }
+    if (properties === undefined) {
+      return argumentError(`end: reasonCode ${show(reasonCode)} is not a Reason Code a client's DISCONNECT may carry${v5 ? "" : " (MQTT 3.1.1 has none)"}`);
+    }
+    return argumentError(
+      `end: reasonCode ${show(reasonCode)} with properties.sessionExpiryInterval ${show(properties.sessionExpiryInterval)} refused: ` +
+        "a code a client's DISCONNECT may not carry, or a Session Expiry Interval above 0 after a CONNECT without one (MQTT 5.0 §3.14.2.2.2)",
+    );
   }
 
   /** The module's stats block, named: capacities, high-water marks and counters. */
@@ -471,6 +623,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
 
   /** @internal instantiates and configures the module (createClient). */
   async load(): Promise<void> {
+    if (this.settings.pcap !== undefined) this.trace = openPcapTrace(this.settings.pcap, this.clock);
     this.link = await ModuleLink.create({
       profile: this.profile,
       location: this.settings.wasmUrl,
@@ -478,7 +631,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       clock: this.clock,
       imports: { random: () => crypto.getRandomValues(new Uint32Array(1))[0] },
       handlers: {
-        onEvent: (event, code, arg, dropped, properties) => this.handleEvent(event, code, arg, dropped, properties),
+        onEvent: (event, code, arg, dropped, properties, reasonCodes) => this.handleEvent(event, code, arg, dropped, properties, reasonCodes),
         onMessage: (topic, payload, flags, properties) => this.handleMessage(topic, payload, flags, properties),
         onPacket: (direction, header, packetId, remainingLength) => this.handlePacket(direction, header, packetId, remainingLength),
         // the module's packet traces are recorded only while a "packet" listener exists
@@ -486,6 +639,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         onPumped: () => this.offerWaiting(),
         onSettled: () => this.keeper?.check(),
       },
+      tap: this.trace,
     });
     const module = this.link.module;
     const { settings } = this;
@@ -521,17 +675,32 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (settings.connectTimeout !== undefined && module.exports.setTimeouts(settings.connectTimeout) < 0) {
       throw argumentError(`connectTimeout ${settings.connectTimeout} must be at least 1`);
     }
+    if (settings.maxInflight !== undefined) this.setMaxInflight(settings.maxInflight);
   }
 
   /**
    * Chooses the module's protocol (setProtocol) from protocolVersion and properties;
-   * returns the caller's CONNECT property block to stage after the will (empty in 3.1.1).
+   * returns the caller's property blocks to stage after the will: the CONNECT's, then
+   * with will.properties the Will Properties (empty in 3.1.1).
    */
   private setProtocol(module: ModuleInstance): Uint8Array {
     const { protocolVersion, properties = {} } = this.settings;
-    if (protocolVersion !== 5) return new Uint8Array(0);
+    if (protocolVersion !== 5) {
+      // 3.1.1 is the module's default, but a restored session keeps the protocol it was saved
+      // with (the module is idle after the restore, so this cannot be refused)
+      if (this.restored === "OK") module.exports.setProtocol(ProtocolVersion.MQTT_311, 0, 0, 0, 0, 0);
+      return new Uint8Array(0);
+    }
     const caller = Object.fromEntries(CONNECT_BLOCK_PROPERTIES.map((name) => [name, properties[name]]));
-    const block = encodeProperties(caller, CONNECT_BLOCK_PROPERTIES, "properties");
+    let block = encodeProperties(caller, CONNECT_BLOCK_PROPERTIES, "properties");
+    const willBlock = encodeProperties(this.settings.will?.properties as Record<string, unknown> | undefined, WILL_PROPERTY_NAMES, "will.properties");
+    if (willBlock.length > 0) {
+      // the Will Properties block follows the CONNECT's, which is then present even when empty
+      const connectBlock = block.length > 0 ? block : Uint8Array.of(0);
+      block = new Uint8Array(connectBlock.length + willBlock.length);
+      block.set(connectBlock);
+      block.set(willBlock, connectBlock.length);
+    }
     const status = module.exports.setProtocol(
       ProtocolVersion.MQTT_5,
       properties.receiveMaximum ?? 0xffff,
@@ -546,7 +715,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
 
   /** A caller's property block for a packet (MQTT 5), or an empty one; INVALID_ARGUMENT for properties in 3.1.1. */
   private propertyBlock(properties: Record<string, unknown> | undefined, names: readonly string[], where: string): Uint8Array {
-    if (properties === undefined) return new Uint8Array(0);
+    if (properties === undefined) return NO_PROPERTY_BLOCK;
     if (this.settings.protocolVersion !== 5) throw argumentError(`${where} need protocolVersion: 5 (MQTT 3.1.1 has no properties)`);
     return encodeProperties(properties, names, where);
   }
@@ -598,9 +767,9 @@ export class WasmqttClient extends Emitter<ClientEvents> {
   }
 
   /** Keeps a publish until the outbox has room (its payload copied: the caller may reuse the bytes). */
-  private waitForRoom(topic: string, payload: string | Uint8Array, properties: Uint8Array, qos: number, retain: boolean): Promise<void> {
+  private waitForRoom(topic: string, payload: string | Uint8Array, properties: Uint8Array, qos: number, retain: boolean): Promise<PublishAck | undefined> {
     const kept = typeof payload === "string" ? payload : Uint8Array.from(payload);
-    return new Promise<void>((resolve, reject) => this.waiting.push({ topic, payload: kept, properties, qos, retain, resolve, reject }));
+    return new Promise<PublishAck | undefined>((resolve, reject) => this.waiting.push({ topic, payload: kept, properties, qos, retain, resolve, reject }));
   }
 
   /** Offers the waiting publishes to the module in order, until one finds the outbox still full. */
@@ -615,7 +784,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       if (result === Status.OUTBOX_FULL) break;
       offered++;
       if (result < 0) next.reject(this.publishError(result, next.topic, topicLen, payloadLen, next.qos));
-      else if (result === 0) next.resolve();
+      else if (result === 0) next.resolve(undefined);
       else enqueue(this.publishes, result, next);
     }
     if (offered === 0) return;
@@ -647,11 +816,12 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     });
   }
 
-  private handleEvent(event: number, code: number, arg: number, dropped: DroppedMessage | undefined, block: Buffer | undefined): void {
+  private handleEvent(event: number, code: number, arg: number, dropped: DroppedMessage | undefined, block: Buffer | undefined, reasonCodes: Uint8Array | undefined): void {
     const v5 = this.settings.protocolVersion === 5;
     switch (event) {
       case EventKind.CONNECTED:
         if (v5) this.lastConnackProperties = this.properties(block) ?? {};
+        if (typeof this.lastConnackProperties?.assignedClientIdentifier === "string") this.currentClientId = this.lastConnackProperties.assignedClientIdentifier;
         this.lastSessionPresent = arg === 1;
         this.everConnected = true;
         this.connecting?.resolve(this);
@@ -681,16 +851,26 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         this.queue("backoff", arg);
         return;
       case EventKind.PUBLISH_DONE: {
+        if (code < 0) {
+          // MQTT 5: a PUBLISH queued before the CONNACK that its limits forbid; never sent
+          const error = this.overLimitError(code, arg);
+          if (arg === 0) this.queueError(error); // QoS 0: its publish() resolved when it was queued
+          else dequeue(this.publishes, arg)?.reject(error);
+          return;
+        }
         const waiter = dequeue(this.publishes, arg);
-        if (code === 0) waiter?.resolve();
-        else waiter?.reject(refusedError(code, this.properties(block)?.reasonString, `the broker refused the PUBLISH (packet id ${arg})`));
+        if (code < 0x80) waiter?.resolve(v5 ? this.publishAck(code, block) : undefined);
+        else waiter?.reject(refusedError(code, this.properties(block), `the broker refused the PUBLISH (packet id ${arg})`));
         return;
       }
+      case EventKind.AUTH:
+        this.queue("auth", { reasonCode: arg, properties: this.properties(block) ?? {} });
+        return;
       case EventKind.SUBACK:
-        this.suback(arg & 0xffff, arg >>> 16, code);
+        this.suback(arg & 0xffff, arg >>> 16, code, this.properties(block));
         return;
       case EventKind.UNSUBACK:
-        dequeue(this.unsubscribes, arg)?.resolve();
+        this.unsuback(arg, reasonCodes, this.properties(block));
         return;
       case EventKind.CLOSED:
         this.finish(code);
@@ -701,28 +881,77 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     }
   }
 
-  private suback(packetId: number, index: number, code: number): void {
-    const pending = this.subscribes.get(packetId)?.find((request) => request.granted[index] === undefined);
-    if (pending === undefined) return; // a resubscription the module made by itself
-    pending.granted[index] = code;
-    pending.received++;
-    if (pending.received < pending.topics.length) return;
-    dequeue(this.subscribes, packetId);
+  /** One SUBACK event: every subscribe() waiting on this packet id (the module joins a repeated request to the one pending) takes it. */
+  private suback(packetId: number, index: number, code: number, properties: DecodedProperties | undefined): void {
+    const waiting = this.subscribes.get(packetId);
+    if (waiting === undefined) return; // a resubscription the module made by itself
+    for (const pending of waiting) {
+      if (pending.granted[index] !== undefined) continue;
+      pending.granted[index] = code;
+      pending.received++;
+    }
+    if (waiting[0].received < waiting[0].topics.length) return;
+    this.subscribes.delete(packetId);
     const v5 = this.settings.protocolVersion === 5;
-    pending.resolve(pending.topics.map((topic, i) => {
-      const granted = pending.granted[i] ?? 128;
-      const qos = (granted >= 0x80 ? 128 : granted) as QoS | 128;
-      return v5 ? { topic, qos, reasonCode: granted } : { topic, qos };
-    }));
+    for (const pending of waiting) {
+      pending.resolve(pending.topics.map((topic, i) => {
+        const granted = pending.granted[i] ?? 128;
+        const qos = (granted >= 0x80 ? 128 : granted) as QoS | 128;
+        if (!v5) return { topic, qos };
+        return properties === undefined ? { topic, qos, reasonCode: granted } : { topic, qos, reasonCode: granted, properties };
+      }));
+    }
+  }
+
+  /** MQTT 5: what a publish() whose flow ended with this Reason Code (< 0x80) resolves with: shared when the ack had no properties. */
+  private publishAck(reasonCode: number, block: Buffer | undefined): PublishAck {
+    const properties = this.properties(block);
+    if (properties !== undefined) return { reasonCode, properties };
+    return (PLAIN_ACKS[reasonCode] ??= Object.freeze({ reasonCode }));
+  }
+
+  /**
+   * One UNSUBACK: every unsubscribe() waiting on this packet id (the module joins a repeated
+   * request to the one pending) resolves, each filter with its MQTT 5 Reason Code.
+   */
+  private unsuback(packetId: number, reasonCodes: Uint8Array | undefined, properties: DecodedProperties | undefined): void {
+    const waiting = this.unsubscribes.get(packetId);
+    if (waiting === undefined) return;
+    this.unsubscribes.delete(packetId);
+    const v5 = this.settings.protocolVersion === 5;
+    // the codes map to the filters when the UNSUBSCRIBE held them all (it leaves out those the full table had no slot for)
+    const codes = v5 && reasonCodes !== undefined && reasonCodes.length === waiting[0].topics.length ? reasonCodes : undefined;
+    for (const pending of waiting) {
+      pending.resolve(pending.topics.map((topic, i) => {
+        if (!v5) return { topic };
+        const unsubscribed: Unsubscribed = codes === undefined ? { topic } : { topic, reasonCode: codes[i] };
+        if (properties !== undefined) unsubscribed.properties = properties;
+        return unsubscribed;
+      }));
+    }
+  }
+
+  /** MQTT 5: a PUBLISH queued before the CONNACK (packet id, 0 at QoS 0) that the CONNACK's limits forbid: not sent. */
+  private overLimitError(status: number, packetId: number): WasmqttError {
+    const limits = this.lastConnackProperties ?? {};
+    const which =
+      status === Status.QOS_NOT_SUPPORTED
+        ? `Maximum QoS ${String(limits.maximumQoS)}`
+        : status === Status.RETAIN_NOT_SUPPORTED
+          ? "Retain Available 0"
+          : `Maximum Packet Size ${String(limits.maximumPacketSize)} bytes`;
+    const what = packetId === 0 ? "a QoS 0 PUBLISH" : `the PUBLISH with packet id ${packetId}`;
+    return statusError(status, `${what}, queued before the broker's CONNACK, exceeds its ${which}; it was not sent`);
   }
 
   /** MQTT 5: the connection ended with a DISCONNECT, the broker's (DISCONNECTED) or the client's for bad input. */
   private lostError5(status: number, reasonCode: number, block: Buffer | undefined): WasmqttError {
     const hex = `0x${reasonCode.toString(16).padStart(2, "0")}`;
     if (status === Status.DISCONNECTED) {
-      const reasonString = this.properties(block)?.reasonString;
+      const properties = this.properties(block);
+      const reasonString = properties?.reasonString;
       const why = reasonString === undefined ? "" : `: ${String(reasonString)}`;
-      return WasmqttError.fromStatus(status, `${this.where()} ended the connection with DISCONNECT Reason Code ${hex}${why}`, undefined, reasonCode);
+      return new WasmqttError("DISCONNECTED", `${this.where()} ended the connection with DISCONNECT Reason Code ${hex}${why}`, { status, reasonCode, properties });
     }
     return WasmqttError.fromStatus(status, `connection to ${this.where()} closed: ${describeStatus(status)}; the client sent DISCONNECT Reason Code ${hex}`, undefined, reasonCode);
   }
@@ -732,6 +961,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (this.phase === "closed") return;
     this.phase = "closed";
     this.link?.halt();
+    this.closeTrace();
     this.keeper?.close();
     const why =
       status === Status.CLIENT_STOPPED
@@ -745,6 +975,12 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       waiters.clear();
     }
     this.queue("close");
+  }
+
+  /** @internal closes the pcap trace, if any (the client is closed, or createClient failed). */
+  closeTrace(): void {
+    this.trace?.close();
+    this.trace = undefined;
   }
 
   private connectError(status: number, returnCode: number, reasonString?: unknown): WasmqttError {
@@ -851,7 +1087,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     if (properties === null || typeof properties !== "object" || Array.isArray(properties)) {
       throw argumentError(`subscribe properties must be an object (got ${show(properties)})`);
     }
-    checkKnownOptions(properties, ["subscriptionIdentifier"], "properties.");
+    checkKnownOptions(properties, ["subscriptionIdentifier", "userProperties"], "properties.");
     const { subscriptionIdentifier } = properties;
     if (subscriptionIdentifier === undefined) return 0;
     if (!Number.isInteger(subscriptionIdentifier) || subscriptionIdentifier < 1 || subscriptionIdentifier > 268_435_455) {
@@ -860,20 +1096,31 @@ export class WasmqttClient extends Emitter<ClientEvents> {
     return subscriptionIdentifier;
   }
 
+  /** MQTT 5: a SUBSCRIBE's or UNSUBSCRIBE's User Properties as a property block (empty: none). */
+  private requestProperties(userProperties: UserProperties | undefined, call: string): Uint8Array {
+    if (userProperties === undefined) return new Uint8Array(0);
+    return encodeProperties({ userProperties }, ["userProperties"], `${call} properties`);
+  }
+
   /** Stages the entries and calls subscribe/unsubscribe; returns the packet id or throws a readable error. */
-  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0): number {
-    if (!module.stageFilters(filters, qos)) {
+  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0, userProperties: Uint8Array = new Uint8Array(0)): number {
+    if (!module.stageFilters(filters, qos, userProperties)) {
       throw new WasmqttError("PACKET_TOO_LARGE", `${filters.length} topic filter(s) exceed the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`, {
         status: Status.PACKET_TOO_LARGE,
       });
     }
     const now = this.clock.nowU32();
+    const withProperties = userProperties.length > 0;
     const result =
       call === "unsubscribe"
-        ? module.exports.unsubscribe(filters.length, now)
-        : subscriptionIdentifier === 0
-          ? module.exports.subscribe(filters.length, now)
-          : module.exports.subscribeWithIdentifier(filters.length, subscriptionIdentifier, now);
+        ? withProperties
+          ? module.exports.unsubscribeWithProperties(filters.length, userProperties.length, now)
+          : module.exports.unsubscribe(filters.length, now)
+        : withProperties
+          ? module.exports.subscribeWithProperties(filters.length, subscriptionIdentifier, userProperties.length, now)
+          : subscriptionIdentifier === 0
+            ? module.exports.subscribe(filters.length, now)
+            : module.exports.subscribeWithIdentifier(filters.length, subscriptionIdentifier, now);
     if (result > 0) return result;
     this.settle();
     const stats = module.stats();
@@ -890,10 +1137,14 @@ export class WasmqttClient extends Emitter<ClientEvents> {
         }
         return fail(statusError(result, `${call}(${filters.map((f) => show(f)).join(", ")}) refused`));
       case Status.INVALID_STATE:
-        return fail(statusError(result, `${call}: a filter of ${filters.map((f) => show(f)).join(", ")} still awaits the broker's answer to an earlier SUBSCRIBE or UNSUBSCRIBE`));
+        return fail(statusError(result, `${call}: a filter of ${filters.map((f) => show(f)).join(", ")} still awaits the broker's answer to an earlier SUBSCRIBE or UNSUBSCRIBE (only a repeat of that request, the same filters in its order with the same options, joins it)`));
       case Status.SUBSCRIPTIONS_FULL:
         return fail(statusError(result, `${call}: the ${this.profile} profile's subscription table is full (${stats.subscriptions.used} of ${stats.subscriptions.capacity} in use)`));
       case Status.PACKET_TOO_LARGE:
+        if (withProperties) {
+          const encoded = userProperties.length - (userProperties.length > 128 ? 2 : 1); // without the Property Length
+          return fail(statusError(result, `${call} properties.userProperties take ${encoded} bytes encoded: more than a subscription slot of the ${this.profile} profile keeps (desktop and esp32 64, nodemcu 32), or than its transmit buffer of ${stats.tx.capacity} bytes`));
+        }
         return fail(statusError(result, `the ${call.toUpperCase()} packet does not fit the ${this.profile} profile's transmit buffer of ${stats.tx.capacity} bytes`));
       default:
         return fail(statusError(result, `${call}(${filters.map((f) => show(f)).join(", ")}) refused`));
@@ -943,10 +1194,11 @@ function messageMeta(flags: number): MessageMeta {
   };
 }
 
-/** PUBLISH_REFUSED: the broker's Reason Code ≥ 0x80 for a PUBLISH (MQTT 5), with its Reason String when it sent one. */
-function refusedError(reasonCode: number, reasonString: unknown, what: string): WasmqttError {
+/** PUBLISH_REFUSED: the broker's Reason Code ≥ 0x80 for a PUBLISH (MQTT 5), with its Reason String when it sent one and the ack's properties. */
+function refusedError(reasonCode: number, properties: DecodedProperties | undefined, what: string): WasmqttError {
+  const reasonString = properties?.reasonString;
   const why = reasonString === undefined ? "" : `: ${String(reasonString)}`;
-  return new WasmqttError("PUBLISH_REFUSED", `${what} with Reason Code 0x${reasonCode.toString(16)}${why}`, { reasonCode });
+  return new WasmqttError("PUBLISH_REFUSED", `${what} with Reason Code 0x${reasonCode.toString(16)}${why}`, { reasonCode, properties });
 }
 
 function stoppedError(why: string): WasmqttError {

@@ -45,8 +45,9 @@ function unknownOptionError(name: string, known: readonly string[], where = ""):
 
 /** Throws {@link unknownOptionError} for the first key of `object` that is not in `known`. */
 export function checkKnownOptions(object: object, known: readonly string[], where = ""): void {
-  for (const name of Object.keys(object)) {
-    if (!known.includes(name)) throw unknownOptionError(name, known, where);
+  // for…in with hasOwn: Object.keys' names without its array, as publish() checks every call's options
+  for (const name in object) {
+    if (Object.hasOwn(object, name) && !known.includes(name)) throw unknownOptionError(name, known, where);
   }
 }
 

@@ -10,7 +10,8 @@
  * only moves bytes, gives the time and calls `tick`. What the module reports through
  * `onEvent` / `onMessage` / `onPacket` is recorded during the export and handed to
  * {@link LinkHandlers} by `settle()`, after the export returned, so a handler may call
- * exports again.
+ * exports again. An optional {@link LinkTap} sees the bytes both ways (a pcap trace,
+ * host/pcap.ts); without one, each direction costs one null check.
  *
  * @example
  * const link = await ModuleLink.create({ profile: "desktop", transport, clock, imports: { random }, handlers: {
@@ -26,8 +27,8 @@ import type { CloseReason, Transport } from "./transport.ts";
 
 /** What the module reported, handed over in order after the export that reported it returned. */
 export interface LinkHandlers {
-  /** `onEvent(kind, code, arg)` (boards/ABI.md, "Events"); `dropped` with `MESSAGE_DROPPED`, `properties` (MQTT 5) as ModuleHost's, both read while the event was reported. */
-  onEvent?(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer): void;
+  /** `onEvent(kind, code, arg)` (boards/ABI.md, "Events"); `dropped` with `MESSAGE_DROPPED`, `properties` (MQTT 5) and `reasonCodes` (UNSUBACK) as ModuleHost's, all read while the event was reported. */
+  onEvent?(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer, reasonCodes?: Uint8Array): void;
   /** An application message; `payload` is a copy the handler may keep. */
   onMessage?(topic: string, payload: Buffer, flags: number, properties?: Buffer): void;
   /** The trace of one packet: `direction` 0 in, 1 out; `header` the fixed header's first byte. */
@@ -38,6 +39,22 @@ export interface LinkHandlers {
   onPumped?(): void;
   /** What the exports called so far reported was handed over (the end of an outermost `settle()`): the module's state may have changed. */
   onSettled?(): void;
+}
+
+/**
+ * Sees the byte stream of every connection both ways, where it enters and leaves the
+ * module (so MQTT bytes, whatever the transport wraps them in): a pcap trace
+ * (host/pcap.ts). Called synchronously; the bytes are valid only during the call.
+ */
+export interface LinkTap {
+  /** The transport reported the connection up (`transport` may tell its ports). */
+  opened(transport: Transport): void;
+  /** The module sent these bytes (as many as the transport took). */
+  sent(bytes: Uint8Array): void;
+  /** The transport delivered these bytes. */
+  received(bytes: Uint8Array): void;
+  /** The connection ended: "client" when the module closed it, otherwise how the transport saw it end. */
+  closed(reason: CloseReason | "client"): void;
 }
 
 /**
@@ -61,12 +78,14 @@ export interface ModuleLinkOptions {
   clock: Clock;
   imports: LinkImports;
   handlers: LinkHandlers;
+  /** Sees the bytes both ways (a pcap trace); none by default, and then it costs nothing. */
+  tap?: LinkTap;
 }
 
 /**
  * What an import recorded, settled after the export returns: {@link RECORD_SLOTS} slots
  * of `ModuleLink.records` per record, the kind first, so recording allocates nothing.
- * event: kind, event, code, arg, dropped, properties; message: kind, topic, payload,
+ * event: kind, event, code, arg, dropped, properties, reasonCodes; message: kind, topic, payload,
  * flags, properties; packet: kind, direction, header, packetId, remainingLength.
  */
 const enum RecordKind {
@@ -74,7 +93,7 @@ const enum RecordKind {
   message,
   packet,
 }
-const RECORD_SLOTS = 6;
+const RECORD_SLOTS = 7;
 
 /** One connection the module asked for with netOpen. */
 interface Connection {
@@ -88,6 +107,7 @@ export class ModuleLink {
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly handlers: LinkHandlers;
+  private readonly tap: LinkTap | undefined;
   private instance: ModuleInstance | undefined;
   private connection: Connection | undefined;
   private running = false;
@@ -97,6 +117,11 @@ export class ModuleLink {
   private timerDue = 0;
   private readonly fireTimer = () => {
     this.timerSet = false;
+    this.pump();
+  };
+  private pumpDeferred = false;
+  private readonly deferredPump = () => {
+    this.pumpDeferred = false;
     this.pump();
   };
   /** The records not yet settled, {@link RECORD_SLOTS} slots each, from `recordsStart` to `recordsEnd`; reused, never sliced. */
@@ -111,6 +136,7 @@ export class ModuleLink {
     this.transport = options.transport;
     this.clock = options.clock;
     this.handlers = options.handlers;
+    this.tap = options.tap;
   }
 
   /**
@@ -188,6 +214,10 @@ export class ModuleLink {
   /** Hands what the imports recorded to the handlers, in order. Handlers may call exports. */
   settle(): void {
     if (this.settling) return;
+    if (this.recordsStart === this.recordsEnd) {
+      this.handlers.onSettled?.();
+      return;
+    }
     this.settling = true;
     try {
       // a handler may call an export whose imports append more: the loop takes those too
@@ -229,6 +259,17 @@ export class ModuleLink {
     this.timerDue = due;
   }
 
+  /**
+   * {@link pump} once after the current turn, however often it is asked for meanwhile: after
+   * an export that already sent what it queued (a publish), so that a burst of them costs one
+   * `tick` and one look at the timer, not one each.
+   */
+  pumpSoon(): void {
+    if (this.pumpDeferred) return;
+    this.pumpDeferred = true;
+    defer(this.deferredPump);
+  }
+
   // ---- the module's imports ----------------------------------------------------
 
   /** The imports: each records or forwards, none calls back into the module. */
@@ -237,11 +278,11 @@ export class ModuleLink {
       netOpen: () => this.netOpen(),
       netSend: (bytes) => this.netSend(bytes),
       netClose: () => this.netClose(),
-      onMessage: (topic, payload, flags, properties) => this.record(RecordKind.message, topic, payload, flags, properties, undefined),
-      onEvent: (event, code, arg, dropped, properties) => this.record(RecordKind.event, event, code, arg, dropped, properties),
+      onMessage: (topic, payload, flags, properties) => this.record(RecordKind.message, topic, payload, flags, properties, undefined, undefined),
+      onEvent: (event, code, arg, dropped, properties, reasonCodes) => this.record(RecordKind.event, event, code, arg, dropped, properties, reasonCodes),
       onPacket: (direction, header, packetId, remainingLength) => {
         const { onPacket, wantsPackets } = this.handlers;
-        if (onPacket !== undefined && (wantsPackets?.() ?? true)) this.record(RecordKind.packet, direction, header, packetId, remainingLength, undefined);
+        if (onPacket !== undefined && (wantsPackets?.() ?? true)) this.record(RecordKind.packet, direction, header, packetId, remainingLength, undefined, undefined);
       },
       random: imports.random,
       adcRead: imports.adcRead,
@@ -249,7 +290,7 @@ export class ModuleLink {
     };
   }
 
-  private record(kind: RecordKind, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): void {
+  private record(kind: RecordKind, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown, f: unknown): void {
     const { records } = this;
     const at = this.recordsEnd;
     records[at] = kind;
@@ -258,6 +299,7 @@ export class ModuleLink {
     records[at + 3] = c;
     records[at + 4] = d;
     records[at + 5] = e;
+    records[at + 6] = f;
     this.recordsEnd = at + RECORD_SLOTS;
   }
 
@@ -266,7 +308,7 @@ export class ModuleLink {
     const r = this.records;
     switch (r[at] as RecordKind) {
       case RecordKind.event:
-        this.handlers.onEvent?.(r[at + 1] as number, r[at + 2] as number, r[at + 3] as number, r[at + 4] as DroppedMessage | undefined, r[at + 5] as Buffer | undefined);
+        this.handlers.onEvent?.(r[at + 1] as number, r[at + 2] as number, r[at + 3] as number, r[at + 4] as DroppedMessage | undefined, r[at + 5] as Buffer | undefined, r[at + 6] as Uint8Array | undefined);
         return;
       case RecordKind.message:
         this.handlers.onMessage?.(r[at + 1] as string, r[at + 2] as Buffer, r[at + 3] as number, r[at + 4] as Buffer | undefined);
@@ -286,12 +328,15 @@ export class ModuleLink {
       this.transport.open({
         onOpen: () => {
           if (!current()) return;
+          this.tap?.opened(this.transport);
           this.module.exports.netUp(this.clock.nowU32());
           this.settle();
           this.pump();
         },
         onData: (bytes) => {
-          if (current()) this.receive(connection, bytes);
+          if (!current()) return;
+          this.tap?.received(bytes);
+          this.receive(connection, bytes);
         },
         onClose: (reason, error) => {
           if (current()) this.transportDown(connection, reason, error);
@@ -311,12 +356,15 @@ export class ModuleLink {
 
   private netSend(bytes: Uint8Array): number {
     if (this.connection === undefined) return 0;
-    return this.transport.send(bytes);
+    const taken = this.transport.send(bytes);
+    this.tap?.sent(bytes.subarray(0, taken));
+    return taken;
   }
 
   private netClose(): void {
     if (this.connection === undefined) return;
     this.connection = undefined;
+    this.tap?.closed("client");
     const closing = this.transport.close();
     if (closing !== undefined) this.closing = closing;
   }
@@ -394,6 +442,7 @@ export class ModuleLink {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.transportError = error;
+    this.tap?.closed(reason);
     this.module.exports.netDown(this.clock.nowU32(), NetDownReason[reason] ?? NetDownReason.reset);
     this.settle();
     this.pump();

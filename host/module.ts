@@ -37,6 +37,7 @@ export interface ModuleExports {
   configure(clientIdLen: number, usernameLen: number, passwordLen: number, willTopicLen: number, willPayloadLen: number, flags: number, keepaliveSec: number): number;
   setReconnect(minDelayMs: number, maxDelayMs: number, enabled: number): number;
   setTimeouts(connectTimeoutMs: number): number;
+  setInflightWindow(window: number, nowMs: number): number;
   start(nowMs: number): number;
   stop(nowMs: number): number;
   tick(nowMs: number): number;
@@ -56,9 +57,13 @@ export interface ModuleExports {
   // MQTT 5 (boards/ABI.md, "MQTT 5")
   setProtocol(version: number, receiveMaximum: number, maximumPacketSize: number, topicAliasMaximum: number, propertiesLen: number, flags: number): number;
   disconnect(reasonCode: number, nowMs: number): number;
+  disconnectWithProperties(reasonCode: number, propertiesLen: number, nowMs: number): number;
   publishWithProperties(topicLen: number, payloadLen: number, propertiesLen: number, qos: number, retain: number, nowMs: number): number;
   propertiesRecord(): number;
+  reasonCodes(): number;
   subscribeWithIdentifier(count: number, subscriptionIdentifier: number, nowMs: number): number;
+  subscribeWithProperties(count: number, subscriptionIdentifier: number, propertiesLen: number, nowMs: number): number;
+  unsubscribeWithProperties(count: number, propertiesLen: number, nowMs: number): number;
   // Persistent state (boards/ABI.md, "Persistent state")
   persistBase(): number;
   persistLength(): number;
@@ -81,16 +86,19 @@ export interface FirmwareExports {
   appStart(nowMs: number): number;
   appStop(nowMs: number): number;
   appStatsBuffer(): number;
+  appSetSleep(enabled: number): number;
 }
 
-const FIRMWARE_EXPORT_NAMES: readonly (keyof FirmwareExports)[] = ["boardConfigure", "appConfigure", "appStart", "appStop", "appStatsBuffer"];
+const FIRMWARE_EXPORT_NAMES: readonly (keyof FirmwareExports)[] = ["boardConfigure", "appConfigure", "appStart", "appStop", "appStatsBuffer", "appSetSleep"];
 
 const EXPORT_NAMES: readonly ExportName[] = [
   "init", "stagingBuffer", "stagingCapacity", "configure", "setReconnect", "setTimeouts", "start", "stop", "tick",
   "netUp", "netDown", "rxBuffer", "rxSpace", "rxCommit", "publish", "subscribe", "unsubscribe", "checkTopicName",
   "checkTopicFilter", "statsBuffer", "droppedMessage", "staticDataEnd", "setProtocol", "disconnect", "publishWithProperties",
-  "propertiesRecord", "subscribeWithIdentifier", "persistBase", "persistLength", "persistGeneration", "persistHoldPubrel",
+  "propertiesRecord", "reasonCodes", "subscribeWithIdentifier", "disconnectWithProperties", "subscribeWithProperties", "unsubscribeWithProperties",
+  "persistBase", "persistLength", "persistGeneration", "persistHoldPubrel",
   "persistPrepare", "persistCheck", "persistRestore",
+  "setInflightWindow",
 ];
 
 /** `onEvent` kinds (boards/ABI.md, "Events"). */
@@ -105,11 +113,15 @@ export const EventKind = {
   CLOSED: 8,
   BACKOFF: 9,
   MESSAGE_DROPPED: 10,
+  AUTH: 11,
+  /** Telemetry firmware: the device asks to deep-sleep; code the save image's sequence number, arg the ms (boards/ABI.md, "Deep sleep"). */
+  SLEEP: 12,
 } as const;
 
 /** Events whose packet's MQTT 5 property block the host is handed (boards/ABI.md, "MQTT 5"). */
 const EVENTS_WITH_PROPERTIES: ReadonlySet<number> = new Set([
   EventKind.CONNECTED, EventKind.CONNECT_FAILED, EventKind.CONNECTION_LOST, EventKind.PUBLISH_DONE, EventKind.SUBACK, EventKind.UNSUBACK,
+  EventKind.AUTH,
 ]);
 
 /** `onMessage` flags: bit 0 retain, bit 1 dup, bits 2–3 QoS. */
@@ -173,11 +185,12 @@ export interface ModuleHost {
   onMessage(topic: string, payload: Buffer, flags: number, properties?: Buffer): void;
   /**
    * `dropped` comes with `MESSAGE_DROPPED` only; `properties` with CONNECTED, CONNECT_FAILED,
-   * CONNECTION_LOST, PUBLISH_DONE, SUBACK, UNSUBACK: a copy of the last MQTT 5 property block
+   * CONNECTION_LOST, PUBLISH_DONE, SUBACK, UNSUBACK, AUTH: a copy of the last MQTT 5 property block
    * the module decoded, which is that event's packet's on a 5.0 connection (CONNECT_FAILED:
-   * for a CONNACK refusal; CONNECTION_LOST: when its code is DISCONNECTED).
+   * for a CONNACK refusal; CONNECTION_LOST: when its code is DISCONNECTED); `reasonCodes`
+   * with UNSUBACK: a copy of the MQTT 5 UNSUBACK's Reason Codes, one per filter (empty in 3.1.1).
    */
-  onEvent(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer): void;
+  onEvent(kind: number, code: number, arg: number, dropped?: DroppedMessage, properties?: Buffer, reasonCodes?: Uint8Array): void;
   onPacket(direction: number, header: number, packetId: number, remainingLength: number): void;
   /** Entropy for backoff jitter: a u32. */
   random(): number;
@@ -255,10 +268,16 @@ export interface AppStats {
   relay: boolean;
   led: boolean;
   uptimeSec: number;
+  /** Deep sleep between readings is on. */
+  sleep: boolean;
+  /** Wakes from deep sleep. */
+  wakes: number;
+  /** The block is the image saved to sleep (from the SLEEP event until the wake). */
+  asleep: boolean;
 }
 
 /** Number of u32 fields in the app stats block. */
-export const APP_STATS_FIELDS = 14;
+export const APP_STATS_FIELDS = 17;
 
 /** Names the app stats block's fields. */
 export function decodeAppStats(block: Uint32Array): AppStats {
@@ -278,6 +297,9 @@ export function decodeAppStats(block: Uint32Array): AppStats {
     relay: f(11) !== 0,
     led: f(12) !== 0,
     uptimeSec: f(13),
+    sleep: f(14) !== 0,
+    wakes: f(15),
+    asleep: f(16) !== 0,
   };
 }
 
@@ -362,6 +384,12 @@ async function compileFile(file: string | URL): Promise<WebAssembly.Module> {
 
 const utf8 = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
+/** What `properties()` returns for an empty block (every packet of a 3.1.1 connection), and `reasonCodes()` for none: shared, empty, so nothing is copied. */
+const NO_PROPERTIES: Buffer = copyBytes(new Uint8Array(0)) as Buffer;
+/** Topics up to this length are kept for {@link ModuleInstance.topic}'s comparison with the next. */
+const TOPIC_KEPT_LENGTH = 128;
+/** Strings up to this length are staged by a loop while they are ASCII: cheaper than a call into `encodeInto` for a short topic. */
+const ASCII_LOOP_LENGTH = 64;
 
 /** A string or bytes to place in the staging buffer. */
 export type Stageable = string | Uint8Array;
@@ -373,15 +401,30 @@ export class ModuleInstance {
   readonly profile: Profile;
   readonly kind: ModuleKind;
   private readonly memory: WebAssembly.Memory;
-  private view: Uint8Array;
+  /**
+   * Views of the module's memory, made once: it is one page, initial = maximum, never
+   * grown (boards/ABI.md, "Memory map"), so its buffer is never replaced.
+   */
+  private readonly buffer: ArrayBuffer;
+  private readonly view: Uint8Array;
+  private readonly words: DataView;
+  private readonly staging: Uint8Array;
   private running: string | undefined;
   private readonly stagingPtr: number;
   /** Size of the staging buffer in bytes. */
   readonly stagingCapacity: number;
+  /** The last topic {@link topic} decoded and its bytes (at most TOPIC_KEPT_LENGTH of them). */
+  private lastTopic = "";
+  private lastTopicBytes = new Uint8Array(0);
+  /** The byte lengths of what the last {@link stageMessage} wrote: topic, payload, property block. */
+  stagedTopicLength = 0;
+  stagedPayloadLength = 0;
+  stagedPropertiesLength = 0;
   /** The telemetry firmware's exports, guarded like `exports`; undefined in a client module. */
   readonly firmware: FirmwareExports | undefined;
   private readonly droppedPtr: number;
   private readonly propertiesPtr: number;
+  private readonly reasonCodesPtr: number;
   private readonly maxTopicLength: number;
 
   private constructor(profile: Profile, kind: ModuleKind, instance: WebAssembly.Instance) {
@@ -395,7 +438,9 @@ export class ModuleInstance {
       throw new WasmqttError("MODULE_LOAD_FAILED", `build/${wasmName(profile, kind)} lacks the export(s) ${missing.join(", ")} of boards/ABI.md (rebuild it)`);
     }
     this.memory = raw.memory as WebAssembly.Memory;
-    this.view = new Uint8Array(this.memory.buffer);
+    this.buffer = this.memory.buffer;
+    this.view = new Uint8Array(this.buffer);
+    this.words = new DataView(this.buffer);
     const guarded = { memory: this.memory } as Record<string, unknown>;
     for (const name of EXPORT_NAMES) guarded[name] = this.guard(name, raw[name] as (...args: number[]) => number);
     this.exports = guarded as unknown as ModuleExports;
@@ -405,8 +450,10 @@ export class ModuleInstance {
     this.exports.init();
     this.stagingPtr = this.exports.stagingBuffer();
     this.stagingCapacity = this.exports.stagingCapacity();
+    this.staging = this.view.subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
     this.droppedPtr = this.exports.droppedMessage();
     this.propertiesPtr = this.exports.propertiesRecord();
+    this.reasonCodesPtr = this.exports.reasonCodes();
     this.maxTopicLength = this.stats().maxTopicLength;
   }
 
@@ -424,12 +471,13 @@ export class ModuleInstance {
         netSend: (ptr: number, len: number) => Math.max(0, Math.min(len, host.netSend(memory().bytes(ptr, len)))) >>> 0,
         netClose: () => host.netClose(),
         onMessage: (topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, flags: number) =>
-          host.onMessage(memory().text(topicPtr, topicLen), memory().copy(payloadPtr, payloadLen), flags, memory().properties()),
+          host.onMessage(memory().topic(topicPtr, topicLen), memory().copy(payloadPtr, payloadLen), flags, memory().properties()),
         onEvent: (kind: number, code: number, arg: number) =>
           host.onEvent(
             kind, code | 0, arg >>> 0,
             kind === EventKind.MESSAGE_DROPPED ? memory().droppedMessage() : undefined,
             EVENTS_WITH_PROPERTIES.has(kind) ? memory().properties() : undefined,
+            kind === EventKind.UNSUBACK ? memory().reasonCodes() : undefined,
           ),
         onPacket: (direction: number, header: number, packetId: number, remainingLength: number) =>
           host.onPacket(direction, header, packetId, remainingLength >>> 0),
@@ -445,7 +493,7 @@ export class ModuleInstance {
 
   /** A view of `len` bytes of module memory at `ptr`; valid until the next export call. */
   bytes(ptr: number, len: number): Uint8Array {
-    return this.memoryView().subarray(ptr, ptr + len);
+    return new Uint8Array(this.buffer, ptr, len); // half the cost of subarray(), once per netSend
   }
 
   /** A copy of `len` bytes of module memory at `ptr`. */
@@ -456,6 +504,27 @@ export class ModuleInstance {
   /** The UTF-8 text of `len` bytes of module memory at `ptr`. */
   text(ptr: number, len: number): string {
     return utf8.decode(this.bytes(ptr, len));
+  }
+
+  /**
+   * An inbound message's topic, `text(ptr, len)`: the last one's string again when the bytes
+   * repeat it (a subscriber mostly hears the same few topics), which costs a comparison
+   * instead of a decode.
+   */
+  topic(ptr: number, len: number): string {
+    const last = this.lastTopicBytes;
+    if (len === last.length) {
+      const view = this.view;
+      let i = 0;
+      while (i < len && view[ptr + i] === last[i]) i++;
+      if (i === len) return this.lastTopic;
+    }
+    const text = this.text(ptr, len);
+    if (len <= TOPIC_KEPT_LENGTH) {
+      this.lastTopic = text;
+      this.lastTopicBytes = this.view.slice(ptr, ptr + len);
+    }
+    return text;
   }
 
   /** The UTF-8 byte length of a string (bytes: their length). */
@@ -469,11 +538,10 @@ export class ModuleInstance {
    * they exceed the staging capacity.
    */
   stage(...values: Stageable[]): number[] | undefined {
-    const staging = this.memoryView().subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
     const lengths: number[] = [];
     let offset = 0;
     for (const value of values) {
-      const written = writeInto(staging, offset, value);
+      const written = writeInto(this.staging, offset, value);
       if (written < 0) return undefined;
       lengths.push(written);
       offset += written;
@@ -482,11 +550,33 @@ export class ModuleInstance {
   }
 
   /**
-   * Writes the entries of `subscribe` / `unsubscribe` into staging: `[u16 length LE][filter]`
-   * and, when `qos` is given, `[u8 qos]` after each. Returns false when they do not fit.
+   * `stage(topic, payload, properties)` for a publish, with nothing allocated per call: the
+   * three byte lengths are left in `stagedTopicLength`, `stagedPayloadLength` and
+   * `stagedPropertiesLength`. Returns false (nothing useful written) when together they
+   * exceed the staging capacity.
    */
-  stageFilters(filters: readonly string[], qos?: readonly number[]): boolean {
-    const staging = this.memoryView().subarray(this.stagingPtr, this.stagingPtr + this.stagingCapacity);
+  stageMessage(topic: string, payload: Stageable, properties: Uint8Array): boolean {
+    const staging = this.staging;
+    const topicLength = writeInto(staging, 0, topic);
+    if (topicLength < 0) return false;
+    const payloadLength = writeInto(staging, topicLength, payload);
+    if (payloadLength < 0) return false;
+    const propertiesLength = properties.length === 0 ? 0 : writeInto(staging, topicLength + payloadLength, properties);
+    if (propertiesLength < 0) return false;
+    this.stagedTopicLength = topicLength;
+    this.stagedPayloadLength = payloadLength;
+    this.stagedPropertiesLength = propertiesLength;
+    return true;
+  }
+
+  /**
+   * Writes the entries of `subscribe` / `unsubscribe` into staging: `[u16 length LE][filter]`
+   * and, when `qos` is given, `[u8 qos]` after each; then `properties` (MQTT 5: a whole
+   * property block, for subscribeWithProperties / unsubscribeWithProperties). Returns false
+   * when they do not fit.
+   */
+  stageFilters(filters: readonly string[], qos?: readonly number[], properties: Uint8Array = new Uint8Array(0)): boolean {
+    const staging = this.staging;
     let offset = 0;
     for (let index = 0; index < filters.length; index++) {
       if (offset + 2 > staging.length) return false;
@@ -501,6 +591,8 @@ export class ModuleInstance {
         offset += 1;
       }
     }
+    if (offset + properties.length > staging.length) return false;
+    staging.set(properties, offset);
     return true;
   }
 
@@ -525,8 +617,17 @@ export class ModuleInstance {
    * (boards/ABI.md, "MQTT 5"). Reads memory only, so an import may call it.
    */
   properties(): Buffer {
-    const [ptr, len] = new Uint32Array(this.memory.buffer.slice(this.propertiesPtr, this.propertiesPtr + 8));
-    return this.copy(ptr, len);
+    const len = this.words.getUint32(this.propertiesPtr + 4, true);
+    return len === 0 ? NO_PROPERTIES : this.copy(this.words.getUint32(this.propertiesPtr, true), len);
+  }
+
+  /**
+   * A copy of the Reason Codes of the last SUBACK or MQTT 5 UNSUBACK (boards/ABI.md, "MQTT 5"),
+   * empty for an UNSUBACK without them. Reads memory only, so an import may call it.
+   */
+  reasonCodes(): Buffer {
+    const count = this.words.getUint32(this.reasonCodesPtr + 4, true);
+    return count === 0 ? NO_PROPERTIES : this.copy(this.words.getUint32(this.reasonCodesPtr, true), count);
   }
 
   /** The telemetry firmware's stats block, named; undefined in a client module. */
@@ -534,11 +635,6 @@ export class ModuleInstance {
     if (this.firmware === undefined) return undefined;
     const ptr = this.firmware.appStatsBuffer();
     return decodeAppStats(new Uint32Array(this.memory.buffer.slice(ptr, ptr + APP_STATS_FIELDS * 4)));
-  }
-
-  private memoryView(): Uint8Array {
-    if (this.view.buffer !== this.memory.buffer) this.view = new Uint8Array(this.memory.buffer);
-    return this.view;
   }
 
   /** Wraps an export so an import that calls back into the module fails loudly. */
@@ -565,7 +661,17 @@ function writeInto(target: Uint8Array, offset: number, value: Stageable): number
     target.set(value, offset);
     return value.length;
   }
-  const room = target.subarray(Math.min(offset, target.length));
+  const length = value.length;
+  if (length <= ASCII_LOOP_LENGTH && offset + length <= target.length) {
+    let i = 0;
+    for (; i < length; i++) {
+      const unit = value.charCodeAt(i);
+      if (unit >= 0x80) break;
+      target[offset + i] = unit;
+    }
+    if (i === length) return length;
+  }
+  const room = offset === 0 ? target : target.subarray(Math.min(offset, target.length));
   const { read, written } = encoder.encodeInto(value, room);
-  return read === value.length ? written : -1;
+  return read === length ? written : -1;
 }

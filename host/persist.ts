@@ -157,7 +157,8 @@ export class SessionKeeper {
 /**
  * Checks each slot in the module, restores the newer of those that check, or leaves
  * the module as after `init()`. Returns "OK", the PERSIST_* code of the refused image
- * (slot A's when both were refused), or undefined when no slot holds anything.
+ * (slot A's when both were refused), or undefined when no slot holds anything. Also what
+ * a simulated board does when it wakes from deep sleep (host/sim/device.ts).
  */
 export function restore(module: ModuleInstance, slots: SavedSlots, nowMs: number): RestoreStatus {
   const { exports } = module;

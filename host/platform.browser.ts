@@ -11,9 +11,19 @@
  */
 import { type BrokerTarget, TLS_OPTION_NAMES, type TlsOptions, webSocketUrl } from "./broker-url.ts";
 import { argumentError } from "./errors.ts";
+import type { Clock } from "./clock.ts";
+import type { LinkTap } from "./link.ts";
 import type { SessionStore } from "./persist.ts";
 import type { Transport } from "./transport.ts";
 import { type WebSocketLike, WebSocketTransport } from "./websocket.ts";
+
+/** A pcap trace a client writes and closes. */
+export type PcapTraceFile = LinkTap & { close(): void };
+
+/** `trace.pcap` writes a file: a browser has none to write. Throws WasmqttError INVALID_ARGUMENT. */
+export function openPcapTrace(file: string, _clock: Clock): PcapTraceFile {
+  throw argumentError(`trace.pcap ('${file}') writes a file, which a browser cannot: trace in Node`);
+}
 
 /** A listener as stored: each event's own argument types are checked at `on` and `emit`. */
 type Listener = (...args: any[]) => void;

@@ -18,6 +18,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { type BrokerTarget, type TlsOptions, webSocketUrl } from "./broker-url.ts";
+import type { Clock } from "./clock.ts";
+import type { LinkTap } from "./link.ts";
+import { PcapTrace } from "./pcap.ts";
 import type { SessionStore, SlotName } from "./persist.ts";
 import { TlsTransport } from "./tls.ts";
 import { TcpTransport, type Transport } from "./transport.ts";
@@ -50,6 +53,17 @@ export function createTransport(target: BrokerTarget, tls: TlsOptions): Transpor
         (url, protocols) => new WebSocket(url, protocols, { ...(tls as WebSocket.ClientOptions), perMessageDeflate: false }) as unknown as WebSocketLike,
       );
   }
+}
+
+/** A pcap trace a client writes and closes. */
+export type PcapTraceFile = LinkTap & { close(): void };
+
+/**
+ * The client's `trace.pcap`: creates `file` for a pcap trace on `clock` (host/pcap.ts).
+ * Throws WasmqttError INVALID_ARGUMENT naming the file when it cannot be created.
+ */
+export function openPcapTrace(file: string, clock: Clock): PcapTraceFile {
+  return PcapTrace.open(file, clock);
 }
 
 /** The package root: the nearest directory above this file whose package.json is named "wasmqtt" (host/ and dist/ alike). */

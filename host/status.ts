@@ -147,13 +147,16 @@ export class WasmqttError extends Error {
   readonly status: number | undefined;
   /** MQTT 5: the Reason Code behind it (a CONNACK, ack or DISCONNECT's, or the one the client disconnected with). */
   readonly reasonCode: number | undefined;
+  /** MQTT 5: the properties of the packet behind it (a server DISCONNECT's, a refusing ack's), MQTT.js's names. */
+  readonly properties: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown; reasonCode?: number } = {}) {
+  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown; reasonCode?: number; properties?: Record<string, unknown> } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "WasmqttError";
     this.code = code;
     this.status = options.status ?? (code in Status ? Status[code as StatusName] : undefined);
     this.reasonCode = options.reasonCode;
+    this.properties = options.properties;
   }
 
   /** An error for a module status; `message` defaults to the status's description. */

@@ -46,6 +46,8 @@ export interface Transport {
   resume?(): void;
   /** Where the transport connects, for messages. */
   readonly label?: string;
+  /** The open connection's local and remote TCP ports, those the transport knows (for a pcap trace). */
+  ports?(): { local?: number; remote?: number };
 }
 
 /** How long a closing socket may take to flush and see the broker close before it is destroyed. */
@@ -131,6 +133,10 @@ export class TcpTransport implements Transport {
     socket.resume();
     socket.end();
     return gone;
+  }
+
+  ports(): { local?: number; remote?: number } {
+    return { local: this.socket?.localPort, remote: this.socket?.remotePort };
   }
 
   pause(): void {

@@ -130,6 +130,12 @@ export class WebSocketTransport implements Transport {
     });
   }
 
+  /** The URL's port as the remote one; a WebSocket tells no local port. */
+  ports(): { remote: number } {
+    const url = new URL(this.url);
+    return { remote: url.port !== "" ? Number(url.port) : url.protocol === "wss:" ? 443 : 80 };
+  }
+
   pause(): void {
     this.socket?.pause?.();
   }

@@ -18,10 +18,11 @@
  *
  * With --image it builds build/native/telemetry-<profile>-mps2-an386.elf: the telemetry
  * firmware as a bare-metal image for QEMU's `-M mps2-an386` (Cortex-M4), its broker
- * connection framed over UART0 (boards/native/mps2-an386/).
+ * connection framed over UART0 (boards/native/mps2-an386/), its session saved in RAM
+ * that survives a reset; --interval SEC sets its reading interval (default main.c's 5 s).
  *
  * Usage: node scripts/build-native.mjs [--profile desktop|esp32|nodemcu] [--cc gcc|clang]
- *          [--kind client|telemetry] [--out DIR] [--memory-bytes N] [--quiet] [--size | --image]
+ *          [--kind client|telemetry] [--out DIR] [--memory-bytes N] [--quiet] [--size | --image [--interval SEC]]
  * --memory-bytes overrides the linear memory size (for the test that shows a smaller
  * memory traps); --out defaults to build/native. CC in the environment picks the compiler too.
  */
@@ -40,10 +41,10 @@ const NATIVE = join(ROOT, "boards/native");
 
 /** The C each program is made of, besides the generated module (boards/native/). */
 const PROGRAMS = {
-  client: { output: (profile) => `wasmqtt-${profile}`, sources: ["wasm-rt-static.c", "link.c", "posix.c", "cli.c"] },
+  client: { output: (profile) => `wasmqtt-${profile}`, sources: ["wasm-rt-static.c", "link.c", "posix.c", "persist.c", "persist-posix.c", "cli.c"] },
   telemetry: {
     output: (profile) => `telemetry-${profile}`,
-    sources: ["wasm-rt-static.c", "link.c", "posix.c", "firmware.c", "board-linux.c", "telemetry.c"],
+    sources: ["wasm-rt-static.c", "link.c", "posix.c", "persist.c", "persist-posix.c", "firmware.c", "board-linux.c", "telemetry.c"],
   },
 };
 
@@ -75,7 +76,7 @@ const TARGETS = {
 /** The bare-metal image for QEMU's mps2-an386: the telemetry device glue, the board's files, its linker script. */
 const IMAGE = {
   target: "cortex-m4",
-  sources: [...DEVICE_GLUE.telemetry, "mps2-an386/startup.c", "mps2-an386/board-mps2.c", "mps2-an386/main.c"],
+  sources: [...DEVICE_GLUE.telemetry, "persist.c", "mps2-an386/persist-mps2.c", "mps2-an386/startup.c", "mps2-an386/board-mps2.c", "mps2-an386/main.c"],
   linkerScript: join(NATIVE, "mps2-an386/mps2-an386.ld"),
   // newlib (nano) for memcpy / memset / memcmp only; no startup files, no system calls
   linkFlags: ["-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections"],
@@ -106,6 +107,7 @@ const { values } = parseArgs({
     quiet: { type: "boolean" },
     size: { type: "boolean" },
     image: { type: "boolean" },
+    interval: { type: "string" },
   },
   strict: true,
 });
@@ -131,7 +133,11 @@ async function main() {
   if (values.image) {
     for (const profile of profiles) {
       const path = await buildImage({ profile, out, runtimeInclude });
-      if (!values.quiet) say(spawnSync(TARGETS[IMAGE.target].size, [path], { encoding: "utf8" }).stdout.trimEnd());
+      if (!values.quiet) {
+        say(spawnSync(TARGETS[IMAGE.target].size, [path], { encoding: "utf8" }).stdout.trimEnd());
+        const retained = /^\.retained\s+(\d+)/m.exec(spawnSync(TARGETS[IMAGE.target].size, ["-A", path], { encoding: "utf8" }).stdout)?.[1];
+        say(`of the bss, .retained ${retained} bytes: the two persistent-state slots, in RAM that survives a reset`);
+      }
     }
     return;
   }
@@ -197,7 +203,13 @@ async function buildImage({ profile, out, runtimeInclude }) {
   const target = TARGETS[IMAGE.target];
   requireTool(target.cc, `apt-get install ${target.packages}`);
   const { gen, layout } = await generate(profile, "telemetry", out);
-  const common = moduleFlags({ gen, out, runtimeInclude, profile, memoryBytes: layout.heapBase, layout });
+  const sizes = JSON.parse(await readFile(join(ROOT, "build/sizes.json"), "utf8"));
+  const imageDefines = [`-DWASMQTT_PERSIST_LENGTH=${sizes[`telemetry-${profile}`].persistLength}`];
+  if (values.interval !== undefined) {
+    if (!/^[1-9]\d{0,4}$/.test(values.interval)) throw new Error(`--interval ${values.interval}: a whole number of seconds from 1 to 86400`);
+    imageDefines.push(`-DWASMQTT_INTERVAL_SEC=${values.interval}`);
+  }
+  const common = [...moduleFlags({ gen, out, runtimeInclude, profile, memoryBytes: layout.heapBase, layout }), ...imageDefines];
   const dir = join(gen, "mps2-an386");
   await mkdir(dir, { recursive: true });
   const flags = (base) => [...target.flags, ...base.filter((flag) => flag !== "-O2" && flag !== "-D_GNU_SOURCE"), ...SIZE_FLAGS, ...common];

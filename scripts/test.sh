@@ -27,8 +27,10 @@ as_root() {
 # (tests/host/native-qemu.test.ts) QEMU's Arm system emulator; its fuzz target
 # (tests/fuzz/native/) clang 14's libFuzzer and sanitizer runtimes and, for its coverage
 # report, llvm-profdata-14 and llvm-cov-14. The TLS tests make their certificates with
-# openssl; the dashboard test drives Debian's Chromium headless. Each package is
-# installed only when missing (the toolchains without their recommended C++ libraries).
+# openssl; the dashboard test drives Debian's Chromium headless; the pcap test decodes
+# the traces with tshark (its debconf question, whether non-root users may capture, is
+# answered no). Each package is installed only when missing (the toolchains without
+# their recommended C++ libraries).
 missing=()
 have_mosquitto || missing+=(mosquitto mosquitto-clients)
 [ -x /usr/bin/wasm2c ] || missing+=(wabt)
@@ -42,8 +44,12 @@ compgen -G "/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" >/dev
 command -v llvm-cov-14 >/dev/null || missing+=(llvm-14)
 command -v openssl >/dev/null || missing+=(openssl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v tshark >/dev/null || missing+=(tshark)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
+  if [[ " ${missing[*]} " == *" tshark "* ]]; then
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 

@@ -4,15 +4,19 @@
 // message handler in init(), and run its own timers from tick().
 import { resetClient, clientTick } from "../client";
 import { setMessageHandler } from "../app";
-import { appTick, receiveMessage, resetTelemetry } from "./telemetry";
+import { appTick, receiveMessage } from "./telemetry";
 
 export * from "../abi";
 export { boardConfigure, appConfigure, appStart, appStop, appStatsBuffer } from "./telemetry";
+export { appSetSleep } from "./sleep";
 
-/** Resets every region and table, the board and the app; call once after instantiation. */
+/**
+ * Resets every region and table, the board and the app (their state lies in the
+ * persistent block's application area, which resetClient empties); call once after
+ * instantiation.
+ */
 export function init(): void {
   resetClient();
-  resetTelemetry();
   setMessageHandler(receiveMessage);
 }
 

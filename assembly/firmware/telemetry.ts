@@ -3,10 +3,15 @@
 // default, held in the outbox while offline). It keeps devices/<id>/status retained at "online",
 // with a will that sets "offline", and takes commands from devices/<id>/cmd.
 // Report-by-exception: with a deadband set, a reading is published only when a value
-// moved past it, or after HEARTBEAT_READINGS readings without a publish.
+// moved past it, or after HEARTBEAT_READINGS readings without a publish. Its state lives
+// in the persistent block's application area, so it survives deep sleep (sleep.ts) and,
+// with a host that saves the block, power loss.
 import { OK, INVALID_ARGUMENT, INVALID_QOS, OUTBOX_FULL } from "../status";
+import { APP_STATE_BYTES } from "../config";
 import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start, stop, subscriptions } from "../client";
 import { subscribe } from "../requests";
+import { APP_STATE_BASE, changed } from "../persist";
+import { MIN_SLEEP_INTERVAL_SEC, sleepTick, wake } from "./sleep";
 import { adcRead, gpioWrite } from "./board";
 import { adcMicrovolts, tmp36CentiCelsius, moisturePercent } from "./sensors";
 import { writeAscii, writeBytes, writeBool, writeCenti, writeUint } from "./json";
@@ -57,6 +62,12 @@ export class Telemetry {
   relay: u32;
   led: u32;
   uptimeSec: u32;
+  /** Deep sleep between readings on (appSetSleep). */
+  sleep: u32;
+  /** Wakes from deep sleep since the device was first started. */
+  wakes: u32;
+  /** 1 from the SLEEP event until the wake: the block is the image saved to sleep. */
+  asleep: u32;
   // not part of the stats block
   deadbandCenti: u32;
   deadbandPercent: u32;
@@ -70,14 +81,26 @@ export class Telemetry {
   lastReadAt: u32;
   lastTickAt: u32;
   uptimeMs: u64;
+  // the wake's cycle (sleep.ts)
+  /** When the device last woke (appStart or its own wake): the readings' cadence. */
+  wokeAt: u32;
+  /** The sleep the last SLEEP event asked for, ms. */
+  sleepMs: u32;
+  /** The retained "sleeping" status went out on this wake. */
+  signedOff: bool;
 }
 
 /** u32 fields of the app stats block. */
-export const APP_STATS_FIELDS: u32 = 14;
+export const APP_STATS_FIELDS: u32 = 17;
 
-const board = changetype<Board>(memory.data(offsetof<Board>()));
-export const telemetry = changetype<Telemetry>(memory.data(offsetof<Telemetry>()));
-const DEVICE_ID = memory.data(<i32>MAX_DEVICE_ID);
+// The board, the app and the device id, back to back in the persistent block's application area.
+// @ts-ignore: decorator
+@inline const TELEMETRY_AT: u32 = (offsetof<Board>() + 7) & ~7;
+// @ts-ignore: decorator
+@inline const DEVICE_ID_AT: u32 = TELEMETRY_AT + offsetof<Telemetry>();
+const board = changetype<Board>(APP_STATE_BASE);
+export const telemetry = changetype<Telemetry>(APP_STATE_BASE + TELEMETRY_AT);
+const DEVICE_ID = APP_STATE_BASE + DEVICE_ID_AT;
 
 /**
  * Sets the board: ADC resolution, full scale at the chip (mV), pin-to-chip divider in
@@ -111,9 +134,11 @@ export function boardConfigure(adcBits: u32, referenceMv: u32, dividerPermille: 
  * it again). Returns OK, INVALID_ARGUMENT, or a status of configure() / subscribe().
  */
 export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: u32, deadbandPercent: u32, keepaliveSec: u32, telemetryQos: u32): i32 {
+  if (DEVICE_ID_AT + MAX_DEVICE_ID > APP_STATE_BYTES) ERROR("the telemetry state does not fit APP_STATE_BYTES (assembly/config.ts)");
   if (board.referenceMv == 0 || !isDeviceId(STAGING_BASE, deviceIdLen)) return INVALID_ARGUMENT;
   if (telemetryQos > 2) return INVALID_QOS;
   if (intervalSec == 0 || intervalSec > MAX_INTERVAL_SEC) return INVALID_ARGUMENT;
+  if (telemetry.sleep != 0 && intervalSec < MIN_SLEEP_INTERVAL_SEC) return INVALID_ARGUMENT;
   memory.copy(DEVICE_ID, STAGING_BASE, deviceIdLen);
   telemetry.deviceIdLen = deviceIdLen;
   telemetry.intervalSec = intervalSec;
@@ -133,7 +158,8 @@ export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: 
   let filterLen = <u32>(writeTopic(STAGING_BASE + 2, "/cmd") - (STAGING_BASE + 2));
   store<u16>(STAGING_BASE, <u16>filterLen);
   store<u8>(STAGING_BASE + 2 + filterLen, 1);
-  // a restored session (persistRestore) holds the filter already, and the module sends it again itself
+  // a restored session (persistRestore) holds the filter already, granted or its request
+  // awaiting the SUBACK: the module sends that again itself, and resubscribes without a session
   if (subscriptions.find(STAGING_BASE + 2, filterLen) < 0) {
     status = subscribe(1, 0);
     if (status < 0) return status;
@@ -143,7 +169,12 @@ export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: 
   return OK;
 }
 
-/** Starts the device: connecting, and a first reading at once. Returns OK or a status of start(). */
+/**
+ * Starts the device: connecting, and a first reading at once, the outputs driven as the
+ * app last set them. After a wake from deep sleep it is the only call the host makes
+ * after the restore: the board, the device and the counters came back with the block.
+ * Returns OK, INVALID_ARGUMENT (not configured), or a status of start().
+ */
 export function appStart(now: u32): i32 {
   if (telemetry.deviceIdLen == 0) return INVALID_ARGUMENT;
   let status = start(now);
@@ -151,6 +182,8 @@ export function appStart(now: u32): i32 {
   telemetry.running = 1;
   telemetry.readNow = true;
   telemetry.lastTickAt = now;
+  if (telemetry.sleep != 0) wake(now);
+  switchOutputs(telemetry.relay != 0, telemetry.led != 0);
   return OK;
 }
 
@@ -172,6 +205,7 @@ export function appTick(now: u32): u32 {
   if (sinceTick < 0x80000000) telemetry.uptimeMs += <u64>sinceTick; // else the clock went back: count nothing
   telemetry.lastTickAt = now;
   telemetry.uptimeSec = <u32>(telemetry.uptimeMs / 1000);
+  if (telemetry.sleep != 0) return sleepTick(now);
   if (client.state != STATE_CONNECTED) telemetry.announced = false;
   else if (!telemetry.announced) announce(now);
   let interval = telemetry.intervalSec * 1000;
@@ -198,26 +232,24 @@ function isCommandTopic(topicPtr: usize, topicLen: u32): bool {
 /**
  * Applies a command payload: outputs switch at once; a new interval or a "read" takes
  * effect at the next tick (publishing here could take the tx room the PUBACK of this
- * very command needs). Counts commands and malformed ones.
+ * very command needs). Counts commands and malformed ones; with deep sleep on, an
+ * interval_s below MIN_SLEEP_INTERVAL_SEC counts as malformed.
  */
 export function receiveCommand(payloadPtr: usize, payloadLen: u32): void {
-  if (!parseCommand(payloadPtr, payloadLen)) {
+  let parsed = parseCommand(payloadPtr, payloadLen);
+  let present = command.present;
+  // deep sleep needs its minimum interval: a shorter one refuses the whole command
+  if (!parsed || (present & COMMAND_INTERVAL) != 0 && telemetry.sleep != 0 && command.intervalSec < MIN_SLEEP_INTERVAL_SEC) {
     telemetry.badCommands++;
     return;
   }
   telemetry.commands++;
-  let present = command.present;
+  changed();
   if ((present & COMMAND_INTERVAL) != 0) telemetry.intervalSec = command.intervalSec;
   if ((present & (COMMAND_RELAY | COMMAND_LED)) != 0) {
     switchOutputs((present & COMMAND_RELAY) != 0 ? command.relay : telemetry.relay != 0, (present & COMMAND_LED) != 0 ? command.led : telemetry.led != 0);
   }
   if ((present & (COMMAND_READ | COMMAND_RELAY | COMMAND_LED)) != 0) telemetry.readNow = true;
-}
-
-/** Forgets the board, the device and every reading. */
-export function resetTelemetry(): void {
-  memory.fill(changetype<usize>(board), 0, offsetof<Board>());
-  memory.fill(changetype<usize>(telemetry), 0, offsetof<Telemetry>());
 }
 
 /** The app stats block (layout in boards/ABI.md): its address. */
@@ -231,7 +263,7 @@ export function appStatsBuffer(): usize {
 const SCRATCH_TOPIC = memory.data(8 + <i32>MAX_DEVICE_ID + 4);
 
 /** Writes devices/<id><suffix> at `at`; returns the end. */
-function writeTopic(at: usize, suffix: string): usize {
+export function writeTopic(at: usize, suffix: string): usize {
   at = writeAscii(at, "devices/");
   at = writeBytes(at, DEVICE_ID, telemetry.deviceIdLen);
   return writeAscii(at, suffix);
@@ -249,7 +281,7 @@ function isDeviceId(ptr: usize, len: u32): bool {
 }
 
 /** Drives the relay and LED pins, honouring active-low wiring. */
-function switchOutputs(relay: bool, led: bool): void {
+export function switchOutputs(relay: bool, led: bool): void {
   telemetry.relay = relay ? 1 : 0;
   telemetry.led = led ? 1 : 0;
   gpioWrite(board.relayGpio, (relay ? 1 : 0) ^ ((board.outputFlags & RELAY_ACTIVE_LOW) != 0 ? 1 : 0));
@@ -276,7 +308,7 @@ function sample(channel: u32): u32 {
 }
 
 /** Reads both sensors; publishes when forced, outside the deadband, or for the heartbeat. */
-function takeReading(now: u32): void {
+export function takeReading(now: u32): void {
   let microvolts = adcMicrovolts(sample(board.tmp36Channel), board.adcBits, board.referenceMv, board.dividerPermille);
   let temperature = tmp36CentiCelsius(microvolts);
   let moisture = moisturePercent(sample(board.moistureChannel), board.dryRaw, board.wetRaw);

@@ -21,6 +21,8 @@
 @global @inline const PROFILE_CONNECT_CAPACITY: i32 = 1024;
 // @ts-ignore: decorator
 @global @inline const PROFILE_TOPIC_ALIAS_SLOTS: i32 = 8;
+// @ts-ignore: decorator
+@global @inline const PROFILE_REQUEST_PROPERTY_BYTES: i32 = 64;
 /** The profile's number in the persistent block's header (boards/ABI.md, "Persistent state"). */
 // @ts-ignore: decorator
 @global @inline const PROFILE_ID: u32 = 1;

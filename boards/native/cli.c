@@ -2,8 +2,9 @@
  * wasmqtt-<profile>: `pub` and `sub` with the flags and exit statuses of the Node CLI
  * (host/cli/), on the client module compiled by wasm2c. This file parses the command
  * line, stages strings into the module, calls its exports and prints what it reports;
- * posix.c moves the bytes. Exit statuses: 0 done, 1 usage or runtime error, 1-5 the
- * broker's CONNACK refusal code, 27 sub -W timed out.
+ * posix.c moves the bytes, persist.c keeps the session in the --state file. Exit
+ * statuses: 0 done, 1 usage or runtime error, 1-5 the broker's CONNACK refusal code, 27
+ * sub -W timed out.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include "link.h"
+#include "persist-posix.h"
+#include "persist.h"
 #include "posix.h"
 #include "wasmqtt-platform.h"
 
@@ -37,6 +40,8 @@ enum { MAX_FILTERS = 16 };
 enum { SUBACK_FAILURE = 0x80 };
 /** How long the module may take for TCP connect + CONNACK before CONNECT_TIMEOUT (its default). */
 enum { CONNECT_TIMEOUT_MS = 10000 };
+/** The longest line `pub -l` reads; a longer one is an error naming its number. */
+enum { MAX_LINE = 65536 };
 
 /** What the command line asked for. */
 static struct {
@@ -56,11 +61,13 @@ static struct {
   uint32_t qos;
   bool debug;
   bool quiet;
+  const char* state;
   // pub
   const char* topic;
   const char* message;
   const char* file;
   bool stdin_file;
+  bool stdin_line;
   bool null_message;
   bool retain;
   // sub
@@ -136,13 +143,15 @@ static int connect_failure(int32_t status, uint32_t return_code) {
 static const char* const PUB_HELP =
     "wasmqtt-" WASMQTT_PROFILE " pub: publish a message to an MQTT 3.1.1 broker and exit (native build).\n\n"
     "Usage: wasmqtt-" WASMQTT_PROFILE " pub [-h host] [-p port] [-u username [-P password]] -t topic\n"
-    "                   {-m message | -f file | -s | -n} [-q qos] [-r] [-c] [-i id | -I id-prefix]\n"
-    "                   [-k keepalive] [-d] [--quiet]\n"
+    "                   {-m message | -f file | -s | -l | -n} [-q qos] [-r] [-c] [-i id | -I id-prefix]\n"
+    "                   [-k keepalive] [-d] [--quiet] [--state file]\n"
     "                   [--will-topic topic [--will-payload payload] [--will-qos qos] [--will-retain]]\n\n"
     " -t, --topic TOPIC      topic to publish to (no wildcards)\n"
     " -m, --message TEXT     the message\n"
     " -f, --file FILE        send the contents of FILE as the message\n"
     " -s, --stdin-file       send all of stdin as one message\n"
+    " -l, --stdin-line       send each line of stdin as a message, queued as it is read; exits\n"
+    "                        once stdin ended and every message is delivered\n"
     " -n, --null-message     send a zero-length message\n"
     " -q, --qos 0|1|2        quality of service (default 0); exits once the flow is complete\n"
     " -r, --retain           ask the broker to retain the message\n";
@@ -151,7 +160,7 @@ static const char* const SUB_HELP =
     "wasmqtt-" WASMQTT_PROFILE " sub: subscribe to MQTT 3.1.1 topic filters and print the messages (native build).\n\n"
     "Usage: wasmqtt-" WASMQTT_PROFILE " sub [-h host] [-p port] [-u username [-P password]] -t topic ...\n"
     "                   [-q qos] [-v] [-N] [-R] [-C count] [-W timeout] [-E] [-c] [-i id | -I id-prefix]\n"
-    "                   [-k keepalive] [-d] [--quiet]\n"
+    "                   [-k keepalive] [-d] [--quiet] [--state file]\n"
     "                   [--will-topic topic [--will-payload payload] [--will-qos qos] [--will-retain]]\n\n"
     " -t, --topic FILTER     topic filter to subscribe to (\"+\" and \"#\" wildcards); repeatable\n"
     " -q, --qos 0|1|2        maximum QoS to receive (default 0)\n"
@@ -179,6 +188,9 @@ static const char* const CONNECTION_HELP =
     "     --will-topic TOPIC, --will-payload TEXT, --will-qos 0|1|2, --will-retain\n"
     "                        the message the broker publishes if this client disconnects\n"
     "                        unexpectedly\n"
+    "     --state FILE       keep the session in FILE: what is not yet delivered (and,\n"
+    "                        with -c, the broker session's packet ids) survives this process\n"
+    "                        and is sent by the next run with the same FILE\n"
     "     --help             this text\n\n"
     "Exit status: 0 done, 1 usage or runtime error, 1-5 the broker's CONNACK refusal code";
 
@@ -197,7 +209,7 @@ static uint64_t whole_number(const char* text, const char* name, uint64_t min, u
   return value;
 }
 
-enum { OPT_HELP = 256, OPT_QUIET, OPT_WILL_TOPIC, OPT_WILL_PAYLOAD, OPT_WILL_QOS, OPT_WILL_RETAIN };
+enum { OPT_HELP = 256, OPT_QUIET, OPT_WILL_TOPIC, OPT_WILL_PAYLOAD, OPT_WILL_QOS, OPT_WILL_RETAIN, OPT_STATE };
 
 static const struct option LONG_OPTIONS[] = {
     {"help", no_argument, NULL, OPT_HELP},
@@ -216,10 +228,12 @@ static const struct option LONG_OPTIONS[] = {
     {"will-payload", required_argument, NULL, OPT_WILL_PAYLOAD},
     {"will-qos", required_argument, NULL, OPT_WILL_QOS},
     {"will-retain", no_argument, NULL, OPT_WILL_RETAIN},
+    {"state", required_argument, NULL, OPT_STATE},
     {"topic", required_argument, NULL, 't'},
     {"message", required_argument, NULL, 'm'},
     {"file", required_argument, NULL, 'f'},
     {"stdin-file", no_argument, NULL, 's'},
+    {"stdin-line", no_argument, NULL, 'l'},
     {"null-message", no_argument, NULL, 'n'},
     {"retain", no_argument, NULL, 'r'},
     {"count", required_argument, NULL, 'C'},
@@ -233,7 +247,7 @@ static const struct option LONG_OPTIONS[] = {
 
 /** True when flag `c` belongs to the other command. */
 static bool foreign_flag(int c) {
-  const char* pub_only = "mfsnr";
+  const char* pub_only = "mfslnr";
   const char* sub_only = "CvWNRE";
   return strchr(options.is_pub ? sub_only : pub_only, c) != NULL;
 }
@@ -242,7 +256,7 @@ static void parse(int argc, char** argv) {
   bool will_flags = false;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, ":h:p:i:I:k:u:P:cq:dt:m:f:snrC:vW:NRE", LONG_OPTIONS, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":h:p:i:I:k:u:P:cq:dt:m:f:slnrC:vW:NRE", LONG_OPTIONS, NULL)) != -1) {
     if (c != '?' && c != ':' && c < 256 && foreign_flag(c)) usage_error("Unknown option '%s'.", argv[optind - 1]);
     switch (c) {
       case OPT_HELP:
@@ -263,6 +277,10 @@ static void parse(int argc, char** argv) {
       case OPT_WILL_PAYLOAD: options.will_payload = optarg; will_flags = true; break;
       case OPT_WILL_QOS: options.will_qos = (uint32_t)whole_number(optarg, "will-qos", 0, 2); will_flags = true; break;
       case OPT_WILL_RETAIN: options.will_retain = true; will_flags = true; break;
+      case OPT_STATE:
+        if (optarg[0] == '\0') usage_error("The state file (--state) cannot be empty.");
+        options.state = optarg;
+        break;
       case 't':
         if (options.is_pub) {
           options.topic = optarg;
@@ -277,6 +295,7 @@ static void parse(int argc, char** argv) {
       case 'm': options.message = optarg; break;
       case 'f': options.file = optarg; break;
       case 's': options.stdin_file = true; break;
+      case 'l': options.stdin_line = true; break;
       case 'n': options.null_message = true; break;
       case 'r': options.retain = true; break;
       case 'C': options.count = whole_number(optarg, "count", 1, UINT64_MAX >> 11); break;
@@ -300,9 +319,9 @@ static void parse(int argc, char** argv) {
   }
   if (options.id != NULL && options.id[0] == '\0') usage_error("The client id (-i) cannot be empty.");
   if (options.is_pub) {
-    int sources = (options.message != NULL) + (options.file != NULL) + options.stdin_file + options.null_message;
+    int sources = (options.message != NULL) + (options.file != NULL) + options.stdin_file + options.stdin_line + options.null_message;
     if (options.topic == NULL || sources == 0) usage_error("Both topic and message must be supplied.");
-    if (sources > 1) usage_error("Only one type of message can be sent at once (-m, -f, -s or -n).");
+    if (sources > 1) usage_error("Only one type of message can be sent at once (-m, -f, -s, -l or -n).");
   } else if (options.filter_count == 0) {
     usage_error("You must specify a topic to subscribe to.");
   }
@@ -443,16 +462,144 @@ void app_event(uint32_t kind, int32_t code, uint32_t arg) {
   }
 }
 
+// ---- the saved session (--state) -----------------------------------------------------
+
+/** True while saves fail, so a failing disk is reported once, not at every turn. */
+static bool save_failing;
+
+/** The client id as packets name it. */
+static const char* shown_id(void) {
+  return client_id[0] ? client_id : options.id;
+}
+
+/** Restores the session saved in the --state file, before configure; warns when it was refused (the client then starts empty). */
+static void restore_session(void) {
+  if (options.state == NULL) return;
+  posix_set_state_file(options.state);
+  int32_t status = persist_restore();
+  const char* error = posix_state_error();
+  if (error != NULL && !options.quiet) fprintf(stderr, "Warning: %s.\n", error);
+  if (status < 0 && !options.quiet) {
+    fprintf(stderr, "Warning: %s: %s (%s).\n", options.state, wasmqtt_status_text(status), wasmqtt_status_name(status));
+  }
+  if (status == WASMQTT_OK && options.debug) {
+    fprintf(stderr, "Restored the session from %s (sequence %u, outbox %u bytes).\n", options.state, (unsigned)persist_sequence(),
+            (unsigned)link_stat(STAT_OUTBOX_USED));
+  }
+}
+
+/** After module calls: saves the session to the --state file when it changed. */
+static void save_session(void) {
+  if (options.state == NULL) return;
+  int32_t saved = persist_save_if_changed();
+  if (saved > 0) {
+    save_failing = false;
+    if (options.debug) {
+      fprintf(stderr, "Client %s saved the session (sequence %u, slot %c).\n", shown_id(), (unsigned)persist_sequence(),
+              (persist_sequence() & 1) != 0 ? 'B' : 'A');
+    }
+  } else if (saved < 0 && !save_failing) {
+    save_failing = true;
+    if (!options.quiet) fprintf(stderr, "Warning: the session was not saved: %s.\n", posix_state_error());
+  }
+}
+
 // ---- the commands --------------------------------------------------------------------
 
-/** Ends cleanly (DISCONNECT when connected) and exits with `status`. */
+/** Ends cleanly (DISCONNECT when connected), saves the session and exits with `status`. */
 __attribute__((noreturn)) static void finish(int status) {
   Z_wasmqttZ_stop(link_module(), wasmqtt_now_ms());
+  save_session();
   exit(status);
+}
+
+/** Stages the topic and `len` payload bytes and hands them to publish; its status, or PACKET_TOO_LARGE when they exceed staging. */
+static int32_t publish_bytes(const uint8_t* payload, uint32_t len) {
+  uint32_t capacity;
+  uint8_t* staging = link_staging(&capacity);
+  uint32_t used = 0;
+  size_t topic_len = strlen(options.topic);
+  if (!stage(staging, capacity, &used, options.topic, topic_len) || !stage(staging, capacity, &used, payload, len)) {
+    return WASMQTT_PACKET_TOO_LARGE;
+  }
+  return (int32_t)Z_wasmqttZ_publish(link_module(), (uint32_t)topic_len, len, options.qos, options.retain ? 1 : 0, wasmqtt_now_ms());
+}
+
+/** `-l`: stdin read into lines, each published as it is complete. */
+static struct {
+  uint8_t bytes[MAX_LINE];
+  uint32_t used;
+  /** Lines published so far. */
+  uint32_t published;
+  bool ended;
+} input;
+
+/** The length of the first whole line in the buffer (without its newline), or -1; at the end of stdin the rest is a line. */
+static int64_t first_line(void) {
+  const uint8_t* newline = memchr(input.bytes, '\n', input.used);
+  if (newline != NULL) return newline - input.bytes;
+  return input.ended && input.used > 0 ? (int64_t)input.used : -1;
+}
+
+/** Publishes the whole lines read, in order, until none is left or the outbox is full (the line then waits for room). */
+static void offer_lines(void) {
+  for (int64_t length = first_line(); length >= 0; length = first_line()) {
+    uint32_t payload_len = (uint32_t)length;
+    if (payload_len > 0 && input.bytes[payload_len - 1] == '\r') payload_len--;
+    int32_t result = publish_bytes(input.bytes, payload_len);
+    if (result == WASMQTT_OUTBOX_FULL) return;
+    if (result < 0) {
+      runtime_error("line %u of stdin, topic '%s': %s (%s)", (unsigned)input.published + 1, options.topic, wasmqtt_status_text(result),
+                    wasmqtt_status_name(result));
+      finish(EXIT_ERROR);
+    }
+    input.published++;
+    uint32_t consumed = (uint32_t)length < input.used ? (uint32_t)length + 1 : input.used;
+    memmove(input.bytes, input.bytes + consumed, input.used - consumed);
+    input.used -= consumed;
+  }
+}
+
+/** Reads what stdin has (poll said it is ready). */
+static void read_stdin(void) {
+  if (input.used == sizeof input.bytes) {
+    runtime_error("line %u of stdin is longer than %d bytes", (unsigned)input.published + 1, MAX_LINE);
+    finish(EXIT_ERROR);
+  }
+  ssize_t n = read(STDIN_FILENO, input.bytes + input.used, sizeof input.bytes - input.used);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n < 0) {
+    runtime_error("cannot read stdin: %s", strerror(errno));
+    finish(EXIT_ERROR);
+  }
+  if (n == 0) input.ended = true;
+  input.used += (uint32_t)n;
+}
+
+/** `pub -l`: lines queued as they are read, while the client connects; done when stdin ended and the outbox is empty. */
+static int run_pub_lines(void) {
+  Z_wasmqttZ_start(link_module(), wasmqtt_now_ms());
+  bool end_reported = false;
+  for (;;) {
+    offer_lines();
+    save_session();
+    if (input.ended && !end_reported && first_line() < 0) {
+      end_reported = true;
+      if (options.debug) fprintf(stderr, "Client %s read %u lines; stdin ended.\n", shown_id(), (unsigned)input.published);
+    }
+    bool reading = !input.ended && first_line() < 0;
+    struct pollfd ready = {.fd = STDIN_FILENO, .events = POLLIN, .revents = 0};
+    posix_step(&ready, reading ? 1 : 0, UINT32_MAX);
+    save_session();
+    if (seen.failure != 0) finish(connect_failure(seen.failure, seen.failure_arg));
+    if (reading && (ready.revents & (POLLIN | POLLHUP | POLLERR)) != 0) read_stdin();
+    if (end_reported && seen.ever_connected && link_stat(STAT_OUTBOX_USED) == 0) finish(EXIT_OK);
+  }
 }
 
 static int run_pub(void) {
   configure(1000, 60000, false);
+  if (options.stdin_line) return run_pub_lines();
   uint32_t capacity;
   uint8_t* staging = link_staging(&capacity);
   uint32_t used = 0;
@@ -480,14 +627,18 @@ static int run_pub(void) {
     return EXIT_ERROR;
   }
   seen.published_id = result;
+  save_session();
   Z_wasmqttZ_start(link_module(), wasmqtt_now_ms());
   for (;;) {
     posix_step(NULL, 0, UINT32_MAX);
+    save_session();
     if (seen.failure != 0) {
       int status = connect_failure(seen.failure, seen.failure_arg);
       finish(status);
     }
     bool done = options.qos == 0 ? seen.ever_connected && link_stat(STAT_MESSAGES_ACKNOWLEDGED) >= 1 : seen.published;
+    // with --state the messages restored from the file go too before the exit
+    if (options.state != NULL) done = done && link_stat(STAT_OUTBOX_USED) == 0;
     if (done) finish(EXIT_OK);
   }
 }
@@ -530,6 +681,7 @@ static int run_sub(void) {
     runtime_error("cannot subscribe to the topic filters: %s (%s)", wasmqtt_status_text(result), wasmqtt_status_name(result));
     return EXIT_ERROR;
   }
+  save_session();
   posix_catch_signals();
   Z_wasmqttZ_start(link_module(), wasmqtt_now_ms());
   bool granted_reported = false;
@@ -546,6 +698,7 @@ static int run_sub(void) {
       wait = (uint32_t)left;
     }
     posix_step(NULL, 0, wait);
+    save_session();
     if (seen.failure != 0) finish(connect_failure(seen.failure, seen.failure_arg));
     if (seen.ever_connected && options.timeout_sec != 0 && !deadline_set) {
       deadline = wasmqtt_now_ms() + options.timeout_sec * 1000u;
@@ -582,5 +735,6 @@ int main(int argc, char** argv) {
   parse(argc - 1, argv + 1);
   posix_set_broker(options.host, options.port);
   link_open();
+  restore_session();
   return options.is_pub ? run_pub() : run_sub();
 }

@@ -23,7 +23,7 @@
 enum { NET_DOWN_CLOSED = 0, NET_DOWN_RESET = 1, NET_DOWN_REFUSED = 2 };
 
 /** Stats block fields the hosts read (boards/ABI.md, "Stats block"). */
-enum { STAT_MESSAGES_ACKNOWLEDGED = 19, STAT_STATE = 24 };
+enum { STAT_OUTBOX_USED = 7, STAT_MESSAGES_ACKNOWLEDGED = 19, STAT_STATE = 24 };
 
 /** The application's hooks, defined by the program that uses the link. */
 void app_event(uint32_t kind, int32_t code, uint32_t arg);

@@ -3,7 +3,8 @@
  * process: the board's ADC and GPIO from board-linux.c, the network from posix.c, and
  * the board and app configured from the command line as host/sim/device.ts configures
  * them from the board file. Runs until SIGINT / SIGTERM, then stops cleanly (retained
- * `offline`, DISCONNECT) and exits 0. Usage errors exit 1.
+ * `offline`, DISCONNECT) and exits 0. Usage errors exit 1. With --state FILE the session
+ * (readings not yet delivered, the subscription) is saved to FILE and restored at boot.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include "board-linux.h"
 #include "firmware.h"
 #include "link.h"
+#include "persist-posix.h"
+#include "persist.h"
 #include "posix.h"
 #include "wasmqtt-platform.h"
 
@@ -26,7 +29,7 @@ static const char* const HELP =
     "telemetry-" WASMQTT_PROFILE ": the wasmqtt telemetry firmware (" WASMQTT_PROFILE " profile), compiled to native code by wasm2c.\n\n"
     "Usage: telemetry-" WASMQTT_PROFILE " --id ID --board BITS,REF_MV,DIVIDER_PERMILLE,TMP36_CH,MOISTURE_CH,DRY_RAW,WET_RAW,LED_GPIO,RELAY_GPIO,FLAGS\n"
     "                 [-h host] [-p port] [--adc FILE|-] [--interval SEC] [--qos 0|1|2] [-k keepalive]\n"
-    "                 [--deadband CENTI_C,PERCENT] [-d]\n"
+    "                 [--deadband CENTI_C,PERCENT] [--state FILE] [-d]\n"
     "       telemetry-" WASMQTT_PROFILE " --memory\n\n"
     " -h, --host HOST        broker host (default localhost)\n"
     " -p, --port PORT        broker port (default 1883)\n"
@@ -42,6 +45,8 @@ static const char* const HELP =
     " -k, --keepalive SEC    keepalive (default 60)\n"
     "     --deadband C,P     publish only when the temperature moved C hundredths of a degree or\n"
     "                        the moisture P percent (default 0,0: every reading)\n"
+    "     --state FILE       keep the session in FILE (two slots, fsynced at each change): readings\n"
+    "                        not yet delivered survive a crash or power loss and go after the restart\n"
     " -d, --debug            print the module's events on stderr\n"
     "     --memory           print the linear memory size and the module's static data end\n\n"
     "GPIO writes are printed on stdout as \"gpio PIN LEVEL\".";
@@ -89,6 +94,24 @@ void app_packet(uint32_t direction, uint32_t header, uint32_t packet_id, uint32_
   (void)remaining_length;
 }
 
+/** Restores the session saved in `path` before the firmware configures itself; warns when it was refused (it then starts empty). */
+static void restore_session(const char* path) {
+  posix_set_state_file(path);
+  int32_t status = persist_restore();
+  if (posix_state_error() != NULL) fprintf(stderr, "Warning: %s.\n", posix_state_error());
+  if (status < 0) fprintf(stderr, "Warning: %s: %s (%s).\n", path, wasmqtt_status_text(status), wasmqtt_status_name(status));
+  if (status == WASMQTT_OK && debug) fprintf(stderr, "restored sequence %u\n", (unsigned)persist_sequence());
+}
+
+/** After module calls: saves the session when it changed; a failure is reported once until a save works again. */
+static void save_session(void) {
+  static bool failing;
+  int32_t saved = persist_save_if_changed();
+  if (saved > 0 && debug) fprintf(stderr, "saved sequence %u, outbox %u bytes\n", (unsigned)persist_sequence(), (unsigned)link_stat(STAT_OUTBOX_USED));
+  if (saved < 0 && !failing) fprintf(stderr, "Warning: the session was not saved: %s.\n", posix_state_error());
+  if (saved != 0) failing = saved < 0;
+}
+
 int main(int argc, char** argv) {
   if (argc == 2 && strcmp(argv[1], "--memory") == 0) {
     link_open();
@@ -100,12 +123,14 @@ int main(int argc, char** argv) {
   const char* port = "1883";
   const char* id = NULL;
   const char* board_text = NULL;
+  const char* state = NULL;
   uint32_t interval = 60, qos = 1, keepalive = 60, deadband[2] = {0, 0};
   static const struct option LONG_OPTIONS[] = {
       {"help", no_argument, NULL, 'H'},  {"host", required_argument, NULL, 'h'},     {"port", required_argument, NULL, 'p'},
       {"id", required_argument, NULL, 'i'}, {"board", required_argument, NULL, 'b'}, {"adc", required_argument, NULL, 'a'},
       {"interval", required_argument, NULL, 'I'}, {"qos", required_argument, NULL, 'q'}, {"keepalive", required_argument, NULL, 'k'},
-      {"deadband", required_argument, NULL, 'D'}, {"debug", no_argument, NULL, 'd'}, {NULL, 0, NULL, 0},
+      {"deadband", required_argument, NULL, 'D'}, {"debug", no_argument, NULL, 'd'}, {"state", required_argument, NULL, 'S'},
+      {NULL, 0, NULL, 0},
   };
   opterr = 0;
   int c;
@@ -122,6 +147,10 @@ int main(int argc, char** argv) {
       case 'k': number_list(optarg, "keepalive", &keepalive, 1); break;
       case 'D': number_list(optarg, "deadband", deadband, 2); break;
       case 'd': debug = true; break;
+      case 'S':
+        if (optarg[0] == '\0') usage_error("The state file (--state) cannot be empty.");
+        state = optarg;
+        break;
       case ':': usage_error("Option '%s' needs a value.", argv[optind - 1]);
       default: usage_error("Unknown option '%s'.", argv[optind - 1]);
     }
@@ -137,6 +166,7 @@ int main(int argc, char** argv) {
   posix_set_broker(host, port);
   posix_catch_signals();
   link_open();
+  if (state != NULL) restore_session(state);
   int32_t status = firmware_start(&board, &app);
   if (status < 0 && firmware_refused_by == 1) {
     usage_error("boardConfigure refused --board '%s' (%s): inconsistent ADC, calibration or wiring.", board_text, wasmqtt_status_name(status));
@@ -150,9 +180,11 @@ int main(int argc, char** argv) {
   bool reading_stdin = board_linux_reads_stdin();
   while (!posix_interrupted()) {
     posix_step(&input, reading_stdin ? 1 : 0, UINT32_MAX);
+    if (state != NULL) save_session();
     if (reading_stdin && (input.revents & (POLLIN | POLLHUP)) != 0) reading_stdin = board_linux_read_stdin();
   }
   // appStop writes `offline` and DISCONNECT and closes the connection: nothing is left to drive
   firmware_stop();
+  if (state != NULL) save_session();
   return 0;
 }

@@ -9,7 +9,7 @@
  * const queued = client.publish(topic, payload, { qos }); // INVALID_TOPIC rejects here
  * await client.connect();
  */
-import { type ReconnectOptions, type WasmqttClient, createClient } from "../index.ts";
+import { type DisconnectProperties, type ReconnectOptions, type WasmqttClient, createClient } from "../index.ts";
 import type { ConnectionSettings } from "./options.ts";
 import { PacketTracer, type TracerContext } from "./trace.ts";
 
@@ -74,12 +74,13 @@ export async function refusedAtOnce(promise: Promise<unknown>): Promise<{ error:
  *
  * @param client the client to end
  * @param graceMs how long to wait for the broker to close its side
+ * @param disconnect MQTT 5: the DISCONNECT's properties (`-D disconnect …`)
  */
-export async function closeClient(client: WasmqttClient, graceMs = 2000): Promise<void> {
+export async function closeClient(client: WasmqttClient, graceMs = 2000, disconnect?: DisconnectProperties): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, graceMs);
   });
-  await Promise.race([client.end(), timeout]);
+  await Promise.race([client.end(disconnect === undefined ? {} : { properties: disconnect }), timeout]);
   clearTimeout(timer);
 }

@@ -12,8 +12,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { ConnectProperties, PublishProperties } from "../index.ts";
-import { type PropertyFlag, commandProperties, extractPropertyFlags, protocolVersionOption } from "./properties.ts";
+import type { ConnectProperties, PublishProperties, WillProperties } from "../index.ts";
+import { type CommandProperties, type PropertyFlag, commandProperties, extractPropertyFlags, protocolVersionOption } from "./properties.ts";
 
 /** A mistake on the command line: printed with a pointer to `--help`, exit status 1. */
 export class UsageError extends Error {
@@ -47,6 +47,7 @@ export const CONNECTION_OPTIONS = {
   "disable-clean-session": { type: "boolean", short: "c" },
   qos: { type: "string", short: "q" },
   debug: { type: "boolean", short: "d" },
+  pcap: { type: "string" },
   quiet: { type: "boolean" },
   "will-topic": { type: "string" },
   "will-payload": { type: "string" },
@@ -79,6 +80,8 @@ export const CONNECTION_HELP = ` -h, --host HOST        broker host (default loc
  -c, --disable-clean-session
                         keep the session on the broker after disconnecting (needs -i or -I)
  -d, --debug            print every MQTT packet sent and received (on stderr)
+     --pcap FILE        write the MQTT bytes both ways to FILE as a pcap of TCP
+                        segments, for Wireshark (over TLS too, as MQTT)
      --quiet            print no runtime errors (usage errors are still printed)
      --will-topic TOPIC, --will-payload TEXT, --will-qos 0|1|2, --will-retain
                         the message the broker publishes if this client disconnects
@@ -118,16 +121,20 @@ export interface ConnectionSettings {
   quiet: boolean;
   /** MQTT 5: the PUBLISH properties of `-D publish …`. */
   publishProperties: PublishProperties | undefined;
+  /** MQTT 5: the SUBSCRIBE's and the DISCONNECT's properties (`-D subscribe …`, `-D disconnect …`). */
+  subscribeProperties: CommandProperties["subscribe"];
+  disconnectProperties: CommandProperties["disconnect"];
   options: {
     clientId: string;
     clean: boolean;
     keepalive: number;
     username?: string;
     password?: string;
-    will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
+    will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean; properties?: WillProperties };
     profile: Profile;
     protocolVersion: 4 | 5;
     properties?: ConnectProperties;
+    trace?: { pcap: string };
     persist?: string;
   } & TlsFiles;
 }
@@ -208,9 +215,15 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
   };
   if (values.insecure === true) options.checkServerIdentity = () => undefined;
   if (properties.connect !== undefined) options.properties = properties.connect;
+  const pcap = stringValue(values.pcap);
+  if (pcap !== undefined) options.trace = { pcap };
   if (username !== undefined) options.username = username;
   if (password !== undefined) options.password = password;
   const will = willOption(values);
+  if (properties.will !== undefined) {
+    if (will === undefined) throw new UsageError("-D will … needs a will: give --will-topic.");
+    will.properties = properties.will;
+  }
   if (will !== undefined) options.will = will;
   const state = stringValue(values.state);
   if (state === "") throw new UsageError("The state file (--state) cannot be empty.");
@@ -222,6 +235,8 @@ export function connectionSettings(values: OptionValues): ConnectionSettings {
     debug: values.debug === true,
     quiet: values.quiet === true,
     publishProperties: properties.publish,
+    subscribeProperties: properties.subscribe,
+    disconnectProperties: properties.disconnect,
     options,
   };
 }

@@ -8,7 +8,7 @@
  * const { argv, properties } = extractPropertyFlags(["-t", "a", "-D", "publish", "content-type", "text/plain"]);
  * commandProperties(properties, 5).publish; // { contentType: "text/plain" }
  */
-import type { ConnectProperties, PublishProperties } from "../index.ts";
+import type { ConnectProperties, DisconnectProperties, PublishProperties, UserProperties, WillProperties } from "../index.ts";
 import { UsageError } from "./options.ts";
 
 /** One `-D`: the command (lower case), the identifier, the value(s). */
@@ -22,12 +22,15 @@ export interface PropertyFlag {
 export interface CommandProperties {
   connect?: ConnectProperties;
   publish?: PublishProperties;
+  will?: WillProperties;
+  subscribe?: { userProperties?: UserProperties };
+  disconnect?: DisconnectProperties;
 }
 
 type Kind = "number" | "boolean" | "string" | "user";
 
 /** The identifiers `-D` takes per command, with mosquitto's names, as MQTT.js's names. */
-const IDENTIFIERS: Record<"connect" | "publish", Record<string, [name: string, kind: Kind]>> = {
+const IDENTIFIERS: Record<keyof CommandProperties, Record<string, [name: string, kind: Kind]>> = {
   connect: {
     "session-expiry-interval": ["sessionExpiryInterval", "number"],
     "receive-maximum": ["receiveMaximum", "number"],
@@ -43,6 +46,20 @@ const IDENTIFIERS: Record<"connect" | "publish", Record<string, [name: string, k
     "content-type": ["contentType", "string"],
     "response-topic": ["responseTopic", "string"],
     "correlation-data": ["correlationData", "string"],
+    "user-property": ["userProperties", "user"],
+  },
+  will: {
+    "will-delay-interval": ["willDelayInterval", "number"],
+    "payload-format-indicator": ["payloadFormatIndicator", "boolean"],
+    "message-expiry-interval": ["messageExpiryInterval", "number"],
+    "content-type": ["contentType", "string"],
+    "response-topic": ["responseTopic", "string"],
+    "correlation-data": ["correlationData", "string"],
+    "user-property": ["userProperties", "user"],
+  },
+  subscribe: { "user-property": ["userProperties", "user"] },
+  disconnect: {
+    "session-expiry-interval": ["sessionExpiryInterval", "number"],
     "user-property": ["userProperties", "user"],
   },
 };
@@ -92,12 +109,13 @@ export function commandProperties(flags: PropertyFlag[], protocolVersion: 4 | 5)
   if (flags.length > 0 && protocolVersion !== 5) throw new UsageError("-D properties need MQTT 5 (-V mqttv5).");
   const result: Record<string, Record<string, unknown>> = {};
   for (const { command, identifier, values } of flags) {
-    if (command !== "connect" && command !== "publish") {
-      throw new UsageError(`-D ${command}: properties are supported for connect and publish only.`);
+    if (!Object.hasOwn(IDENTIFIERS, command)) {
+      throw new UsageError(`-D ${command}: properties are supported for ${Object.keys(IDENTIFIERS).join(", ")} only.`);
     }
-    const entry = IDENTIFIERS[command][identifier];
+    const entry = IDENTIFIERS[command as keyof CommandProperties][identifier];
     if (entry === undefined) {
-      throw new UsageError(`-D ${command} ${identifier}: not a property wasmqtt sends in ${command.toUpperCase()} (${Object.keys(IDENTIFIERS[command]).join(", ")}).`);
+      const known = Object.keys(IDENTIFIERS[command as keyof CommandProperties]).join(", ");
+      throw new UsageError(`-D ${command} ${identifier}: not a property wasmqtt sends in ${command === "will" ? "the Will Properties" : command.toUpperCase()} (${known}).`);
     }
     const [name, kind] = entry;
     const target = (result[command] ??= {});

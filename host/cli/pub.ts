@@ -88,7 +88,7 @@ export async function runPub(argv: string[]): Promise<number> {
       await client.connect();
       await published;
     }
-    await closeClient(client);
+    await closeClient(client, undefined, settings.disconnectProperties);
     return EXIT_OK;
   } catch (error) {
     printError(error, settings.quiet);

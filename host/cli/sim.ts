@@ -5,13 +5,16 @@
  * shown live in the terminal. Ctrl-C shuts every device down cleanly (DISCONNECT).
  * `--faults PROFILE|FILE.json` injects the soak's faults while it runs, and on a terminal
  * the keys d (drop every device's network) and b (restart the embedded broker) do it on
- * demand; without them the run is fault-free.
+ * demand; without them the run is fault-free. `--sleep` has the devices deep-sleep between
+ * readings and shows their wakes and energy.
  *
  * @example
  * wasmqtt sim --faults light --devices 3 --speed 600
  * wasmqtt sim --board esp32-c3 --devices 3 --speed 600
  * wasmqtt sim --broker mqtt://127.0.0.1:1883 --interval 5 --deadband-temp 0.5
+ * wasmqtt sim --broker mqtt://127.0.0.1:1883 --broker-ws ws://127.0.0.1:9001   # the dashboard on that broker
  * wasmqtt sim --speed max --duration 86400 --seed 7 | tail
+ * wasmqtt sim --sleep --interval 300 --speed max --duration 86400 | tail -1
  */
 import { connect as connectSocket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -19,7 +22,8 @@ import { parseArgs } from "node:util";
 import { type Board, BoardError, listBoards, loadBoard } from "../boards.ts";
 import { type SimBroker, parseBrokerUrl, remoteBroker, startEmbeddedBroker } from "../sim/broker.ts";
 import { type Dashboard, startDashboard } from "../sim/dashboard.ts";
-import { DEFAULT_INTERVAL_SEC, DEFAULT_KEEPALIVE_SEC } from "../sim/device.ts";
+import { describeEnergyModel } from "../sim/energy.ts";
+import { DEFAULT_INTERVAL_SEC, DEFAULT_KEEPALIVE_SEC, DEFAULT_SLEEP_INTERVAL_SEC, MIN_SLEEP_INTERVAL_SEC } from "../sim/device.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import { Random } from "../sim/random.ts";
 import { Simulator, type SimulatorOptions } from "../sim/simulator.ts";
@@ -39,12 +43,17 @@ Usage: wasmqtt sim [--board NAME] [--devices N] [--speed X|max] [--duration SEC]
      --speed X|max           virtual seconds per real second (default 60); max = as
                              fast as possible (embedded broker only)
      --duration SEC          stop after SEC seconds of virtual time (default: Ctrl-C)
-     --interval SEC          seconds between readings (default ${DEFAULT_INTERVAL_SEC})
+     --interval SEC          seconds between readings (default ${DEFAULT_INTERVAL_SEC}; ${DEFAULT_SLEEP_INTERVAL_SEC} with --sleep)
+     --sleep                 deep sleep between readings: each wake connects, publishes,
+                             waits for the acks, DISCONNECTs and sleeps (interval at
+                             least ${MIN_SLEEP_INTERVAL_SEC} s); shows wakes and the energy a day
      --deadband-temp C       publish only when the temperature moved C °C … (default 0)
      --deadband-moisture P   … or the moisture P percentage points (default 0: every reading)
      --keepalive SEC         MQTT keepalive of each device (default ${DEFAULT_KEEPALIVE_SEC})
      --broker URL            publish to this broker (mqtt://host:port) instead of the
                              embedded one
+     --broker-ws URL         that broker's WebSocket listener (ws://host:port[/path],
+                             path /mqtt by default): the dashboard connects there
      --port N                TCP port of the embedded broker (default 1883, or a free
                              one when 1883 is taken; 0 = a free one)
      --seed N                seed of every random stream (default 1): same seed, same run
@@ -52,8 +61,9 @@ Usage: wasmqtt sim [--board NAME] [--devices N] [--speed X|max] [--duration SEC]
                              harsh | FILE.json | PROFILE,FILE.json (see wasmqtt soak
                              --help; default: none). With --broker, no broker restarts
      --no-web                do not serve the web dashboard (served on 127.0.0.1 with
-                             the embedded broker: the boards' readings, relay and LED
-                             buttons, in a page running wasmqtt over WebSockets)
+                             the embedded broker, or --broker with --broker-ws: charts
+                             of the boards' readings, relay and LED buttons, in a page
+                             running wasmqtt over WebSockets)
      --help                  this text
 
 Keys (on a terminal): d drops every device's network, b restarts the embedded broker
@@ -71,10 +81,12 @@ const SIM_OPTIONS = {
   speed: { type: "string" },
   duration: { type: "string" },
   interval: { type: "string" },
+  sleep: { type: "boolean" },
   "deadband-temp": { type: "string" },
   "deadband-moisture": { type: "string" },
   keepalive: { type: "string" },
   broker: { type: "string" },
+  "broker-ws": { type: "string" },
   port: { type: "string" },
   seed: { type: "string" },
   faults: { type: "string" },
@@ -106,14 +118,17 @@ interface SimSettings {
   speed: number;
   durationMs: number | undefined;
   intervalSec: number;
+  sleep: boolean;
   deadbandC: number;
   deadbandPercent: number;
   keepaliveSec: number;
   brokerUrl: string | undefined;
+  /** `--broker-ws`: the WebSocket listener of `brokerUrl`'s broker, for the dashboard. */
+  brokerWsUrl: string | undefined;
   port: number | undefined;
   seed: number;
   faults: FaultSpec | undefined;
-  /** Serve the dashboard (embedded broker only). */
+  /** Serve the dashboard (the embedded broker, or `--broker` with `--broker-ws`). */
   web: boolean;
 }
 
@@ -153,7 +168,8 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
   try {
     const opened = await openBroker(settings);
     broker = opened.port !== undefined ? new RestartableEmbeddedBroker({ ...opened, port: opened.port }) : opened;
-    if (settings.web && broker.wsUrl !== undefined) dashboard = await startDashboard({ wsUrl: broker.wsUrl });
+    const wsUrl = settings.brokerWsUrl ?? broker.wsUrl;
+    if (settings.web && wsUrl !== undefined) dashboard = await startDashboard({ wsUrl, devices: () => sim?.snapshot().devices ?? [] });
     sim = await Simulator.create({
       board: settings.board,
       broker,
@@ -162,6 +178,7 @@ export async function runSim(argv: string[], io: SimIo = { stdout: process.stdou
       durationMs: settings.durationMs,
       seed: settings.seed,
       intervalSec: settings.intervalSec,
+      sleep: settings.sleep,
       deadbandC: settings.deadbandC,
       deadbandPercent: settings.deadbandPercent,
       keepaliveSec: settings.keepaliveSec,
@@ -189,9 +206,12 @@ async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings
   const keys = stdin?.isTTY === true && stdin.setRawMode !== undefined;
   const restartable = broker instanceof RestartableEmbeddedBroker;
   const footer = keys ? `d: drop the network${restartable ? "   b: restart the broker" : ""}   Ctrl-C: stop` : "Ctrl-C to stop";
+  const wsUrl = settings.brokerWsUrl ?? broker.wsUrl;
   const extra = [
-    ...(broker.wsUrl === undefined ? [] : [`websocket: ${broker.wsUrl}`]),
+    ...(wsUrl === undefined ? [] : [`websocket: ${wsUrl}`]),
     ...(dashboard === undefined ? [] : [`dashboard: ${dashboard.url}`]),
+    ...(settings.web && wsUrl === undefined ? ["dashboard: off (--broker-ws ws://host:port names the broker's WebSocket listener)"] : []),
+    ...(settings.sleep ? [`deep sleep between readings; ${describeEnergyModel()}`] : []),
   ];
   const view = new SimView(sim, { out: io.stdout, header: [`${where}   ${watch}`, ...extra], footer: [footer], plainEverySec: plainEvery(settings) });
   if (!view.tty) io.stdout.write([where, watch, ...extra].map((line) => `${line}\n`).join(""));
@@ -378,22 +398,44 @@ function parseSimArgs(argv: string[]): SimSettings | undefined {
     throw new SimUsageError("--speed max needs the embedded broker: a real broker keeps real time, so the devices' timeouts would expire at once");
   }
   if (brokerUrl !== undefined && values.port !== undefined) throw new SimUsageError("--port is the embedded broker's; it cannot go with --broker");
+  const brokerWsUrl = values["broker-ws"] === undefined ? undefined : webSocketUrl(values["broker-ws"], brokerUrl);
   const duration = values.duration === undefined ? undefined : number(values.duration, "--duration", { min: 0, exclusiveMin: true });
+  const sleep = values.sleep === true;
+  const intervalText = values.interval ?? String(sleep ? DEFAULT_SLEEP_INTERVAL_SEC : DEFAULT_INTERVAL_SEC);
+  const intervalSec = number(intervalText, "--interval", { min: 1, max: 86_400, integer: true });
+  if (sleep && intervalSec < MIN_SLEEP_INTERVAL_SEC) {
+    throw new SimUsageError(`--sleep needs an --interval of at least ${MIN_SLEEP_INTERVAL_SEC} s (got '${intervalText}'): a wake may stay up 10 s, and the sleep must outlast it`);
+  }
   return {
     board: loadBoard(boardName),
     devices: number(values.devices ?? "1", "--devices", { min: 1, max: 1000, integer: true }),
     speed,
     durationMs: duration === undefined ? undefined : duration * 1000,
-    intervalSec: number(values.interval ?? String(DEFAULT_INTERVAL_SEC), "--interval", { min: 1, max: 86_400, integer: true }),
+    intervalSec,
+    sleep,
     deadbandC: number(values["deadband-temp"] ?? "0", "--deadband-temp", { min: 0, max: 100 }),
     deadbandPercent: number(values["deadband-moisture"] ?? "0", "--deadband-moisture", { min: 0, max: 100, integer: true }),
     keepaliveSec: number(values.keepalive ?? String(DEFAULT_KEEPALIVE_SEC), "--keepalive", { min: 0, max: 65_535, integer: true }),
     brokerUrl,
+    brokerWsUrl,
     port: values.port === undefined ? undefined : number(values.port, "--port", { min: 0, max: 65_535, integer: true }),
     seed: number(values.seed ?? "1", "--seed", { min: 0, max: 2 ** 32 - 1, integer: true }),
     faults: values.faults === undefined ? undefined : simulatorFaults(parseFaultSpec(values.faults)),
     web: values["no-web"] !== true,
   };
+}
+
+/** `--broker-ws`, checked: a ws:// or wss:// URL, only with --broker (the embedded broker has its own listener). */
+function webSocketUrl(text: string, brokerUrl: string | undefined): string {
+  if (brokerUrl === undefined) throw new SimUsageError(`--broker-ws names the WebSocket listener of --broker's broker; it needs --broker (got '${text}' alone)`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SimUsageError(`--broker-ws must be a ws://host:port URL (got '${text}')`);
+  }
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new SimUsageError(`--broker-ws must be a ws:// or wss:// URL (got '${text}')`);
+  return text;
 }
 
 /** A number flag within bounds; SimUsageError naming the flag otherwise. */

@@ -59,6 +59,8 @@ Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [optio
      --broker URL        with --real: the devices and the observer use your broker at
                          mqtt://host:port instead; the soak does not control it, so
                          faults come only from the fault proxies (no restarts)
+     --protocol 4|5      the devices' and the observer's MQTT: 4 (3.1.1, the default) or 5
+                         (5.0; needs --real: the embedded broker, aedes, speaks 3.1.1 only)
      --devices N         number of devices (default ${SOAK_DEFAULTS.devices}, at most ${MAX_DEVICES})
      --seed N            seed of everything random (default ${SOAK_DEFAULTS.seed}): same seed, same run
      --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json,
@@ -83,6 +85,9 @@ Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [optio
                          observer of its own, so the figures do not depend on N
      --shard I/N         run only shard I of N (devices whose index mod N is I; I from 0)
                          and write DIR/partial.json (needs --report DIR)
+     --pcap DIR          write each device's MQTT bytes both ways to DIR/<device id>.pcap,
+                         TCP segments for Wireshark (client 10.0.0.2 and up, broker
+                         10.0.0.1:1883; timestamps in virtual time)
      --quiet             no progress line
      --help              this text
 
@@ -141,6 +146,8 @@ const SOAK_OPTIONS = {
   workers: { type: "string" },
   shard: { type: "string" },
   broker: { type: "string" },
+  pcap: { type: "string" },
+  protocol: { type: "string" },
   quiet: { type: "boolean" },
   persist: { type: "boolean" },
 } as const;
@@ -293,12 +300,25 @@ function parseSoakArgs(argv: string[]): { options: SoakOptions; reportDir: strin
     shard: values.shard === undefined ? undefined : shard(values.shard),
     brokerUrl: values.broker === undefined ? undefined : brokerUrl(values.broker),
     persist: values.persist === true,
+    pcapDir: values.pcap,
+    protocolVersion: protocol(values.protocol),
   };
+  if (values.pcap === "") throw new SoakUsageError("--pcap needs a directory (got '')");
+  if (!real && options.protocolVersion === 5) {
+    throw new SoakUsageError("--protocol 5 needs --real: the embedded broker, aedes 0.51, speaks MQTT 3.1.1 only (it refuses a CONNECT with protocol version 5); --real runs Mosquitto, which speaks 5.0");
+  }
   if (!real && options.brokerUrl !== undefined) throw new SoakUsageError("--broker runs the devices against your broker in real time: it needs --real");
   if (real && options.workers !== 1) throw new SoakUsageError("--real runs one Mosquitto in real time in this process: --workers must be 1");
   if (real && options.shard !== undefined) throw new SoakUsageError("--shard splits a virtual-time run; --real runs in this process");
   if (options.shard !== undefined && values.report === undefined) throw new SoakUsageError("--shard writes a partial report: give --report DIR");
   return { options, reportDir: values.report, quiet: values.quiet === true };
+}
+
+/** --protocol: 4 or 311 (MQTT 3.1.1, the default), 5 (MQTT 5.0). */
+function protocol(value: string | undefined): 4 | 5 {
+  if (value === undefined || value === "4" || value === "311") return 4;
+  if (value === "5") return 5;
+  throw new SoakUsageError(`--protocol ${JSON.stringify(value)}: must be 4 (or 311) for MQTT 3.1.1, or 5 for MQTT 5.0`);
 }
 
 /** The duration in days from --days or --minutes (not both), or the mode's default. */

@@ -109,7 +109,8 @@ async function subscribeAndPrint(request: SubRequest): Promise<number> {
     client = await openClient(settings, RECONNECT, { subscriptions: request.filters });
     // handed to the module before connecting: it checks the filters now (INVALID_FILTER
     // rejects at once) and sends the SUBSCRIBE right after the CONNACK
-    subscribed = client.subscribe(request.filters);
+    const { subscribeProperties } = settings;
+    subscribed = client.subscribe(request.filters, subscribeProperties === undefined ? {} : { properties: subscribeProperties });
     const refusal = await refusedAtOnce(subscribed);
     if (refusal !== undefined) throw refusal.error;
   } catch (error) {
@@ -132,7 +133,7 @@ function receive(request: SubRequest, client: WasmqttClient, subscribed: Promise
       finished = true;
       clearTimeout(timer);
       process.off("SIGINT", interrupt).off("SIGTERM", interrupt);
-      void closeClient(client).then(() => resolve(status));
+      void closeClient(client, undefined, settings.disconnectProperties).then(() => resolve(status));
     };
     const fail = (error: unknown) => {
       if (finished) return;

@@ -2,11 +2,13 @@
  * The simulator's web dashboard: a small HTTP server on 127.0.0.1 serving the page in
  * web/ (plain HTML, CSS and a script), the browser bundle (dist/browser.js) and the client
  * module (build/client-desktop.wasm) at the paths they have in the package, and
- * config.json naming the broker's WebSocket listener. The page runs wasmqtt itself; this
- * server only hands out files.
+ * config.json naming the broker's WebSocket listener. The page runs wasmqtt itself: the
+ * readings, relay, LED and online/offline come over MQTT. What a board does not publish —
+ * its module's outbox fill and reconnect count — the simulator knows; with `devices`, the
+ * server hands those out as devices.json.
  *
  * @example
- * const dashboard = await startDashboard({ wsUrl: broker.wsUrl });
+ * const dashboard = await startDashboard({ wsUrl: broker.wsUrl, devices: () => sim.snapshot().devices });
  * console.log(`dashboard: ${dashboard.url}`);
  * await dashboard.close();
  */
@@ -16,6 +18,7 @@ import { type AddressInfo, type Socket } from "node:net";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { packageRoot } from "../platform.ts";
+import type { DeviceSnapshot } from "./device.ts";
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
@@ -23,6 +26,15 @@ export interface DashboardOptions {
   wsUrl: string;
   /** TCP port; 0 (default) picks a free one. */
   port?: number;
+  /** The simulated devices' state now; without it devices.json is a 404 and the page shows no outbox or reconnects. */
+  devices?: () => readonly DeviceSnapshot[];
+}
+
+/** What devices.json tells of each device: its module's outbox fill (bytes) and reconnects. */
+export interface DashboardDevice {
+  id: string;
+  outbox: { used: number; capacity: number };
+  reconnects: number;
 }
 
 /** A running dashboard server. */
@@ -38,6 +50,7 @@ const FILES: Record<string, { file: string; type: string }> = {
   "/": { file: "web/index.html", type: "text/html; charset=utf-8" },
   "/dashboard.css": { file: "web/dashboard.css", type: "text/css; charset=utf-8" },
   "/dashboard.js": { file: "web/dashboard.js", type: "text/javascript; charset=utf-8" },
+  "/chart.js": { file: "web/chart.js", type: "text/javascript; charset=utf-8" },
   "/dist/browser.js": { file: "dist/browser.js", type: "text/javascript; charset=utf-8" },
   "/build/client-desktop.wasm": { file: "build/client-desktop.wasm", type: "application/wasm" },
 };
@@ -45,12 +58,18 @@ const FILES: Record<string, { file: string; type: string }> = {
 /** Starts the server on 127.0.0.1; rejects when the port cannot be bound (e.g. EADDRINUSE). */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const root = packageRoot();
-  const config = JSON.stringify({ wsUrl: options.wsUrl });
+  const config = JSON.stringify({ wsUrl: options.wsUrl, devices: options.devices !== undefined });
+  const devices = options.devices;
   const sockets = new Set<Socket>();
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
     if (path === "/config.json") {
       response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(config);
+      return;
+    }
+    if (path === "/devices.json" && devices !== undefined) {
+      const body: DashboardDevice[] = devices().map(({ id, outbox, reconnects }) => ({ id, outbox, reconnects }));
+      response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
       return;
     }
     const entry = FILES[path];

@@ -4,6 +4,11 @@
  * the physics at the current virtual time, its GPIO writes recorded, and its network a
  * {@link NetworkLink} on the simulator's {@link VirtualClock}. The bytes move through a
  * {@link ModuleLink}, exactly as for the client API: the module decides everything MQTT.
+ * With `sleep` the firmware deep-sleeps between readings: at its SLEEP event the device
+ * keeps the save image in its "RTC memory" (two slots) and powers down; at the wake its
+ * module's memory is put back to what instantiation and `init()` left (the shadow stack
+ * pointer, the module's only mutable global, is at its base between calls) and the image
+ * restored, so nothing but the block crosses the sleep.
  *
  * @example
  * const device = await SimDevice.create({
@@ -18,12 +23,14 @@ import type { Duplex } from "node:stream";
 import type { Board, OutputPin, SensorKind } from "../boards.ts";
 import { statusError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
-import { type LinkHandlers, ModuleLink } from "../link.ts";
-import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleInstance, type ModuleStats, type Profile, wasmName } from "../module.ts";
+import { type LinkHandlers, type LinkTap, ModuleLink } from "../link.ts";
+import { type SavedSlots, restore } from "../persist.ts";
+import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleInstance, type ModuleStats, type Profile, ProtocolVersion, wasmName } from "../module.ts";
 import { Status, WasmqttError, statusName } from "../status.ts";
 import type { Transport } from "../transport.ts";
 import { AdcModel, type SensorInputs } from "./adc.ts";
-import type { VirtualClock } from "./clock.ts";
+import type { TimerId, VirtualClock } from "./clock.ts";
+import { type EnergyEstimate, energyPerDay } from "./energy.ts";
 import { type LinkOptions, type LinkStats, NetworkLink, type ScriptStep } from "./network.ts";
 import { AirTemperature, type AirTemperatureOptions, SoilMoisture, type SoilMoistureOptions } from "./physics.ts";
 import { powerOnImage } from "./power-on.ts";
@@ -50,6 +57,10 @@ export interface DeviceOptions {
   keepaliveSec?: number;
   /** QoS of the readings (default 1). */
   telemetryQos?: 0 | 1 | 2;
+  /** 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0: setProtocol before appConfigure, the module's own limits announced). */
+  protocolVersion?: 4 | 5;
+  /** Deep sleep between readings (the firmware's appSetSleep; needs an interval of at least 30 s). */
+  sleep?: boolean;
   /** Reconnect backoff bounds, ms (default: the module's own, 1000 … 60000). */
   reconnect?: { minDelayMs: number; maxDelayMs: number };
   /** The network between the device and the broker. */
@@ -62,6 +73,8 @@ export interface DeviceOptions {
   handlers?: LinkHandlers;
   /** At every boot (`create`, `reboot`), right after `init()` and before the device is configured: where a host restores a saved session. */
   onBoot?(module: ModuleInstance): void;
+  /** Sees the device's MQTT bytes both ways (a pcap trace, host/pcap.ts). */
+  tap?: LinkTap;
 }
 
 /**
@@ -88,8 +101,8 @@ export interface DeviceSnapshot {
   id: string;
   board: string;
   profile: Profile;
-  /** The module's connection state, or "off" after `powerOff` (the module is frozen where it was). */
-  state: ClientState | "off";
+  /** The module's connection state, "asleep" in deep sleep, or "off" after `powerOff` (the module is frozen where it was). */
+  state: ClientState | "off" | "asleep";
   /** The simulated network's connection. */
   network: NetworkLink["state"];
   /** The last reading the firmware took; undefined before the first. */
@@ -119,12 +132,28 @@ export interface DeviceSnapshot {
   ramBudgetBytes: number;
   uptimeSec: number;
   link: LinkStats;
+  /** With deep sleep on: the wakes, the time awake and asleep, and the energy that mix costs (host/sim/energy.ts). */
+  sleep: SleepSnapshot | undefined;
+}
+
+/** A deep-sleeping device's power figures. */
+export interface SleepSnapshot {
+  asleep: boolean;
+  /** Wakes from deep sleep (the firmware's count, kept in the block). */
+  wakes: number;
+  awakeMs: number;
+  asleepMs: number;
+  energy: EnergyEstimate;
 }
 
 /** Default reading interval, seconds. */
 export const DEFAULT_INTERVAL_SEC = 10;
 /** Default keepalive, seconds. */
 export const DEFAULT_KEEPALIVE_SEC = 60;
+/** The firmware's shortest reading interval with deep sleep (assembly/firmware/sleep.ts). */
+export const MIN_SLEEP_INTERVAL_SEC = 30;
+/** The reading interval of `wasmqtt sim --sleep` without `--interval`, seconds. */
+export const DEFAULT_SLEEP_INTERVAL_SEC = 60;
 
 /** `boardConfigure` output flags: the LED / relay is on when its pin is low. */
 const LED_ACTIVE_LOW = 1;
@@ -143,8 +172,15 @@ export class SimDevice {
   private readonly pins = new Map<number, number>();
   private link: ModuleLink | undefined;
   private lastLoss: string | undefined;
-  private phase: "new" | "running" | "stopped" | "off" = "new";
+  private phase: "new" | "running" | "asleep" | "stopped" | "off" = "new";
   private readonly options: DeviceOptions;
+  /** The module's memory as instantiation and init() left it: what a wake starts from. */
+  private pristine: Uint8Array | undefined;
+  /** What survives deep sleep: the save images of the firmware's SLEEP events, by slot. */
+  private readonly rtc: SavedSlots = {};
+  private wakeTimer: TimerId | undefined;
+  /** Power time so far, and when the current awake or asleep stretch began (virtual ms). */
+  private readonly power = { awakeMs: 0, asleepMs: 0, since: 0 };
 
   private constructor(options: DeviceOptions) {
     this.options = options;
@@ -180,14 +216,16 @@ export class SimDevice {
       },
       handlers: {
         onEvent: (kind, code, arg) => {
-          device.onEvent(kind, code);
+          device.onEvent(kind, code, arg);
           extra?.onEvent?.(kind, code, arg);
         },
         onMessage: extra?.onMessage?.bind(extra),
         onPacket: extra?.onPacket?.bind(extra),
         onSettled: extra?.onSettled?.bind(extra),
       },
+      tap: options.tap,
     });
+    device.pristine = Uint8Array.from(device.link.module.bytes(0, device.memoryBytes()));
     options.onBoot?.(device.link.module);
     device.configure(options);
     return device;
@@ -200,22 +238,27 @@ export class SimDevice {
     const status = naming(this.id, () => this.firmware().appStart(link.now()));
     if (status < 0) throw statusError(status, `${this.id}: appStart refused`);
     this.phase = "running";
+    this.power.since = this.clock.now();
     naming(this.id, () => link.start());
   }
 
   /** Shuts the device down cleanly: the firmware publishes its retained "offline" status, DISCONNECTs (no will), and the connection closes. */
   stop(): void {
+    if (this.phase === "asleep") this.stayAsleep("stopped");
     if (this.phase !== "running") return;
     const link = this.moduleLink();
     this.firmware().appStop(link.now());
     link.settle();
+    this.countPower(true);
     this.shutDown();
   }
 
   /** The device loses power: no DISCONNECT, the connection just ends (the broker publishes the will). */
   powerOff(): void {
+    if (this.phase === "asleep") this.stayAsleep("off");
     if (this.phase !== "running") return;
     this.moduleLink().abandon();
+    this.countPower(true);
     this.shutDown();
     this.phase = "off";
   }
@@ -244,9 +287,9 @@ export class SimDevice {
     if (this.phase === "running") naming(this.id, () => this.moduleLink().pump());
   }
 
-  /** True from `start` until `stop` / `powerOff` (or the module stopping by itself). */
+  /** True from `start` until `stop` / `powerOff` (or the module stopping by itself), deep sleep included. */
   get running(): boolean {
-    return this.phase === "running";
+    return this.phase === "running" || this.phase === "asleep";
   }
 
   /** The last level written to a GPIO, if any. */
@@ -280,7 +323,7 @@ export class SimDevice {
       id: this.id,
       board: this.board.name,
       profile: this.board.profile,
-      state: this.phase === "off" ? "off" : stats.state,
+      state: this.phase === "off" || this.phase === "asleep" ? this.phase : stats.state,
       network: this.network.state,
       temperatureC: read ? app.temperatureCenti / 100 : undefined,
       moisturePercent: read ? app.moisturePercent : undefined,
@@ -301,6 +344,7 @@ export class SimDevice {
       ramBudgetBytes: this.board.ramBudgetBytes,
       uptimeSec: app.uptimeSec,
       link: { ...this.network.stats },
+      sleep: this.options.sleep === true ? this.sleepSnapshot(app.wakes) : undefined,
     };
   }
 
@@ -312,7 +356,7 @@ export class SimDevice {
 
   // ---- setup ---------------------------------------------------------------------
 
-  /** boardConfigure from the board file, reconnect bounds, then appConfigure. */
+  /** boardConfigure from the board file, reconnect bounds, the protocol, then appConfigure. */
   private configure(options: DeviceOptions): void {
     const firmware = this.firmware();
     const { board } = this;
@@ -330,6 +374,9 @@ export class SimDevice {
         throw new WasmqttError("INVALID_ARGUMENT", `${this.id}: reconnect delays ${minDelayMs} … ${maxDelayMs} ms need 0 < min ≤ max`);
       }
     }
+    if (options.protocolVersion === 5 && link.exports.setProtocol(ProtocolVersion.MQTT_5, 0xffff, 0xffffffff, 0xffff, 0, 0) < 0) {
+      throw new WasmqttError("INVALID_ARGUMENT", `${this.id}: setProtocol(5) refused`);
+    }
     const staged = link.module.stage(this.id);
     const intervalSec = options.intervalSec ?? DEFAULT_INTERVAL_SEC;
     const deadbandCenti = Math.round((options.deadbandC ?? 0) * 100);
@@ -337,6 +384,9 @@ export class SimDevice {
     const keepaliveSec = options.keepaliveSec ?? DEFAULT_KEEPALIVE_SEC;
     const status = staged === undefined ? Status.INVALID_ARGUMENT : firmware.appConfigure(staged[0], intervalSec, deadbandCenti, deadbandPercent, keepaliveSec, options.telemetryQos ?? 1);
     link.settle();
+    if (status >= 0 && options.sleep === true && firmware.appSetSleep(1) < 0) {
+      throw new WasmqttError("INVALID_ARGUMENT", `${this.id}: deep sleep needs an interval of at least ${MIN_SLEEP_INTERVAL_SEC} s (got ${intervalSec} s)`);
+    }
     if (status < 0) {
       throw statusError(
         status,
@@ -360,9 +410,61 @@ export class SimDevice {
     return this.adc.read(channel, this.inputs());
   }
 
-  private onEvent(kind: number, code: number): void {
+  private onEvent(kind: number, code: number, arg: number): void {
     if (kind === EventKind.CONNECTION_LOST || kind === EventKind.CONNECT_FAILED) this.lastLoss = statusName(code);
     if (kind === EventKind.CLOSED) this.shutDown();
+    if (kind === EventKind.SLEEP) this.sleep(code, arg);
+  }
+
+  // ---- deep sleep ---------------------------------------------------------------------
+
+  /** The SLEEP event (the module closed its connection just before): the image to its slot, powered down until the wake. */
+  private sleep(sequence: number, sleepMs: number): void {
+    const link = this.moduleLink();
+    const { exports } = link;
+    this.rtc[(sequence & 1) === 0 ? "a" : "b"] = Uint8Array.from(link.module.bytes(exports.persistBase(), exports.persistLength()));
+    this.shutDown();
+    this.phase = "asleep";
+    this.countPower(true);
+    this.wakeTimer = this.clock.after(sleepMs, () => naming(this.id, () => this.wake()));
+  }
+
+  /** Boots again: memory as after instantiation and init(), the saved image restored, appStart. */
+  private wake(): void {
+    this.wakeTimer = undefined;
+    const link = this.moduleLink();
+    link.module.bytes(0, this.pristine!.length).set(this.pristine!);
+    const restored = restore(link.module, this.rtc, link.now());
+    if (restored !== "OK") this.configure(this.options); // nothing survived: boot as new
+    this.countPower(false);
+    this.phase = "running";
+    const status = this.firmware().appStart(link.now());
+    if (status < 0) throw statusError(status, `${this.id}: appStart refused after the wake`);
+    link.start();
+  }
+
+  /** Ends a sleep without a wake (stop, powerOff). */
+  private stayAsleep(phase: "stopped" | "off"): void {
+    if (this.wakeTimer !== undefined) this.clock.clearTimer(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.countPower(false);
+    this.phase = phase;
+  }
+
+  /** Closes the current awake (falling asleep) or asleep stretch. */
+  private countPower(fallingAsleep: boolean): void {
+    const now = this.clock.now();
+    if (fallingAsleep) this.power.awakeMs += now - this.power.since;
+    else this.power.asleepMs += now - this.power.since;
+    this.power.since = now;
+  }
+
+  private sleepSnapshot(wakes: number): SleepSnapshot {
+    const open = this.phase === "running" || this.phase === "asleep" ? this.clock.now() - this.power.since : 0;
+    const asleep = this.phase === "asleep";
+    const awakeMs = this.power.awakeMs + (asleep ? 0 : open);
+    const asleepMs = this.power.asleepMs + (asleep ? open : 0);
+    return { asleep, wakes, awakeMs, asleepMs, energy: energyPerDay({ awakeMs, asleepMs, wakes }) };
   }
 
   private shutDown(): void {

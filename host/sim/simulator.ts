@@ -48,6 +48,10 @@ export interface SimulatorOptions {
   seed?: number;
   /** Seconds between readings (default 10). */
   intervalSec?: number;
+  /** Deep sleep between readings on every device (needs an interval of at least 30 s). */
+  sleep?: boolean;
+  /** QoS of every device's readings (default 1). */
+  telemetryQos?: 0 | 1 | 2;
   /** Deadbands: publish only when the temperature moved this many °C … (default 0: every reading). */
   deadbandC?: number;
   /** … or the moisture this many percentage points (default 0). */
@@ -162,6 +166,8 @@ export class Simulator {
           random: root.fork(id),
           accept: (duplex) => options.broker.accept(duplex),
           intervalSec: options.intervalSec,
+          sleep: options.sleep,
+          telemetryQos: options.telemetryQos,
           deadbandC: options.deadbandC,
           deadbandPercent: options.deadbandPercent,
           keepaliveSec: options.keepaliveSec,

@@ -5,7 +5,10 @@
  * prints one plain line per device every `plainEverySec` virtual seconds, so the output
  * stays readable and, with an in-process broker, the same from run to run. With faults
  * (`wasmqtt sim --faults`) the header counts them and names the last one; plain output
- * gives each fault a line of its own, before the devices' lines that follow it.
+ * gives each fault a line of its own, before the devices' lines that follow it. Devices in
+ * deep sleep (`wasmqtt sim --sleep`) show "asleep" as their state, their wakes and the
+ * energy a day their mix of awake and asleep time costs (host/sim/energy.ts), against the
+ * same board always connected.
  *
  * @example
  * const view = new SimView(sim, { out: process.stdout, footer: ["Ctrl-C to stop"] });
@@ -74,6 +77,17 @@ const COLUMNS: { title: string; width: number; right: boolean; cell: (device: De
   { title: "reconn", width: 6, right: true, cell: (d) => String(d.reconnects) },
   { title: "RAM B", width: 12, right: true, cell: (d) => `${d.staticBytes}/${d.ramBudgetBytes}` },
 ];
+
+/** The columns added when a device deep-sleeps: its wakes, and a day's energy against always connected. */
+const SLEEP_COLUMNS: typeof COLUMNS = [
+  { title: "wakes", width: 6, right: true, cell: (d) => (d.sleep === undefined ? "–" : String(d.sleep.wakes)) },
+  { title: "mAh/day", width: 14, right: true, cell: (d) => (d.sleep === undefined ? "–" : `${formatMAh(d.sleep.energy.mAh)}/${formatMAh(d.sleep.energy.alwaysOnMAh)}`) },
+];
+
+/** True when some device deep-sleeps. */
+function sleeping(snapshot: SimSnapshot): boolean {
+  return snapshot.devices.some((device) => device.sleep !== undefined);
+}
 
 /** Watches a simulator and shows it, redrawn in place or as plain lines. */
 export class SimView {
@@ -200,9 +214,10 @@ function describeFault(fault: FaultRecord): string {
 
 /** The device table: a title row, then one row per device. */
 export function formatTable(snapshot: SimSnapshot): string[] {
+  const columns = sleeping(snapshot) ? [...COLUMNS, ...SLEEP_COLUMNS] : COLUMNS;
   const row = (cells: string[]): string =>
-    cells.map((cell, i) => (COLUMNS[i].right ? cell.padStart(COLUMNS[i].width) : cell.padEnd(COLUMNS[i].width))).join(" ").trimEnd();
-  return [row(COLUMNS.map((column) => column.title)), ...snapshot.devices.map((device) => row(COLUMNS.map((column) => column.cell(device))))];
+    cells.map((cell, i) => (columns[i].right ? cell.padStart(columns[i].width) : cell.padEnd(columns[i].width))).join(" ").trimEnd();
+  return [row(columns.map((column) => column.title)), ...snapshot.devices.map((device) => row(columns.map((column) => column.cell(device))))];
 }
 
 /** One device as a plain `key=value` line, prefixed by the virtual time. */
@@ -223,6 +238,7 @@ export function formatPlainLine(virtualMs: number, device: DeviceSnapshot): stri
     `outbox=${device.outbox.used}/${device.outbox.capacity}B`,
     `reconnects=${device.reconnects}`,
     `ram=${device.staticBytes}/${device.ramBudgetBytes}B`,
+    ...(device.sleep === undefined ? [] : [`wakes=${device.sleep.wakes}`, `energy=${formatMAh(device.sleep.energy.mAh)}mAh/day`, `always-on=${formatMAh(device.sleep.energy.alwaysOnMAh)}mAh/day`]),
   ].join(" ");
 }
 
@@ -236,6 +252,11 @@ export function formatVirtualTime(ms: number): string {
 
 function formatNumber(value: number): string {
   return value >= 100 ? String(Math.round(value)) : String(Math.round(value * 10) / 10);
+}
+
+/** mAh with three significant digits (1920, 41.3, 6.52). */
+function formatMAh(mAh: number): string {
+  return mAh >= 100 ? String(Math.round(mAh)) : mAh.toPrecision(3);
 }
 
 function onOff(on: boolean): string {

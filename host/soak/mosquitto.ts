@@ -53,6 +53,9 @@ export interface MosquittoStats {
   bytesDiscarded: number;
   /** Keepalive timeouts Mosquitto logged ("Client … has exceeded timeout"; not known of a broker the soak did not start). */
   keepaliveTimeouts: number;
+  /** Connections Mosquitto logged accepting, by protocol ("New client connected … (p2, …)": p2 MQTT 3.1.1, p5 MQTT 5.0). */
+  connectsMqtt311: number;
+  connectsMqtt5: number;
   /** False for the user's broker (`--broker`): the soak did not start it and cannot restart it. */
   controlled: boolean;
 }
@@ -65,7 +68,7 @@ export class SoakMosquitto implements RestartableBroker {
   /** A restart that failed (Mosquitto did not come back); the soak stops with it. */
   failure: Error | undefined;
   private readonly version: string;
-  private readonly counts = { restartsKeepingSessions: 0, restartsLosingSessions: 0, keepaliveTimeouts: 0 };
+  private readonly counts = { restartsKeepingSessions: 0, restartsLosingSessions: 0, keepaliveTimeouts: 0, connectsMqtt311: 0, connectsMqtt5: 0 };
   private readonly devicePipes: SimBroker[];
   private readonly observerPipe: SimBroker;
   private restarting: Promise<void> = Promise.resolve();
@@ -82,6 +85,9 @@ export class SoakMosquitto implements RestartableBroker {
     this.version = broker === undefined ? "unknown" : /mosquitto version (\S+) starting/.exec(broker.logs())?.[1] ?? "unknown";
     broker?.onLog((line) => {
       if (line.includes("has exceeded timeout")) this.counts.keepaliveTimeouts++;
+      const accepted = / as \S+ \(p(\d+),/.exec(line);
+      if (accepted?.[1] === "2") this.counts.connectsMqtt311++;
+      else if (accepted?.[1] === "5") this.counts.connectsMqtt5++;
     });
   }
 

@@ -13,7 +13,7 @@
  */
 import type { Duplex } from "node:stream";
 import { ModuleLink } from "../link.ts";
-import { EventKind, MessageFlag, type ModuleStats } from "../module.ts";
+import { EventKind, MessageFlag, type ModuleStats, ProtocolVersion } from "../module.ts";
 import { statusName } from "../status.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import { NetworkLink } from "../sim/network.ts";
@@ -32,6 +32,8 @@ export interface ObserverOptions {
   clientId?: string;
   /** Keepalive seconds (default 60). */
   keepaliveSec?: number;
+  /** 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0, the module's own limits announced). */
+  protocolVersion?: 4 | 5;
 }
 
 /** Counters for the report. */
@@ -95,6 +97,7 @@ export class Observer {
     const { exports } = link;
     const staged = link.module.stage(this.clientId);
     if (staged === undefined) throw new Error(`observer: client id "${this.clientId}" does not fit the staging buffer`);
+    if (this.options.protocolVersion === 5) check(exports.setProtocol(ProtocolVersion.MQTT_5, 0xffff, 0xffffffff, 0xffff, 0, 0), "setProtocol");
     check(exports.configure(staged[0], 0, 0, 0, 0, 0, this.options.keepaliveSec ?? 60), "configure");
     check(exports.setReconnect(RECONNECT_MIN_MS, RECONNECT_MAX_MS, 1), "setReconnect");
     if (!link.module.stageFilters([OBSERVER_FILTER], [2])) throw new Error("observer: the filter does not fit the staging buffer");

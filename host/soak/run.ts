@@ -13,6 +13,7 @@
  * @example
  * const part = await runPart(options, { shard: { index: 0, count: 1 }, worker: 0, workers: 1 }, identity, {});
  */
+import { mkdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { VirtualClock } from "../sim/clock.ts";
 import { DeviceFault } from "../sim/device.ts";
@@ -104,7 +105,11 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
     if (io.onViolation !== undefined) invariants.onViolation(io.onViolation);
     const latency = new LatencyRecorder();
     const expectedReadings = Math.ceil((durationMs + drainMs) / (options.intervalSec * 1000)) + 16;
-    const common = { clock, invariants, settings, boards: options.boards, qos: options.qos, intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec, expectedReadings, latency, persist: options.persist === true };
+    if (options.pcapDir !== undefined) mkdirSync(options.pcapDir, { recursive: true });
+    const common = {
+      clock, invariants, settings, boards: options.boards, qos: options.qos, intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec, expectedReadings, latency,
+      protocolVersion: options.protocolVersion ?? 4, pcapDir: options.pcapDir, persist: options.persist === true,
+    };
     if (real) {
       // on the user's broker, ids of this run's own: no session of another run or client is taken over
       const idPrefix = options.brokerUrl === undefined ? undefined : `s${randomBytes(3).toString("hex")}-`;
@@ -169,6 +174,7 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
         qos: [...options.qos],
         intervalSec: options.intervalSec,
         keepaliveSec: options.keepaliveSec,
+        protocolVersion: options.protocolVersion ?? 4,
         u32StartMs,
         reconnect: { ...timing.reconnect },
         drainMs: endMs - durationMs,

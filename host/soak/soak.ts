@@ -66,12 +66,16 @@ export interface SoakOptions {
   real?: boolean;
   /** With `real`: the user's broker at this mqtt:// URL instead of a Mosquitto of the soak's own (`--broker`); nothing restarts it. */
   brokerUrl?: string;
+  /** The devices' and the observer's MQTT: 4 (3.1.1, the default) or 5 (`--protocol 5`, with `real` only: aedes speaks 3.1.1). */
+  protocolVersion?: 4 | 5;
   /** Child processes the devices run in (host/soak/workers.ts); default 1, this process. */
   workers?: number;
   /** Run only shard `index` of `count` (devices with index mod count = index); default the whole run. */
   shard?: { index: number; count: number };
   /** The devices keep their session in simulated flash across power losses (`--persist`; host/soak/power.ts). Default false. */
   persist?: boolean;
+  /** Write each device's MQTT bytes to DIR/<device id>.pcap (`--pcap DIR`); not part of the run's identity. */
+  pcapDir?: string;
 }
 
 /** Defaults of everything but the boards and faults. */
@@ -167,6 +171,8 @@ export interface SoakResult {
     qos: number[];
     intervalSec: number;
     keepaliveSec: number;
+    /** MQTT 3.1.1 (4) or 5.0 (5). */
+    protocolVersion: 4 | 5;
     u32StartMs: number;
     reconnect: { minDelayMs: number; maxDelayMs: number };
     drainMs: number;
@@ -254,13 +260,14 @@ export function runIdentity(options: SoakOptions): RunIdentity {
   const profiles = [...new Set(options.boards.map((board) => board.profile))].sort();
   for (const profile of profiles) digest.update(readFileSync(wasmPath(profile, "telemetry")));
   digest.update(readFileSync(wasmPath("desktop", "client")));
-  const { days, devices, faults, boards, qos, intervalSec, keepaliveSec, u32StartMs, patchAedes, real, brokerUrl, persist } = options;
+  const { days, devices, faults, boards, qos, intervalSec, keepaliveSec, u32StartMs, patchAedes, real, brokerUrl, persist, protocolVersion } = options;
   return {
     version: `wasmqtt ${version}, modules ${digest.digest("hex").slice(0, 12)}`,
     seed: options.seed,
     options: JSON.stringify({
       mode: real === true ? "real" : "virtual", days, devices, faults: { profile: faults.profile, added: faults.added, steps: faults.steps },
       boards, qos, intervalSec, keepaliveSec, u32StartMs: u32StartMs ?? null, patchAedes: patchAedes ?? true, brokerUrl: brokerUrl ?? null, persist: persist === true,
+      protocolVersion: protocolVersion ?? 4,
     }),
   };
 }

@@ -19,7 +19,7 @@ export function formatSummary(result: SoakResult): string[] {
   const real = settings.mode === "real";
   const rows: [string, string][] = [
     ["mode", mode(result)],
-    ["devices", `${settings.devices} × ${settings.boards.join(", ")} (QoS ${settings.qos.join("/")} round robin), a reading every ${settings.intervalSec} s, keepalive ${settings.keepaliveSec} s, seed ${settings.seed}`],
+    ["devices", `${settings.devices} × ${settings.boards.join(", ")} (QoS ${settings.qos.join("/")} round robin), a reading every ${settings.intervalSec} s, keepalive ${settings.keepaliveSec} s, MQTT ${settings.protocolVersion === 5 ? "5.0" : "3.1.1"}, seed ${settings.seed}`],
     [real ? "time" : "virtual time", `${days(settings.days * DAY_MS)} of faults (${settings.profile}${settings.scheduleFiles.length > 0 ? ` + ${settings.scheduleFiles.join(", ")}` : ""}) + ${formatWall(settings.drainMs / 1000)} drain = ${days(result.virtualMs)}`],
     ["u32 counter", `starts at ${settings.u32StartMs}; ${result.u32.wraps.length === 0 ? "did NOT wrap" : `wrapped at ${result.u32.wraps.map((wrap) => wrap.at).join(", ")}`}`],
     ["wall time", `${formatWall(result.wallSeconds)} (+ ${result.setupSeconds.toFixed(1)} s setup)${execution(result)}`],
@@ -83,7 +83,7 @@ function brokerRows({ broker, settings }: SoakResult): [string, string][] {
   if (broker.name === "mosquitto") {
     return [
       broker.controlled
-        ? ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions (SIGTERM, persistence), ${broker.restartsLosingSessions} losing them (SIGKILL, persistence deleted: nothing excused); ${broker.keepaliveTimeouts} keepalive timeouts logged`]
+        ? ["broker restarts", `${broker.restartsKeepingSessions} keeping sessions (SIGTERM, persistence), ${broker.restartsLosingSessions} losing them (SIGKILL, persistence deleted: nothing excused); ${broker.keepaliveTimeouts} keepalive timeouts logged; connections accepted: ${broker.connectsMqtt311} MQTT 3.1.1, ${broker.connectsMqtt5} MQTT 5.0`]
         : ["broker restarts", "none (the user's broker)"],
       ["fault proxies", `${broker.connections} connections forwarded, ${broker.refusedByProxies} refused during outages and black-holes, ${broker.bytesDiscarded} B discarded by black-holes`],
     ];

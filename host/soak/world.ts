@@ -16,8 +16,10 @@
  * world.injector.schedule(planFaults({ spec, deviceIds: world.deviceIds, durationMs, random, broker: "mosquitto" }));
  * world.powerOn();
  */
+import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import type { Board } from "../boards.ts";
+import { PcapTrace } from "../pcap.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import { SimDevice } from "../sim/device.ts";
 import type { NetworkLink } from "../sim/network.ts";
@@ -70,6 +72,8 @@ export interface WorldOptions {
   qos: readonly (0 | 1 | 2)[];
   intervalSec: number;
   keepaliveSec: number;
+  /** The devices' and the observer's MQTT: 4 (3.1.1) or 5 (5.0). */
+  protocolVersion: 4 | 5;
   /** Readings each device will take, for the ledger's tables. */
   expectedReadings: number;
   broker: WorldBroker;
@@ -79,6 +83,8 @@ export interface WorldOptions {
   idPrefix?: string;
   /** The devices keep their session in simulated flash across power losses (`--persist`, host/soak/power.ts). */
   persist?: boolean;
+  /** Write each device's MQTT bytes to DIR/<device id>.pcap (`--pcap DIR`, host/pcap.ts). */
+  pcapDir?: string;
 }
 
 /** A device and what watches it. */
@@ -101,6 +107,7 @@ export class SoakWorld {
     readonly members: readonly Member[],
     readonly injector: FaultInjector,
     private readonly options: WorldOptions,
+    private readonly traces: readonly PcapTrace[],
   ) {}
 
   /**
@@ -116,6 +123,7 @@ export class SoakWorld {
     // the hooks below reach these once they exist; nothing calls them before the clock runs
     let injector: FaultInjector | undefined;
     let observer: Observer | undefined;
+    const traces: PcapTrace[] = [];
     const ledger = new DeliveryLedger({
       devices: deviceIds.map((id, i) => ({ id, qos: qosOf(i) })),
       expectedReadings: options.expectedReadings,
@@ -135,6 +143,7 @@ export class SoakWorld {
         accept: (duplex) => side.observerAccept(duplex),
         onTelemetry: (deviceId, seq, uptimeSec) => ledger.observed(deviceId, seq, uptimeSec),
         clientId: `${options.idPrefix ?? ""}soak-observer`,
+        protocolVersion: options.protocolVersion,
       });
       const health = {
         healthySince: (index: number) => injector?.healthySince(index) ?? 0,
@@ -143,6 +152,8 @@ export class SoakWorld {
       const members: Member[] = [];
       for (let i = 0; i < indexes.length; i++) {
         const id = deviceIds[i];
+        const trace = options.pcapDir === undefined ? undefined : PcapTrace.open(join(options.pcapDir, `${id}.pcap`), clock, { clientAddress: deviceAddress(indexes[i]) });
+        if (trace !== undefined) traces.push(trace);
         const monitor = new DeviceMonitor({ index: i, id, qos: qosOf(i), settings, invariants, clock, health });
         const power = new DevicePower({ id, clock, persist: options.persist === true, ledger, monitor });
         const device = await SimDevice.create({
@@ -153,10 +164,12 @@ export class SoakWorld {
           accept: side.deviceAccept(i),
           intervalSec: options.intervalSec,
           keepaliveSec: options.keepaliveSec,
+          protocolVersion: options.protocolVersion,
           telemetryQos: qosOf(i),
           reconnect: settings.reconnect,
           handlers: { ...monitor.handlers, onSettled: () => power.settled() },
           onBoot: (module) => power.booted(module),
+          tap: trace,
         });
         power.attach(device);
         members.push({ device, monitor, power, qos: qosOf(i), index: indexes[i] });
@@ -174,8 +187,9 @@ export class SoakWorld {
         // the proxy adds latency to none; a simulated link has 20 ms of its own
         baseline: aedes ? undefined : { latencyMs: 0 },
       });
-      return new SoakWorld(deviceIds, ledger, side, observer, members, injector, options);
+      return new SoakWorld(deviceIds, ledger, side, observer, members, injector, options, traces);
     } catch (error) {
+      for (const trace of traces) trace.close();
       await side.broker.close();
       throw error;
     }
@@ -206,10 +220,17 @@ export class SoakWorld {
     }
   }
 
-  /** Stops the broker; resolves once aedes has closed, or Mosquitto and its proxies are gone. */
+  /** Stops the broker and closes the pcap traces; resolves once aedes has closed, or Mosquitto and its proxies are gone. */
   close(): Promise<void> {
+    for (const trace of this.traces) trace.close();
     return this.side.broker.close();
   }
+}
+
+/** The synthetic IPv4 address of the device at `index` in a pcap trace: 10.0.0.2 for the first, then up. */
+function deviceAddress(index: number): string {
+  const address = 0x0a000002 + index;
+  return `10.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
 }
 
 /** The id of the device at `index` of a soak with these boards (round robin). */

@@ -1,7 +1,8 @@
 /**
  * The CLI's MQTT 5 flags, as mosquitto_pub / mosquitto_sub take them: `-V mqttv5` and
  * `-D command property value`, run from source against Mosquitto and checked with
- * mosquitto_sub -V mqttv5 -F.
+ * mosquitto_sub -V mqttv5 -F, or in the packets a scripted broker receives (-D will,
+ * -D subscribe, -D disconnect).
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -10,9 +11,10 @@ import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { startMosquitto, type Broker } from "../../host/mosquitto.ts";
 import { exited, spawnTracked } from "../../host/processes.ts";
-import { PacketType, startFakeBroker } from "./support/fake-broker.ts";
+import { decodeProperties } from "../../host/properties.ts";
+import { type Packet, PacketType, startFakeBroker } from "./support/fake-broker.ts";
 import { mosquittoPub, mosquittoSubStart } from "./support/mosquitto-clients.ts";
-import { connack5 } from "./support/mqtt5-packets.ts";
+import { connack5, parseConnect5, propertiesAt, suback5 } from "./support/mqtt5-packets.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = path.join(ROOT, "host", "cli.ts");
@@ -89,6 +91,41 @@ test("a CONNACK refusal under -V mqttv5 exits with its Reason Code (0x87: 135), 
     const run = await runCli(["pub", "-h", "127.0.0.1", "-p", String(fake.port), "-V", "mqttv5", "-t", "t", "-m", "x"]);
     assert.equal(run.code, 0x87, run.stderr);
     assert.match(run.stderr, /not authorized \(CONNACK Reason Code 0x87\)/);
+  } finally {
+    await fake.close();
+  }
+});
+
+test("-D will, -D subscribe and -D disconnect: the Will Properties in the CONNECT, User Properties in the SUBSCRIBE and the DISCONNECT", async () => {
+  const seen: { connect?: Packet; subscribe?: Packet; disconnect?: Packet }[] = [];
+  const fake = await startFakeBroker(async (conn) => {
+    const record: (typeof seen)[number] = {};
+    seen.push(record);
+    record.connect = await conn.next(PacketType.CONNECT);
+    conn.send(connack5());
+    const next = await conn.next();
+    if (next.type === PacketType.SUBSCRIBE) {
+      record.subscribe = next;
+      conn.send(suback5((next.body[0] << 8) | next.body[1], [0]));
+    }
+    record.disconnect = await conn.next(PacketType.DISCONNECT);
+  });
+  try {
+    const common = ["-h", "127.0.0.1", "-p", String(fake.port), "-V", "mqttv5", "-D", "connect", "session-expiry-interval", "30", "-D", "disconnect", "session-expiry-interval", "0", "-D", "disconnect", "user-property", "bye", "now"];
+    const pub = await runCli(["pub", ...common, "-i", "w5", "-t", "t", "-m", "x", "--will-topic", "gone", "--will-payload", "x", "-D", "will", "will-delay-interval", "7", "-D", "will", "user-property", "k", "v"]);
+    assert.equal(pub.code, 0, pub.stderr);
+    const sub = await runCli(["sub", ...common, "-t", "t", "-E", "-D", "subscribe", "user-property", "app", "cli"]);
+    assert.equal(sub.code, 0, sub.stderr);
+    const [published, subscribed] = seen;
+    const connect = published.connect!;
+    const fields = parseConnect5(connect);
+    const willAt = 10 + 1 + fields.properties.length + 2 + 2; // after the CONNECT properties and the client id "w5"
+    assert.deepEqual(decodeProperties(propertiesAt(connect, willAt)), { willDelayInterval: 7, userProperties: { k: "v" } });
+    assert.deepEqual(decodeProperties(propertiesAt(subscribed.subscribe!, 2)), { userProperties: { app: "cli" } });
+    for (const { disconnect } of seen) assert.deepEqual(decodeProperties(propertiesAt(disconnect!, 1)), { sessionExpiryInterval: 0, userProperties: { bye: "now" } });
+    const refused = await runCli(["pub", ...common, "-t", "t", "-m", "x", "-D", "will", "content-type", "a"]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /-D will … needs a will: give --will-topic/);
   } finally {
     await fake.close();
   }

@@ -176,7 +176,7 @@ test("a broker restart while publishing loses none of the QoS 1 and 2 messages",
 
   const { client, rec } = await openClient(t, durable.url, { clientId: uniqueId("restart-pub"), clean: false });
   const sent: string[] = [];
-  const publishes: Promise<void>[] = [];
+  const publishes: Promise<unknown>[] = [];
   for (let i = 0; i < 40; i++) {
     const payload = `m${i}`;
     sent.push(payload);

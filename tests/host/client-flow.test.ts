@@ -1,40 +1,34 @@
 /**
  * Publish flow control: `publish(…, { whenFull: "wait" })` waits for outbox room instead
  * of rejecting OUTBOX_FULL, in order; the module still decides what fits. A transport that
- * takes no bytes until the test opens it stands in for a socket that does not drain.
+ * takes no bytes until the test opens it stands in for a socket that does not drain. The
+ * in-flight window (`maxInflight`, `setMaxInflight`) over a broker that never acknowledges.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { connect, type Transport, type TransportHandlers, WasmqttError } from "../../host/index.ts";
-import { PacketSplitter, PacketType, connack, parsePublish } from "./support/mqtt-packets.ts";
+import { connect, WasmqttError } from "../../host/index.ts";
+import { AcceptingTransport } from "./support/accepting-transport.ts";
+import { PacketSplitter, PacketType, parsePublish } from "./support/mqtt-packets.ts";
+import { connack5, parsePublish5, prop } from "./support/mqtt5-packets.ts";
 
 /** CONNACKs the CONNECT; then takes bytes only while `open`, and says so with onWritable when opened. */
-class ValveTransport implements Transport {
-  private handlers: TransportHandlers | undefined;
-  private connected = false;
+class ValveTransport extends AcceptingTransport {
   private flowing = true;
   private readonly splitter = new PacketSplitter();
   readonly payloads: string[] = [];
 
-  open(handlers: TransportHandlers): void {
-    this.handlers = handlers;
-    setImmediate(() => handlers.onOpen());
+  /** `answer`: the CONNACK to send (default: a 3.1.1 one accepting a clean session); `v5`: PUBLISHes carry properties. */
+  constructor(answer?: Uint8Array, private readonly v5 = false) {
+    super(answer);
   }
 
-  send(bytes: Uint8Array): number {
-    if (!this.connected) {
-      this.connected = true;
-      setImmediate(() => this.handlers?.onData(connack(false, 0)));
-      return bytes.length;
-    }
+  protected override sent(bytes: Uint8Array): number {
     if (!this.flowing) return 0;
     for (const packet of this.splitter.push(bytes)) {
-      if (packet.type === PacketType.PUBLISH) this.payloads.push(Buffer.from(parsePublish(packet).payload).toString());
+      if (packet.type === PacketType.PUBLISH) this.payloads.push(Buffer.from((this.v5 ? parsePublish5 : parsePublish)(packet).payload).toString());
     }
     return bytes.length;
   }
-
-  close(): void {}
 
   shut(): void {
     this.flowing = false;
@@ -90,4 +84,36 @@ test('waiting publishes reject with CLIENT_STOPPED at end(); a bad whenFull is n
   const stopped = results.filter((r) => r.status === "rejected" && (r.reason as WasmqttError).code === "CLIENT_STOPPED");
   assert.ok(stopped.length > 0, "the waiting publishes are rejected");
   assert.equal(stopped.length + results.filter((r) => r.status === "fulfilled").length, COUNT);
+});
+
+test("maxInflight bounds the QoS 1 publishes awaiting a PUBACK; setMaxInflight changes it at run time", async (t) => {
+  const transport = new ValveTransport();
+  const client = await connect("mqtt://127.0.0.1:1", { transport, keepalive: 0, maxInflight: 2 });
+  t.after(() => client.end());
+  for (let i = 0; i < 10; i++) void client.publish("flow", `${i}`, { qos: 1 }).catch(() => {});
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(transport.payloads, ["0", "1"], "two on the wire, the broker acknowledging none");
+  assert.equal(client.setMaxInflight(6), 6);
+  assert.deepEqual(transport.payloads, ["0", "1", "2", "3", "4", "5"], "the larger window sends at once, in order");
+  assert.equal(client.setMaxInflight(1), 1);
+  assert.equal(transport.payloads.length, 6, "a smaller window takes nothing back");
+  for (const bad of [0, 17, 1.5]) {
+    assert.throws(() => client.setMaxInflight(bad), (error: WasmqttError) => {
+      assert.equal(error.code, "INVALID_ARGUMENT");
+      assert.match(error.message, new RegExp(`maxInflight ${bad} must be a whole number from 1 to the desktop profile's 16 in-flight slots`));
+      return true;
+    });
+  }
+  await assert.rejects(connect("mqtt://127.0.0.1:1", { transport: new ValveTransport(), maxInflight: 0 }), /maxInflight 0 must be a whole number/);
+});
+
+test("MQTT 5: the broker's Receive Maximum lowers the window setMaxInflight asks for", async (t) => {
+  const transport = new ValveTransport(connack5({ properties: [prop.receiveMaximum(3)] }), true);
+  const client = await connect("mqtt://127.0.0.1:1", { transport, keepalive: 0, protocolVersion: 5 });
+  t.after(() => client.end());
+  assert.equal(client.setMaxInflight(10), 3);
+  for (let i = 0; i < 10; i++) void client.publish("flow", `${i}`, { qos: 1 }).catch(() => {});
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(transport.payloads, ["0", "1", "2"]);
+  assert.equal(client.setMaxInflight(2), 2);
 });

@@ -46,6 +46,30 @@ for (const qos of [0, 1, 2] as const) {
   });
 }
 
+test("publish() resolves with Mosquitto's ack: Reason Code 0 with a subscriber, 0x10 (No matching subscribers) without; QoS 2 the PUBCOMP's", async (t) => {
+  const topic = uniqueTopic("mqtt5/acks");
+  const { client } = await openClient(t, broker.url, { ...V5, clientId: uniqueId("v5-acks") });
+  assert.deepEqual(await client.publish(topic, "nobody", { qos: 1 }), { reasonCode: 0x10 });
+  assert.deepEqual(await client.publish(topic, "nobody", { qos: 2 }), { reasonCode: 0 }, "the PUBCOMP's; Mosquitto puts 0x10 in the PUBREC");
+  await client.subscribe(topic, { qos: 1 });
+  assert.deepEqual(await client.publish(topic, "someone", { qos: 1 }), { reasonCode: 0 });
+  assert.equal(await client.publish(topic, "q0", { qos: 0 }), undefined);
+  const { client: old } = await openClient(t, broker.url, { clientId: uniqueId("v311-acks") });
+  assert.equal(await old.publish(topic, "3.1.1", { qos: 1 }), undefined, "3.1.1: undefined");
+});
+
+test("unsubscribe() resolves with Mosquitto's UNSUBACK Reason Code per filter: 0 for a subscription, 0x11 for none", async (t) => {
+  const topic = uniqueTopic("mqtt5/unsuback");
+  const { client } = await openClient(t, broker.url, { ...V5, clientId: uniqueId("v5-unsuback") });
+  await client.subscribe(topic, { qos: 1 });
+  assert.deepEqual(await client.unsubscribe([topic, `${topic}/never`]), [
+    { topic, reasonCode: 0 },
+    { topic: `${topic}/never`, reasonCode: 0x11 },
+  ]);
+  const { client: old } = await openClient(t, broker.url, { clientId: uniqueId("v311-unsuback") });
+  assert.deepEqual(await old.unsubscribe(topic), [{ topic }], "3.1.1: the filters, no codes");
+});
+
 test("connackProperties after connect: Mosquitto's limits and the Assigned Client Identifier for an empty client id", async (t) => {
   const { client } = await openClient(t, broker.url, { ...V5, clientId: "" });
   const properties = client.connackProperties;
@@ -175,5 +199,5 @@ test("subscribe properties: the Subscription Identifier comes back in meta.prope
   assert.equal(first.meta.properties?.subscriptionIdentifier, 4242);
   const [second] = await rec.waitForMessages(1, { topic: `${topic}-other/deeper` });
   assert.equal(second.meta.properties?.subscriptionIdentifier, undefined, "the other subscription has none");
-  await assert.rejects(client.subscribe("x", { properties: { userProperties: {} } as object }), /unknown option `properties.userProperties`/);
+  await assert.rejects(client.subscribe("x", { properties: { contentType: "a" } as object }), /unknown option `properties.contentType`/);
 });

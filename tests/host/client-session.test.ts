@@ -138,7 +138,7 @@ test("nodemcu: a full outbox refuses publish with OUTBOX_FULL, counts it, and th
   const before = client.stats();
   assert.equal(before.outbox.rejected, 0);
   const payload = new Uint8Array(200).fill(0x5a);
-  const accepted: Promise<void>[] = [];
+  const accepted: Promise<unknown>[] = [];
   let refusal: { code?: string } | undefined;
   for (let i = 0; i < 100 && refusal === undefined; i++) {
     const attempt = client.publish(topic, payload, { qos: 1 });

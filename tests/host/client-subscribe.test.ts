@@ -136,6 +136,25 @@ test("after UNSUBSCRIBE no more messages arrive on that filter; the others still
   assert.equal(rec.messages(from).length, 1);
 });
 
+test("subscribe() of filters awaiting their SUBACK: the same QoS joins the request (one SUBSCRIBE, both resolve), another is INVALID_STATE", async (t) => {
+  const base = uniqueTopic("subscribe/join");
+  const { client, rec } = await openClient(t, broker.url, { clientId: uniqueId("join") });
+  const from = rec.mark();
+  const filters = [`${base}/a`, `${base}/b`];
+  const first = client.subscribe(filters, { qos: 1 });
+  const joined = client.subscribe(filters, { qos: 1 });
+  const other = await rejection(client.subscribe(filters, { qos: 2 }), "another QoS");
+  assert.equal((other as { code?: string }).code, "INVALID_STATE");
+  const granted = filters.map((topic) => ({ topic, qos: 1 }));
+  assert.deepEqual(await within(5000, "the first subscribe()", first), granted);
+  assert.deepEqual(await within(5000, "the joined subscribe()", joined), granted);
+  await rec.until("the SUBACK trace", () => rec.packets(from).some((p) => p.type === "SUBACK"), 2000, from);
+  assert.equal(rec.packets(from).filter((p) => p.type === "SUBSCRIBE").length, 1, "one SUBSCRIBE");
+  const unsubscribed = client.unsubscribe(filters);
+  assert.deepEqual(await within(5000, "the joined unsubscribe()", client.unsubscribe(filters)), filters.map((topic) => ({ topic })));
+  assert.deepEqual(await unsubscribed, filters.map((topic) => ({ topic })));
+});
+
 test("invalid filters and QoS are refused before anything is sent", async (t) => {
   const { client, rec } = await openClient(t, broker.url, { clientId: uniqueId("bad-filter") });
   const from = rec.mark();

@@ -10,7 +10,7 @@ import { decodeProperties } from "../../host/properties.ts";
 import { Event, ModuleBench, Stat, Status } from "./support/module-bench.ts";
 import { PacketType, type Packet, connack, concat, pingresp } from "./support/mqtt-packets.ts";
 import {
-  ack5, block, connack5, disconnect5, parseConnect5, parsePublish5, prop, publish5, suback5,
+  ack5, auth5, block, connack5, disconnect5, parseConnect5, parsePublish5, prop, propertiesAt, publish5, suback5,
 } from "./support/mqtt5-packets.ts";
 
 const STATE_CONNECTED = 3;
@@ -106,6 +106,43 @@ describe("MQTT 5 CONNECT", () => {
     assert.equal(bench.exports.start(0), Status.INVALID_STATE, "no CONNECT encoded");
   });
 
+  it("carries the Will Properties block (after the CONNECT's) before the Will Topic", () => {
+    const bench = new ModuleBench();
+    const connectBlock = block(prop.sessionExpiryInterval(30));
+    const willBlock = block(prop.willDelayInterval(5), prop.contentType("text/plain"), prop.userProperty("k", "v"));
+    const blocks = Uint8Array.from([...connectBlock, ...willBlock]);
+    assert.equal(bench.exports.setProtocol(5, 0xffff, 0xffffffff, 0xffff, blocks.length, 0), Status.OK);
+    bench.stage(concat([encoder.encode("w"), encoder.encode("will/t"), encoder.encode("gone"), blocks]));
+    assert.equal(bench.exports.configure(1, 0, 0, 6, 4, 1 | 8 | (1 << 5), 0), Status.OK);
+    bench.start();
+    bench.exports.netUp(bench.now);
+    const [connect] = bench.sentOfType(PacketType.CONNECT);
+    const fields = parseConnect5(connect);
+    assert.equal(fields.flags & 0x04, 0x04, "Will Flag");
+    assert.equal(decodeProperties(fields.properties).sessionExpiryInterval, 30);
+    // after the CONNECT properties: the client id (2 + 1), then the Will Properties
+    const willAt = 10 + 1 + fields.properties.length + 3;
+    assert.deepEqual(decodeProperties(propertiesAt(connect, willAt)), { willDelayInterval: 5, contentType: "text/plain", userProperties: { k: "v" } });
+    const topicAt = willAt + 1 + willBlock[0];
+    assert.equal(Buffer.from(connect.body.subarray(topicAt + 2, topicAt + 8)).toString(), "will/t");
+  });
+
+  it("refuses a Will Properties block without a will, or holding what a will may not carry", () => {
+    const attempt = (willBlock: number[], flags: number): number => {
+      const bench = new ModuleBench();
+      const blocks = Uint8Array.from([0, ...willBlock]);
+      assert.equal(bench.exports.setProtocol(5, 0xffff, 0xffffffff, 0xffff, blocks.length, 0), Status.OK);
+      const will = (flags & 8) !== 0;
+      bench.stage(concat([encoder.encode("w"), encoder.encode(will ? "t" : ""), encoder.encode(will ? "p" : ""), blocks]));
+      return bench.exports.configure(1, 0, 0, will ? 1 : 0, will ? 1 : 0, flags, 0);
+    };
+    assert.equal(attempt(block(prop.willDelayInterval(1)), 1 | 8), Status.OK);
+    assert.equal(attempt(block(prop.willDelayInterval(1)), 1), Status.INVALID_ARGUMENT, "no will");
+    assert.equal(attempt(block(prop.sessionExpiryInterval(1)), 1 | 8), Status.INVALID_ARGUMENT, "a CONNECT property");
+    assert.equal(attempt(block(prop.topicAlias(1)), 1 | 8), Status.INVALID_ARGUMENT, "a PUBLISH-only property");
+    assert.equal(attempt([...block(prop.willDelayInterval(1)), 0], 1 | 8), Status.INVALID_ARGUMENT, "a byte after the blocks");
+  });
+
   it("keeps 3.1.1 as the default: Protocol Level 4, and 3.1.1 again after setProtocol(4)", () => {
     const bench = new ModuleBench();
     bench.connectTo();
@@ -151,6 +188,37 @@ describe("MQTT 5 CONNACK limits", () => {
     assert.ok(bench.publish("t", "x".repeat(20), 1) > 0, "within every limit");
   });
 
+  it("refuses, unsent, what was queued before a CONNACK whose limits forbid it: PUBLISH_DONE with the status", () => {
+    const bench = configured5();
+    const tooLarge = bench.publish("t", "x".repeat(60), 1);
+    const qos2 = bench.publish("t", "y", 2);
+    assert.equal(bench.publish("t", "r", 0, true), 0, "QoS 0 retained");
+    const fits = bench.publish("t", "z", 1);
+    bench.receive(connack5({ properties: [prop.maximumQos(1), prop.retainAvailable(0), prop.maximumPacketSize(40)] }));
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => [e.code, e.arg]), [
+      [Status.PACKET_TOO_LARGE, tooLarge],
+      [Status.QOS_NOT_SUPPORTED, qos2],
+      [Status.RETAIN_NOT_SUPPORTED, 0],
+    ]);
+    const sent = bench.sentOfType(PacketType.PUBLISH).map((p) => parsePublish5(p));
+    assert.deepEqual(sent.map((p) => [p.packetId, Buffer.from(p.payload).toString()]), [[fits, "z"]], "only the one within the limits went out");
+    assert.equal(bench.stat(Stat.inflightUsed), 1);
+    bench.receive(ack5(PacketType.PUBACK, fits, 0));
+    assert.equal(bench.stat(Stat.outboxUsed), 0, "the refused records are gone from the outbox");
+  });
+
+  it("checks PUBLISHes to be sent again against the new CONNACK's limits too", () => {
+    const bench = connected5();
+    const id = bench.publish("t", "x".repeat(60), 1);
+    assert.equal(bench.sentOfType(PacketType.PUBLISH).length, 1);
+    bench.exports.netDown(bench.now, 0);
+    bench.advance(bench.eventsOf(Event.BACKOFF).at(-1)!.arg);
+    bench.exports.netUp(bench.now);
+    bench.receive(connack5({ sessionPresent: true, properties: [prop.maximumPacketSize(40)] }));
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => [e.code, e.arg]), [[Status.PACKET_TOO_LARGE, id]]);
+    assert.equal(bench.sentOfType(PacketType.PUBLISH).length, 1, "no resend above the broker's Maximum Packet Size");
+  });
+
   it("takes the Server Keep Alive instead of its own", () => {
     const bench = connected5({ keepaliveSec: 60, connack: [prop.serverKeepAlive(2)] });
     bench.advance(1999);
@@ -170,8 +238,16 @@ describe("MQTT 5 Reason Codes", () => {
     assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => [e.code, e.arg]), [[0x87, id]]);
     assert.equal(bench.stat(Stat.inflightUsed), 0);
     const ok = bench.publish("t", "y", 1);
-    bench.receive(ack5(PacketType.PUBACK, ok, 0x10)); // No matching subscribers: a success
-    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).at(-1), { kind: Event.PUBLISH_DONE, code: 0, arg: ok, at: bench.now });
+    bench.receive(ack5(PacketType.PUBACK, ok, 0x10)); // No matching subscribers: a success (< 0x80), its code passed on
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).at(-1), { kind: Event.PUBLISH_DONE, code: 0x10, arg: ok, at: bench.now });
+  });
+
+  it("ends a QoS 2 flow at its PUBCOMP with the PUBCOMP's code; 0x92 (Packet Identifier not found) as 0: the PUBREC took the PUBLISH", () => {
+    const bench = connected5();
+    const id = bench.publish("t", "x", 2);
+    bench.receive(ack5(PacketType.PUBREC, id, 0x10));
+    bench.receive(ack5(PacketType.PUBCOMP, id, 0x92));
+    assert.deepEqual(bench.eventsOf(Event.PUBLISH_DONE).map((e) => [e.code, e.arg]), [[0, id]]);
   });
 
   it("ends a QoS 2 flow at a PUBREC refusal, with no PUBREL", () => {
@@ -217,6 +293,50 @@ describe("MQTT 5 Reason Codes", () => {
     assert.equal(v311.exports.subscribeWithIdentifier(1, 5, v311.now), Status.INVALID_ARGUMENT);
   });
 
+  it("carries a request's User Properties in its SUBSCRIBE and UNSUBSCRIBE, and again when it resubscribes after a lost session", () => {
+    const bench = connected5();
+    const entry = [1, 0, 0x61, 1]; // u16 length 1 (little-endian), "a", QoS 1
+    const users = block(prop.userProperty("k", "v"));
+    bench.stage(Uint8Array.from([...entry, ...users]));
+    const id = bench.exports.subscribeWithProperties(1, 200, users.length, bench.now);
+    assert.ok(id > 0);
+    // packet id, Property Length 3 + 7, Subscription Identifier 200, the User Property, then the entry
+    const expected = [10, 0x0b, 0xc8, 0x01, ...users.slice(1), 0, 1, 0x61, 1];
+    assert.deepEqual([...bench.sentOfType(PacketType.SUBSCRIBE)[0].body.subarray(2)], expected);
+    bench.receive(suback5(id, [1]));
+    bench.exports.netDown(bench.now, 0);
+    bench.advance(bench.eventsOf(Event.BACKOFF).at(-1)!.arg);
+    bench.exports.netUp(bench.now);
+    bench.receive(connack5({ sessionPresent: false }));
+    const resubscribe = bench.sentOfType(PacketType.SUBSCRIBE)[1];
+    assert.deepEqual([...resubscribe.body.subarray(2)], expected, "the resubscription carries them");
+    bench.receive(suback5((resubscribe.body[0] << 8) | resubscribe.body[1], [1]));
+
+    const gone = block(prop.userProperty("why", "x"));
+    bench.stage(Uint8Array.from([1, 0, 0x61, ...gone]));
+    const unsubscribed = bench.exports.unsubscribeWithProperties(1, gone.length, bench.now);
+    assert.ok(unsubscribed > 0);
+    assert.deepEqual([...bench.sentOfType(PacketType.UNSUBSCRIBE)[0].body.subarray(2)], [...gone, 0, 1, 0x61]);
+  });
+
+  it("refuses a request property block that is malformed, holds more than User Properties or more than a slot keeps, or comes in 3.1.1", () => {
+    const bench = connected5({ profile: "nodemcu" }); // a slot keeps 32 bytes of User Properties
+    const attempt = (properties: number[]): number => {
+      bench.stage(Uint8Array.from([1, 0, 0x61, 1, ...properties]));
+      return bench.exports.subscribeWithProperties(1, 0, properties.length, bench.now);
+    };
+    assert.equal(attempt(block(prop.contentType("x"))), Status.INVALID_ARGUMENT, "not a SUBSCRIBE property");
+    assert.equal(attempt(block([0x0b, 5])), Status.INVALID_ARGUMENT, "a Subscription Identifier: subscriptionIdentifier's argument");
+    assert.equal(attempt([9, 0x26, 0, 1]), Status.INVALID_ARGUMENT, "truncated");
+    assert.equal(attempt(block(prop.userProperty("k", "x".repeat(27)))), Status.PACKET_TOO_LARGE, "33 bytes");
+    assert.ok(attempt(block(prop.userProperty("k", "x".repeat(26)))) > 0, "32 bytes fit");
+    const v311 = new ModuleBench();
+    v311.connectTo();
+    v311.stage(Uint8Array.from([1, 0, 0x61, 1, 0]));
+    assert.equal(v311.exports.subscribeWithProperties(1, 0, 1, v311.now), Status.INVALID_ARGUMENT);
+    assert.equal(v311.exports.unsubscribeWithProperties(1, 0, v311.now), Status.INVALID_ARGUMENT);
+  });
+
   it("refuses Subscription Options a SUBSCRIBE may not carry", () => {
     const bench = connected5();
     assert.equal(bench.subscribe([["a", 3]]), Status.INVALID_QOS);
@@ -241,6 +361,75 @@ describe("MQTT 5 Reason Codes", () => {
     const v311 = new ModuleBench();
     v311.connectTo();
     assert.equal(v311.exports.disconnect(0x04, v311.now), Status.INVALID_ARGUMENT);
+  });
+});
+
+describe("MQTT 5 DISCONNECT properties", () => {
+  /** Stages a property block and calls disconnectWithProperties. */
+  function disconnectWith(bench: ModuleBench, reasonCode: number, properties: number[]): number {
+    bench.stage(Uint8Array.from(properties));
+    return bench.exports.disconnectWithProperties(reasonCode, properties.length, bench.now);
+  }
+
+  it("sends the Reason String, User Properties and a Session Expiry Interval the CONNECT allows", () => {
+    const bench = connected5({ connectProperties: block(prop.sessionExpiryInterval(60)) });
+    assert.equal(disconnectWith(bench, 0x04, block(prop.sessionExpiryInterval(0), prop.reasonString("bye"), prop.userProperty("a", "1"), prop.userProperty("a", "2"))), Status.OK);
+    const [sent] = bench.sentOfType(PacketType.DISCONNECT);
+    assert.equal(sent.body[0], 0x04);
+    assert.deepEqual(decodeProperties(propertiesAt(sent, 1)), { sessionExpiryInterval: 0, reasonString: "bye", userProperties: { a: ["1", "2"] } });
+    assert.equal(bench.stat(Stat.state), 5, "stopped");
+  });
+
+  it("refuses a Session Expiry Interval after a CONNECT without one, a Server Reference, a bad block, any block in 3.1.1", () => {
+    const bench = connected5();
+    assert.equal(disconnectWith(bench, 0, block(prop.sessionExpiryInterval(10))), Status.INVALID_ARGUMENT, "[MQTT-3.14.2-2]");
+    assert.equal(disconnectWith(bench, 0, block(prop.serverReference("x"))), Status.INVALID_ARGUMENT);
+    assert.equal(disconnectWith(bench, 0, block(prop.contentType("x"))), Status.INVALID_ARGUMENT, "not a DISCONNECT property");
+    assert.equal(disconnectWith(bench, 0, [5, 0x1f]), Status.INVALID_ARGUMENT, "truncated");
+    assert.equal(bench.sentOfType(PacketType.DISCONNECT).length, 0, "nothing done");
+    assert.equal(bench.stat(Stat.state), STATE_CONNECTED);
+    assert.equal(disconnectWith(bench, 0, block(prop.sessionExpiryInterval(0))), Status.OK, "0 is always allowed");
+    const v311 = new ModuleBench();
+    v311.connectTo();
+    assert.equal(disconnectWith(v311, 0, block(prop.reasonString("x"))), Status.INVALID_ARGUMENT);
+  });
+
+  it("a DISCONNECT for bad input after a publish with properties carries none of them", () => {
+    const bench = connected5();
+    const properties = Uint8Array.from(block(prop.contentType("text/plain")));
+    const topic = encoder.encode("t");
+    bench.stage(concat([topic, encoder.encode("x"), properties]));
+    assert.equal(bench.exports.publishWithProperties(1, 1, properties.length, 0, 0, bench.now), 0);
+    bench.receive(publish5({ topic: "t", rawProperties: [2, 0x00, 0x00] }));
+    const [sent] = bench.sentOfType(PacketType.DISCONNECT);
+    assert.deepEqual([...sent.body], [0x81]);
+  });
+});
+
+describe("MQTT 5 AUTH (§3.15, §4.12)", () => {
+  it("reports an AUTH (Reason Code as arg), then closes with DISCONNECT 0x82: the client sent no Authentication Method", () => {
+    const bench = connected5();
+    const status = bench.receive(auth5(0x18, [prop.authenticationMethod("SCRAM-SHA-1"), prop.authenticationData([1, 2]), prop.reasonString("go on")]));
+    assert.equal(status, Status.PROTOCOL_ERROR);
+    assert.deepEqual(bench.eventsOf(Event.AUTH).map((e) => [e.code, e.arg]), [[Status.OK, 0x18]]);
+    assertClosedWith(bench, Status.PROTOCOL_ERROR, 0x82);
+  });
+
+  it("before the CONNACK too: reported, then the attempt fails with PROTOCOL_ERROR", () => {
+    const bench = configured5();
+    assert.equal(bench.receive(auth5(0x18, [prop.authenticationMethod("x")])), Status.PROTOCOL_ERROR);
+    assert.deepEqual(bench.eventsOf(Event.AUTH).map((e) => e.arg), [0x18]);
+    assert.deepEqual(bench.eventsOf(Event.CONNECT_FAILED).map((e) => [e.code, e.arg]), [[Status.PROTOCOL_ERROR, 0x82]]);
+  });
+
+  it("a malformed AUTH is not reported: DISCONNECT 0x81 (a Reason Code without its Property Length), 0x82 (a code AUTH may not carry)", () => {
+    const bench = connected5();
+    assert.equal(bench.receive(Uint8Array.from([0xf0, 0x01, 0x18])), Status.MALFORMED_PACKET);
+    assertClosedWith(bench, Status.MALFORMED_PACKET, 0x81);
+    const other = connected5();
+    assert.equal(other.receive(auth5(0x87)), Status.PROTOCOL_ERROR);
+    assertClosedWith(other, Status.PROTOCOL_ERROR, 0x82);
+    assert.equal(bench.eventsOf(Event.AUTH).length + other.eventsOf(Event.AUTH).length, 0);
   });
 });
 

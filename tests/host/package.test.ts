@@ -66,7 +66,7 @@ after(() => {
 test("the tarball holds the bundles, their types, the modules and the board files, and no tests or sources", () => {
   const stray = packed.filter((file) => !ALLOWED.test(file));
   assert.deepEqual(stray, [], `files a user does not need: ${stray.join(", ")}`);
-  for (const needed of ["package.json", "README.md", "dist/index.js", "dist/cli.js", "dist/browser.js", "dist/types/host/index.d.ts", "dist/types/host/browser.d.ts", "boards/nodemcu-v3.json", "boards/ABI.md", "web/index.html", "web/dashboard.js"]) {
+  for (const needed of ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/cli.js", "dist/browser.js", "dist/types/host/index.d.ts", "dist/types/host/browser.d.ts", "boards/nodemcu-v3.json", "boards/ABI.md", "web/index.html", "web/dashboard.js", "web/chart.js"]) {
     assert.ok(packed.includes(needed), `${needed} is not in the tarball`);
   }
   const modules = ["client", "telemetry"].flatMap((kind) => ["desktop", "esp32", "nodemcu"].map((profile) => `build/${kind}-${profile}.wasm`));

@@ -203,6 +203,27 @@ test("wasmqtt pub --state: a message the broker could not take goes with the nex
   assert.deepEqual(received.map((m) => m.payload.toString()), ["kept", "new"], "the kept one first, as queued");
 });
 
+test("wasmqtt sub --state: a SUBSCRIBE the killed run left awaiting its SUBACK is joined by the next run, which gets its message", async (t) => {
+  const state = stateFile();
+  const clientId = uniqueId("persist-sub-cli");
+  const topic = uniqueTopic("persist/sub-cli");
+  const sub = (port: number, limitMs: number) =>
+    startProgram(process.execPath, ["--import", "tsx", "host/cli.ts", "sub", "-h", "127.0.0.1", "-p", String(port), "-i", clientId, "-t", topic, "-q", "1", "-C", "1", "--state", state], { limitMs, cwd: ROOT });
+  // nothing listens on this port: the SUBSCRIBE waits in the table, saved when it was recorded
+  const offline = sub(await freePort(), 20_000);
+  await until("the SUBSCRIBE saved", () => existsSync(state) && readFileSync(state).includes(topic), 10_000);
+  offline.child.kill("SIGKILL");
+  assert.equal((await offline.done).code, "SIGKILL", "killed, never connected");
+
+  const online = sub(broker.port, 20_000);
+  await until("the broker sent the SUBACK", () => broker.logs().includes(`Sending SUBACK to ${clientId}`), 10_000, () => online.output());
+  const publisher = await openMqttJs(t, broker.url, { clientId: uniqueId("persist-pub") });
+  await publisher.publishAsync(topic, "after the SUBACK", { qos: 1 });
+  const result = await online.done;
+  assert.equal(result.code, 0, `exit 0 after one message (${result.stderr})`);
+  assert.equal(result.stdout.toString(), "after the SUBACK\n");
+});
+
 test("bad persist options are refused, naming the value", async () => {
   const url = `mqtt://127.0.0.1:${await freePort()}`;
   const refused = async (options: Record<string, unknown>) => {
@@ -240,4 +261,17 @@ test("a store of the caller's: load() sees nothing first, save() gets whole imag
   assert.equal(again.restoreStatus, "OK");
   assert.equal(again.stats().messagesPublished, 2, "the newer image, with both messages");
   await again.end();
+});
+
+test("a session saved under MQTT 5 and restored with protocolVersion 4 connects with a 3.1.1 CONNECT", async (t) => {
+  const state = stateFile();
+  const clientId = uniqueId("persist-v5");
+  const saved = await createClient(`mqtt://127.0.0.1:${await freePort()}`, { ...FAST, clientId, protocolVersion: 5, persist: state } as ClientOptions);
+  await saved.end();
+  const client = await createClient(broker.url, { ...FAST, clientId, persist: state } as ClientOptions);
+  t.after(() => endQuietly(client));
+  assert.equal(client.restoreStatus, "OK");
+  await within(5000, "connect", client.connect());
+  await until("the broker logged the connection", () => broker.logs().includes(`as ${clientId} (`));
+  assert.match(broker.logs(), new RegExp(`as ${clientId} \\(p2,`), "protocol level 4 (mosquitto's p2), not 5");
 });

@@ -19,7 +19,7 @@ const PAGE_BYTES = 65536;
 const STACK_BYTES = JSON.parse(readFileSync(new URL("../../asconfig.json", import.meta.url), "utf8")).options.stackSize as number;
 /** What only the telemetry firmware imports and exports (boards/ABI.md, "The telemetry firmware"). */
 const FIRMWARE_IMPORTS = ["adcRead", "gpioWrite"];
-const FIRMWARE_EXPORTS = ["boardConfigure", "appConfigure", "appStart", "appStop", "appStatsBuffer"];
+const FIRMWARE_EXPORTS = ["boardConfigure", "appConfigure", "appStart", "appStop", "appStatsBuffer", "appSetSleep"];
 /** Everything past the MVP that a build could use; threads are already off by default. */
 const MVP_ONLY = [
   "--disable-bulk-memory",

@@ -96,6 +96,14 @@ describe("simulated devices on Mosquitto", () => {
     }
   });
 
+  it("`wasmqtt sim --broker` without --broker-ws says the dashboard is off and how to turn it on", async () => {
+    const out: string[] = [];
+    const io = { stdout: { write: (text: string) => out.push(text) }, stderr: { write: (text: string) => out.push(text) } };
+    assert.equal(await runSim(["--broker", broker.url, "--speed", "60", "--duration", "30", "--interval", "10"], io), 0, out.join(""));
+    assert.match(out.join(""), /^dashboard: off \(--broker-ws ws:\/\/host:port names the broker's WebSocket listener\)$/m);
+    assert.doesNotMatch(out.join(""), /^(websocket|dashboard): (ws|http):/m);
+  });
+
   it("apply commands from mosquitto_pub: relay and LED pins switch, a reading follows", async () => {
     const subscribed = broker.waitForLog("Sending SUBACK to cmd-1", 10_000);
     const sim = await simulator(remoteBroker(broker.url), { idPrefix: "cmd", speed: 5, intervalSec: 3600 });
@@ -354,6 +362,10 @@ describe("the view and the command line", () => {
     assert.match(err.join(""), /unknown board 'esp8266' \(known boards: esp32-c3, esp32-devkitc, nodemcu-v3\)/);
     assert.equal(await runSim(["--speed", "max", "--broker", "mqtt://127.0.0.1:1"], io), 1);
     assert.match(err.join(""), /--speed max needs the embedded broker/);
+    assert.equal(await runSim(["--broker-ws", "ws://127.0.0.1:9001"], io), 1);
+    assert.match(err.join(""), /--broker-ws names the WebSocket listener of --broker's broker; it needs --broker \(got 'ws:\/\/127\.0\.0\.1:9001' alone\)/);
+    assert.equal(await runSim(["--broker", "mqtt://127.0.0.1:1", "--broker-ws", "http://127.0.0.1:9001"], io), 1);
+    assert.match(err.join(""), /--broker-ws must be a ws:\/\/ or wss:\/\/ URL \(got 'http:\/\/127\.0\.0\.1:9001'\)/);
     assert.equal(await runSim(["--devices", "0"], io), 1);
     assert.match(err.join(""), /--devices must be a whole number from 1 to 1000 \(got '0'\)/);
     assert.equal(await runSim(["--help"], io), 0);

@@ -8,7 +8,8 @@
  * latency spike loses QoS 2 readings Mosquitto held between PUBREC and PUBREL, and the
  * soak names them, while the same run with a restart keeping sessions passes. Each run
  * takes under a minute of real time; they run side by side. The `real` profile's plan is
- * checked without running it. Reads build/ (`npm test` builds first).
+ * checked without running it. `--protocol 5` runs the same under MQTT 5.0 (refused without
+ * --real: aedes speaks 3.1.1 only). Reads build/ (`npm test` builds first).
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { describe, test } from "node:test";
 import { startMosquitto } from "../../host/mosquitto.ts";
 import { FAULT_KINDS, FaultSpecError, parseFaultSpec, planFaults } from "../../host/soak/faults.ts";
 import { Random } from "../../host/sim/random.ts";
+import { runSoak } from "../../host/cli/soak.ts";
 import { schedule, soak, spawnSoak, tempDir } from "./support/soak-runs.ts";
 
 /** Every run is this short: faults for `--minutes`, then the drain (about 30 s). */
@@ -137,6 +139,32 @@ describe("wasmqtt soak --real", { concurrency: 2 }, () => {
     const refused = await spawnSoak([...SHORT, "--broker", broker.url, "--minutes", "0.1", "--faults", `none,${schedule(tempDir(), [{ at: 5, do: "restart" }])}`], {});
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^Error: a "restart" step needs a broker the soak controls: --broker names one it does not$/m);
+  });
+
+  test("--protocol 5: the telemetry devices and the observer speak MQTT 5.0 to Mosquitto through a drop, and every invariant holds; without --real it is refused", async () => {
+    const dir = tempDir();
+    const faults = schedule(dir, [{ at: 3, do: "drop", device: 1 }]);
+    const run = await soak([...SHORT, "--protocol", "5", "--minutes", "0.08", "--devices", "2", "--faults", `none,${faults}`], dir);
+    const { report } = run;
+    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /^wasmqtt soak: PASSED — every invariant held$/m);
+    assert.match(run.stdout, /^ {2}devices +2 × nodemcu-v3 .*, MQTT 5\.0, seed 1$/m);
+    assert.equal(report.settings.protocolVersion, 5);
+    assert.ok(report.broker.name === "mosquitto");
+    // Mosquitto's own log: every connection it accepted was MQTT 5.0 (2 devices, the observer, the drop's reconnect)
+    assert.equal(report.broker.connectsMqtt311, 0, JSON.stringify(report.broker));
+    assert.ok(report.broker.connectsMqtt5 >= 4, JSON.stringify(report.broker));
+    assert.deepEqual(report.violations, []);
+    assert.ok(report.devices[0].reconnects >= 1);
+    assert.ok(report.delivery.accepted > 2 * 10, `only ${report.delivery.accepted} readings accepted`);
+    assert.equal(report.delivery.accepted - report.delivery.delivered, report.delivery.inFlightAtEnd);
+
+    const err: string[] = [];
+    const io = { stdout: { write: () => true }, stderr: { write: (text: string) => err.push(text) } };
+    assert.equal(await runSoak(["--protocol", "5", "--days", "0.01"], io), 1);
+    assert.match(err.join(""), /--protocol 5 needs --real: the embedded broker, aedes 0\.51, speaks MQTT 3\.1\.1 only/);
+    assert.equal(await runSoak(["--real", "--protocol", "3"], io), 1);
+    assert.match(err.join(""), /--protocol "3": must be 4 \(or 311\) for MQTT 3\.1\.1, or 5 for MQTT 5\.0/);
   });
 
   test("the real profile fits minutes: every kind but lose early enough, restarts keep sessions; lose needs aedes", () => {

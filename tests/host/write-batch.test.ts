@@ -10,9 +10,9 @@ import { once } from "node:events";
 import { type AddressInfo, Socket, createServer } from "node:net";
 import { Writable } from "node:stream";
 import { test } from "node:test";
-import { type Clock, connect, TcpTransport, type Transport, type TransportHandlers } from "../../host/index.ts";
+import { type Clock, connect, TcpTransport } from "../../host/index.ts";
 import { WriteBatch } from "../../host/write-batch.ts";
-import { connack } from "./support/mqtt-packets.ts";
+import { AcceptingTransport } from "./support/accepting-transport.ts";
 
 const turnEnd = () => new Promise<void>((resolve) => process.nextTick(resolve));
 
@@ -97,24 +97,6 @@ test("TcpTransport writes a turn's sends with one socket write", async (t) => {
   assert.equal(Buffer.concat(received).length, 100);
   await transport.close();
 });
-
-/** A transport to nowhere that accepts the CONNECT with a CONNACK and takes every byte. */
-class AcceptingTransport implements Transport {
-  private handlers: TransportHandlers | undefined;
-  private connected = false;
-  open(handlers: TransportHandlers): void {
-    this.handlers = handlers;
-    setImmediate(() => handlers.onOpen());
-  }
-  send(bytes: Uint8Array): number {
-    if (!this.connected) {
-      this.connected = true;
-      setImmediate(() => this.handlers?.onData(connack(false, 0)));
-    }
-    return bytes.length;
-  }
-  close(): void {}
-}
 
 /** The system clock's time with counted timers that never fire by themselves. */
 function countingClock(): Clock & { armed: number } {

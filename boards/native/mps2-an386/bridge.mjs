@@ -5,11 +5,13 @@
  * failed or ended, ESC ESC is a data byte 0x7E. It moves bytes only; the firmware does
  * all of MQTT.
  *
- * Usage: node boards/native/mps2-an386/bridge.mjs --broker HOST:PORT [--listen PORT]
+ * Usage: node boards/native/mps2-an386/bridge.mjs --broker HOST:PORT [--listen PORT] [--down]
  * Prints "listening <port>" once QEMU may connect: -chardev socket,id=mqtt,host=127.0.0.1,
  * port=<port>,nodelay=on -serial chardev:mqtt (without nodelay, Nagle holds each small
  * write for the peer's delayed ACK, ~40 ms). SIGUSR1 drops every broker connection, as a
  * modem losing its network does: the device sees ESC 'D' and reconnects on its own.
+ * SIGUSR2 takes the network away until the next SIGUSR2 (prints "down" / "up"): the
+ * broker connections are dropped and every open is answered ESC 'D'; --down starts so.
  */
 import net from "node:net";
 import { parseArgs } from "node:util";
@@ -20,7 +22,10 @@ const CLOSE = 0x43; // 'C'
 const UP = 0x55; // 'U'
 const DOWN = 0x44; // 'D'
 
-const { values } = parseArgs({ options: { broker: { type: "string" }, listen: { type: "string", default: "0" } }, strict: true });
+const { values } = parseArgs({
+  options: { broker: { type: "string" }, listen: { type: "string", default: "0" }, down: { type: "boolean", default: false } },
+  strict: true,
+});
 const match = /^(.+):(\d+)$/.exec(values.broker ?? "");
 if (match === null) {
   process.stderr.write("Error: --broker HOST:PORT is required\n");
@@ -30,6 +35,8 @@ const [, brokerHost, brokerPort] = match;
 
 /** The broker connections open now, one per device, so SIGUSR1 can drop them. */
 const connections = new Set();
+/** While true (SIGUSR2, --down) no broker can be reached. */
+let networkDown = values.down;
 
 /** One device on the serial line: at most one broker connection at a time. */
 function serve(serial) {
@@ -40,6 +47,11 @@ function serve(serial) {
   const control = (code) => serial.write(Buffer.from([ESC, code]));
   const open = () => {
     broker?.destroy();
+    if (networkDown) {
+      broker = undefined;
+      control(DOWN);
+      return;
+    }
     const connection = net.connect(Number(brokerPort), brokerHost);
     connection.setNoDelay(true);
     broker = connection;
@@ -103,7 +115,16 @@ server.listen(Number(values.listen), "127.0.0.1", () => {
   process.stdout.write(`listening ${server.address().port}\n`);
 });
 process.on("SIGTERM", () => process.exit(0));
-process.on("SIGUSR1", () => {
+/** Drops every broker connection: each device sees ESC 'D'. */
+function dropAll() {
   for (const connection of connections) connection.destroy();
+}
+process.on("SIGUSR1", () => {
+  dropAll();
   process.stdout.write("dropped\n");
+});
+process.on("SIGUSR2", () => {
+  networkDown = !networkDown;
+  if (networkDown) dropAll();
+  process.stdout.write(networkDown ? "down\n" : "up\n");
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import {
   PacketType, concat, connack, pingresp, puback, pubcomp, publish, pubrec, pubrel, suback, unsuback,
 } from "../../host/support/mqtt-packets.ts";
-import { ack5, connack5, disconnect5, prop, publish5, suback5, unsuback5 } from "../../host/support/mqtt5-packets.ts";
+import { ack5, auth5, connack5, disconnect5, prop, publish5, suback5, unsuback5 } from "../../host/support/mqtt5-packets.ts";
 
 /** The header's mode bits (harness.c). */
 const Mode = { ownConnack: 1, session: 2, requests: 4, throttle: 8 } as const;
@@ -18,6 +18,7 @@ const END_WITH_STOP = 8;
 const PUBLISH_ON_TICK = 16;
 const MQTT_5 = 32;
 const TOPIC_ALIASES = 64;
+const POWER_LOSS = 128;
 
 /** A header: mode, tick seconds, the two chunk sizes (0: all that fits), a tick every `tickEvery` chunks, byte 3's other bits. */
 function header(mode: number, tickSeconds: number, chunkA: number, chunkB: number, tickEvery: number, bits = 0): Uint8Array {
@@ -35,6 +36,7 @@ function seeds(rxCapacity: number): Map<string, Uint8Array> {
     publish({ topic: "s/\u00e9", payload: "q2", qos: 2, packetId: 8, dup: true }),
     pingresp(),
   ];
+  const limits = connack5({ properties: [prop.receiveMaximum(2), prop.maximumPacketSize(512), prop.topicAliasMaximum(4), prop.maximumQos(1), prop.serverKeepAlive(5), prop.assignedClientIdentifier("f1")] });
   const list: [string, Uint8Array, Uint8Array[]][] = [
     ["publish-qos0", header(0, 1, 0, 0, 1), [publish({ topic: "a/b", payload: "hello" }), pingresp()]],
     ["stop", header(Mode.requests, 1, 0, 0, 1, END_WITH_STOP), [puback(1), publish({ topic: "a/b", payload: "bye" })]],
@@ -52,8 +54,9 @@ function seeds(rxCapacity: number): Map<string, Uint8Array> {
     ["keepalive", header(0, 15, 0, 0, 1), [pingresp(), pingresp(), pingresp()]],
     ["oversize-publish", header(Mode.requests, 1, 200, 0, 1), [publish({ topic: "big", payload: "z".repeat(rxCapacity + 64), qos: 1, packetId: 9 }), puback(1)]],
     // MQTT 5.0: the broker's limits in its CONNACK, properties, Reason Codes, aliases both ways
-    ["v5-connack-limits", header(Mode.ownConnack | Mode.requests, 1, 0, 0, 1, MQTT_5 | TOPIC_ALIASES), [
-      connack5({ properties: [prop.receiveMaximum(2), prop.maximumPacketSize(512), prop.topicAliasMaximum(4), prop.maximumQos(1), prop.serverKeepAlive(5), prop.assignedClientIdentifier("f1")] }),
+    // the CONNACK in a chunk of its own, so the queued requests go out (with Topic Aliases) before their acks are read
+    ["v5-connack-limits", header(Mode.ownConnack | Mode.requests, 1, limits.length, 0, 1, MQTT_5 | TOPIC_ALIASES), [
+      limits,
       ack5(PacketType.PUBACK, 1, 0), ack5(PacketType.PUBREC, 2, 0, []), ack5(PacketType.PUBCOMP, 2, 0), suback5(3, [1, 0x80]), unsuback5(4, [0]),
     ]],
     ["v5-inbound", header(0, 1, 0, 0, 2, MQTT_5), [
@@ -62,8 +65,16 @@ function seeds(rxCapacity: number): Map<string, Uint8Array> {
       publish5({ topic: "", payload: "again", qos: 2, packetId: 8, properties: [prop.topicAlias(1)] }),
       ack5(PacketType.PUBREL, 8, 0), pingresp(),
     ]],
+    // a power loss with flows half done both ways: the restored session resends them
+    ["power-loss", header(Mode.requests | Mode.session, 1, 0, 0, 1, POWER_LOSS), [pubrec(2), publish({ topic: "s/p", payload: "q2", qos: 2, packetId: 8 }), suback(3, [1, 2])]],
+    ["v5-power-loss", header(Mode.requests, 1, 0, 0, 1, MQTT_5 | POWER_LOSS | PUBLISH_ON_TICK), [ack5(PacketType.PUBACK, 1, 0), pingresp(), ack5(PacketType.PUBREC, 2, 0)]],
     ["v5-refusals", header(Mode.requests, 1, 3, 7, 1, MQTT_5 | PUBLISH_ON_TICK), [
       ack5(PacketType.PUBACK, 1, 0x87, [prop.reasonString("no")]), ack5(PacketType.PUBREC, 2, 0x97), suback5(3, [0x87, 2]), unsuback5(4, [0x11]), disconnect5(0x8b, [prop.reasonString("bye")]),
+    ]],
+    // an AUTH (reported, then a Protocol Error), the acks after the reconnect, a DISCONNECT with properties at the end
+    ["v5-auth-stop", header(Mode.requests, 1, 0, 0, 1, MQTT_5 | END_WITH_STOP), [
+      auth5(0x18, [prop.authenticationMethod("x"), prop.reasonString("more")]),
+      ack5(PacketType.PUBACK, 1, 0), ack5(PacketType.PUBREC, 2, 0), ack5(PacketType.PUBCOMP, 2, 0), suback5(3, [1, 2]), unsuback5(4, [0]),
     ]],
   ];
   return new Map(list.map(([name, head, packets]) => [name, concat([head, ...packets])]));

@@ -21,13 +21,19 @@
  *           up, the payload as long as 4 × the chunk's size byte), so the broker's acks
  *           in the input meet a filling and wrapping outbox; bit 5: MQTT 5.0
  *           (setProtocol(5) before configure, a 5.0 CONNACK), bit 6 with it: Topic
- *           Aliases assigned to outbound PUBLISHes
+ *           Aliases assigned to outbound PUBLISHes; bit 7: a host that saves the
+ *           session (persistHoldPubrel(1), persistPrepare after every tick) and loses
+ *           power before the end (the image kept, the module as after init(), a copy of
+ *           the image with one byte changed and its CRC-32 made good again restored,
+ *           then the image itself checked and restored, start), so the resends after it
+ *           run from a restored session and crafted images meet the module's checks
  *   rest    the broker's bytes
  *
  * Findings abort(), so libFuzzer reports them: a wasm trap (wasm_rt_trap → wasmqtt_trap:
  * an out-of-bounds access, above __heap_base included, unreachable, call stack exhausted)
  * and each invariant below (`require`): the stats block (constant capacities, used ≤ high
- * water ≤ capacity, counters never going back, messagesDelivered = onMessage calls),
+ * water ≤ capacity, counters never going back, messagesDelivered = onMessage calls,
+ * persistGeneration moved whenever a message was published or acknowledged),
  * rxSpace() within the buffer, the memory never moved or resized, at most
  * 2 × rxCapacity + 1000 import calls per export call, rxSpace() never stuck at 0, pointers
  * the module hands over inside its memory, delivered topics non-empty without U+0000 or
@@ -56,8 +62,8 @@ enum {
   STAT_BYTES_SENT = 22, STAT_BYTES_RECEIVED = 23, STAT_STATE = 24, STAT_STAGING_CAPACITY = 25, STAT_MAX_TOPIC_LENGTH = 26,
   STAT_PROTOCOL_ERRORS = 27, STATS_FIELDS = 30,
 };
-/** The largest `state` (5 stopped) and event kind (10 MESSAGE_DROPPED), boards/ABI.md. */
-enum { STATE_LAST = 5, EVENT_LAST = 10 };
+/** The largest `state` (5 stopped) and event kind (11 AUTH), boards/ABI.md. */
+enum { STATE_LAST = 5, EVENT_LAST = 11 };
 
 static const int CONSTANT[] = {
   STAT_STATIC_BYTES, STAT_RX_CAPACITY, STAT_TX_CAPACITY, STAT_OUTBOX_CAPACITY, STAT_INFLIGHT_CAPACITY,
@@ -77,7 +83,11 @@ static const int BOUNDED[][2] = {
 
 enum { MODE_OWN_CONNACK = 1, MODE_SESSION = 2, MODE_REQUESTS = 4, MODE_THROTTLE = 8 };
 enum { HEADER_BYTES = 4, THROTTLE_BYTES = 16, KEEPALIVE_SEC = 10, CONNECT_TIMEOUT_MS = 5000, RECONNECT_MIN_MS = 100, RECONNECT_MAX_MS = 1000 };
-enum { END_WITH_STOP = 8, PUBLISH_ON_TICK = 16, MQTT_5 = 32, TOPIC_ALIASES = 64 };
+enum { END_WITH_STOP = 8, PUBLISH_ON_TICK = 16, MQTT_5 = 32, TOPIC_ALIASES = 64, POWER_LOSS = 128 };
+/** Statuses persistCheck may refuse an image with (boards/ABI.md, "Persistent state"). */
+enum { STATUS_PERSIST_CORRUPT = -50, STATUS_PERSIST_VERSION = -51, STATUS_PERSIST_PROFILE = -52 };
+/** The save image's header (boards/ABI.md, "Persistent state"): the CRC-32 field's offset, after it the rest. */
+enum { IMAGE_CRC_AT = 16, IMAGE_HEADER_BYTES = 20 };
 /** Statuses publish() may refuse an application's valid message with (boards/ABI.md, "Status codes"). */
 enum { STATUS_PACKET_TOO_LARGE = -3, STATUS_OUTBOX_FULL = -4, STATUS_NO_PACKET_ID = -10 };
 /** Ticks a reconnect may take before netOpen (each advances the clock past the backoff's maximum). */
@@ -104,6 +114,9 @@ static uint8_t* initial_memory;
 static uint8_t* memory_data;
 static uint32_t memory_size;
 static uint32_t staging, staging_capacity;
+/** The persistent block, and room for one save image of it. */
+static uint32_t persist_base, persist_length;
+static uint8_t* saved_image;
 
 /** The harness's view of one input's run. */
 static struct {
@@ -119,6 +132,10 @@ static struct {
   uint32_t import_limit;
   uint32_t messages;
   uint32_t stats[STATS_FIELDS];
+  /** persistGeneration() at the last check. */
+  uint32_t generation;
+  /** Byte 3, bit 7: the session is saved after every tick. */
+  bool saving;
 } run;
 
 /** The outbound stream's framing, per connection. */
@@ -323,6 +340,10 @@ static void check(void) {
   }
   require(now[STAT_STATE] <= STATE_LAST, "state %u", now[STAT_STATE]);
   require(now[STAT_MESSAGES_DELIVERED] == run.messages, "messagesDelivered %u, onMessage called %u times", now[STAT_MESSAGES_DELIVERED], run.messages);
+  uint32_t generation = Z_wasmqttZ_persistGeneration(call());
+  bool outboxChanged = now[STAT_MESSAGES_PUBLISHED] != run.stats[STAT_MESSAGES_PUBLISHED] || now[STAT_MESSAGES_ACKNOWLEDGED] != run.stats[STAT_MESSAGES_ACKNOWLEDGED];
+  require(!outboxChanged || generation != run.generation, "a message published or acknowledged, persistGeneration still %u", generation);
+  run.generation = generation;
   uint32_t space = Z_wasmqttZ_rxSpace(call());
   require(space <= now[STAT_RX_CAPACITY], "rxSpace() %u > rxCapacity %u", space, now[STAT_RX_CAPACITY]);
   memcpy(run.stats, now, sizeof now);
@@ -334,6 +355,7 @@ static void check(void) {
 static void tick(void) {
   Z_wasmqttZ_tick(call(), run.now);
   check();
+  if (run.saving) require((int32_t)Z_wasmqttZ_persistPrepare(call()) >= 0, "persistPrepare refused");
 }
 
 /** Free receive space; while it is 0 (a packet waits for room in the tx ring) ticks so the module can send. */
@@ -386,17 +408,25 @@ static void stage(const void* bytes, uint32_t len) {
   memcpy(memory_data + staging, bytes, len);
 }
 
-/** Requests that leave acks to answer: QoS 1 and 2 publishes (ids 1, 2), a SUBSCRIBE (3), an UNSUBSCRIBE (4). */
+/**
+ * Requests that leave acks to answer: QoS 1 and 2 publishes (ids 1, 2), a SUBSCRIBE (3), an
+ * UNSUBSCRIBE (4); in 5.0 the SUBSCRIBE with a Subscription Identifier and both with a User
+ * Property.
+ */
 static void queue_requests(void) {
   stage("a/bhello", 8);
   require(Z_wasmqttZ_publish(call(), 3, 5, 1, 0, run.now) == 1, "publish QoS 1 refused");
   require(Z_wasmqttZ_publish(call(), 3, 5, 2, 1, run.now) == 2, "publish QoS 2 refused");
-  const uint8_t filters[] = {3, 0, 'a', '/', '#', 1, 1, 0, 'b', 2};
+  // the entries, then (5.0) a property block: User Property "k" = "v"
+  const uint8_t filters[] = {3, 0, 'a', '/', '#', 1, 1, 0, 'b', 2, 7, 0x26, 0, 1, 'k', 0, 1, 'v'};
+  const uint32_t entries = 10;
   stage(filters, sizeof filters);
-  require(Z_wasmqttZ_subscribe(call(), 2, run.now) == 3, "subscribe refused");
-  const uint8_t gone[] = {1, 0, 'c'};
+  uint32_t id = run.v5 ? Z_wasmqttZ_subscribeWithProperties(call(), 2, 7, sizeof filters - entries, run.now) : Z_wasmqttZ_subscribe(call(), 2, run.now);
+  require(id == 3, "subscribe refused");
+  const uint8_t gone[] = {1, 0, 'c', 7, 0x26, 0, 1, 'k', 0, 1, 'v'};
   stage(gone, sizeof gone);
-  require(Z_wasmqttZ_unsubscribe(call(), 1, run.now) == 4, "unsubscribe refused");
+  id = run.v5 ? Z_wasmqttZ_unsubscribeWithProperties(call(), 1, sizeof gone - 3, run.now) : Z_wasmqttZ_unsubscribe(call(), 1, run.now);
+  require(id == 4, "unsubscribe refused");
   check();
 }
 
@@ -416,6 +446,59 @@ static void publish_message(uint32_t n, uint32_t payload_len) {
   check();
 }
 
+/** CRC-32 (IEEE, reflected 0xEDB88320) of n bytes, continuing from the register `crc`. */
+static uint32_t crc32_update(uint32_t crc, const uint8_t* bytes, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    crc ^= bytes[i];
+    for (int bit = 0; bit < 8; bit++) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+  }
+  return crc;
+}
+
+/**
+ * The device loses power and boots again: the session saved (persistPrepare), the module
+ * as after init(); a copy of the image with one byte changed (where and how from what the
+ * input made the client do: the header too) and its CRC-32 made good, so the module's
+ * checks of the tables see it, must be refused with a PERSIST_* status or taken; then the
+ * real image is checked (its own sequence number) and restored and the client started again.
+ */
+static void power_loss(void) {
+  int32_t sequence = (int32_t)Z_wasmqttZ_persistPrepare(call());
+  require(sequence >= 0, "persistPrepare returned %d", sequence);
+  memcpy(saved_image, memory_data + persist_base, persist_length);
+  uint32_t delivered = run.messages;
+  memcpy(memory_data, initial_memory, memory_size);
+  instance = initial_instance;
+  run.link_up = false;
+  run.open_requested = false;
+
+  uint8_t* block = memory_data + persist_base;
+  memcpy(block, saved_image, persist_length);
+  uint32_t at = (run.stats[STAT_BYTES_SENT] * 7 + run.stats[STAT_BYTES_RECEIVED]) % persist_length;
+  block[at] ^= (uint8_t)(run.stats[STAT_PACKETS_RECEIVED] | 1);
+  uint32_t crc = crc32_update(0xffffffffu, block, IMAGE_CRC_AT);
+  crc = crc32_update(crc, block + IMAGE_HEADER_BYTES, persist_length - IMAGE_HEADER_BYTES) ^ 0xffffffffu;
+  memcpy(block + IMAGE_CRC_AT, &crc, 4);
+  int32_t crafted = (int32_t)Z_wasmqttZ_persistRestore(call(), run.now);
+  require(crafted == 0 || crafted == STATUS_PERSIST_CORRUPT || crafted == STATUS_PERSIST_VERSION || crafted == STATUS_PERSIST_PROFILE,
+          "persistRestore of a changed image returned %d", crafted);
+
+  memcpy(block, saved_image, persist_length);
+  int32_t checked = (int32_t)Z_wasmqttZ_persistCheck(call(), persist_base, persist_length);
+  require(checked == sequence, "persistCheck of the saved image returned %d, persistPrepare %d", checked, sequence);
+  int32_t restored = (int32_t)Z_wasmqttZ_persistRestore(call(), run.now);
+  require(restored == 0, "persistRestore of a saved image returned %d", restored);
+  // the connection's figures (tx high water, state) start again; the session's came back
+  uint32_t ptr = Z_wasmqttZ_statsBuffer(call());
+  for (int i = 0; i < STATS_FIELDS; i++) run.stats[i] = load_u32(ptr + 4 * (uint32_t)i);
+  run.generation = Z_wasmqttZ_persistGeneration(call());
+  require(run.stats[STAT_MESSAGES_DELIVERED] == delivered, "messagesDelivered %u after the restore, %u before", run.stats[STAT_MESSAGES_DELIVERED], delivered);
+  check();
+  require(Z_wasmqttZ_start(call(), run.now) == 0, "start after the restore refused");
+  require(run.open_requested, "start without netOpen");
+  answer_open();
+}
+
 /** Once per process: instantiates the module, calls init() and keeps the memory image and instance it left. */
 static void setup(void) {
   wasm_rt_init();
@@ -433,6 +516,11 @@ static void setup(void) {
   staging = Z_wasmqttZ_stagingBuffer(&instance);
   staging_capacity = Z_wasmqttZ_stagingCapacity(&instance);
   require(inside(staging, staging_capacity) && staging_capacity >= 16, "staging buffer %u + %u", staging, staging_capacity);
+  persist_base = Z_wasmqttZ_persistBase(&instance);
+  persist_length = Z_wasmqttZ_persistLength(&instance);
+  require(inside(persist_base, persist_length) && persist_length > IMAGE_HEADER_BYTES, "persistent block %u + %u", persist_base, persist_length);
+  saved_image = malloc(persist_length);
+  require(saved_image != NULL, "no memory for a save image");
 }
 
 /** The module as after init(), and a new run. */
@@ -451,6 +539,8 @@ static void reset(const uint8_t* header) {
   require(inside(ptr, STATS_FIELDS * 4), "statsBuffer() %u outside the memory", ptr);
   for (int i = 0; i < STATS_FIELDS; i++) run.stats[i] = load_u32(ptr + 4 * (uint32_t)i);
   run.import_limit = 2 * run.stats[STAT_RX_CAPACITY] + 1000;
+  run.generation = Z_wasmqttZ_persistGeneration(call());
+  run.saving = (header[3] & POWER_LOSS) != 0;
 }
 
 /** libFuzzer's entry: plays one input (format at the top of this file); returns 0, or aborts on a finding. */
@@ -473,6 +563,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   require(Z_wasmqttZ_configure(call(), 4, 0, 0, 0, 0, flags, KEEPALIVE_SEC) == 0, "configure refused");
   require(Z_wasmqttZ_setReconnect(call(), RECONNECT_MIN_MS, RECONNECT_MAX_MS, 1) == 0, "setReconnect refused");
   require(Z_wasmqttZ_setTimeouts(call(), CONNECT_TIMEOUT_MS) == 0, "setTimeouts refused");
+  require(Z_wasmqttZ_persistHoldPubrel(call(), run.saving ? 1 : 0) == 0, "persistHoldPubrel refused");
   if ((run.mode & MODE_REQUESTS) != 0) queue_requests();
   require(Z_wasmqttZ_start(call(), run.now) == 0, "start refused");
   require(run.open_requested, "start without netOpen");
@@ -497,8 +588,13 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (status < 0 || run.open_requested || !run.link_up) reconnect();
   }
 
+  if ((header[3] & POWER_LOSS) != 0) power_loss();
   if ((header[3] & END_WITH_STOP) != 0) {
-    require(Z_wasmqttZ_stop(call(), run.now) == 0, "stop refused");
+    // 5.0: DISCONNECT 0x04 with a Reason String "bye"
+    const uint8_t reason[] = {6, 0x1f, 0, 3, 'b', 'y', 'e'};
+    stage(reason, sizeof reason);
+    uint32_t stopped = run.v5 ? Z_wasmqttZ_disconnectWithProperties(call(), 4, sizeof reason, run.now) : Z_wasmqttZ_stop(call(), run.now);
+    require(stopped == 0, "stop refused");
     check();
     require(!run.link_up && !run.open_requested, "the connection still open after stop()");
     run.now += RECONNECT_MAX_MS + 1;

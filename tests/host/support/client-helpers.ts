@@ -43,7 +43,7 @@ export interface After {
 }
 
 /** Every event name of the client API. */
-export const CLIENT_EVENTS = ["connect", "reconnect", "backoff", "offline", "close", "error", "message", "message-dropped", "packet"] as const;
+export const CLIENT_EVENTS = ["connect", "reconnect", "backoff", "offline", "close", "error", "message", "message-dropped", "packet", "auth"] as const;
 export type ClientEvent = (typeof CLIENT_EVENTS)[number];
 
 /** Fast timings for tests: short keepalive, quick reconnects, a bounded connect. */

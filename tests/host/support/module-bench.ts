@@ -69,6 +69,7 @@ interface Exports extends ModuleExports {
   appStart(now: number): number;
   appStop(now: number): number;
   appStatsBuffer(): number;
+  appSetSleep(enabled: number): number;
 }
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));

@@ -26,6 +26,14 @@ export const prop = {
   reasonString: (s: string) => [0x1f, ...text(s)],
   contentType: (s: string) => [0x03, ...text(s)],
   userProperty: (name: string, value: string) => [0x26, ...text(name), ...text(value)],
+  payloadFormatIndicator: (n: number) => [0x01, n],
+  messageExpiryInterval: (n: number) => [0x02, ...u32(n)],
+  responseTopic: (s: string) => [0x08, ...text(s)],
+  correlationData: (bytes: number[]) => [0x09, ...u16(bytes.length), ...bytes],
+  willDelayInterval: (n: number) => [0x18, ...u32(n)],
+  authenticationMethod: (s: string) => [0x15, ...text(s)],
+  authenticationData: (bytes: number[]) => [0x16, ...u16(bytes.length), ...bytes],
+  serverReference: (s: string) => [0x1c, ...text(s)],
 };
 
 /** A property block: the Property Length (a one-byte Variable Byte Integer here), then the properties. */
@@ -52,14 +60,19 @@ export function suback5(packetId: number, codes: number[], properties: number[][
   return packet(PacketType.SUBACK << 4, [...u16(packetId), ...block(...properties), ...codes]);
 }
 
-/** UNSUBACK (§3.11). */
-export function unsuback5(packetId: number, codes: number[]): Uint8Array {
-  return packet(PacketType.UNSUBACK << 4, [...u16(packetId), 0, ...codes]);
+/** UNSUBACK (§3.11): packet id, properties, a Reason Code per filter. */
+export function unsuback5(packetId: number, codes: number[], properties: number[][] = []): Uint8Array {
+  return packet(PacketType.UNSUBACK << 4, [...u16(packetId), ...block(...properties), ...codes]);
 }
 
 /** DISCONNECT from the server (§3.14). */
 export function disconnect5(reasonCode: number, properties: number[][] = []): Uint8Array {
   return packet(PacketType.DISCONNECT << 4, [reasonCode, ...block(...properties)]);
+}
+
+/** AUTH from the server (§3.15): a Reason Code and properties. */
+export function auth5(reasonCode: number, properties: number[][] = []): Uint8Array {
+  return packet(15 << 4, [reasonCode, ...block(...properties)]);
 }
 
 /** PUBLISH (§3.3) with properties. */
