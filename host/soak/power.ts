@@ -223,6 +223,7 @@ export class DevicePower implements PowerSwitch {
     this.keeper?.check();
   }
 
+  /** The power goes now, or with persistence during the `during.save`-th save from now (within DURING_SAVE_WITHIN_MS); nothing when the device is not running. */
   powerLoss(offMs: number, during: { save: number; cut: number } | undefined, lost: (detail: string) => void): void {
     if (this.state !== "on" || this.device?.running !== true) return;
     const { flash } = this;
@@ -233,7 +234,7 @@ export class DevicePower implements PowerSwitch {
     this.state = "armed";
     const arm = {};
     this.arm = arm;
-    flash.cut = { skip: during.save - 1, fraction: during.cut, then: (detail) => this.lose(offMs, detail, lost) };
+    flash.cut = { skip: during.save - 1, fraction: during.cut, then: (detail) => this.lose(offMs, detail, lost, true) };
     this.options.clock.after(DURING_SAVE_WITHIN_MS, () => {
       if (this.arm !== arm || this.state !== "armed") return;
       flash.cut = undefined;
@@ -241,6 +242,7 @@ export class DevicePower implements PowerSwitch {
     });
   }
 
+  /** A deep-sleep cycle of `sleepMs` from now. Returns false (and does nothing) when the device is not running, or a power loss waits for a save. */
   deepSleep(sleepMs: number): boolean {
     const device = this.device;
     if (this.state !== "on" || device?.running !== true) return false;
@@ -260,7 +262,7 @@ export class DevicePower implements PowerSwitch {
   // ---- helpers ---------------------------------------------------------------------
 
   /** The power goes now: the RAM is lost, the device boots again after `offMs`. */
-  private lose(offMs: number, detail: string, lost: (detail: string) => void): void {
+  private lose(offMs: number, detail: string, lost: (detail: string) => void, cutSave = false): void {
     const device = this.device;
     if (device === undefined) return;
     const counters = countersOf(device);
@@ -271,7 +273,7 @@ export class DevicePower implements PowerSwitch {
     this.options.monitor.poweredOff();
     device.powerOff();
     this.figures.powerLosses++;
-    if (detail.startsWith("during a save")) this.figures.duringSave++;
+    if (cutSave) this.figures.duringSave++;
     lost(`${detail}; off ${(offMs / 1000).toFixed(1)} s`);
     this.options.clock.after(offMs, () => this.wake());
   }

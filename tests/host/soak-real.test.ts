@@ -125,10 +125,10 @@ describe("wasmqtt soak --real", { concurrency: 2 }, () => {
     assert.match(run.stdout, /^wasmqtt soak: PASSED — every invariant held$/m);
     assert.match(run.stdout, new RegExp(`^ {2}mode +real time against the broker at ${broker.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(not the soak's: never restarted\\)`, "m"));
     assert.match(run.stdout, /^ {2}broker restarts +none \(the user's broker\)$/m);
-    assert.match(run.stdout, /^ {2}faults possible +drop, outage, long-outage, blackhole, partial, latency, jump \(not restart: the soak does not control the broker\)$/m);
+    assert.match(run.stdout, /^ {2}faults possible +drop, outage, long-outage, blackhole, partial, latency, jump, power-loss, deep-sleep \(not restart: the soak does not control the broker\)$/m);
     assert.ok(report.broker.name === "mosquitto" && !report.broker.controlled, JSON.stringify(report.broker));
     assert.equal(report.broker.restartsKeepingSessions + report.broker.restartsLosingSessions, 0);
-    assert.deepEqual(report.settings.faultsPossible, ["drop", "outage", "long-outage", "blackhole", "partial", "latency", "jump"]);
+    assert.deepEqual(report.settings.faultsPossible, ["drop", "outage", "long-outage", "blackhole", "partial", "latency", "jump", "power-loss", "deep-sleep"]);
     assert.equal(report.faults.restart, 0);
     assert.ok(report.faultLog.length > 3 && report.faultLog.every((entry) => entry.kind !== "restart"), JSON.stringify(report.faultLog));
     // the devices' connections went through their proxies to the test's broker, and the proxies' faults cost reconnects
