@@ -87,7 +87,25 @@ export class SessionKeeper {
     onSaved: () => void,
   ): Promise<{ keeper: SessionKeeper; restoreStatus: RestoreStatus }> {
     const store = typeof option === "string" ? openStateFile(option, module.exports.persistLength()) : option;
-    const loaded = await store.load();
+    return SessionKeeper.resume(module, store, await store.load(), every, clock, onError, onSaved);
+  }
+
+  /**
+   * `open` for slots already loaded from `store`, synchronously (a simulated device that
+   * reboots inside a virtual-time timer): restores the newest good one into the module
+   * (after `init()`, before `configure`) and turns on `persistHoldPubrel`.
+   *
+   * @returns the keeper and what the restore found
+   */
+  static resume(
+    module: ModuleInstance,
+    store: SessionStore,
+    loaded: SavedSlots | Uint8Array | undefined,
+    every: PersistEvery,
+    clock: Clock,
+    onError: (error: WasmqttError) => void,
+    onSaved: () => void,
+  ): { keeper: SessionKeeper; restoreStatus: RestoreStatus } {
     const slots: SavedSlots = loaded instanceof Uint8Array ? { a: loaded } : (loaded ?? {});
     const restoreStatus = restore(module, slots, clock.nowU32());
     module.exports.persistHoldPubrel(1);

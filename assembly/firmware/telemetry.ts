@@ -8,7 +8,7 @@
 // with a host that saves the block, power loss.
 import { OK, INVALID_ARGUMENT, INVALID_QOS, OUTBOX_FULL } from "../status";
 import { APP_STATE_BYTES } from "../config";
-import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start, stop } from "../client";
+import { STAGING_BASE, STATE_CONNECTED, client, configure, publish, start, stop, subscriptions } from "../client";
 import { subscribe } from "../requests";
 import { APP_STATE_BASE, changed } from "../persist";
 import { MIN_SLEEP_INTERVAL_SEC, sleepTick, wake } from "./sleep";
@@ -129,8 +129,9 @@ export function boardConfigure(adcBits: u32, referenceMv: u32, dividerPermille: 
  * Sets up the device named by the id in staging (1–32 of A–Z a–z 0–9 - _): its MQTT
  * connection (client id = device id, persistent session, will "offline" retained on
  * devices/<id>/status), its command subscription, the reading interval, the
- * deadbands (0 = publish every reading) and the QoS of readings. Call boardConfigure first.
- * Returns OK, INVALID_ARGUMENT, or a status of configure() / subscribe().
+ * deadbands (0 = publish every reading) and the QoS of readings. Call boardConfigure first;
+ * after a persistRestore it keeps the restored command subscription (the module sends
+ * it again). Returns OK, INVALID_ARGUMENT, or a status of configure() / subscribe().
  */
 export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: u32, deadbandPercent: u32, keepaliveSec: u32, telemetryQos: u32): i32 {
   if (DEVICE_ID_AT + MAX_DEVICE_ID > APP_STATE_BYTES) ERROR("the telemetry state does not fit APP_STATE_BYTES (assembly/config.ts)");
@@ -157,8 +158,12 @@ export function appConfigure(deviceIdLen: u32, intervalSec: u32, deadbandCenti: 
   let filterLen = <u32>(writeTopic(STAGING_BASE + 2, "/cmd") - (STAGING_BASE + 2));
   store<u16>(STAGING_BASE, <u16>filterLen);
   store<u8>(STAGING_BASE + 2 + filterLen, 1);
-  status = subscribe(1, 0); // a restored session's request for it still awaiting its SUBACK is joined
-  if (status < 0) return status;
+  // a restored session (persistRestore) holds the filter already, granted or its request
+  // awaiting the SUBACK: the module sends that again itself, and resubscribes without a session
+  if (subscriptions.find(STAGING_BASE + 2, filterLen) < 0) {
+    status = subscribe(1, 0);
+    if (status < 0) return status;
+  }
 
   switchOutputs(false, false);
   return OK;

@@ -27,7 +27,7 @@ import { DEFAULT_INTERVAL_SEC, DEFAULT_KEEPALIVE_SEC, DEFAULT_SLEEP_INTERVAL_SEC
 import type { VirtualClock } from "../sim/clock.ts";
 import { Random } from "../sim/random.ts";
 import { Simulator, type SimulatorOptions } from "../sim/simulator.ts";
-import { type FaultSpec, FaultSpecError, parseFaultSpec, planFaults } from "../soak/faults.ts";
+import { type FaultSpec, FaultSpecError, POWER_KINDS, parseFaultSpec, planFaults } from "../soak/faults.ts";
 import type { RestartableBroker } from "../soak/injector.ts";
 import { SimView, type ViewOutput } from "../sim/view.ts";
 import { EXIT_ERROR, EXIT_OK, describeError } from "./exit.ts";
@@ -254,6 +254,13 @@ async function simulate(sim: Simulator, broker: SimBroker, settings: SimSettings
 /** Virtual time a plan is drawn for when the run has no --duration. */
 const OPEN_PLAN_MS = 30 * 86_400_000;
 
+/** A --faults spec without the soak's power faults, which act on a soak device's storage (host/soak/power.ts). Throws FaultSpecError naming them. */
+function simulatorFaults(spec: FaultSpec): FaultSpec {
+  const power = [...spec.added, ...spec.steps.map((step) => step.kind).filter((kind) => (POWER_KINDS as readonly string[]).includes(kind))];
+  if (power.length > 0) throw new FaultSpecError(`--faults: ${[...new Set(power)].join(", ")} is the soak's (wasmqtt soak --faults …,${power[0]}); the simulator has no power faults`);
+  return spec;
+}
+
 /** The simulator's faults: the plan of --faults over the run (30 days when open-ended); restarts only of the embedded broker. */
 function faultsOf(settings: SimSettings, broker: SimBroker): SimulatorOptions["faults"] {
   const restartable = broker instanceof RestartableEmbeddedBroker ? broker : undefined;
@@ -413,7 +420,7 @@ function parseSimArgs(argv: string[]): SimSettings | undefined {
     brokerWsUrl,
     port: values.port === undefined ? undefined : number(values.port, "--port", { min: 0, max: 65_535, integer: true }),
     seed: number(values.seed ?? "1", "--seed", { min: 0, max: 2 ** 32 - 1, integer: true }),
-    faults: values.faults === undefined ? undefined : parseFaultSpec(values.faults),
+    faults: values.faults === undefined ? undefined : simulatorFaults(parseFaultSpec(values.faults)),
     web: values["no-web"] !== true,
   };
 }

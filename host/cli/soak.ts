@@ -26,7 +26,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { type Board, BoardError, listBoards, loadBoard } from "../boards.ts";
 import { parseBrokerUrl } from "../sim/broker.ts";
-import { FAULT_KINDS, FaultSpecError, PROFILE_NAMES, parseFaultSpec } from "../soak/faults.ts";
+import { FAULT_KINDS, FaultSpecError, POWER_KINDS, PROFILE_NAMES, parseFaultSpec } from "../soak/faults.ts";
 import { INVARIANTS } from "../soak/invariants.ts";
 import { TREND_MIN_BYTES_PER_DEVICE, TREND_MIN_FRACTION, TREND_MIN_R2 } from "../soak/memory.ts";
 import { MergeError, checkShards, finalize, mergePartials } from "../soak/partial.ts";
@@ -63,8 +63,12 @@ Usage: wasmqtt soak [--days N] [--devices N] [--faults PROFILE|FILE.json] [optio
                          (5.0; needs --real: the embedded broker, aedes, speaks 3.1.1 only)
      --devices N         number of devices (default ${SOAK_DEFAULTS.devices}, at most ${MAX_DEVICES})
      --seed N            seed of everything random (default ${SOAK_DEFAULTS.seed}): same seed, same run
-     --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json
-                         (default ${DEFAULT_FAULTS}; --real: ${REAL_DEFAULTS.faults})
+     --faults SPEC       ${PROFILE_NAMES.join(" | ")} | FILE.json | PROFILE,FILE.json,
+                         plus ${POWER_KINDS.join(", ")} to draw them too (they are in no
+                         profile): default,power-loss (default ${DEFAULT_FAULTS}; --real: ${REAL_DEFAULTS.faults})
+     --persist           the devices keep their session in two slots of simulated flash,
+                         saved at every change, restored after a power loss (without it,
+                         a power loss loses what the RAM held: listed, not failed)
      --report DIR        write DIR/report.json and DIR/report.html
      --interval SEC      seconds between readings (default ${SOAK_DEFAULTS.intervalSec}, --real: ${REAL_DEFAULTS.intervalSec})
      --keepalive SEC     MQTT keepalive of each device (default ${SOAK_DEFAULTS.keepaliveSec}, --real: ${REAL_DEFAULTS.keepaliveSec})
@@ -93,8 +97,10 @@ shards of different seeds, options or versions, and names a missing shard.
 
 Fault kinds: ${FAULT_KINDS.filter((kind) => kind !== "lose").join(", ")}
 (host/soak/faults.ts documents them and the JSON schedule format). QoS 0 readings are
-counted, not checked. Invariants (a violation names the device and the virtual time, and
-fails the run):
+counted, not checked. Readings a power loss took with the RAM — with --persist those
+accepted after the last complete save, without it every one not yet delivered — are
+excused by name and listed ("lost to power loss"); any other loss fails the run.
+Invariants (a violation names the device and the virtual time, and fails the run):
 ${Object.entries(INVARIANTS).map(([name, text]) => `  ${name.padEnd(13)} ${text}`).join("\n")}
 Thresholds: keepalive + 1 s; backoff within [${VIRTUAL_TIMING.reconnect.minDelayMs}, ${VIRTUAL_TIMING.reconnect.maxDelayMs}] ms (--real: [${REAL_TIMING.reconnect.minDelayMs}, ${REAL_TIMING.reconnect.maxDelayMs}] ms),
 waited ± 100 ms; stuck after reconnect max + connect timeout + 2 keepalives + 2 intervals
@@ -143,6 +149,7 @@ const SOAK_OPTIONS = {
   pcap: { type: "string" },
   protocol: { type: "string" },
   quiet: { type: "boolean" },
+  persist: { type: "boolean" },
 } as const;
 
 /** Where `runSoak` writes; the process's streams by default. */
@@ -292,6 +299,7 @@ function parseSoakArgs(argv: string[]): { options: SoakOptions; reportDir: strin
     workers: values.workers === undefined ? (real ? 1 : availableParallelism()) : number(values.workers, "--workers", { min: 1, max: 1024, integer: true }),
     shard: values.shard === undefined ? undefined : shard(values.shard),
     brokerUrl: values.broker === undefined ? undefined : brokerUrl(values.broker),
+    persist: values.persist === true,
     pcapDir: values.pcap,
     protocolVersion: protocol(values.protocol),
   };

@@ -25,7 +25,7 @@ import { statusError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import { type LinkHandlers, type LinkTap, ModuleLink } from "../link.ts";
 import { type SavedSlots, restore } from "../persist.ts";
-import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleStats, type Profile, ProtocolVersion, wasmName } from "../module.ts";
+import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleInstance, type ModuleStats, type Profile, ProtocolVersion, wasmName } from "../module.ts";
 import { Status, WasmqttError, statusName } from "../status.ts";
 import type { Transport } from "../transport.ts";
 import { AdcModel, type SensorInputs } from "./adc.ts";
@@ -33,6 +33,7 @@ import type { TimerId, VirtualClock } from "./clock.ts";
 import { type EnergyEstimate, energyPerDay } from "./energy.ts";
 import { type LinkOptions, type LinkStats, NetworkLink, type ScriptStep } from "./network.ts";
 import { AirTemperature, type AirTemperatureOptions, SoilMoisture, type SoilMoistureOptions } from "./physics.ts";
+import { powerOnImage } from "./power-on.ts";
 import type { Random } from "./random.ts";
 
 /** How a simulated device is built; every field but the first five has a default. */
@@ -70,6 +71,8 @@ export interface DeviceOptions {
   soil?: SoilMoistureOptions;
   /** Also told what the module reports (after the device's own handling): for soak monitors and traces. */
   handlers?: LinkHandlers;
+  /** At every boot (`create`, `reboot`), right after `init()` and before the device is configured: where a host restores a saved session. */
+  onBoot?(module: ModuleInstance): void;
   /** Sees the device's MQTT bytes both ways (a pcap trace, host/pcap.ts). */
   tap?: LinkTap;
 }
@@ -218,10 +221,12 @@ export class SimDevice {
         },
         onMessage: extra?.onMessage?.bind(extra),
         onPacket: extra?.onPacket?.bind(extra),
+        onSettled: extra?.onSettled?.bind(extra),
       },
       tap: options.tap,
     });
     device.pristine = Uint8Array.from(device.link.module.bytes(0, device.memoryBytes()));
+    options.onBoot?.(device.link.module);
     device.configure(options);
     return device;
   }
@@ -256,6 +261,30 @@ export class SimDevice {
     this.countPower(true);
     this.shutDown();
     this.phase = "off";
+  }
+
+  /**
+   * Powers the device up again after `powerOff` or `stop` (a power loss, a deep sleep):
+   * its module's whole memory as at power on (nothing of the RAM survives), `init()`,
+   * `onBoot`, configured as at boot, started. Throws like `create` and `start`.
+   */
+  reboot(): void {
+    if (this.phase !== "off" && this.phase !== "stopped") throw new Error(`${this.id}: reboot() a device that is off or stopped`);
+    const link = this.moduleLink();
+    new Uint8Array(link.exports.memory.buffer).set(powerOnImage(this.board.profile));
+    this.pins.clear();
+    naming(this.id, () => {
+      link.exports.init();
+      this.options.onBoot?.(link.module);
+      this.configure(this.options);
+    });
+    this.phase = "new";
+    this.start();
+  }
+
+  /** Runs the module's tick now, when the device is running (after a host's save, so a PUBREL held for it goes out). */
+  pump(): void {
+    if (this.phase === "running") naming(this.id, () => this.moduleLink().pump());
   }
 
   /** True from `start` until `stop` / `powerOff` (or the module stopping by itself), deep sleep included. */

@@ -15,7 +15,12 @@
  * | `latency` | for `durationMs` the link's latency is `latencyMs`, both ways | the proxy delays both ways |
  * | `restart` | the broker restarts after `downtimeMs`, keeping sessions or not; in virtual time each device has a broker of its own (so that sharding changes nothing), and a step with `device` restarts that device's broker, one without every broker | keeping: SIGTERM (persistence saves them), start again; not: SIGKILL and the persistence file deleted — a crash the soak cannot excuse (no broker hooks), so its losses fail the run |
  * | `jump` | clock-wide: the firmware's millisecond counter jumps by `jumpMs` | the same |
+ * | `power-loss` | the device's power goes for `durationMs`: its RAM is lost (no DISCONNECT), then it boots again — with `--persist` from the last complete save in its simulated flash. With `duringSave`, the power goes during the `save`-th save from then instead (1, the next, by default; within {@link DURING_SAVE_WITHIN_MS}), the slot's write cut after `cut` × its length bytes (host/soak/power.ts) | the same (the device is simulated either way) |
+ * | `deep-sleep` | the device disconnects, keeps only the persistent block (RTC memory), sleeps for `durationMs`, wakes, restores it and reconnects | the same |
  * | `lose` | test only: the broker silently drops the device's next telemetry message, on its way to the observer (`"stage": "forward"`, the default) or right after acknowledging it (`"stage": "publish"`) | refused: it needs aedes's hooks |
+ *
+ * `power-loss` and `deep-sleep` are in no profile: name them in `--faults` to draw them too
+ * (`default,power-loss,deep-sleep`), at the rates of {@link POWER_RATES}.
  *
  * The 32-bit wrap is not a step: every run starts its counter so that it wraps (`--u32-start`).
  * The `real` profile draws minutes' worth of faults for `--real`; with `--real` no profile
@@ -28,7 +33,9 @@
  * { "profile": "none",
  *   "steps": [ { "at": 3600, "do": "blackhole", "device": 1, "duration": 300 },
  *              { "at": "day 0 02:00:00", "do": "restart", "keepSessions": false, "downtime": 5 },
- *              { "at": 9000, "do": "jump", "ms": 60000 } ] }
+ *              { "at": 9000, "do": "jump", "ms": 60000 },
+              { "at": 9600, "do": "power-loss", "device": 2, "duration": 30, "duringSave": true, "save": 2, "cut": 0.5 },
+              { "at": 12000, "do": "deep-sleep", "device": 1, "duration": 600 } ] }
  * ```
  * `device` is a 1-based index, a device id, or `"all"` (the default for per-device kinds).
  *
@@ -40,7 +47,7 @@ import { readFileSync } from "node:fs";
 import type { Random } from "../sim/random.ts";
 
 /** Every fault kind. */
-export const FAULT_KINDS = ["drop", "outage", "long-outage", "blackhole", "partial", "latency", "restart", "jump", "lose"] as const;
+export const FAULT_KINDS = ["drop", "outage", "long-outage", "blackhole", "partial", "latency", "restart", "jump", "power-loss", "deep-sleep", "lose"] as const;
 /** A fault kind. */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -62,7 +69,18 @@ export interface FaultStep {
   jumpMs?: number;
   /** `lose`: where the broker drops the message. */
   stage?: "forward" | "publish";
+  /** `power-loss`: the power goes during a save rather than now … */
+  duringSave?: boolean;
+  /** … the `save`-th from now (1: the next; a save follows every change: a reading accepted, an ack, a PUBREC) … */
+  save?: number;
+  /** … cutting its write after this fraction [0, 1) of the slot. */
+  cut?: number;
 }
+
+/** The fault kinds `--faults` draws when named (in no profile). */
+export const POWER_KINDS = ["power-loss", "deep-sleep"] as const;
+/** A kind of {@link POWER_KINDS}. */
+export type PowerKind = (typeof POWER_KINDS)[number];
 
 /** The profiles `--faults` knows. */
 export const PROFILE_NAMES = ["none", "light", "default", "harsh", "real"] as const;
@@ -148,12 +166,34 @@ const PROFILES: Record<Exclude<ProfileName, "none">, Profile> = {
   },
 };
 
+/**
+ * How `power-loss` and `deep-sleep` are drawn when named: per device-day in virtual time
+ * (per device-minute's worth with `--real`), off or asleep for a uniform time in the range;
+ * half the power losses fall during a save, one of the next four (so every kind of save
+ * is cut: a reading accepted, its PUBACK, PUBREC or PUBCOMP).
+ */
+export const POWER_RATES: Record<"virtual" | "real", Record<PowerKind, { rate: number; duration: Range }>> = {
+  virtual: {
+    "power-loss": { rate: 4, duration: { min: 2 * SECOND, max: 10 * MINUTE } },
+    "deep-sleep": { rate: 12, duration: { min: 1 * MINUTE, max: 20 * MINUTE } },
+  },
+  real: {
+    "power-loss": { rate: 0.3 * PER_MINUTE, duration: { min: 1 * SECOND, max: 5 * SECOND } },
+    "deep-sleep": { rate: 0.3 * PER_MINUTE, duration: { min: 2 * SECOND, max: 8 * SECOND } },
+  },
+};
+
+/** A `power-loss` during a save waits at most this long for the save; then the power goes between saves. */
+export const DURING_SAVE_WITHIN_MS = MINUTE;
+
 /** No drawn fault starts before this (by default): the observer subscribes and the devices power on first. */
 export const FAULT_WARMUP_MS = 2 * MINUTE;
 
 /** A `--faults` value: a profile and custom steps (device references unresolved). */
 export interface FaultSpec {
   profile: ProfileName;
+  /** Kinds drawn besides the profile's (`power-loss`, `deep-sleep`). */
+  added: PowerKind[];
   steps: CustomStep[];
   /** Where the custom steps came from, for messages. */
   sources: string[];
@@ -169,10 +209,11 @@ export class FaultSpecError extends Error {}
 
 /**
  * Parses `--faults`: a profile name, a JSON file path, or both separated by a comma
- * (`default,extra.json`). Throws {@link FaultSpecError} naming the problem.
+ * (`default,extra.json`), and the kinds of {@link POWER_KINDS} to draw as well
+ * (`default,power-loss`). Throws {@link FaultSpecError} naming the problem.
  */
 export function parseFaultSpec(value: string, read: (path: string) => string = (path) => readFileSync(path, "utf8")): FaultSpec {
-  const spec: FaultSpec = { profile: "none", steps: [], sources: [] };
+  const spec: FaultSpec = { profile: "none", added: [], steps: [], sources: [] };
   let named = false;
   for (const part of value.split(",").map((item) => item.trim()).filter((item) => item !== "")) {
     if ((PROFILE_NAMES as readonly string[]).includes(part)) {
@@ -181,7 +222,11 @@ export function parseFaultSpec(value: string, read: (path: string) => string = (
       named = true;
       continue;
     }
-    if (!part.endsWith(".json")) throw new FaultSpecError(`--faults '${part}' is neither a profile (${PROFILE_NAMES.join(", ")}) nor a .json schedule`);
+    if ((POWER_KINDS as readonly string[]).includes(part)) {
+      if (!spec.added.includes(part as PowerKind)) spec.added.push(part as PowerKind);
+      continue;
+    }
+    if (!part.endsWith(".json")) throw new FaultSpecError(`--faults '${part}' is neither a profile (${PROFILE_NAMES.join(", ")}) nor a .json schedule, nor a kind drawn on request (${POWER_KINDS.join(", ")})`);
     let text: string;
     try {
       text = read(part);
@@ -229,7 +274,7 @@ function parseStep(value: unknown, where: string): CustomStep {
     else if (typeof raw.device === "string" || (typeof raw.device === "number" && Number.isInteger(raw.device) && raw.device >= 1)) step.device = raw.device;
     else throw new FaultSpecError(`${where}: "device" must be a 1-based index, a device id or "all"`);
   }
-  const needsDuration = ["outage", "long-outage", "blackhole", "partial", "latency"].includes(step.kind);
+  const needsDuration = ["outage", "long-outage", "blackhole", "partial", "latency", "power-loss", "deep-sleep"].includes(step.kind);
   step.durationMs = seconds("duration");
   if (needsDuration && step.durationMs === undefined) throw new FaultSpecError(`${where}: "${step.kind}" needs "duration" (seconds)`);
   if (step.kind === "partial") step.bytes = Math.max(1, Math.round(nonNegative(raw.bytes ?? 16, `${where} "bytes"`)));
@@ -242,6 +287,16 @@ function parseStep(value: unknown, where: string): CustomStep {
   if (step.kind === "lose") {
     if (raw.stage !== undefined && raw.stage !== "forward" && raw.stage !== "publish") throw new FaultSpecError(`${where}: "stage" must be "forward" or "publish"`);
     step.stage = (raw.stage as "forward" | "publish" | undefined) ?? "forward";
+  }
+  if (step.kind === "power-loss") {
+    if (raw.duringSave !== undefined && typeof raw.duringSave !== "boolean") throw new FaultSpecError(`${where}: "duringSave" must be true or false`);
+    step.duringSave = (raw.duringSave as boolean | undefined) ?? false;
+    const cut = raw.cut ?? 0.5;
+    if (typeof cut !== "number" || !(cut >= 0 && cut < 1)) throw new FaultSpecError(`${where}: "cut" must be a number ≥ 0 and < 1 (the part of the slot written; got ${JSON.stringify(raw.cut)})`);
+    step.cut = cut;
+    const save = raw.save ?? 1;
+    if (typeof save !== "number" || !Number.isInteger(save) || save < 1) throw new FaultSpecError(`${where}: "save" must be a whole number ≥ 1 (which save from then on is cut; got ${JSON.stringify(raw.save)})`);
+    step.save = save;
   }
   if (step.kind === "jump") {
     if (typeof raw.ms !== "number" || !Number.isFinite(raw.ms)) throw new FaultSpecError(`${where}: "jump" needs "ms" (a number, either sign)`);
@@ -306,7 +361,12 @@ export function planFaults(options: PlanOptions): FaultStep[] {
   const broker = options.broker ?? "aedes";
   const profile = spec.profile === "none" ? undefined : PROFILES[spec.profile];
   const drawn = profile === undefined ? undefined : broker === "external" ? { ...profile, restartKeep: 0, restartFresh: 0 } : broker === "mosquitto" ? { ...profile, restartFresh: 0 } : profile;
-  const steps: FaultStep[] = drawn === undefined ? [] : drawProfile(drawn, deviceIds.length, durationMs, options.warmupMs ?? FAULT_WARMUP_MS, random, options.brokerPerDevice === true);
+  const warmupMs = options.warmupMs ?? FAULT_WARMUP_MS;
+  const steps: FaultStep[] = drawn === undefined ? [] : drawProfile(drawn, deviceIds.length, durationMs, warmupMs, random, options.brokerPerDevice === true);
+  if (spec.added.length > 0 && durationMs > warmupMs) {
+    const draw = new Drawing(durationMs, warmupMs, random);
+    for (const kind of spec.added) steps.push(...draw.powerFaults(kind, POWER_RATES[broker === "aedes" ? "virtual" : "real"][kind], deviceIds.length));
+  }
   for (const custom of spec.steps) {
     if (broker !== "aedes" && custom.kind === "lose") throw new FaultSpecError(`a "lose" step needs the in-process broker's hooks: --real cannot inject it`);
     if (broker === "external" && custom.kind === "restart") throw new FaultSpecError(`a "restart" step needs a broker the soak controls: --broker names one it does not`);
@@ -318,7 +378,7 @@ export function planFaults(options: PlanOptions): FaultStep[] {
 
 /** The virtual time by which every step of a plan has ended. */
 export function planEnd(plan: readonly FaultStep[]): number {
-  return plan.reduce((end, step) => Math.max(end, step.atMs + (step.durationMs ?? 0) + (step.downtimeMs ?? 0)), 0);
+  return plan.reduce((end, step) => Math.max(end, step.atMs + (step.durationMs ?? 0) + (step.downtimeMs ?? 0) + (step.duringSave === true ? DURING_SAVE_WITHIN_MS : 0)), 0);
 }
 
 /** The device indexes a custom step applies to (undefined: a broker- or clock-wide step). */
@@ -407,6 +467,29 @@ class Drawing {
       const stream = this.random.fork(`${label}/ensure`);
       const device = Math.floor(stream.float() * devices);
       steps.push(make(this.early(stream, 0.6), stream, device));
+    }
+    return steps;
+  }
+
+  /** Power losses or deep-sleep cycles per device, each device its own stream; at least one on a drawn device. */
+  powerFaults(kind: PowerKind, rates: { rate: number; duration: Range }, devices: number): FaultStep[] {
+    const make = (at: number, stream: Random, device: number): FaultStep => {
+      const step: FaultStep = { kind, ...this.place(at, rates.duration, stream), device };
+      if (kind === "power-loss") {
+        step.duringSave = stream.float() < 0.5;
+        step.save = 1 + Math.floor(stream.float() * 4);
+        step.cut = stream.float();
+      }
+      return step;
+    };
+    const steps: FaultStep[] = [];
+    for (let device = 0; device < devices; device++) {
+      const stream = this.random.fork(`${kind}/${device}`);
+      for (const at of this.arrivals(stream, rates.rate)) steps.push(make(at, stream, device));
+    }
+    if (steps.length === 0) {
+      const stream = this.random.fork(`${kind}/ensure`);
+      steps.push(make(this.early(stream, 0.5), stream, Math.floor(stream.float() * devices)));
     }
     return steps;
   }

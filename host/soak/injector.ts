@@ -1,6 +1,7 @@
 /**
  * Applies a fault plan (host/soak/faults.ts) on the virtual clock: to each device's
- * link (its {@link NetworkLink}, or with `--real` its fault proxy), to the broker (aedes's
+ * link (its {@link NetworkLink}, or with `--real` its fault proxy), to its power
+ * (host/soak/power.ts), to the broker (aedes's
  * {@link SoakBroker}, or Mosquitto) and to the clock itself; keeps the log
  * and counts of what was injected, and answers the monitors' questions about health
  * (since when nothing was wrong with a device's network and the broker) and about clock
@@ -40,12 +41,22 @@ export interface RestartableBroker {
   restart(options: { keepSessions: boolean; downtimeMs?: number }): void;
 }
 
+/** What `power-loss` and `deep-sleep` act on: a device's power (host/soak/power.ts). A step that finds the device off or asleep does nothing. */
+export interface PowerSwitch {
+  /** The power goes now (or during the `save`-th save from now, its write cut after `cut` of the slot) for `offMs`; `lost` is told what it cut when it goes. */
+  powerLoss(offMs: number, during: { save: number; cut: number } | undefined, lost: (detail: string) => void): void;
+  /** A deep-sleep cycle of `sleepMs` now; returns false when the device was not awake. */
+  deepSleep(sleepMs: number): boolean;
+}
+
 /** What the injector acts on. */
 export interface InjectorTargets {
   clock: VirtualClock;
   /** Each device's link, by device index. */
   links: readonly FaultLink[];
   deviceIds: readonly string[];
+  /** Each device's power, by device index (none: the power faults do nothing). */
+  power?: readonly PowerSwitch[];
   broker: RestartableBroker;
   /** Called right after the broker went down for a restart. */
   onBrokerRestart?(keepSessions: boolean, atMs: number): void;
@@ -205,6 +216,19 @@ export class FaultInjector implements HealthSource {
         this.record({ atMs: now, kind: "jump", detail: `${delta >= 0 ? "+" : ""}${(delta / 1000).toFixed(1)} s` });
         return;
       }
+      case "power-loss":
+        if (device === undefined) return;
+        this.targets.power?.[device]?.powerLoss(duration, step.duringSave === true ? { save: step.save ?? 1, cut: step.cut ?? 0.5 } : undefined, (detail) => {
+          const at = this.targets.clock.now();
+          this.trouble(device, at + duration);
+          this.record({ atMs: at, kind: "power-loss", device: id, durationMs: duration, detail });
+        });
+        return;
+      case "deep-sleep":
+        if (device === undefined || this.targets.power?.[device]?.deepSleep(duration) !== true) return;
+        this.trouble(device, now + duration);
+        this.record({ atMs: now, kind: "deep-sleep", device: id, durationMs: duration });
+        return;
       case "lose":
         if (id !== undefined) this.pendingLoss[step.stage ?? "forward"].add(id);
         return; // recorded when the broker drops the message

@@ -11,6 +11,13 @@
  * SUBSCRIBE was stored again. Those seqs are *excused* — counted as lost with the broker's
  * state, and only those: the ledger knows each one from the broker's own hooks.
  *
+ * A device that loses power (the soak's `power-loss` fault, host/soak/power.ts) loses
+ * what its RAM held: with persistence, the readings accepted after the image it restores
+ * was saved; without, every reading of the boot the loss ended. Those seqs are excused
+ * too — counted as lost to power loss, each with its why — unless the broker had
+ * forwarded them already (then they are not the device's to lose). Every other reading,
+ * those a completed save covered included, must be delivered.
+ *
  * Against Mosquitto (`--real`) there are no broker hooks: nothing is excused, and the
  * checks rest on the observer alone (`brokerHooks: false` words the messages that way).
  *
@@ -71,6 +78,10 @@ export interface DeliveryTotals {
   lostWithBrokerState: number;
   /** … and how, for the first of them. */
   lostWithBrokerStateDetail: { device: string; seq: number; why: string }[];
+  /** Seqs lost to power loss (accepted but not in the image the device restored, or with no persistence at all) … */
+  lostToPowerLoss: number;
+  /** … and how, for the first of them. */
+  lostToPowerLossDetail: { device: string; seq: number; why: string }[];
   /** Seqs the broker forwarded more than once. */
   forwardedTwice: number;
   /** Telemetry messages whose seq could not be read. */
@@ -96,6 +107,10 @@ class DeviceRecord {
   readonly received = new Map<number, number>();
   /** Seqs lost with the broker's state: seq → why. */
   readonly excused = new Map<number, string>();
+  /** Seqs lost with the device's RAM at power losses: ranges, each with its why (the first that holds a seq names it). */
+  readonly powerExcused: { from: number; to: number; why: string }[] = [];
+  /** The device's boots after the first (reboots): the first seq each could accept and when it started, for reading times. */
+  readonly boots: { firstSeq: number; startMs: number }[] = [];
   lastFirstObserved = 0;
   lastFirstForwarded = 0;
   delivered = 0;
@@ -143,6 +158,8 @@ export class DeliveryLedger {
   private unreadable = 0;
   private readonly lostWithBrokerState: { device: string; seq: number; why: string }[] = [];
   private lostWithBrokerStateCount = 0;
+  private readonly lostToPowerLoss: { device: string; seq: number; why: string }[] = [];
+  private lostToPowerLossCount = 0;
   /** Every delivery latency. */
   readonly latency: LatencyRecorder;
   /** Latency since the last `takeWindow()`: for the plot. */
@@ -160,6 +177,21 @@ export class DeliveryLedger {
   started(deviceId: string, atMs: number): void {
     const record = this.byId.get(deviceId);
     if (record !== undefined) record.startMs = atMs;
+  }
+
+  /** The device rebooted at `atMs` (after a power loss or a deep sleep); its readings from `firstSeq` on are stamped with the uptime of this boot. */
+  rebooted(deviceId: string, atMs: number, firstSeq: number): void {
+    this.byId.get(deviceId)?.boots.push({ firstSeq, startMs: atMs });
+  }
+
+  /**
+   * The device lost power: seqs `fromSeq` … `toSeq` went with its RAM (`why` says how).
+   * Each is excused, counted at the end when neither delivered nor forwarded by the broker.
+   */
+  powerLost(deviceId: string, fromSeq: number, toSeq: number, why: string): void {
+    const record = this.byId.get(deviceId);
+    if (record === undefined) return;
+    if (fromSeq <= toSeq) record.powerExcused.push({ from: fromSeq, to: toSeq, why });
   }
 
   /** The broker stored the observer's SUBSCRIBE. */
@@ -232,7 +264,7 @@ export class DeliveryLedger {
     record.maxObserved = Math.max(record.maxObserved, seq);
     record.delivered++;
     record.transit.delete(seq);
-    this.recordLatency(record, now, uptimeSec);
+    this.recordLatency(record, seq, now, uptimeSec);
   }
 
   /** A restart without sessions: what the broker had forwarded but the observer not received is lost with its state. */
@@ -291,6 +323,7 @@ export class DeliveryLedger {
     const totals: DeliveryTotals = {
       accepted: 0, refused: 0, delivered: 0, duplicates: 0, inFlightAtEnd: 0,
       lostWithBrokerState: this.lostWithBrokerStateCount, lostWithBrokerStateDetail: [...this.lostWithBrokerState],
+      lostToPowerLoss: this.lostToPowerLossCount, lostToPowerLossDetail: [...this.lostToPowerLoss],
       forwardedTwice: 0, unreadable: this.unreadable,
     };
     for (const record of this.records) {
@@ -335,6 +368,12 @@ export class DeliveryLedger {
         continue;
       }
       const forwarded = seq < record.forwarded.length ? record.forwarded[seq] : 0;
+      const lostWithPower = record.powerExcused.find((range) => range.from <= seq && seq <= range.to)?.why;
+      if (lostWithPower !== undefined && forwarded === 0) {
+        this.lostToPowerLossCount++;
+        if (this.lostToPowerLoss.length < DETAILS_KEPT) this.lostToPowerLoss.push({ device: record.id, seq, why: lostWithPower });
+        continue;
+      }
       const forwardedAt = record.transit.get(seq);
       const receivedAt = record.received.get(seq);
       const at = forwardedAt ?? receivedAt ?? this.acceptedBy(record, seq) ?? this.options.now();
@@ -386,9 +425,15 @@ export class DeliveryLedger {
     return [before, after];
   }
 
-  private recordLatency(record: DeviceRecord, now: number, uptimeSec: number | undefined): void {
+  private recordLatency(record: DeviceRecord, seq: number, now: number, uptimeSec: number | undefined): void {
     if (uptimeSec === undefined || record.startMs === undefined) return;
-    const readAt = this.options.readingTime(record.startMs, uptimeSec * 1000);
+    let startMs = record.startMs;
+    for (let i = record.boots.length - 1; i >= 0; i--) {
+      if (record.boots[i].firstSeq > seq) continue;
+      startMs = record.boots[i].startMs;
+      break;
+    }
+    const readAt = this.options.readingTime(startMs, uptimeSec * 1000);
     if (readAt === undefined || readAt > now) return;
     const ms = now - readAt;
     this.latency.add(ms);

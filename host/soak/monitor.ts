@@ -106,6 +106,13 @@ export class DeviceMonitor {
     this.lastOutAt = atMs;
   }
 
+  /** The device lost power or went to deep sleep now: nothing is expected of it until `started` again (a reboot). */
+  poweredOff(): void {
+    this.running = false;
+    this.connected = false;
+    this.backoffAt = undefined;
+  }
+
   /** True between CONNECTED and the loss of that connection. */
   get isConnected(): boolean {
     return this.connected;
@@ -179,6 +186,7 @@ export class DeviceMonitor {
         this.progressAt = now;
         return;
       case EventKind.CLOSED:
+        if (!this.running) return; // switched off on purpose (deep sleep)
         this.connected = false;
         this.running = false;
         this.options.invariants.violate("stuck", this.options.id, now, `the module stopped by itself (CLOSED ${statusName(code)}): it will not reconnect`);

@@ -22,12 +22,13 @@ import { type LatencyData, latencyFigures, mergeLatency } from "./latency.ts";
 import type { DeliveryTotals } from "./ledger.ts";
 import type { MemoryTrend } from "./memory.ts";
 import type { ObserverStats } from "./observer.ts";
+import type { PowerFigures } from "./power.ts";
 import type { DeviceSummary, SoakResult } from "./soak.ts";
 import type { SeriesPoint, Wrap } from "./watch.ts";
 import type { BrokerReport } from "./world.ts";
 
 /** The `format` of a partial report. */
-export const PARTIAL_FORMAT = "wasmqtt-soak-partial/1";
+export const PARTIAL_FORMAT = "wasmqtt-soak-partial/2";
 /** Fault log entries, violations and excused losses kept (the counts cover the rest). */
 const LOG_LIMIT = 5000;
 const VIOLATIONS_KEPT = 50;
@@ -98,6 +99,8 @@ export interface SoakPartial {
   /** Counts of the faults on devices and their brokers. */
   faults: Record<FaultKind, number>;
   faultLog: FaultRecord[];
+  /** What the power faults did on the part's devices. */
+  power: PowerFigures;
   /** Clock-wide faults (jumps): the same in every part. */
   clockFaults: FaultRecord[];
   broker: BrokerReport;
@@ -150,6 +153,10 @@ export function mergePartials(parts: readonly SoakPartial[]): SoakPartial {
       .flatMap((totals) => totals.lostWithBrokerStateDetail)
       .sort((a, b) => deviceOrder(a.device, b.device) || a.seq - b.seq)
       .slice(0, DETAILS_KEPT),
+    lostToPowerLossDetail: deliveries
+      .flatMap((totals) => totals.lostToPowerLossDetail)
+      .sort((a, b) => deviceOrder(a.device, b.device) || a.seq - b.seq)
+      .slice(0, DETAILS_KEPT),
   };
   const observer = sum(parts.map((part) => part.observer));
   observer.losses = addCounts(parts.map((part) => part.observer.losses));
@@ -169,6 +176,7 @@ export function mergePartials(parts: readonly SoakPartial[]): SoakPartial {
     latency: mergeLatency(parts.map((part) => part.latency)),
     faults: addCounts(parts.map((part) => part.faults)) as Record<FaultKind, number>,
     faultLog: sortedLog(parts.flatMap((part) => part.faultLog)).slice(0, LOG_LIMIT),
+    power: sum(parts.map((part) => part.power)),
     clockFaults: longest(parts.map((part) => part.clockFaults)),
     broker: first.broker.name === "aedes" ? sum(parts.map((part) => part.broker)) : first.broker,
     observer,
@@ -213,6 +221,7 @@ export function finalize(part: SoakPartial, wall?: { wallSeconds: number; setupS
     reconnects: part.devices.reduce((total, device) => total + device.reconnects, 0),
     faults,
     faultLog: sortedLog([...part.faultLog, ...part.clockFaults]).slice(0, LOG_LIMIT),
+    power: part.power,
     broker: part.broker,
     observer: part.observer,
     u32: { startMs: part.settings.u32StartMs, wraps: part.wraps },

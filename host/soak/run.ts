@@ -27,6 +27,7 @@ import { Invariants, type Violation } from "./invariants.ts";
 import { LatencyRecorder } from "./latency.ts";
 import type { DeliveryTotals } from "./ledger.ts";
 import { HostMemory } from "./memory.ts";
+import { noPowerFigures } from "./power.ts";
 import { PARTIAL_FORMAT, type PartViolation, type RunIdentity, type SoakPartial, addCounts, mergePartials, sumFields } from "./partial.ts";
 import { CONNECT_TIMEOUT_MS, type DeviceSummary, type ModeTiming, REAL_TIMING, type SoakOptions, VIRTUAL_TIMING, monitorSettings } from "./soak.ts";
 import { Watch } from "./watch.ts";
@@ -107,7 +108,7 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
     if (options.pcapDir !== undefined) mkdirSync(options.pcapDir, { recursive: true });
     const common = {
       clock, invariants, settings, boards: options.boards, qos: options.qos, intervalSec: options.intervalSec, keepaliveSec: options.keepaliveSec, expectedReadings, latency,
-      protocolVersion: options.protocolVersion ?? 4, pcapDir: options.pcapDir,
+      protocolVersion: options.protocolVersion ?? 4, pcapDir: options.pcapDir, persist: options.persist === true,
     };
     if (real) {
       // on the user's broker, ids of this run's own: no session of another run or client is taken over
@@ -180,6 +181,8 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
         patchAedes: options.patchAedes ?? true,
         thresholds: settings,
         faultsPossible: possibleFaults(brokerKind),
+        faultsAdded: [...options.faults.added],
+        persist: options.persist === true,
       },
       endMs,
       virtualMs: clock.now(),
@@ -199,6 +202,7 @@ export async function runPart(options: SoakOptions, selection: PartSelection, id
       latency: latency.data(),
       faults: addCounts(worlds.map((world) => world.injector.counts)) as SoakPartial["faults"],
       faultLog: worlds.flatMap((world) => world.injector.log),
+      power: sumFields([noPowerFigures(), ...worlds.flatMap((world) => world.members.map((member) => member.power.figures))]),
       clockFaults: clockFaults.log,
       broker: sumBrokers(brokers),
       observer: sumObservers(worlds),
@@ -269,7 +273,7 @@ async function runTo(clock: VirtualClock, endMs: number, context: RunContext): P
 
 /** A device's figures at the end. */
 function summarize(member: Member, app: { sequence: number; rejected: number }): DeviceSummary {
-  const { device, monitor, qos, index } = member;
+  const { device, monitor, power, qos, index } = member;
   const stats = device.stats();
   return {
     index,
@@ -278,7 +282,7 @@ function summarize(member: Member, app: { sequence: number; rejected: number }):
     qos,
     accepted: app.sequence,
     refused: app.rejected,
-    reconnects: stats.reconnects,
+    reconnects: stats.reconnects + power.reconnectsForgotten,
     outboxHighWater: stats.outbox.highWater,
     outboxCapacity: stats.outbox.capacity,
     staticBytes: stats.staticBytes,
@@ -289,9 +293,16 @@ function summarize(member: Member, app: { sequence: number; rejected: number }):
 }
 
 function sumDeliveries(deliveries: readonly DeliveryTotals[]): DeliveryTotals {
-  const empty: DeliveryTotals = { accepted: 0, refused: 0, delivered: 0, duplicates: 0, inFlightAtEnd: 0, lostWithBrokerState: 0, lostWithBrokerStateDetail: [], forwardedTwice: 0, unreadable: 0 };
+  const empty: DeliveryTotals = {
+    accepted: 0, refused: 0, delivered: 0, duplicates: 0, inFlightAtEnd: 0, lostWithBrokerState: 0, lostWithBrokerStateDetail: [],
+    lostToPowerLoss: 0, lostToPowerLossDetail: [], forwardedTwice: 0, unreadable: 0,
+  };
   if (deliveries.length === 0) return empty;
-  return { ...sumFields(deliveries), lostWithBrokerStateDetail: deliveries.flatMap((totals) => totals.lostWithBrokerStateDetail) };
+  return {
+    ...sumFields(deliveries),
+    lostWithBrokerStateDetail: deliveries.flatMap((totals) => totals.lostWithBrokerStateDetail),
+    lostToPowerLossDetail: deliveries.flatMap((totals) => totals.lostToPowerLossDetail),
+  };
 }
 
 /** The brokers of the worlds as one report: aedes's counters summed; Mosquitto is one broker. */

@@ -37,6 +37,7 @@ import type { DeliveryTotals } from "./ledger.ts";
 import type { MemoryTrend } from "./memory.ts";
 import type { MonitorCounts, MonitorSettings } from "./monitor.ts";
 import type { ObserverStats } from "./observer.ts";
+import type { PowerFigures } from "./power.ts";
 import { type RunIdentity, type SoakPartial, finalize, mergePartials } from "./partial.ts";
 import { Progress, type ProgressOutput } from "./progress.ts";
 import { partDevices, runPart } from "./run.ts";
@@ -71,6 +72,8 @@ export interface SoakOptions {
   workers?: number;
   /** Run only shard `index` of `count` (devices with index mod count = index); default the whole run. */
   shard?: { index: number; count: number };
+  /** The devices keep their session in simulated flash across power losses (`--persist`; host/soak/power.ts). Default false. */
+  persist?: boolean;
   /** Write each device's MQTT bytes to DIR/<device id>.pcap (`--pcap DIR`); not part of the run's identity. */
   pcapDir?: string;
 }
@@ -177,6 +180,10 @@ export interface SoakResult {
     thresholds: MonitorSettings;
     /** The fault kinds this broker allows (the user's broker cannot be restarted; only aedes can lose a message on purpose). */
     faultsPossible: FaultKind[];
+    /** The kinds drawn besides the profile's (`power-loss`, `deep-sleep`). */
+    faultsAdded: string[];
+    /** The devices kept their session in simulated flash (`--persist`). */
+    persist: boolean;
   };
   /** How the run was split: the same devices, faults and figures whatever it says. */
   execution: { workers: number; shards: number; perWorker: { worker: number; workers: number; shard: number; devices: number; wallSeconds: number }[] };
@@ -190,6 +197,8 @@ export interface SoakResult {
   reconnects: number;
   faults: Record<FaultKind, number>;
   faultLog: FaultRecord[];
+  /** What the power faults did: losses (during a save or not), saves, restores, deep sleeps. */
+  power: PowerFigures;
   broker: BrokerReport;
   observer: ObserverStats;
   u32: { startMs: number; wraps: Wrap[] };
@@ -251,13 +260,13 @@ export function runIdentity(options: SoakOptions): RunIdentity {
   const profiles = [...new Set(options.boards.map((board) => board.profile))].sort();
   for (const profile of profiles) digest.update(readFileSync(wasmPath(profile, "telemetry")));
   digest.update(readFileSync(wasmPath("desktop", "client")));
-  const { days, devices, faults, boards, qos, intervalSec, keepaliveSec, u32StartMs, patchAedes, real, brokerUrl, protocolVersion } = options;
+  const { days, devices, faults, boards, qos, intervalSec, keepaliveSec, u32StartMs, patchAedes, real, brokerUrl, persist, protocolVersion } = options;
   return {
     version: `wasmqtt ${version}, modules ${digest.digest("hex").slice(0, 12)}`,
     seed: options.seed,
     options: JSON.stringify({
-      mode: real === true ? "real" : "virtual", days, devices, faults: { profile: faults.profile, steps: faults.steps },
-      boards, qos, intervalSec, keepaliveSec, u32StartMs: u32StartMs ?? null, patchAedes: patchAedes ?? true, brokerUrl: brokerUrl ?? null,
+      mode: real === true ? "real" : "virtual", days, devices, faults: { profile: faults.profile, added: faults.added, steps: faults.steps },
+      boards, qos, intervalSec, keepaliveSec, u32StartMs: u32StartMs ?? null, patchAedes: patchAedes ?? true, brokerUrl: brokerUrl ?? null, persist: persist === true,
       protocolVersion: protocolVersion ?? 4,
     }),
   };

@@ -29,6 +29,7 @@ export function formatSummary(result: SoakResult): string[] {
     ...(delivery.lostWithBrokerStateDetail.length === 0
       ? []
       : [["", `(e.g. ${delivery.lostWithBrokerStateDetail[0].device} seq ${delivery.lostWithBrokerStateDetail[0].seq}: ${delivery.lostWithBrokerStateDetail[0].why})`] as [string, string]]),
+    ...powerRows(result),
     ["latency", latency.count === 0 ? "no readings delivered" : `p50 ${latency.exact ? "" : "≤ "}${ms(latency.p50Ms)}, p99 ${latency.exact ? "" : "≤ "}${ms(latency.p99Ms)}, max ${ms(latency.maxMs)} (reading to observer, queueing while offline included)`],
     ["reconnects", `${result.reconnects} (all devices)`],
     ...brokerRows(result),
@@ -62,6 +63,19 @@ function possible({ settings }: SoakResult): string {
   const kinds = settings.faultsPossible.filter((kind) => kind !== "lose");
   const not = FAULT_KINDS.filter((kind) => kind !== "lose" && !settings.faultsPossible.includes(kind));
   return `${kinds.join(", ")}${not.length === 0 ? "" : ` (not ${not.join(", ")}: the soak does not control the broker)`}`;
+}
+
+/** What the power faults did and cost, when the run had any. */
+function powerRows({ settings, power, delivery }: SoakResult): [string, string][] {
+  if (power.powerLosses === 0 && power.deepSleeps === 0 && !settings.persist) return [];
+  const storage = settings.persist ? `persistence on: ${power.saves} saves to flash` : "persistence off (--persist)";
+  const rows: [string, string][] = [
+    ["power", `${storage}; ${power.powerLosses} power losses (${power.duringSave} during a save), ${power.restored} restored, ${power.startedEmpty} started empty; ${power.deepSleeps} deep sleeps${power.wakeRefused > 0 ? ` (${power.wakeRefused} RTC images refused)` : ""}`],
+    ["", `lost to power loss ${delivery.lostToPowerLoss} readings (${settings.persist ? "accepted after the last complete save: excused by name" : "no persistence: excused by name, the expected cost"})`],
+  ];
+  const first = delivery.lostToPowerLossDetail[0];
+  if (first !== undefined) rows.push(["", `(e.g. ${first.device} seq ${first.seq}: ${first.why})`]);
+  return rows;
 }
 
 /** What the broker and (with Mosquitto) the fault proxies went through. */

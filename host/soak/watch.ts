@@ -118,14 +118,14 @@ export class Watch {
     };
     for (const world of worlds) {
       const sequences: number[] = [];
-      for (const { device, monitor } of world.members) {
+      for (const { device, monitor, power } of world.members) {
         const stats = device.stats();
         const memoryBytes = device.memoryBytes();
         monitor.sampleModule(now, stats, memoryBytes);
         point.moduleMemoryBytes = Math.max(point.moduleMemoryBytes, memoryBytes);
         point.outboxSumBytes += stats.outbox.used;
         point.outboxMaxBytes = Math.max(point.outboxMaxBytes, stats.outbox.used);
-        point.reconnects += stats.reconnects;
+        point.reconnects += stats.reconnects + power.reconnectsForgotten;
         sequences.push(device.appStats().sequence);
       }
       world.ledger.sampleSequences(now, sequences);

@@ -1,7 +1,7 @@
 /**
  * The soak's world, wired together: the restartable broker, the observer, the devices
  * (each a {@link SimDevice} with its own module instance, watched by a
- * {@link DeviceMonitor}), the delivery ledger fed by the observer (and by the broker's
+ * {@link DeviceMonitor}, its power faults and storage a {@link DevicePower}), the delivery ledger fed by the observer (and by the broker's
  * hooks, when the broker is aedes), and the fault injector acting on the devices' links,
  * the broker and the clock. Nothing runs until {@link SoakWorld.powerOn} and the clock moves.
  *
@@ -33,6 +33,7 @@ import { DeliveryLedger } from "./ledger.ts";
 import { DeviceMonitor, type MonitorSettings } from "./monitor.ts";
 import { type MosquittoStats, SoakMosquitto } from "./mosquitto.ts";
 import { Observer } from "./observer.ts";
+import { DevicePower } from "./power.ts";
 
 /** The broker a world runs against. */
 export type WorldBroker =
@@ -80,6 +81,8 @@ export interface WorldOptions {
   latency?: LatencyRecorder;
   /** Put before every device id and the observer's client id (a broker shared with others: `--broker`). */
   idPrefix?: string;
+  /** The devices keep their session in simulated flash across power losses (`--persist`, host/soak/power.ts). */
+  persist?: boolean;
   /** Write each device's MQTT bytes to DIR/<device id>.pcap (`--pcap DIR`, host/pcap.ts). */
   pcapDir?: string;
 }
@@ -88,6 +91,7 @@ export interface WorldOptions {
 export interface Member {
   device: SimDevice;
   monitor: DeviceMonitor;
+  power: DevicePower;
   qos: 0 | 1 | 2;
   /** The device's index in the whole soak. */
   index: number;
@@ -151,6 +155,7 @@ export class SoakWorld {
         const trace = options.pcapDir === undefined ? undefined : PcapTrace.open(join(options.pcapDir, `${id}.pcap`), clock, { clientAddress: deviceAddress(indexes[i]) });
         if (trace !== undefined) traces.push(trace);
         const monitor = new DeviceMonitor({ index: i, id, qos: qosOf(i), settings, invariants, clock, health });
+        const power = new DevicePower({ id, clock, persist: options.persist === true, ledger, monitor });
         const device = await SimDevice.create({
           id,
           board: boards[indexes[i] % boards.length],
@@ -162,15 +167,18 @@ export class SoakWorld {
           protocolVersion: options.protocolVersion,
           telemetryQos: qosOf(i),
           reconnect: settings.reconnect,
-          handlers: monitor.handlers,
+          handlers: { ...monitor.handlers, onSettled: () => power.settled() },
+          onBoot: (module) => power.booted(module),
           tap: trace,
         });
-        members.push({ device, monitor, qos: qosOf(i), index: indexes[i] });
+        power.attach(device);
+        members.push({ device, monitor, power, qos: qosOf(i), index: indexes[i] });
       }
       injector = new FaultInjector({
         clock,
         links: members.map((member, i) => side.faultLink(i, member.device.network)),
         deviceIds,
+        power: members.map((member) => member.power),
         broker: side.broker,
         // aedes reports what a restart without sessions lost; Mosquitto cannot (nothing is excused)
         onBrokerRestart: (keepSessions, atMs) => {

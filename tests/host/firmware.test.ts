@@ -167,6 +167,34 @@ describe("telemetry firmware", () => {
     const uptime = readings(bench).at(-1)!.uptime_s;
     assert.ok(uptime >= 60 && uptime <= 80, `uptime ${uptime} s after 70 s of running`);
   });
+
+  it("is configured again over a restored session whose command subscription still awaits its SUBACK, which the module sends again", () => {
+    // the SUBSCRIBE went out, its SUBACK did not come: the saved table holds the filter awaiting it
+    const bench = device("d1");
+    bench.receive(connack(false, 0));
+    assert.equal(bench.sentOfType(PacketType.SUBSCRIBE).length, 1);
+    const base = bench.exports.persistBase();
+    const length = bench.exports.persistLength();
+    assert.ok(bench.exports.persistPrepare() >= 0);
+    const image = new Uint8Array(bench.exports.memory.buffer, base, length).slice();
+
+    // a reboot: the firmware's state is gone, the session comes back, then the firmware is configured as at boot
+    bench.exports.netDown(bench.now, 0);
+    bench.exports.init();
+    new Uint8Array(bench.exports.memory.buffer, base, length).set(image);
+    assert.equal(bench.exports.persistRestore(bench.now), Status.OK);
+    const b = NODEMCU;
+    assert.equal(bench.exports.boardConfigure(b.bits, b.referenceMv, b.dividerPermille, b.tmp36, b.moisture, b.dryRaw, b.wetRaw, b.led, b.relay, b.flags), Status.OK);
+    bench.stage(new TextEncoder().encode("d1"));
+    assert.equal(bench.exports.appConfigure(2, INTERVAL_SEC, 0, 0, 0, 1), Status.OK);
+    assert.equal(bench.exports.appStart(bench.now), Status.OK);
+    bench.exports.netUp(bench.now);
+    bench.receive(connack(false, 0));
+    bench.advance(0);
+    const subscribes = bench.sentOfType(PacketType.SUBSCRIBE);
+    assert.equal(subscribes.length, 2, "the restored SUBSCRIBE goes out again, once");
+    assert.deepEqual(parseSubscribe(subscribes[1]).filters.map((filter) => filter.topic), ["devices/d1/cmd"]);
+  });
 });
 
 const SLEEP_INTERVAL_SEC = 60;

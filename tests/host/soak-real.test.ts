@@ -125,10 +125,10 @@ describe("wasmqtt soak --real", { concurrency: 2 }, () => {
     assert.match(run.stdout, /^wasmqtt soak: PASSED — every invariant held$/m);
     assert.match(run.stdout, new RegExp(`^ {2}mode +real time against the broker at ${broker.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(not the soak's: never restarted\\)`, "m"));
     assert.match(run.stdout, /^ {2}broker restarts +none \(the user's broker\)$/m);
-    assert.match(run.stdout, /^ {2}faults possible +drop, outage, long-outage, blackhole, partial, latency, jump \(not restart: the soak does not control the broker\)$/m);
+    assert.match(run.stdout, /^ {2}faults possible +drop, outage, long-outage, blackhole, partial, latency, jump, power-loss, deep-sleep \(not restart: the soak does not control the broker\)$/m);
     assert.ok(report.broker.name === "mosquitto" && !report.broker.controlled, JSON.stringify(report.broker));
     assert.equal(report.broker.restartsKeepingSessions + report.broker.restartsLosingSessions, 0);
-    assert.deepEqual(report.settings.faultsPossible, ["drop", "outage", "long-outage", "blackhole", "partial", "latency", "jump"]);
+    assert.deepEqual(report.settings.faultsPossible, ["drop", "outage", "long-outage", "blackhole", "partial", "latency", "jump", "power-loss", "deep-sleep"]);
     assert.equal(report.faults.restart, 0);
     assert.ok(report.faultLog.length > 3 && report.faultLog.every((entry) => entry.kind !== "restart"), JSON.stringify(report.faultLog));
     // the devices' connections went through their proxies to the test's broker, and the proxies' faults cost reconnects
@@ -170,7 +170,8 @@ describe("wasmqtt soak --real", { concurrency: 2 }, () => {
   test("the real profile fits minutes: every kind but lose early enough, restarts keep sessions; lose needs aedes", () => {
     const deviceIds = ["a-1", "a-2", "a-3"];
     const durationMs = 60_000;
-    const plan = planFaults({ spec: parseFaultSpec("real"), deviceIds, durationMs, random: new Random(9).fork("faults"), warmupMs: 5000, broker: "mosquitto" });
+    // the power faults are in no profile: named, they are drawn at the real rates too
+    const plan = planFaults({ spec: parseFaultSpec("real,power-loss,deep-sleep"), deviceIds, durationMs, random: new Random(9).fork("faults"), warmupMs: 5000, broker: "mosquitto" });
     assert.deepEqual(new Set(plan.map((step) => step.kind)), new Set(FAULT_KINDS.filter((kind) => kind !== "lose")));
     for (const step of plan) {
       assert.ok(step.atMs >= 5000 && step.atMs + (step.durationMs ?? 0) <= durationMs, JSON.stringify(step));
