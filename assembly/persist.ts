@@ -60,6 +60,10 @@ const SEQUENCE_MASK: u32 = 0x7fffffff;
 /** The block, followed by the Client's connection fields. */
 const PERSIST_BASE = memory.data(CLIENT_AT + offsetof<Client>());
 
+/** Packet ids a restore skips (skipPacketIds): twice the in-flight slots. */
+// @ts-ignore: decorator
+@inline const PACKET_ID_SKIP: u32 = 2 * <u32>INFLIGHT_SLOTS;
+
 /** Where each part of the session lives (client.ts and client5.ts take their views from here). */
 export const OUTBOX_STRUCT = PERSIST_BASE + OUTBOX_AT;
 export const INBOUND_QOS2_STRUCT = PERSIST_BASE + INBOUND_QOS2_AT;
@@ -256,4 +260,17 @@ function resumeSession(nowMs: u32): void {
   client.phaseStartedAt = nowMs;
   client.lastSentAt = nowMs;
   client.lastReceivedAt = nowMs;
+  skipPacketIds();
+}
+
+/**
+ * Moves the next packet id PACKET_ID_SKIP on. The flows started after the image was saved
+ * are gone with the power, but the broker may still hold their QoS 2 ids awaiting a PUBREL
+ * that will never come, and a new PUBLISH reusing one could be taken for a resend of the
+ * lost one (MQTT 3.1.1 §4.3.3). With a save after every change, those flows' ids follow the
+ * saved next id and number at most the in-flight window.
+ */
+function skipPacketIds(): void {
+  let id = client.nextPacketId + PACKET_ID_SKIP;
+  client.nextPacketId = id > 0xffff ? id - 0xffff : id;
 }

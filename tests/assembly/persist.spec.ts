@@ -4,7 +4,7 @@
 // The spec host's netSend takes nothing, so every packet the client sends stays in the tx
 // ring, where the spec reads it; a test clears the ring before the packets it checks.
 import {
-  client, tx, outbox, inboundQos2, subscriptions, resetClient, configure, start, netUp, rxSpace, rxCommit, publish,
+  Client, client, tx, outbox, inboundQos2, subscriptions, resetClient, configure, start, netUp, rxSpace, rxCommit, publish,
   STAGING_BASE, RX_BASE, STATE_IDLE,
 } from "../../assembly/client";
 import { subscribe } from "../../assembly/requests";
@@ -183,7 +183,7 @@ describe("persistRestore: half-finished flows resume after the next CONNACK", ()
       0x32, 0x06, 0x00, 0x01, 0x74, 0x00, <u8>first, 0x78,
       0x34, 0x06, 0x00, 0x01, 0x74, 0x00, <u8>second, 0x78,
     ], "both PUBLISHes");
-    expect(publishOne(1, 4)).toBe(second + 1, "packet ids go on from the saved next id");
+    expect(publishOne(1, 4)).toBe(second + 1 + 2 * <i32>client.inflightWindow, "packet ids go on past the saved next id, skipping twice the window");
   });
   test("inbound QoS 2 awaiting PUBREL: the broker's resend is answered, not delivered again", () => {
     freshClient();
@@ -284,6 +284,19 @@ describe("persistRestore: a bad image starts the client empty and says why", () 
     expect(reboot(slotA, 0)).toBe(PERSIST_CORRUPT);
     expect(isEmpty()).toBe(true);
   });
+  test("an in-flight window of 0 or above the slots, under a valid CRC: PERSIST_CORRUPT", () => {
+    freshClient();
+    save(slotA);
+    store<u32>(slotA + (<usize>changetype<usize>(client) - persistBase()) + offsetof<Client>("inflightWindow"), 0);
+    resealCrc(slotA);
+    expect(reboot(slotA, 0)).toBe(PERSIST_CORRUPT);
+    freshClient();
+    save(slotA);
+    store<u32>(slotA + (<usize>changetype<usize>(client) - persistBase()) + offsetof<Client>("inflightWindow"), 1000);
+    resealCrc(slotA);
+    expect(reboot(slotA, 0)).toBe(PERSIST_CORRUPT);
+    expect(isEmpty()).toBe(true);
+  });
   test("restoring into a running client: INVALID_STATE, and it starts empty", () => {
     freshClient();
     publishOne(1, 0);
@@ -293,6 +306,24 @@ describe("persistRestore: a bad image starts the client empty and says why", () 
     expect(persistRestore(1)).toBe(INVALID_STATE);
     expect(client.state).toBe(STATE_IDLE);
     expect(isEmpty()).toBe(true);
+  });
+});
+
+describe("packet ids after a restore", () => {
+  test("skip twice the in-flight slots past the saved next id: the broker may hold the ids of flows lost since the save", () => {
+    freshClient();
+    let first = publishOne(1, 0);
+    save(slotA);
+    publishOne(2, 1); // accepted after the save: lost with the power, its id perhaps held by the broker
+    expect(reboot(slotA, 0)).toBe(OK);
+    expect(publishOne(2, 2)).toBe(first + 1 + 2 * <i32>client.inflightWindow, "the next id skips the window twice over");
+  });
+  test("the skip wraps past 65535 without using 0", () => {
+    freshClient();
+    client.nextPacketId = 0xfffe;
+    save(slotA);
+    expect(reboot(slotA, 0)).toBe(OK);
+    expect(publishOne(1, 0)).toBe(0xfffe + 2 * <i32>client.inflightWindow - 0xffff);
   });
 });
 

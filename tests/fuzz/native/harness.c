@@ -410,8 +410,8 @@ static void stage(const void* bytes, uint32_t len) {
 
 /**
  * Requests that leave acks to answer: QoS 1 and 2 publishes (ids 1, 2), a SUBSCRIBE (3), an
- * UNSUBSCRIBE (4); in 5.0 the SUBSCRIBE with a Subscription Identifier and both with a User
- * Property.
+ * UNSUBSCRIBE (4), each of those two asked twice (the second joins the first); in 5.0 the
+ * SUBSCRIBE with a Subscription Identifier and both with a User Property.
  */
 static void queue_requests(void) {
   stage("a/bhello", 8);
@@ -423,10 +423,16 @@ static void queue_requests(void) {
   stage(filters, sizeof filters);
   uint32_t id = run.v5 ? Z_wasmqttZ_subscribeWithProperties(call(), 2, 7, sizeof filters - entries, run.now) : Z_wasmqttZ_subscribe(call(), 2, run.now);
   require(id == 3, "subscribe refused");
+  stage(filters, sizeof filters);  // the same request again joins the pending one
+  id = run.v5 ? Z_wasmqttZ_subscribeWithProperties(call(), 2, 7, sizeof filters - entries, run.now) : Z_wasmqttZ_subscribe(call(), 2, run.now);
+  require(id == 3, "a repeated subscribe returned %d, not the pending request's id", (int32_t)id);
   const uint8_t gone[] = {1, 0, 'c', 7, 0x26, 0, 1, 'k', 0, 1, 'v'};
   stage(gone, sizeof gone);
   id = run.v5 ? Z_wasmqttZ_unsubscribeWithProperties(call(), 1, sizeof gone - 3, run.now) : Z_wasmqttZ_unsubscribe(call(), 1, run.now);
   require(id == 4, "unsubscribe refused");
+  stage(gone, sizeof gone);
+  id = run.v5 ? Z_wasmqttZ_unsubscribeWithProperties(call(), 1, sizeof gone - 3, run.now) : Z_wasmqttZ_unsubscribe(call(), 1, run.now);
+  require(id == 4, "a repeated unsubscribe returned %d, not the pending request's id", (int32_t)id);
   check();
 }
 
