@@ -24,7 +24,7 @@ import type { Board, OutputPin, SensorKind } from "../boards.ts";
 import { statusError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import { type LinkHandlers, type LinkTap, ModuleLink } from "../link.ts";
-import { type SavedSlots, restore } from "../persist.ts";
+import { type SavedSlots, blockImage, restore, slotOf } from "../persist.ts";
 import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleInstance, type ModuleStats, type Profile, ProtocolVersion, wasmName } from "../module.ts";
 import { Status, WasmqttError, statusName } from "../status.ts";
 import type { Transport } from "../transport.ts";
@@ -418,9 +418,7 @@ export class SimDevice {
 
   /** The SLEEP event (the module closed its connection just before): the image to its slot, powered down until the wake. */
   private sleep(sequence: number, sleepMs: number): void {
-    const link = this.moduleLink();
-    const { exports } = link;
-    this.rtc[(sequence & 1) === 0 ? "a" : "b"] = Uint8Array.from(link.module.bytes(exports.persistBase(), exports.persistLength()));
+    this.rtc[slotOf(sequence)] = blockImage(this.moduleLink().module);
     this.shutDown();
     this.phase = "asleep";
     this.countPower(true);

@@ -50,7 +50,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { ModuleInstance } from "../module.ts";
-import { type RestoreStatus, type SavedSlots, SessionKeeper, type SessionStore, type SlotName, restore } from "../persist.ts";
+import { type RestoreStatus, type SavedSlots, SessionKeeper, type SessionStore, type SlotName, blockImage, restore } from "../persist.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import type { SimDevice } from "../sim/device.ts";
 import { formatVirtualTime } from "../sim/view.ts";
@@ -314,9 +314,8 @@ function carry(module: ModuleInstance, counters: readonly number[]): void {
 
 /** The block made an image by the module (no flash: the deep sleep's RTC copy). */
 function prepared(module: ModuleInstance): Uint8Array {
-  const { exports } = module;
-  exports.persistPrepare();
-  return Uint8Array.from(module.bytes(exports.persistBase(), exports.persistLength()));
+  module.exports.persistPrepare();
+  return blockImage(module);
 }
 
 /** The sequence number in an image's header. */
