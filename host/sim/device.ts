@@ -5,10 +5,10 @@
  * {@link NetworkLink} on the simulator's {@link VirtualClock}. The bytes move through a
  * {@link ModuleLink}, exactly as for the client API: the module decides everything MQTT.
  * With `sleep` the firmware deep-sleeps between readings: at its SLEEP event the device
- * keeps the save image in its "RTC memory" (two slots) and powers down; at the wake its
- * module's memory is put back to what instantiation and `init()` left (the shadow stack
- * pointer, the module's only mutable global, is at its base between calls) and the image
- * restored, so nothing but the block crosses the sleep.
+ * keeps the save image in its "RTC memory" (two slots) and powers down; at the wake (as
+ * at a `reboot`) its module's memory is put back to what instantiation and `init()` left
+ * (the shadow stack pointer, the module's only mutable global, is at its base between
+ * calls) and the image restored, so nothing but the block crosses the sleep.
  *
  * @example
  * const device = await SimDevice.create({
@@ -439,7 +439,7 @@ export class SimDevice {
     link.start();
   }
 
-  /** The module's whole memory back to {@link pristine}: its data segments over zeros, then init() (the shadow stack pointer, its only mutable global, is at its base between calls). */
+  /** The module's whole memory back to {@link pristine} (the file comment says why that is the whole of its state). */
   private powerOn(): void {
     this.moduleLink().module.bytes(0, this.pristine!.length).set(this.pristine!);
   }
