@@ -30,10 +30,8 @@ export interface Will {
   properties?: WillProperties;
 }
 
-/** MQTT 5 Will Properties (MQTT 5.0 §3.1.3.2). */
-export interface WillProperties {
-  /** Seconds the broker waits after the connection is lost before publishing the will (default 0); a reconnect within it cancels the will. */
-  willDelayInterval?: number;
+/** MQTT 5 PUBLISH properties the caller may set (MQTT 5.0 §3.3.2.3), MQTT.js's names. */
+export interface PublishProperties {
   payloadFormatIndicator?: boolean;
   messageExpiryInterval?: number;
   contentType?: string;
@@ -42,10 +40,19 @@ export interface WillProperties {
   userProperties?: UserProperties;
 }
 
-/** The Will Properties a caller may give. */
-export const WILL_PROPERTY_NAMES: readonly (keyof WillProperties)[] = [
-  "willDelayInterval", "payloadFormatIndicator", "messageExpiryInterval", "contentType", "responseTopic", "correlationData", "userProperties",
+/** The PUBLISH properties a caller may give. */
+export const PUBLISH_PROPERTY_NAMES: readonly (keyof PublishProperties)[] = [
+  "payloadFormatIndicator", "messageExpiryInterval", "contentType", "responseTopic", "correlationData", "userProperties",
 ];
+
+/** MQTT 5 Will Properties (MQTT 5.0 §3.1.3.2): the PUBLISH properties, and the Will Delay Interval. */
+export interface WillProperties extends PublishProperties {
+  /** Seconds the broker waits after the connection is lost before publishing the will (default 0); a reconnect within it cancels the will. */
+  willDelayInterval?: number;
+}
+
+/** The Will Properties a caller may give. */
+export const WILL_PROPERTY_NAMES: readonly (keyof WillProperties)[] = ["willDelayInterval", ...PUBLISH_PROPERTY_NAMES];
 
 /** Reconnect backoff bounds; the module picks each delay (exponential, jittered) in between. */
 export interface ReconnectOptions {

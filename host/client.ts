@@ -19,7 +19,7 @@
  * await client.end();
  */
 import type { Clock } from "./clock.ts";
-import { CONNECT_BLOCK_PROPERTIES, type ClientOptions, DEFAULT_RECONNECT, type QoS, type Settings, WILL_PROPERTY_NAMES, resolveOptions } from "./client-options.ts";
+import { CONNECT_BLOCK_PROPERTIES, type ClientOptions, DEFAULT_RECONNECT, PUBLISH_PROPERTY_NAMES, type PublishProperties, type QoS, type Settings, WILL_PROPERTY_NAMES, resolveOptions } from "./client-options.ts";
 import {
   argumentError, checkBoolean, checkKnownOptions, checkMqttString, checkOptionsObject, filterError, qosError, show, statusError,
   topicError,
@@ -36,18 +36,8 @@ import { Status, WasmqttError, describeStatus, statusName } from "./status.ts";
 import { tlsFailure } from "./tls-errors.ts";
 import type { Transport } from "./transport.ts";
 
-export type { ClientOptions, ConnectProperties, QoS, ReconnectOptions, TraceOptions, Will, WillProperties } from "./client-options.ts";
+export type { ClientOptions, ConnectProperties, PublishProperties, QoS, ReconnectOptions, TraceOptions, Will, WillProperties } from "./client-options.ts";
 export type { DecodedProperties, UserProperties } from "./properties.ts";
-
-/** MQTT 5 PUBLISH properties the caller may set (MQTT 5.0 §3.3.2.3), MQTT.js's names. */
-export interface PublishProperties {
-  payloadFormatIndicator?: boolean;
-  messageExpiryInterval?: number;
-  contentType?: string;
-  responseTopic?: string;
-  correlationData?: Uint8Array | string;
-  userProperties?: UserProperties;
-}
 
 /** Options of {@link WasmqttClient.publish}. */
 export interface PublishOptions {
@@ -168,11 +158,6 @@ export interface AuthPacket {
   /** authenticationMethod, authenticationData, reasonString, userProperties when present. */
   properties: DecodedProperties;
 }
-
-/** The PUBLISH properties a caller may give. */
-const PUBLISH_PROPERTY_NAMES: readonly (keyof PublishProperties)[] = [
-  "payloadFormatIndicator", "messageExpiryInterval", "contentType", "responseTopic", "correlationData", "userProperties",
-];
 
 /** One packet sent or received, from the module's `onPacket` (for `-d` style traces). */
 export interface PacketTrace {

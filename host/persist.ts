@@ -141,9 +141,8 @@ export class SessionKeeper {
   private save(): void {
     const { exports } = this.module;
     this.savedGeneration = exports.persistGeneration();
-    const sequence = exports.persistPrepare();
-    const image = Uint8Array.from(this.module.bytes(exports.persistBase(), exports.persistLength()));
-    const slot: SlotName = (sequence & 1) === 0 ? "a" : "b";
+    const slot = slotOf(exports.persistPrepare());
+    const image = blockImage(this.module);
     try {
       const written = this.store.save(image, slot);
       if (written instanceof Promise) written.catch((error: unknown) => this.onError(saveError(error, slot)));
@@ -185,6 +184,17 @@ export function restore(module: ModuleInstance, slots: SavedSlots, nowMs: number
   place(best.image);
   const status = exports.persistRestore(nowMs);
   return status === Status.OK ? "OK" : (statusName(status) as StatusName);
+}
+
+/** The slot an image of this sequence number belongs in (boards/ABI.md, "Two slots"). */
+export function slotOf(sequence: number): SlotName {
+  return (sequence & 1) === 0 ? "a" : "b";
+}
+
+/** A copy of the module's persistent block: an image once `persistPrepare` (or the firmware's SLEEP event) made it one. */
+export function blockImage(module: ModuleInstance): Uint8Array {
+  const { exports } = module;
+  return Uint8Array.from(module.bytes(exports.persistBase(), exports.persistLength()));
 }
 
 /** True when sequence number `a` is newer than `b` (31-bit serial numbers, boards/ABI.md "Two slots"). */

@@ -29,6 +29,16 @@ export interface CommandProperties {
 
 type Kind = "number" | "boolean" | "string" | "user";
 
+/** The PUBLISH identifiers, which the will's take too (MQTT 5.0 §3.1.3.2). */
+const PUBLISH: Record<string, [name: string, kind: Kind]> = {
+  "payload-format-indicator": ["payloadFormatIndicator", "boolean"],
+  "message-expiry-interval": ["messageExpiryInterval", "number"],
+  "content-type": ["contentType", "string"],
+  "response-topic": ["responseTopic", "string"],
+  "correlation-data": ["correlationData", "string"],
+  "user-property": ["userProperties", "user"],
+};
+
 /** The identifiers `-D` takes per command, with mosquitto's names, as MQTT.js's names. */
 const IDENTIFIERS: Record<keyof CommandProperties, Record<string, [name: string, kind: Kind]>> = {
   connect: {
@@ -40,23 +50,8 @@ const IDENTIFIERS: Record<keyof CommandProperties, Record<string, [name: string,
     "request-problem-information": ["requestProblemInformation", "boolean"],
     "user-property": ["userProperties", "user"],
   },
-  publish: {
-    "payload-format-indicator": ["payloadFormatIndicator", "boolean"],
-    "message-expiry-interval": ["messageExpiryInterval", "number"],
-    "content-type": ["contentType", "string"],
-    "response-topic": ["responseTopic", "string"],
-    "correlation-data": ["correlationData", "string"],
-    "user-property": ["userProperties", "user"],
-  },
-  will: {
-    "will-delay-interval": ["willDelayInterval", "number"],
-    "payload-format-indicator": ["payloadFormatIndicator", "boolean"],
-    "message-expiry-interval": ["messageExpiryInterval", "number"],
-    "content-type": ["contentType", "string"],
-    "response-topic": ["responseTopic", "string"],
-    "correlation-data": ["correlationData", "string"],
-    "user-property": ["userProperties", "user"],
-  },
+  publish: PUBLISH,
+  will: { "will-delay-interval": ["willDelayInterval", "number"], ...PUBLISH },
   subscribe: { "user-property": ["userProperties", "user"] },
   disconnect: {
     "session-expiry-interval": ["sessionExpiryInterval", "number"],

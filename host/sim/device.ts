@@ -5,10 +5,10 @@
  * {@link NetworkLink} on the simulator's {@link VirtualClock}. The bytes move through a
  * {@link ModuleLink}, exactly as for the client API: the module decides everything MQTT.
  * With `sleep` the firmware deep-sleeps between readings: at its SLEEP event the device
- * keeps the save image in its "RTC memory" (two slots) and powers down; at the wake its
- * module's memory is put back to what instantiation and `init()` left (the shadow stack
- * pointer, the module's only mutable global, is at its base between calls) and the image
- * restored, so nothing but the block crosses the sleep.
+ * keeps the save image in its "RTC memory" (two slots) and powers down; at the wake (as
+ * at a `reboot`) its module's memory is put back to what instantiation and `init()` left
+ * (the shadow stack pointer, the module's only mutable global, is at its base between
+ * calls) and the image restored, so nothing but the block crosses the sleep.
  *
  * @example
  * const device = await SimDevice.create({
@@ -24,7 +24,7 @@ import type { Board, OutputPin, SensorKind } from "../boards.ts";
 import { statusError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import { type LinkHandlers, type LinkTap, ModuleLink } from "../link.ts";
-import { type SavedSlots, restore } from "../persist.ts";
+import { type SavedSlots, blockImage, restore, slotOf } from "../persist.ts";
 import { type AppStats, type ClientState, EventKind, type FirmwareExports, type ModuleInstance, type ModuleStats, type Profile, ProtocolVersion, wasmName } from "../module.ts";
 import { Status, WasmqttError, statusName } from "../status.ts";
 import type { Transport } from "../transport.ts";
@@ -33,7 +33,6 @@ import type { TimerId, VirtualClock } from "./clock.ts";
 import { type EnergyEstimate, energyPerDay } from "./energy.ts";
 import { type LinkOptions, type LinkStats, NetworkLink, type ScriptStep } from "./network.ts";
 import { AirTemperature, type AirTemperatureOptions, SoilMoisture, type SoilMoistureOptions } from "./physics.ts";
-import { powerOnImage } from "./power-on.ts";
 import type { Random } from "./random.ts";
 
 /** How a simulated device is built; every field but the first five has a default. */
@@ -174,7 +173,7 @@ export class SimDevice {
   private lastLoss: string | undefined;
   private phase: "new" | "running" | "asleep" | "stopped" | "off" = "new";
   private readonly options: DeviceOptions;
-  /** The module's memory as instantiation and init() left it: what a wake starts from. */
+  /** The module's memory as instantiation and init() left it (its RAM at power on): what a reboot and a wake start from. */
   private pristine: Uint8Array | undefined;
   /** What survives deep sleep: the save images of the firmware's SLEEP events, by slot. */
   private readonly rtc: SavedSlots = {};
@@ -265,16 +264,15 @@ export class SimDevice {
 
   /**
    * Powers the device up again after `powerOff` or `stop` (a power loss, a deep sleep):
-   * its module's whole memory as at power on (nothing of the RAM survives), `init()`,
-   * `onBoot`, configured as at boot, started. Throws like `create` and `start`.
+   * its module's whole memory as instantiation and `init()` left it (nothing of the RAM
+   * survives), `onBoot`, configured as at boot, started. Throws like `create` and `start`.
    */
   reboot(): void {
     if (this.phase !== "off" && this.phase !== "stopped") throw new Error(`${this.id}: reboot() a device that is off or stopped`);
     const link = this.moduleLink();
-    new Uint8Array(link.exports.memory.buffer).set(powerOnImage(this.board.profile));
+    this.powerOn();
     this.pins.clear();
     naming(this.id, () => {
-      link.exports.init();
       this.options.onBoot?.(link.module);
       this.configure(this.options);
     });
@@ -420,9 +418,7 @@ export class SimDevice {
 
   /** The SLEEP event (the module closed its connection just before): the image to its slot, powered down until the wake. */
   private sleep(sequence: number, sleepMs: number): void {
-    const link = this.moduleLink();
-    const { exports } = link;
-    this.rtc[(sequence & 1) === 0 ? "a" : "b"] = Uint8Array.from(link.module.bytes(exports.persistBase(), exports.persistLength()));
+    this.rtc[slotOf(sequence)] = blockImage(this.moduleLink().module);
     this.shutDown();
     this.phase = "asleep";
     this.countPower(true);
@@ -433,7 +429,7 @@ export class SimDevice {
   private wake(): void {
     this.wakeTimer = undefined;
     const link = this.moduleLink();
-    link.module.bytes(0, this.pristine!.length).set(this.pristine!);
+    this.powerOn();
     const restored = restore(link.module, this.rtc, link.now());
     if (restored !== "OK") this.configure(this.options); // nothing survived: boot as new
     this.countPower(false);
@@ -441,6 +437,11 @@ export class SimDevice {
     const status = this.firmware().appStart(link.now());
     if (status < 0) throw statusError(status, `${this.id}: appStart refused after the wake`);
     link.start();
+  }
+
+  /** The module's whole memory back to {@link pristine} (the file comment says why that is the whole of its state). */
+  private powerOn(): void {
+    this.moduleLink().module.bytes(0, this.pristine!.length).set(this.pristine!);
   }
 
   /** Ends a sleep without a wake (stop, powerOff). */

@@ -28,15 +28,17 @@
  * run. QoS 1 may arrive twice (an acknowledgement after the save is redone), QoS 2 must
  * arrive once.
  *
- * **The firmware's counters.** The telemetry firmware keeps no state across a reboot
- * (its state is not in the persistent block). So that a `seq` names one reading for the
- * device's whole life, and the ledger's accounting (readings = published + suppressed +
- * refused, published = sequence) holds across boots, the soak's device carries the
- * counters of the app stats block — sequence, readings, published, suppressed, refused —
- * as they were when it went down into the new boot, written before the firmware is
+ * **The firmware's counters.** The telemetry firmware's state lies in the persistent
+ * block's application area, so a boot gets back only what the restored image held: the
+ * counters as at the last save, or with nothing restored (no `--persist`, no complete
+ * save) zeros. So that a `seq` names one reading for the device's whole life, and the
+ * ledger's accounting (readings = published + suppressed + refused, published =
+ * sequence) holds across boots, the soak's device carries the counters of the app stats
+ * block — sequence, readings, published, suppressed, refused — as they were when it went
+ * down into the new boot, written over the restored ones before the firmware is
  * configured: numbering goes on after the last reading accepted, not the last saved, so
- * a lost reading's seq is never reused. The firmware's code is untouched; its uptime
- * restarts at each boot (the ledger dates readings by boot).
+ * a lost reading's seq is never reused. The firmware's code is untouched; its uptime is
+ * not carried: it goes on from the restored image's, or from 0 when nothing was restored.
  * The module's counters are RAM too: a boot that restored nothing starts them at 0, so
  * the reconnects counted before it are kept here for the report.
  *
@@ -48,7 +50,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { ModuleInstance } from "../module.ts";
-import { type RestoreStatus, type SavedSlots, SessionKeeper, type SessionStore, type SlotName, restore } from "../persist.ts";
+import { type RestoreStatus, type SavedSlots, SessionKeeper, type SessionStore, type SlotName, blockImage, restore } from "../persist.ts";
 import type { VirtualClock } from "../sim/clock.ts";
 import type { SimDevice } from "../sim/device.ts";
 import { formatVirtualTime } from "../sim/view.ts";
@@ -59,7 +61,7 @@ import type { DeviceMonitor } from "./monitor.ts";
 
 /** The sequence number's offset in the persistent block's header (boards/ABI.md, "Layout"). */
 const SEQUENCE_OFFSET = 12;
-/** The app stats block's u32 fields carried across a reboot (boards/ABI.md, "The telemetry firmware"): sequence, readings, published, suppressed, rejected. */
+/** The app stats block's u32 fields carried across a reboot, over what the restore brought back (boards/ABI.md, "The telemetry firmware"): sequence, readings, published, suppressed, rejected. */
 const CARRIED_FIELDS = [4, 5, 6, 7, 8] as const;
 
 /** What the power faults did, for the report (summed over devices). */
@@ -312,9 +314,8 @@ function carry(module: ModuleInstance, counters: readonly number[]): void {
 
 /** The block made an image by the module (no flash: the deep sleep's RTC copy). */
 function prepared(module: ModuleInstance): Uint8Array {
-  const { exports } = module;
-  exports.persistPrepare();
-  return Uint8Array.from(module.bytes(exports.persistBase(), exports.persistLength()));
+  module.exports.persistPrepare();
+  return blockImage(module);
 }
 
 /** The sequence number in an image's header. */
