@@ -179,7 +179,7 @@ export class DeliveryLedger {
     if (record !== undefined) record.startMs = atMs;
   }
 
-  /** The device rebooted at `atMs` (after a power loss or a deep sleep); its readings from `firstSeq` on are stamped with the uptime of this boot. */
+  /** The device booted again (after a power loss or a deep sleep) with its uptime zero at `atMs` (a restored image brings an uptime back); its readings from `firstSeq` on are dated by that. */
   rebooted(deviceId: string, atMs: number, firstSeq: number): void {
     this.byId.get(deviceId)?.boots.push({ firstSeq, startMs: atMs });
   }

@@ -197,6 +197,8 @@ export class DevicePower implements PowerSwitch {
     }
     if (boot === undefined) return;
     carry(module, boot.counters);
+    // the ledger dates this boot's readings by their uptime, which a restored image brings back
+    this.options.ledger.rebooted(this.options.id, this.options.clock.now() - (module.appStats()?.uptimeSec ?? 0) * 1000, boot.lastSeq + 1);
     if (status !== "OK") this.reconnectsForgotten += boot.reconnects;
     if (boot.cause === "wake") {
       if (status !== "OK") this.figures.wakeRefused++;
@@ -280,13 +282,12 @@ export class DevicePower implements PowerSwitch {
     this.options.clock.after(offMs, () => this.wake());
   }
 
-  /** Power (back) on: a reboot; the ledger dates the readings of this boot from now. */
+  /** Power (back) on: a reboot (`booted` tells the ledger how to date its readings). */
   private wake(): void {
     const device = this.device;
     if (device === undefined || this.next === undefined) return;
     const now = this.options.clock.now();
     this.state = "on";
-    this.options.ledger.rebooted(this.options.id, now, this.next.lastSeq + 1);
     this.options.monitor.started(now);
     device.reboot();
   }

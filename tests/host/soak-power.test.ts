@@ -71,6 +71,8 @@ describe("wasmqtt soak: power loss and deep sleep", { concurrency: 4 }, () => {
     // QoS 2 exactly once across the reboots: a second delivery would have violated it
     assert.equal(report.devices[1].qos, 2);
     assert.equal(report.invariants.find((verdict) => verdict.invariant === "delivery")?.held, true);
+    // every delivered reading is dated, the restored uptime counted: none reads as sent in the future
+    assert.equal(report.latency.count, delivery.delivered, `${report.latency.count} latency samples for ${delivery.delivered} readings delivered`);
 
     assertPassed(again);
     assert.deepEqual(replayable(again.report), replayable(report));
