@@ -228,7 +228,7 @@ interface PendingSubscribe extends Waiter<Granted[]> {
   received: number;
 }
 
-/** The property block of a publish without properties (every 3.1.1 publish): one, shared, empty. */
+/** The empty property block (a publish or request without properties, every 3.1.1 CONNECT): one, shared, never written. */
 const NO_PROPERTY_BLOCK = new Uint8Array(0);
 /** publish()'s options when none are given. */
 const NO_OPTIONS: PublishOptions = Object.freeze({});
@@ -674,7 +674,7 @@ export class WasmqttClient extends Emitter<ClientEvents> {
       // 3.1.1 is the module's default, but a restored session keeps the protocol it was saved
       // with (the module is idle after the restore, so this cannot be refused)
       if (this.restored === "OK") module.exports.setProtocol(ProtocolVersion.MQTT_311, 0, 0, 0, 0, 0);
-      return new Uint8Array(0);
+      return NO_PROPERTY_BLOCK;
     }
     const caller = Object.fromEntries(CONNECT_BLOCK_PROPERTIES.map((name) => [name, properties[name]]));
     let block = encodeProperties(caller, CONNECT_BLOCK_PROPERTIES, "properties");
@@ -1083,12 +1083,12 @@ export class WasmqttClient extends Emitter<ClientEvents> {
 
   /** MQTT 5: a SUBSCRIBE's or UNSUBSCRIBE's User Properties as a property block (empty: none). */
   private requestProperties(userProperties: UserProperties | undefined, call: string): Uint8Array {
-    if (userProperties === undefined) return new Uint8Array(0);
+    if (userProperties === undefined) return NO_PROPERTY_BLOCK;
     return encodeProperties({ userProperties }, ["userProperties"], `${call} properties`);
   }
 
   /** Stages the entries and calls subscribe/unsubscribe; returns the packet id or throws a readable error. */
-  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0, userProperties: Uint8Array = new Uint8Array(0)): number {
+  private request(module: ModuleInstance, call: "subscribe" | "unsubscribe", filters: string[], qos?: number[], subscriptionIdentifier = 0, userProperties: Uint8Array = NO_PROPERTY_BLOCK): number {
     if (!module.stageFilters(filters, qos, userProperties)) {
       throw new WasmqttError("PACKET_TOO_LARGE", `${filters.length} topic filter(s) exceed the ${this.profile} profile's staging buffer of ${module.stagingCapacity} bytes`, {
         status: Status.PACKET_TOO_LARGE,
