@@ -49,20 +49,38 @@ function child(args: string[], limitMs: number) {
   return startProgram(process.execPath, ["--import", "tsx", CHILD, ...args], { limitMs, cwd: ROOT });
 }
 
-test(`a process killed with ${COUNT} QoS 1 and ${COUNT} QoS 2 messages queued offline: the next one delivers each, QoS 2 exactly once`, async (t) => {
+/**
+ * A subscriber at QoS 2 on a fresh topic, then a child that queues COUNT QoS 1 and COUNT
+ * QoS 2 messages for a port nothing listens on (saved at each publish) and is killed with
+ * SIGKILL once it has. Returns the state file, the client id, what the subscriber
+ * receives from then on, and how the killed child ended.
+ */
+async function queuedThenKilled(t: { after(fn: () => unknown): void }, name: string) {
   const state = stateFile();
-  const clientId = uniqueId("persist");
-  const topic = uniqueTopic("persist/killed");
+  const clientId = uniqueId(name);
+  const topic = uniqueTopic(`persist/${name}`);
   const subscriber = await openMqttJs(t, broker.url, { clientId: uniqueId("persist-sub") });
   const received = collectMqttJs(subscriber);
   await subscriber.subscribeAsync(topic, { qos: 2 });
-
-  // nothing listens on this port: the messages wait in the outbox, saved at each publish
   const unreachable = `mqtt://127.0.0.1:${await freePort()}`;
   const queued = child(["queue", unreachable, state, clientId, topic, String(COUNT)], 20_000);
   await until("the first process queued its messages", () => queued.output().includes("queued"), 15_000, () => queued.output());
   queued.child.kill("SIGKILL");
-  const killed = await queued.done;
+  return { state, clientId, received, killed: await queued.done };
+}
+
+/** Waits until the subscriber has every queued message, then checks none is missing or foreign and each QoS 2 one came once. */
+async function assertEveryMessageOnce(received: { payload: Buffer }[]): Promise<void> {
+  const expected = [1, 2].flatMap((qos) => Array.from({ length: COUNT }, (_, i) => `q${qos}-${i}`));
+  await until(`all ${expected.length} messages at the subscriber`, () => new Set(received.map((m) => m.payload.toString())).size === expected.length, 5000, () => `${received.length} received`);
+  const counts = new Map<string, number>();
+  for (const m of received) counts.set(m.payload.toString(), (counts.get(m.payload.toString()) ?? 0) + 1);
+  assert.deepEqual([...counts.keys()].sort(), [...expected].sort(), "every message arrived, and no other");
+  assert.deepEqual([...counts].filter(([payload, n]) => payload.startsWith("q2-") && n !== 1), [], "each QoS 2 message arrived exactly once");
+}
+
+test(`a process killed with ${COUNT} QoS 1 and ${COUNT} QoS 2 messages queued offline: the next one delivers each, QoS 2 exactly once`, async (t) => {
+  const { state, clientId, received, killed } = await queuedThenKilled(t, "persist-killed");
   assert.equal(killed.code, "SIGKILL", `the first process ended by SIGKILL, not cleanly: ${killed.stderr}`);
   assert.equal(received.length, 0, "nothing reached the broker before the kill");
 
@@ -73,13 +91,7 @@ test(`a process killed with ${COUNT} QoS 1 and ${COUNT} QoS 2 messages queued of
   assert.match(restoredLine, /^restored OK [1-9]\d*$/, "it restored a non-empty outbox");
   assert.match(result.stdout.toString(), /delivered\n$/);
 
-  const expected = [1, 2].flatMap((qos) => Array.from({ length: COUNT }, (_, i) => `q${qos}-${i}`));
-  await until(`all ${expected.length} messages at the subscriber`, () => new Set(received.map((m) => m.payload.toString())).size === expected.length, 5000, () => `${received.length} received`);
-  const counts = new Map<string, number>();
-  for (const m of received) counts.set(m.payload.toString(), (counts.get(m.payload.toString()) ?? 0) + 1);
-  assert.deepEqual([...counts.keys()].sort(), [...expected].sort(), "every message arrived, and no other");
-  const qos2Repeats = [...counts].filter(([payload, n]) => payload.startsWith("q2-") && n !== 1);
-  assert.deepEqual(qos2Repeats, [], "each QoS 2 message arrived exactly once");
+  await assertEveryMessageOnce(received);
   for (let i = 1; i < COUNT; i++) {
     const order = received.map((m) => m.payload.toString());
     assert.ok(order.indexOf(`q1-${i - 1}`) < order.indexOf(`q1-${i}`), `q1-${i - 1} before q1-${i}`);
@@ -87,17 +99,7 @@ test(`a process killed with ${COUNT} QoS 1 and ${COUNT} QoS 2 messages queued of
 });
 
 test("killed again while delivering, saves batched every 200 ms: a third process ends the flows, QoS 2 still exactly once", async (t) => {
-  const state = stateFile();
-  const clientId = uniqueId("persist-again");
-  const topic = uniqueTopic("persist/again");
-  const subscriber = await openMqttJs(t, broker.url, { clientId: uniqueId("persist-sub") });
-  const received = collectMqttJs(subscriber);
-  await subscriber.subscribeAsync(topic, { qos: 2 });
-  const unreachable = `mqtt://127.0.0.1:${await freePort()}`;
-  const queued = child(["queue", unreachable, state, clientId, topic, String(COUNT)], 20_000);
-  await until("the first process queued its messages", () => queued.output().includes("queued"), 15_000, () => queued.output());
-  queued.child.kill("SIGKILL");
-  await queued.done;
+  const { state, clientId, received } = await queuedThenKilled(t, "persist-again");
 
   // the PUBRELs wait for each batched save (persistHoldPubrel): a kill between a PUBREL
   // and its save cannot make the PUBLISH go again after the broker released it
@@ -111,12 +113,7 @@ test("killed again while delivering, saves batched every 200 ms: a third process
   const finishing = child(["deliver", broker.url, state, clientId], 20_000);
   const result = await finishing.done;
   assert.equal(result.code, 0, `the third process: ${result.stderr}`);
-  const expected = [1, 2].flatMap((qos) => Array.from({ length: COUNT }, (_, i) => `q${qos}-${i}`));
-  await until(`all ${expected.length} messages at the subscriber`, () => new Set(received.map((m) => m.payload.toString())).size === expected.length, 5000, () => `${received.length} received`);
-  const counts = new Map<string, number>();
-  for (const m of received) counts.set(m.payload.toString(), (counts.get(m.payload.toString()) ?? 0) + 1);
-  assert.deepEqual([...counts.keys()].sort(), [...expected].sort(), "every message arrived, and no other");
-  assert.deepEqual([...counts].filter(([payload, n]) => payload.startsWith("q2-") && n !== 1), [], "each QoS 2 message arrived exactly once");
+  await assertEveryMessageOnce(received);
 });
 
 test("a damaged state file: PERSIST_CORRUPT, the client starts empty, works, and saves a good session again", async (t) => {
